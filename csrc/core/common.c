@@ -1,0 +1,82 @@
+#include "core/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local char g_error[1024];
+
+xnn_status xnn_error(xnn_status status, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(g_error, sizeof(g_error), fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+void xnn_error_prefix(const char* fmt, ...) {
+  char prefix[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof(prefix), fmt, ap);
+  va_end(ap);
+  /* Shift the message right and put the prefix in front; the tail is cut if it no longer fits. */
+  const size_t np = strlen(prefix), nold = strnlen(g_error, sizeof(g_error) - 1);
+  const size_t keep = nold + np < sizeof(g_error) ? nold : sizeof(g_error) - 1 - np;
+  memmove(g_error + np, g_error, keep);
+  memcpy(g_error, prefix, np);
+  g_error[np + keep] = '\0';
+}
+
+const char* xnn_last_error(void) { return g_error; }
+
+const char* xnn_status_string(xnn_status status) {
+  switch (status) {
+    case XNN_OK: return "ok";
+    case XNN_ERROR_INVALID_ARGUMENT: return "invalid argument";
+    case XNN_ERROR_IO: return "I/O error";
+    case XNN_ERROR_PARSE: return "parse error";
+    case XNN_ERROR_UNSUPPORTED: return "unsupported";
+    case XNN_ERROR_INVALID_MODEL: return "invalid model";
+    case XNN_ERROR_SHAPE: return "shape error";
+    case XNN_ERROR_OUT_OF_MEMORY: return "out of memory";
+  }
+  return "unknown status";
+}
+
+const char* xnn_version(void) { return "0.1.0"; }
+
+void* xnn_alloc(size_t size) { return calloc(1, size ? size : 1); }
+
+void* xnn_alloc_aligned(size_t size) {
+  void* p = NULL;
+  size_t rounded = (size + 63) & ~(size_t)63;
+  if (rounded < size) return NULL;
+  if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0) return NULL;
+  return p;
+}
+
+void xnn_free_aligned(void* p) { free(p); }
+
+char* xnn_strdup(const char* s) {
+  size_t n = strlen(s) + 1;
+  char* d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+int64_t xnn_shape_numel(const xnn_shape* s) {
+  int64_t n = 1;
+  for (int i = 0; i < s->ndim; i++) n *= s->dims[i];
+  return n;
+}
+
+const char* xnn_shape_str(const xnn_shape* s, char* buf, size_t size) {
+  size_t pos = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < s->ndim && pos < size; i++)
+    pos += (size_t)snprintf(buf + pos, size - pos, i ? "x%lld" : "%lld", (long long)s->dims[i]);
+  if (s->ndim == 0) snprintf(buf, size, "scalar");
+  return buf;
+}

@@ -1,0 +1,84 @@
+#include "core/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void node_free(xnn_node* n) {
+  free(n->name);
+  free(n->type);
+  free(n->inputs);
+  free(n->outputs);
+  for (int i = 0; i < n->num_weights; i++) xnn_free_aligned(n->weights[i]);
+  if (n->op == XNN_OP_ELTWISE) free(n->p.eltwise.coeffs);
+  if (n->op == XNN_OP_SLICE) free(n->p.axis.points);
+}
+
+void xnn_graph_free(xnn_graph* g) {
+  if (!g) return;
+  for (int i = 0; i < g->num_nodes; i++) node_free(&g->nodes[i]);
+  for (int i = 0; i < g->num_tensors; i++) free(g->tensors[i].name);
+  free(g->nodes);
+  free(g->tensors);
+  free(g->inputs);
+  free(g->input_shapes);
+  free(g->outputs);
+  memset(g, 0, sizeof(*g));
+}
+
+int32_t xnn_graph_add_tensor(xnn_graph* g, const char* name, int32_t producer) {
+  if (g->num_tensors == g->cap_tensors) {
+    int32_t cap = g->cap_tensors ? g->cap_tensors * 2 : 64;
+    xnn_tensor_info* t = realloc(g->tensors, (size_t)cap * sizeof(*t));
+    if (!t) return -1;
+    g->tensors = t;
+    g->cap_tensors = cap;
+  }
+  char* copy = xnn_strdup(name);
+  if (!copy) return -1;
+  g->tensors[g->num_tensors].name = copy;
+  g->tensors[g->num_tensors].producer = producer;
+  return g->num_tensors++;
+}
+
+xnn_node* xnn_graph_add_node(xnn_graph* g, const char* name, const char* type, int32_t num_inputs,
+                             int32_t num_outputs) {
+  if (g->num_nodes == g->cap_nodes) {
+    int32_t cap = g->cap_nodes ? g->cap_nodes * 2 : 32;
+    xnn_node* n = realloc(g->nodes, (size_t)cap * sizeof(*n));
+    if (!n) return NULL;
+    g->nodes = n;
+    g->cap_nodes = cap;
+  }
+  xnn_node* n = &g->nodes[g->num_nodes];
+  memset(n, 0, sizeof(*n));
+  n->name = xnn_strdup(name);
+  n->type = xnn_strdup(type);
+  n->inputs = calloc((size_t)num_inputs + 1, sizeof(int32_t));
+  n->outputs = calloc((size_t)num_outputs + 1, sizeof(int32_t));
+  n->num_inputs = num_inputs;
+  n->num_outputs = num_outputs;
+  g->num_nodes++;
+  if (!n->name || !n->type || !n->inputs || !n->outputs) return NULL;
+  return n;
+}
+
+xnn_status xnn_graph_finalize(xnn_graph* g) {
+  int32_t* uses = calloc((size_t)g->num_tensors + 1, sizeof(int32_t));
+  if (!uses) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  for (int i = 0; i < g->num_nodes; i++)
+    for (int j = 0; j < g->nodes[i].num_inputs; j++) uses[g->nodes[i].inputs[j]]++;
+  int32_t count = 0;
+  for (int t = 0; t < g->num_tensors; t++) count += uses[t] == 0 && g->tensors[t].producer >= 0;
+  free(g->outputs);
+  g->outputs = calloc((size_t)count + 1, sizeof(int32_t));
+  if (!g->outputs) {
+    free(uses);
+    return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  }
+  g->num_outputs = 0;
+  for (int t = 0; t < g->num_tensors; t++)
+    if (uses[t] == 0 && g->tensors[t].producer >= 0) g->outputs[g->num_outputs++] = t;
+  free(uses);
+  if (g->num_outputs == 0) return xnn_error(XNN_ERROR_INVALID_MODEL, "the network has no output");
+  return XNN_OK;
+}

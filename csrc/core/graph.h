@@ -1,0 +1,121 @@
+/* Graph IR: the one vocabulary between readers and the planner. Tensors are in SSA form (Caffe's
+ * in-place layers get a fresh tensor per write), nodes carry typed params and their weights. */
+#pragma once
+#include "core/common.h"
+#include "kernels/params.h"
+
+typedef enum xnn_op_type {
+  XNN_OP_CONVOLUTION,
+  XNN_OP_INNER_PRODUCT,
+  XNN_OP_POOLING,
+  XNN_OP_RELU,
+  XNN_OP_PRELU,
+  XNN_OP_SIGMOID,
+  XNN_OP_TANH,
+  XNN_OP_LRN,
+  XNN_OP_AFFINE, /* per-channel y = a*x + b: BatchNorm, Scale and Bias after folding at load */
+  XNN_OP_ELTWISE,
+  XNN_OP_CONCAT,
+  XNN_OP_SLICE,
+  XNN_OP_SOFTMAX,
+  XNN_OP_IDENTITY, /* Dropout, Split: outputs alias the input */
+  XNN_OP_RESHAPE,  /* Reshape, Flatten: output aliases the input with another shape */
+  XNN_OP_COUNT
+} xnn_op_type;
+
+/* A fused activation is the kernels' epilogue: y = x > 0 ? x : slope*x, clamped to [min, max]. */
+typedef xnn_f32_act_params xnn_act;
+
+typedef struct xnn_conv_params {
+  int32_t num_output, group, cin;
+  int32_t kh, kw, sh, sw, dh, dw;
+  int32_t pad_top, pad_left, pad_bottom, pad_right;
+  int32_t has_bias;
+  xnn_act act;
+} xnn_conv_params;
+
+typedef struct xnn_fc_params {
+  int32_t num_output, axis, has_bias;
+  int64_t k;
+  xnn_act act;
+} xnn_fc_params;
+
+enum { XNN_POOL_MAX, XNN_POOL_AVE };
+typedef struct xnn_pool_params {
+  int32_t method, global, ceil_mode;
+  int32_t kh, kw, sh, sw, pad_top, pad_left, pad_bottom, pad_right;
+} xnn_pool_params;
+
+enum { XNN_LRN_ACROSS_CHANNELS, XNN_LRN_WITHIN_CHANNEL };
+typedef struct xnn_lrn_params {
+  int32_t size, region;
+  float alpha, beta, k;
+} xnn_lrn_params;
+
+enum { XNN_ELTWISE_PROD, XNN_ELTWISE_SUM, XNN_ELTWISE_MAX };
+typedef struct xnn_eltwise_params {
+  int32_t op;
+  float* coeffs; /* one per input, or NULL for all 1 */
+} xnn_eltwise_params;
+
+typedef struct xnn_axis_params {
+  int32_t axis;
+  int32_t num_points;
+  int64_t* points; /* Slice points */
+} xnn_axis_params;
+
+typedef struct xnn_reshape_params {
+  int32_t is_flatten;
+  int32_t axis, end_axis, num_axes; /* Flatten: axis..end_axis; Reshape: axis, num_axes */
+  xnn_shape shape;                  /* Reshape target (0 = copy, -1 = infer) */
+} xnn_reshape_params;
+
+typedef struct xnn_node {
+  char* name;
+  char* type; /* the model file's type name, for messages and tools */
+  xnn_op_type op;
+  int32_t num_inputs, num_outputs;
+  int32_t* inputs;
+  int32_t* outputs;
+  union {
+    xnn_conv_params conv;
+    xnn_fc_params fc;
+    xnn_pool_params pool;
+    xnn_act act; /* ReLU */
+    xnn_lrn_params lrn;
+    xnn_eltwise_params eltwise;
+    xnn_axis_params axis;
+    xnn_reshape_params reshape;
+    int32_t channel_shared; /* PReLU */
+  } p;
+  /* Weights as the op packs them at load (e.g. conv: [group][oc/group][cin/group*kh*kw], bias [oc]). */
+  int32_t num_weights;
+  float* weights[4];
+  int64_t weight_size[4];
+  int64_t num_params; /* learnable scalars in the model file */
+} xnn_node;
+
+typedef struct xnn_tensor_info {
+  char* name;     /* the model's blob name (several SSA versions may share one) */
+  int32_t producer; /* node index, -1 for a graph input */
+} xnn_tensor_info;
+
+typedef struct xnn_graph {
+  int32_t num_nodes, cap_nodes;
+  xnn_node* nodes;
+  int32_t num_tensors, cap_tensors;
+  xnn_tensor_info* tensors;
+  int32_t num_inputs, num_outputs;
+  int32_t* inputs;  /* tensor ids */
+  xnn_shape* input_shapes;
+  int32_t* outputs; /* tensor ids */
+} xnn_graph;
+
+XNN_INTERNAL void xnn_graph_free(xnn_graph* g);
+/* Adds a tensor and returns its id, or -1 when out of memory. */
+XNN_INTERNAL int32_t xnn_graph_add_tensor(xnn_graph* g, const char* name, int32_t producer);
+/* Adds a node with room for its inputs/outputs; NULL when out of memory. */
+XNN_INTERNAL xnn_node* xnn_graph_add_node(xnn_graph* g, const char* name, const char* type, int32_t num_inputs,
+                                          int32_t num_outputs);
+/* Net outputs: the tensors no node consumes (Caffe's rule). */
+XNN_INTERNAL xnn_status xnn_graph_finalize(xnn_graph* g);

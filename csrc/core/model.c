@@ -1,0 +1,74 @@
+#include "core/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+xnn_status xnn_model_create(xnn_graph* graph, xnn_model** out) {
+  *out = NULL;
+  xnn_model* m = xnn_alloc(sizeof(*m));
+  if (!m) {
+    xnn_graph_free(graph);
+    return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  }
+  m->graph = *graph;
+  memset(graph, 0, sizeof(*graph));
+  m->output_shapes = xnn_alloc((size_t)m->graph.num_outputs * sizeof(xnn_shape));
+  if (!m->output_shapes) {
+    xnn_model_free(m);
+    return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  }
+  /* Shape inference at load: a model that cannot run with its own declared inputs is rejected now. */
+  xnn_session* s = NULL;
+  xnn_status st = xnn_session_create(m, 1, &s);
+  if (st != XNN_OK) {
+    xnn_model_free(m);
+    return st;
+  }
+  for (int32_t i = 0; i < m->graph.num_outputs; i++) xnn_session_output(s, i, NULL, &m->output_shapes[i]);
+  xnn_session_free(s);
+  *out = m;
+  return XNN_OK;
+}
+
+void xnn_model_free(xnn_model* m) {
+  if (!m) return;
+  xnn_graph_free(&m->graph);
+  free(m->output_shapes);
+  free(m);
+}
+
+int32_t xnn_model_num_inputs(const xnn_model* m) { return m ? m->graph.num_inputs : 0; }
+int32_t xnn_model_num_outputs(const xnn_model* m) { return m ? m->graph.num_outputs : 0; }
+int32_t xnn_model_num_layers(const xnn_model* m) { return m ? m->graph.num_nodes : 0; }
+
+xnn_status xnn_model_input(const xnn_model* m, int32_t index, const char** name, xnn_shape* shape) {
+  if (!m) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "NULL model");
+  if (index < 0 || index >= m->graph.num_inputs)
+    return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "input index %d out of range (the model has %d)", index,
+                     m->graph.num_inputs);
+  if (name) *name = m->graph.tensors[m->graph.inputs[index]].name;
+  if (shape) *shape = m->graph.input_shapes[index];
+  return XNN_OK;
+}
+
+xnn_status xnn_model_output(const xnn_model* m, int32_t index, const char** name, xnn_shape* shape) {
+  if (!m) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "NULL model");
+  if (index < 0 || index >= m->graph.num_outputs)
+    return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "output index %d out of range (the model has %d)", index,
+                     m->graph.num_outputs);
+  if (name) *name = m->graph.tensors[m->graph.outputs[index]].name;
+  if (shape) *shape = m->output_shapes[index];
+  return XNN_OK;
+}
+
+xnn_status xnn_model_layer(const xnn_model* m, int32_t index, xnn_layer_info* info) {
+  if (!m || !info) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "NULL argument");
+  if (index < 0 || index >= m->graph.num_nodes)
+    return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "layer index %d out of range (the model has %d)", index,
+                     m->graph.num_nodes);
+  const xnn_node* n = &m->graph.nodes[index];
+  info->name = n->name;
+  info->type = n->type;
+  info->num_params = n->num_params;
+  return XNN_OK;
+}

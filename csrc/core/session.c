@@ -1,0 +1,310 @@
+/* Planner and runner: shapes for the session's input shapes, a static memory plan (one arena, tensors
+ * placed by liveness; aliasing ops share their input's storage), the kernel table, and the run loop. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/model.h"
+#include "ops/ops.h"
+
+struct xnn_session {
+  const xnn_model* model;
+  xnn_threadpool* pool;
+  const xnn_kernels* kernels;
+  xnn_shape* input_shapes; /* requested shapes, one per graph input */
+  xnn_tensor_rt* tensors;
+  xnn_op_plan* plans;
+  double* times_ms;
+  int profiling;
+  float* arena;
+  size_t arena_bytes;    /* activations */
+  size_t workspace_bytes;
+};
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+typedef struct slot {
+  int32_t root;
+  int32_t first, last; /* node indices; -1 = before the first node */
+  size_t size, offset;
+} slot;
+
+static int by_size_desc(const void* a, const void* b) {
+  const slot* x = a;
+  const slot* y = b;
+  if (x->size != y->size) return x->size < y->size ? 1 : -1;
+  return x->root - y->root;
+}
+
+/* Places every storage root at the lowest offset that overlaps no root alive at the same time. */
+static size_t place_slots(slot* slots, int32_t count) {
+  qsort(slots, (size_t)count, sizeof(slot), by_size_desc);
+  size_t total = 0;
+  for (int32_t i = 0; i < count; i++) {
+    size_t offset = 0;
+    for (int moved = 1; moved;) {
+      moved = 0;
+      for (int32_t j = 0; j < i; j++) {
+        const slot* o = &slots[j];
+        if (o->last < slots[i].first || slots[i].last < o->first) continue;
+        if (offset < o->offset + o->size && o->offset < offset + slots[i].size) {
+          offset = o->offset + o->size;
+          moved = 1;
+        }
+      }
+    }
+    slots[i].offset = offset;
+    total = XNN_MAX(total, offset + slots[i].size);
+  }
+  return total;
+}
+
+static xnn_status plan(xnn_session* s) {
+  const xnn_graph* g = &s->model->graph;
+  xnn_status st = XNN_OK;
+  for (int32_t i = 0; i < g->num_inputs; i++) s->tensors[g->inputs[i]].shape = s->input_shapes[i];
+  s->workspace_bytes = 0;
+  for (int32_t i = 0; i < g->num_nodes; i++) {
+    const xnn_node* n = &g->nodes[i];
+    st = xnn_op_get(n->op)->reshape(n, s->tensors, &s->plans[i]);
+    if (st != XNN_OK) {
+      xnn_error_prefix("layer '%s' (%s): ", n->name, n->type);
+      return st;
+    }
+    for (int32_t o = 0; o < n->num_outputs; o++) {
+      const xnn_shape* sh = &s->tensors[n->outputs[o]].shape;
+      for (int32_t d = 0; d < sh->ndim; d++)
+        if (sh->dims[d] <= 0 || sh->dims[d] > ((int64_t)1 << 31))
+          return xnn_error(XNN_ERROR_SHAPE, "layer '%s' (%s): output dimension %d would be %lld", n->name, n->type,
+                           d, (long long)sh->dims[d]);
+      if (xnn_shape_numel(sh) > ((int64_t)1 << 33))
+        return xnn_error(XNN_ERROR_SHAPE, "layer '%s' (%s): output too large", n->name, n->type);
+    }
+    s->workspace_bytes = XNN_MAX(s->workspace_bytes, align64(s->plans[i].workspace_bytes));
+  }
+
+  /* Storage roots and their lifetimes. */
+  const int32_t nt = g->num_tensors;
+  int32_t* root = malloc((size_t)nt * sizeof(int32_t));
+  slot* slots = calloc((size_t)nt, sizeof(slot));
+  int32_t* slot_of = malloc((size_t)nt * sizeof(int32_t));
+  if (!root || !slots || !slot_of) {
+    free(root);
+    free(slots);
+    free(slot_of);
+    return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory planning the session");
+  }
+  for (int32_t t = 0; t < nt; t++) root[t] = t, slot_of[t] = -1;
+  for (int32_t i = 0; i < g->num_nodes; i++) {
+    const xnn_node* n = &g->nodes[i];
+    if (xnn_op_get(n->op)->run == NULL)
+      for (int32_t o = 0; o < n->num_outputs; o++) root[n->outputs[o]] = root[n->inputs[0]];
+  }
+  int32_t count = 0;
+  for (int32_t t = 0; t < nt; t++) {
+    if (root[t] != t) continue;
+    slot* sl = &slots[count];
+    sl->root = t;
+    sl->first = g->tensors[t].producer;
+    sl->last = sl->first;
+    sl->size = align64((size_t)xnn_shape_numel(&s->tensors[t].shape) * sizeof(float));
+    slot_of[t] = count++;
+  }
+  for (int32_t i = 0; i < g->num_nodes; i++) {
+    const xnn_node* n = &g->nodes[i];
+    for (int32_t j = 0; j < n->num_inputs; j++) {
+      slot* sl = &slots[slot_of[root[n->inputs[j]]]];
+      sl->last = XNN_MAX(sl->last, i);
+    }
+  }
+  for (int32_t i = 0; i < g->num_outputs; i++) slots[slot_of[root[g->outputs[i]]]].last = g->num_nodes;
+  for (int32_t i = 0; i < g->num_inputs; i++) slots[slot_of[root[g->inputs[i]]]].first = -1;
+  s->arena_bytes = place_slots(slots, count);
+
+  xnn_free_aligned(s->arena);
+  s->arena = xnn_alloc_aligned(s->arena_bytes + s->workspace_bytes);
+  if (!s->arena) st = xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory: the arena needs %zu bytes",
+                                s->arena_bytes + s->workspace_bytes);
+  if (st == XNN_OK) {
+    size_t* offset_of_root = malloc((size_t)nt * sizeof(size_t));
+    if (!offset_of_root) {
+      st = xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory planning the session");
+    } else {
+      for (int32_t i = 0; i < count; i++) offset_of_root[slots[i].root] = slots[i].offset;
+      for (int32_t t = 0; t < nt; t++)
+        s->tensors[t].data = (float*)((char*)s->arena + offset_of_root[root[t]]);
+      free(offset_of_root);
+    }
+  }
+  free(root);
+  free(slots);
+  free(slot_of);
+  return st;
+}
+
+xnn_status xnn_session_create(const xnn_model* model, int32_t num_threads, xnn_session** out) {
+  if (!model || !out) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "xnn_session_create: NULL argument");
+  *out = NULL;
+  const xnn_graph* g = &model->graph;
+  xnn_session* s = xnn_alloc(sizeof(*s));
+  if (!s) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  s->model = model;
+  s->kernels = xnn_kernels_select();
+  s->input_shapes = xnn_alloc((size_t)g->num_inputs * sizeof(xnn_shape));
+  s->tensors = xnn_alloc((size_t)g->num_tensors * sizeof(xnn_tensor_rt));
+  s->plans = xnn_alloc((size_t)g->num_nodes * sizeof(xnn_op_plan));
+  s->times_ms = xnn_alloc((size_t)g->num_nodes * sizeof(double));
+  if (!s->input_shapes || !s->tensors || !s->plans || !s->times_ms) {
+    xnn_session_free(s);
+    return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  }
+  memcpy(s->input_shapes, g->input_shapes, (size_t)g->num_inputs * sizeof(xnn_shape));
+  xnn_status st = xnn_session_set_num_threads(s, num_threads);
+  if (st == XNN_OK) st = plan(s);
+  if (st != XNN_OK) {
+    xnn_session_free(s);
+    return st;
+  }
+  *out = s;
+  return XNN_OK;
+}
+
+void xnn_session_free(xnn_session* s) {
+  if (!s) return;
+  xnn_threadpool_destroy(s->pool);
+  xnn_free_aligned(s->arena);
+  free(s->input_shapes);
+  free(s->tensors);
+  free(s->plans);
+  free(s->times_ms);
+  free(s);
+}
+
+xnn_status xnn_session_set_num_threads(xnn_session* s, int32_t num_threads) {
+  if (!s) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "xnn_session_set_num_threads: NULL session");
+  if (num_threads <= 0) num_threads = xnn_num_cores();
+  if (num_threads > 256) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "num_threads %d is more than 256", num_threads);
+  if (s->pool && xnn_threadpool_size(s->pool) == num_threads) return XNN_OK;
+  xnn_threadpool* p = xnn_threadpool_create(num_threads);
+  if (!p) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory creating %d threads", num_threads);
+  xnn_threadpool_destroy(s->pool);
+  s->pool = p;
+  return XNN_OK;
+}
+
+int32_t xnn_session_num_threads(const xnn_session* s) { return s ? xnn_threadpool_size(s->pool) : 0; }
+
+static xnn_status check_input_index(const xnn_session* s, int32_t index) {
+  if (!s) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "NULL session");
+  if (index < 0 || index >= s->model->graph.num_inputs)
+    return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "input index %d out of range (the model has %d)", index,
+                     s->model->graph.num_inputs);
+  return XNN_OK;
+}
+
+xnn_status xnn_session_reshape_input(xnn_session* s, int32_t index, const xnn_shape* shape) {
+  XNN_CHECK(check_input_index(s, index));
+  if (!shape || shape->ndim < 1 || shape->ndim > XNN_MAX_DIMS)
+    return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "input shape must have 1 to %d dims", XNN_MAX_DIMS);
+  for (int32_t d = 0; d < shape->ndim; d++)
+    if (shape->dims[d] <= 0 || shape->dims[d] > ((int64_t)1 << 31))
+      return xnn_error(XNN_ERROR_SHAPE, "input '%s': dimension %d is %lld",
+                       s->model->graph.tensors[s->model->graph.inputs[index]].name, d, (long long)shape->dims[d]);
+  const xnn_shape old = s->input_shapes[index];
+  s->input_shapes[index] = *shape;
+  xnn_status st = plan(s);
+  if (st != XNN_OK) {
+    /* Keep the session usable with its previous shapes, and the error of the shape that failed. */
+    char saved[1024];
+    snprintf(saved, sizeof(saved), "%s", xnn_last_error());
+    s->input_shapes[index] = old;
+    if (plan(s) != XNN_OK) {
+      xnn_free_aligned(s->arena);
+      s->arena = NULL;
+    }
+    return xnn_error(st, "%s", saved);
+  }
+  return XNN_OK;
+}
+
+xnn_status xnn_session_input_shape(const xnn_session* s, int32_t index, xnn_shape* shape) {
+  XNN_CHECK(check_input_index(s, index));
+  *shape = s->input_shapes[index];
+  return XNN_OK;
+}
+
+xnn_status xnn_session_set_input(xnn_session* s, int32_t index, const float* data, size_t count) {
+  XNN_CHECK(check_input_index(s, index));
+  const xnn_tensor_rt* t = &s->tensors[s->model->graph.inputs[index]];
+  const size_t want = (size_t)xnn_shape_numel(&t->shape);
+  if (!data || count != want) {
+    char buf[128];
+    return xnn_error(XNN_ERROR_SHAPE, "input '%s' has shape %s (%zu values), got %zu values",
+                     s->model->graph.tensors[s->model->graph.inputs[index]].name,
+                     xnn_shape_str(&t->shape, buf, sizeof(buf)), want, data ? count : 0);
+  }
+  if (!s->arena) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "the session has no memory plan");
+  memcpy(t->data, data, count * sizeof(float));
+  return XNN_OK;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+xnn_status xnn_session_run(xnn_session* s) {
+  if (!s) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "xnn_session_run: NULL session");
+  if (!s->arena) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "the session has no memory plan");
+  const xnn_graph* g = &s->model->graph;
+  const xnn_run_ctx ctx = {s->tensors, (float*)((char*)s->arena + s->arena_bytes), s->pool, s->kernels};
+  for (int32_t i = 0; i < g->num_nodes; i++) {
+    const xnn_node* n = &g->nodes[i];
+    void (*run)(const xnn_node*, const xnn_run_ctx*) = xnn_op_get(n->op)->run;
+    if (!run) continue;
+    if (s->profiling) {
+      const double t0 = now_ms();
+      run(n, &ctx);
+      s->times_ms[i] = now_ms() - t0;
+    } else {
+      run(n, &ctx);
+    }
+  }
+  return XNN_OK;
+}
+
+xnn_status xnn_session_output(const xnn_session* s, int32_t index, const float** data, xnn_shape* shape) {
+  if (!s) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "NULL session");
+  const xnn_graph* g = &s->model->graph;
+  if (index < 0 || index >= g->num_outputs)
+    return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "output index %d out of range (the model has %d)", index,
+                     g->num_outputs);
+  const xnn_tensor_rt* t = &s->tensors[g->outputs[index]];
+  if (data) *data = t->data;
+  if (shape) *shape = t->shape;
+  return XNN_OK;
+}
+
+xnn_status xnn_session_layer_stats(const xnn_session* s, int32_t index, xnn_layer_stats* stats) {
+  if (!s || !stats) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "NULL argument");
+  const xnn_graph* g = &s->model->graph;
+  if (index < 0 || index >= g->num_nodes)
+    return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "layer index %d out of range (the model has %d)", index, g->num_nodes);
+  const xnn_node* n = &g->nodes[index];
+  stats->name = n->name;
+  stats->type = n->type;
+  stats->output_shape = s->tensors[n->outputs[0]].shape;
+  stats->macs = s->plans[index].macs;
+  stats->last_time_ms = s->times_ms[index];
+  return XNN_OK;
+}
+
+xnn_status xnn_session_set_profiling(xnn_session* s, int32_t enabled) {
+  if (!s) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "NULL session");
+  s->profiling = enabled != 0;
+  return XNN_OK;
+}
+
+size_t xnn_session_arena_bytes(const xnn_session* s) { return s ? s->arena_bytes : 0; }

@@ -1,0 +1,17 @@
+/* A persistent thread pool: workers are created once and sleep between jobs; the calling thread works
+ * too. Items are handed out by an atomic counter, so uneven items balance themselves. */
+#pragma once
+#include "core/common.h"
+
+typedef struct xnn_threadpool xnn_threadpool;
+typedef void (*xnn_task_fn)(void* context, size_t index);
+
+/* `num_threads` counts the caller; 1 (or less) creates no worker. NULL when out of memory. */
+XNN_INTERNAL xnn_threadpool* xnn_threadpool_create(int32_t num_threads);
+XNN_INTERNAL void xnn_threadpool_destroy(xnn_threadpool* pool);
+XNN_INTERNAL int32_t xnn_threadpool_size(const xnn_threadpool* pool);
+/* Calls fn(context, i) for every i < range, spread over the pool; returns when all are done.
+ * A NULL pool runs inline. */
+XNN_INTERNAL void xnn_parallelize(xnn_threadpool* pool, xnn_task_fn fn, void* context, size_t range);
+/* One core per online CPU (at least 1). */
+XNN_INTERNAL int32_t xnn_num_cores(void);

@@ -1,0 +1,35 @@
+/* ReLU (with negative_slope), Sigmoid and TanH: one elementwise kernel each, over chunks. */
+#include "ops/ops.h"
+
+enum { CHUNK = 16384 };
+
+xnn_status xnn_same_shape_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* plan) {
+  t[n->outputs[0]].shape = t[n->inputs[0]].shape;
+  plan->macs = xnn_shape_numel(&t[n->inputs[0]].shape);
+  plan->workspace_bytes = 0;
+  return XNN_OK;
+}
+
+typedef struct act_job {
+  xnn_f32_vunary_fn fn;
+  const xnn_f32_act_params* params;
+  const float* x;
+  float* y;
+  size_t n;
+} act_job;
+
+static void act_chunk(void* ctx, size_t i) {
+  const act_job* j = ctx;
+  const size_t start = i * CHUNK, n = XNN_MIN((size_t)CHUNK, j->n - start);
+  j->fn(n, j->x + start, j->y + start, j->params);
+}
+
+static void act_run(const xnn_node* n, const xnn_run_ctx* ctx) {
+  const xnn_tensor_rt* in = &ctx->tensors[n->inputs[0]];
+  const xnn_kernels* k = ctx->kernels;
+  act_job j = {n->op == XNN_OP_RELU ? k->vact : n->op == XNN_OP_SIGMOID ? k->vsigmoid : k->vtanh, &n->p.act,
+               in->data, ctx->tensors[n->outputs[0]].data, (size_t)xnn_shape_numel(&in->shape)};
+  xnn_parallelize(ctx->pool, act_chunk, &j, (j.n + CHUNK - 1) / CHUNK);
+}
+
+const xnn_op_def xnn_op_activation = {xnn_same_shape_reshape, act_run};

@@ -1,0 +1,45 @@
+/* Operator interface: each op type has a reshape step (output shapes, workspace, MACs: run at plan
+ * time) and a run step (no allocation, kernels only through the table). */
+#pragma once
+#include "core/graph.h"
+#include "core/kernels.h"
+#include "core/threadpool.h"
+
+typedef struct xnn_tensor_rt {
+  xnn_shape shape;
+  float* data;
+} xnn_tensor_rt;
+
+typedef struct xnn_run_ctx {
+  xnn_tensor_rt* tensors;
+  float* workspace;
+  xnn_threadpool* pool;
+  const xnn_kernels* kernels;
+} xnn_run_ctx;
+
+typedef struct xnn_op_plan {
+  size_t workspace_bytes;
+  int64_t macs;
+} xnn_op_plan;
+
+typedef struct xnn_op_def {
+  /* Sets the output shapes from the input shapes; XNN_ERROR_SHAPE when the inputs cannot fit. */
+  xnn_status (*reshape)(const xnn_node* node, xnn_tensor_rt* tensors, xnn_op_plan* plan);
+  /* NULL for ops whose outputs alias their input (no work at run time). */
+  void (*run)(const xnn_node* node, const xnn_run_ctx* ctx);
+} xnn_op_def;
+
+XNN_INTERNAL const xnn_op_def* xnn_op_get(xnn_op_type op);
+
+/* Defined one per file in csrc/ops/. */
+extern const xnn_op_def xnn_op_convolution, xnn_op_inner_product, xnn_op_pooling, xnn_op_activation,
+    xnn_op_prelu, xnn_op_lrn, xnn_op_affine, xnn_op_eltwise, xnn_op_concat, xnn_op_slice, xnn_op_softmax,
+    xnn_op_identity, xnn_op_reshape;
+
+/* Shared helpers for ops. */
+/* Output 0 takes input 0's shape; MACs = elements. */
+XNN_INTERNAL xnn_status xnn_same_shape_reshape(const xnn_node* node, xnn_tensor_rt* tensors, xnn_op_plan* plan);
+XNN_INTERNAL xnn_status xnn_shape_error(const char* fmt, ...) XNN_PRINTF(1, 2);
+/* Normalizes a possibly negative axis against ndim; -1 if out of range. */
+XNN_INTERNAL int32_t xnn_axis(int32_t axis, int32_t ndim);
+XNN_INTERNAL int64_t xnn_dims_product(const xnn_shape* s, int32_t from, int32_t to);

@@ -1,0 +1,67 @@
+/* Pooling, NCHW, with Caffe's output size: ceil rounding by default, and the last window dropped when
+ * it would start in the padding only. */
+#include "ops/ops.h"
+
+static int64_t pooled_size(int64_t in, int32_t k, int32_t s, int32_t pad_begin, int32_t pad_end, int ceil_mode,
+                           int any_pad) {
+  const int64_t span = in + pad_begin + pad_end - k;
+  int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+  /* Caffe checks this on both axes as soon as either axis is padded. */
+  if (any_pad && (out - 1) * s >= in + pad_begin) out--;
+  return out;
+}
+
+static void pool_geometry(const xnn_pool_params* p, const xnn_shape* in, xnn_pool_params* g) {
+  *g = *p;
+  if (p->global) {
+    g->kh = (int32_t)in->dims[2];
+    g->kw = (int32_t)in->dims[3];
+    g->sh = g->sw = 1;
+    g->pad_top = g->pad_left = g->pad_bottom = g->pad_right = 0;
+  }
+}
+
+static xnn_status pool_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* plan) {
+  const xnn_shape* in = &t[n->inputs[0]].shape;
+  char buf[128];
+  if (in->ndim != 4) return xnn_shape_error("input must be 4-D NCHW, got %s", xnn_shape_str(in, buf, sizeof(buf)));
+  xnn_pool_params g;
+  pool_geometry(&n->p.pool, in, &g);
+  if (in->dims[2] + g.pad_top + g.pad_bottom < g.kh || in->dims[3] + g.pad_left + g.pad_right < g.kw)
+    return xnn_shape_error("input %s is smaller than the %dx%d window", xnn_shape_str(in, buf, sizeof(buf)), g.kh,
+                           g.kw);
+  xnn_shape* out = &t[n->outputs[0]].shape;
+  *out = *in;
+  const int any_pad = g.pad_top || g.pad_left || g.pad_bottom || g.pad_right;
+  out->dims[2] = pooled_size(in->dims[2], g.kh, g.sh, g.pad_top, g.pad_bottom, g.ceil_mode, any_pad);
+  out->dims[3] = pooled_size(in->dims[3], g.kw, g.sw, g.pad_left, g.pad_right, g.ceil_mode, any_pad);
+  plan->macs = xnn_shape_numel(out) * g.kh * g.kw;
+  plan->workspace_bytes = 0;
+  return XNN_OK;
+}
+
+typedef struct pool_job {
+  xnn_pool_geometry geo;
+  xnn_f32_pool_fn fn;
+  const float* in;
+  float* out;
+} pool_job;
+
+static void pool_plane(void* ctx, size_t i) {
+  const pool_job* j = ctx;
+  j->fn(&j->geo, j->in + i * j->geo.ih * j->geo.iw, j->out + i * j->geo.oh * j->geo.ow);
+}
+
+static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
+  const xnn_tensor_rt* in = &ctx->tensors[n->inputs[0]];
+  const xnn_tensor_rt* out = &ctx->tensors[n->outputs[0]];
+  xnn_pool_params g;
+  pool_geometry(&n->p.pool, &in->shape, &g);
+  pool_job j = {{(size_t)in->shape.dims[2], (size_t)in->shape.dims[3], (size_t)out->shape.dims[2],
+                 (size_t)out->shape.dims[3], (size_t)g.kh, (size_t)g.kw, (size_t)g.sh, (size_t)g.sw,
+                 (size_t)g.pad_top, (size_t)g.pad_left, (size_t)g.pad_bottom, (size_t)g.pad_right},
+                g.method == XNN_POOL_MAX ? ctx->kernels->maxpool : ctx->kernels->avgpool, in->data, out->data};
+  xnn_parallelize(ctx->pool, pool_plane, &j, (size_t)(in->shape.dims[0] * in->shape.dims[1]));
+}
+
+const xnn_op_def xnn_op_pooling = {pool_reshape, pool_run};

@@ -1,0 +1,22 @@
+#include <math.h>
+
+#include "kernels/vunary.h"
+
+void xnn_f32_vact__ref(size_t n, const float* x, float* y, const xnn_f32_act_params* params) {
+  const float slope = params->slope, lo = params->min, hi = params->max;
+  for (size_t i = 0; i < n; i++) {
+    float v = x[i] > 0.0f ? x[i] : x[i] * slope;
+    v = v < lo ? lo : v;
+    y[i] = v > hi ? hi : v;
+  }
+}
+
+void xnn_f32_vsigmoid__ref(size_t n, const float* x, float* y, const xnn_f32_act_params* params) {
+  (void)params;
+  for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+void xnn_f32_vtanh__ref(size_t n, const float* x, float* y, const xnn_f32_act_params* params) {
+  (void)params;
+  for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+}

@@ -1,0 +1,177 @@
+// pybind11 binding of the C API: thin handles over xnn_model / xnn_session. Errors become the
+// exception classes of xnn.errors, chosen by status code.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xnn/xnn.h"
+
+namespace py = pybind11;
+
+namespace {
+
+[[noreturn]] void raise(xnn_status status) {
+  static const char* names[] = {"XnnError", "XnnError", "XnnIOError", "ModelFormatError", "UnsupportedError",
+                                "ModelFormatError", "ShapeError", "XnnMemoryError"};
+  const char* name = status >= 0 && status < 8 ? names[status] : "XnnError";
+  py::object cls = py::module_::import("xnn.errors").attr(name);
+  PyErr_SetString(cls.ptr(), xnn_last_error());
+  throw py::error_already_set();
+}
+
+void check(xnn_status status) {
+  if (status != XNN_OK) raise(status);
+}
+
+std::vector<int64_t> dims(const xnn_shape& s) { return std::vector<int64_t>(s.dims, s.dims + s.ndim); }
+
+xnn_shape to_shape(const std::vector<int64_t>& d) {
+  if (d.empty() || d.size() > XNN_MAX_DIMS) throw py::value_error("a shape needs 1 to 8 dimensions");
+  xnn_shape s{};
+  s.ndim = static_cast<int32_t>(d.size());
+  for (size_t i = 0; i < d.size(); i++) s.dims[i] = d[i];
+  return s;
+}
+
+struct Model {
+  std::shared_ptr<xnn_model> ptr;
+  explicit Model(xnn_model* m) : ptr(m, xnn_model_free) {}
+
+  py::list tensors(bool inputs) const {
+    py::list out;
+    const int32_t n = inputs ? xnn_model_num_inputs(ptr.get()) : xnn_model_num_outputs(ptr.get());
+    for (int32_t i = 0; i < n; i++) {
+      const char* name;
+      xnn_shape s;
+      check(inputs ? xnn_model_input(ptr.get(), i, &name, &s) : xnn_model_output(ptr.get(), i, &name, &s));
+      out.append(py::make_tuple(std::string(name), dims(s)));
+    }
+    return out;
+  }
+
+  py::list layers() const {
+    py::list out;
+    for (int32_t i = 0; i < xnn_model_num_layers(ptr.get()); i++) {
+      xnn_layer_info info;
+      check(xnn_model_layer(ptr.get(), i, &info));
+      out.append(py::make_tuple(std::string(info.name), std::string(info.type), info.num_params));
+    }
+    return out;
+  }
+};
+
+struct Session {
+  std::shared_ptr<xnn_model> model;  // keeps the model alive as long as the session
+  xnn_session* ptr = nullptr;
+
+  Session(const Model& m, int32_t num_threads) : model(m.ptr) {
+    check(xnn_session_create(model.get(), num_threads, &ptr));
+  }
+  ~Session() { xnn_session_free(ptr); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void reshape_input(int32_t index, const std::vector<int64_t>& shape) {
+    const xnn_shape s = to_shape(shape);
+    check(xnn_session_reshape_input(ptr, index, &s));
+  }
+
+  std::vector<int64_t> input_shape(int32_t index) const {
+    xnn_shape s;
+    check(xnn_session_input_shape(ptr, index, &s));
+    return dims(s);
+  }
+
+  void set_input(int32_t index, py::array_t<float, py::array::c_style | py::array::forcecast> x) {
+    check(xnn_session_set_input(ptr, index, x.data(), static_cast<size_t>(x.size())));
+  }
+
+  void run() {
+    xnn_status st;
+    {
+      py::gil_scoped_release release;
+      st = xnn_session_run(ptr);
+    }
+    check(st);
+  }
+
+  py::array_t<float> output(int32_t index) const {
+    const float* data;
+    xnn_shape s;
+    check(xnn_session_output(ptr, index, &data, &s));
+    py::array_t<float> out(dims(s));
+    std::copy(data, data + out.size(), out.mutable_data());
+    return out;
+  }
+
+  py::list layer_stats() const {
+    py::list out;
+    for (int32_t i = 0; i < xnn_model_num_layers(model.get()); i++) {
+      xnn_layer_stats st;
+      check(xnn_session_layer_stats(ptr, i, &st));
+      py::dict d;
+      d["name"] = std::string(st.name);
+      d["type"] = std::string(st.type);
+      d["shape"] = dims(st.output_shape);
+      d["macs"] = st.macs;
+      d["time_ms"] = st.last_time_ms;
+      out.append(d);
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_xnn, m) {
+  m.doc() = "xnn C core (use the xnn package, not this module)";
+  m.def("version", &xnn_version);
+  m.def("cpu_features", &xnn_cpu_features);
+  m.def(
+      "load_caffe",
+      [](const std::string& prototxt, py::object caffemodel) {
+        xnn_model* model = nullptr;
+        std::string weights = caffemodel.is_none() ? std::string() : caffemodel.cast<std::string>();
+        xnn_status st;
+        {
+          py::gil_scoped_release release;
+          st = xnn_model_load_caffe(prototxt.c_str(), caffemodel.is_none() ? nullptr : weights.c_str(), &model);
+        }
+        check(st);
+        return Model(model);
+      },
+      py::arg("prototxt"), py::arg("caffemodel") = py::none());
+  m.def(
+      "load_caffe_memory",
+      [](const py::bytes& prototxt, py::object caffemodel) {
+        xnn_model* model = nullptr;
+        std::string text = prototxt;
+        std::string bin = caffemodel.is_none() ? std::string() : caffemodel.cast<py::bytes>().cast<std::string>();
+        check(xnn_model_load_caffe_memory(text.data(), text.size(), caffemodel.is_none() ? nullptr : bin.data(),
+                                          bin.size(), &model));
+        return Model(model);
+      },
+      py::arg("prototxt"), py::arg("caffemodel") = py::none());
+
+  py::class_<Model>(m, "Model")
+      .def_property_readonly("inputs", [](const Model& self) { return self.tensors(true); })
+      .def_property_readonly("outputs", [](const Model& self) { return self.tensors(false); })
+      .def_property_readonly("layers", &Model::layers);
+
+  py::class_<Session>(m, "Session")
+      .def(py::init<const Model&, int32_t>(), py::arg("model"), py::arg("num_threads") = 0)
+      .def("reshape_input", &Session::reshape_input)
+      .def("input_shape", &Session::input_shape)
+      .def("set_input", &Session::set_input)
+      .def("run", &Session::run)
+      .def("output", &Session::output)
+      .def("layer_stats", &Session::layer_stats)
+      .def("set_profiling", [](Session& self, bool on) { check(xnn_session_set_profiling(self.ptr, on)); })
+      .def("set_num_threads", [](Session& self, int32_t n) { check(xnn_session_set_num_threads(self.ptr, n)); })
+      .def_property_readonly("num_threads", [](const Session& self) { return xnn_session_num_threads(self.ptr); })
+      .def_property_readonly("arena_bytes", [](const Session& self) { return xnn_session_arena_bytes(self.ptr); });
+}
