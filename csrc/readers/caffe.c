@@ -646,10 +646,11 @@ static xnn_status build_eltwise(ctx* c, const layer_io* io, xnn_node* n) {
   return XNN_OK;
 }
 
+/* `axis` (default 1), or the legacy field of the same meaning when `legacy` is not NULL. */
 static xnn_status read_axis(const xnn_pt_node* p, const char* legacy, int32_t* axis) {
   int64_t a, d;
   XNN_CHECK(xnn_pt_int(p, "axis", 1, &a));
-  if (xnn_pt_find(p, legacy)) {
+  if (legacy && xnn_pt_find(p, legacy)) {
     XNN_CHECK(xnn_pt_int(p, legacy, 1, &d));
     if (xnn_pt_find(p, "axis")) return xnn_error(XNN_ERROR_INVALID_MODEL, "give either axis or %s", legacy);
     a = d;
@@ -699,7 +700,7 @@ static xnn_status build_softmax(ctx* c, const layer_io* io, xnn_node* n) {
   XNN_CHECK(expect_io(io, 1, 1));
   XNN_CHECK(xnn_pt_only(io->param, "softmax_param", allowed));
   n->op = XNN_OP_SOFTMAX;
-  return read_axis(io->param, "axis", &n->p.axis.axis);
+  return read_axis(io->param, NULL, &n->p.axis.axis);
 }
 
 static xnn_status build_identity(ctx* c, const layer_io* io, xnn_node* n) {

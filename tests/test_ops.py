@@ -1,0 +1,1149 @@
+"""Every Caffe layer xnn implements, checked against a NumPy reference (tests/numpy_ref.py).
+
+Each test builds a single-layer (or tiny) net as prototxt text plus caffemodel bytes (written with the
+``caffe`` protobuf module of tests/caffe_tools.py), loads it with ``xnn.Model.from_caffe_bytes`` and
+compares the output with a float64 NumPy implementation of Caffe's definition of the layer.
+Shapes are seeded-random or picked to hit odd sizes, channel tails, fast paths and multi-tile paths.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Mapping, Optional, Sequence
+
+import numpy as np
+import pytest
+
+_TESTS_DIR = Path(__file__).resolve().parent
+if str(_TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(_TESTS_DIR))
+
+import numpy_ref as ref  # noqa: E402
+from caffe_tools import caffe_pb2  # noqa: E402
+
+import xnn  # noqa: E402
+
+RTOL = 1e-4
+SEED = 20240607
+
+
+# ============================================================================== net building helpers
+
+def rng_for(*key) -> np.random.Generator:
+    """A generator seeded from SEED and the test's parameters (stable across runs and test order)."""
+    h = 0
+    for ch in repr(key):
+        h = (h * 131 + ord(ch)) % (2 ** 32)
+    return np.random.default_rng([SEED, h])
+
+
+def randn(rng: np.random.Generator, *shape, scale: float = 1.0) -> np.ndarray:
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def input_decl(inputs: Mapping[str, Sequence[int]]) -> str:
+    out = []
+    for name, shape in inputs.items():
+        dims = " ".join(f"dim: {int(d)}" for d in shape)
+        out.append(f'input: "{name}"\ninput_shape {{ {dims} }}')
+    return "\n".join(out) + "\n"
+
+
+def layer(name: str, type_: str, bottoms, tops, param: str = "") -> str:
+    bottoms = [bottoms] if isinstance(bottoms, str) else list(bottoms)
+    tops = [tops] if isinstance(tops, str) else list(tops)
+    io = " ".join(f'bottom: "{b}"' for b in bottoms) + " " + " ".join(f'top: "{t}"' for t in tops)
+    return f'layer {{\n  name: "{name}"\n  type: "{type_}"\n  {io}\n  {param}\n}}\n'
+
+
+def net_text(inputs: Mapping[str, Sequence[int]], *layers: str, name: str = "test") -> str:
+    return f'name: "{name}"\n' + input_decl(inputs) + "".join(layers)
+
+
+def caffemodel_bytes(weights: Mapping[str, Sequence[np.ndarray]], v1: bool = False,
+                     v1_types: Optional[Mapping[str, str]] = None) -> bytes:
+    """A binary NetParameter with the given blobs per layer name.
+
+    V2 (``layer``): blobs with ``shape { dim }``. V1 (``layers``): legacy num/channels/height/width dims.
+    """
+    pb = caffe_pb2()
+    net = pb.NetParameter()
+    net.name = "test"
+    for lname, blobs in weights.items():
+        msg = net.layers.add() if v1 else net.layer.add()
+        msg.name = lname
+        if v1 and v1_types and lname in v1_types:
+            msg.type = pb.V1LayerParameter.LayerType.Value(v1_types[lname])
+        for arr in blobs:
+            arr = np.asarray(arr, np.float32)
+            b = msg.blobs.add()
+            if v1:
+                dims = [1] * (4 - arr.ndim) + list(arr.shape)
+                b.num, b.channels, b.height, b.width = (int(d) for d in dims)
+            else:
+                b.shape.dim.extend(int(d) for d in arr.shape)
+            b.data.extend(arr.ravel().tolist())
+    return net.SerializeToString()
+
+
+def load(prototxt: str, weights: Optional[Mapping[str, Sequence[np.ndarray]]] = None,
+         num_threads: Optional[int] = None, v1: bool = False) -> xnn.Model:
+    return xnn.Model.from_caffe_bytes(prototxt.encode(), caffemodel_bytes(weights or {}, v1=v1),
+                                      num_threads=num_threads)
+
+
+def check(got: np.ndarray, want: np.ndarray, what: str, rtol: float = RTOL) -> None:
+    """|got - want| <= rtol * max|want| everywhere (shapes must match exactly)."""
+    got = np.asarray(got)
+    want = np.asarray(want, np.float64)
+    assert got.dtype == np.float32, f"{what}: dtype {got.dtype}"
+    assert got.shape == want.shape, f"{what}: shape {got.shape}, expected {want.shape}"
+    assert np.all(np.isfinite(got)), f"{what}: non-finite output"
+    scale = max(float(np.abs(want).max()) if want.size else 0.0, 1e-6)
+    err = float(np.abs(got.astype(np.float64) - want).max()) if want.size else 0.0
+    assert err <= rtol * scale, f"{what}: max abs error {err:.3g} > {rtol:g} * max|ref| ({scale:.3g})"
+
+
+def shape_str(shape) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+# ============================================================================== Convolution
+
+# (N, C, H, W, O, (kh, kw), (sh, sw), (ph, pw), (dh, dw), group, bias_term)
+CONV_CASES = [
+    # 1x1 fast path (stride 1, pad 0)
+    (1, 3, 7, 7, 5, (1, 1), (1, 1), (0, 0), (1, 1), 1, True),
+    (3, 17, 13, 13, 33, (1, 1), (1, 1), (0, 0), (1, 1), 1, True),
+    (1, 33, 20, 20, 40, (1, 1), (1, 1), (0, 0), (1, 1), 1, True),
+    (1, 1, 1, 1, 1, (1, 1), (1, 1), (0, 0), (1, 1), 1, True),
+    (1, 13, 17, 3, 17, (1, 1), (1, 1), (0, 0), (1, 1), 1, False),
+    # 1x1 general path (stride / pad)
+    (1, 5, 13, 13, 7, (1, 1), (2, 2), (0, 0), (1, 1), 1, True),
+    (3, 5, 7, 7, 3, (1, 1), (1, 1), (1, 1), (1, 1), 1, True),
+    # k x k general path
+    (1, 3, 7, 7, 5, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
+    (3, 3, 13, 13, 13, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),
+    (1, 5, 17, 17, 17, (5, 5), (3, 3), (2, 2), (1, 1), 1, True),
+    (1, 3, 17, 13, 8, (7, 7), (2, 2), (3, 3), (1, 1), 1, True),
+    (1, 13, 22, 22, 40, (3, 3), (1, 1), (0, 0), (1, 1), 1, True),      # 40 x 20 x 20: multi-tile
+    (3, 16, 21, 21, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),      # batch 3, 40 x 21 x 21
+    (1, 3, 41, 41, 33, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),       # 33 x 21 x 21 with stride 2
+    (1, 1, 3, 1, 3, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),          # kernel larger than the input
+    (1, 3, 7, 7, 5, (3, 3), (1, 1), (2, 2), (1, 1), 1, False),         # pad 2, no bias
+    # dilation
+    (1, 5, 13, 13, 7, (3, 3), (1, 1), (2, 2), (2, 2), 1, True),
+    (1, 3, 17, 17, 5, (3, 3), (1, 1), (3, 3), (3, 3), 1, True),
+    (3, 3, 17, 13, 4, (3, 5), (2, 1), (1, 2), (3, 2), 1, True),
+    # asymmetric kernel / stride / pad
+    (1, 3, 13, 17, 5, (3, 5), (1, 1), (1, 2), (1, 1), 1, True),
+    (1, 5, 17, 13, 7, (1, 7), (1, 2), (0, 3), (1, 1), 1, True),
+    (3, 3, 13, 13, 5, (7, 1), (3, 1), (3, 0), (1, 1), 1, False),
+    (1, 4, 13, 17, 6, (3, 3), (1, 2), (0, 1), (1, 1), 1, True),
+    # groups
+    (1, 6, 13, 13, 10, (3, 3), (1, 1), (1, 1), (1, 1), 2, True),
+    (3, 9, 7, 7, 6, (3, 3), (2, 2), (1, 1), (1, 1), 3, True),
+    (1, 34, 20, 20, 40, (1, 1), (1, 1), (0, 0), (1, 1), 2, True),      # grouped 1x1
+    (1, 15, 13, 13, 21, (5, 5), (1, 1), (2, 2), (2, 2), 3, False),
+    # depthwise (group == C == O) and channel multiplier (O = 2C)
+    (1, 13, 13, 13, 13, (3, 3), (1, 1), (1, 1), (1, 1), 13, True),
+    (3, 17, 13, 13, 17, (3, 3), (2, 2), (1, 1), (1, 1), 17, True),
+    (1, 33, 20, 20, 33, (3, 3), (1, 1), (1, 1), (1, 1), 33, True),
+    (1, 5, 17, 17, 5, (5, 5), (2, 2), (2, 2), (1, 1), 5, False),
+    (1, 3, 17, 17, 3, (3, 3), (1, 1), (2, 2), (2, 2), 3, True),
+    (1, 7, 13, 17, 7, (7, 7), (3, 3), (3, 3), (1, 1), 7, True),
+    (1, 1, 7, 7, 1, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
+    (1, 5, 13, 13, 10, (3, 3), (1, 1), (1, 1), (1, 1), 5, True),
+    (1, 8, 7, 13, 8, (3, 5), (2, 1), (1, 2), (1, 1), 8, True),
+    # larger layers (several M and N tiles, long K)
+    (1, 64, 30, 30, 72, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
+    (2, 48, 28, 28, 96, (1, 1), (1, 1), (0, 0), (1, 1), 1, True),
+    (1, 96, 28, 28, 96, (3, 3), (2, 2), (1, 1), (1, 1), 96, True),
+    (1, 3, 64, 48, 24, (5, 5), (2, 2), (2, 2), (1, 1), 1, True),
+]
+
+
+def _random_conv_cases(count: int, seed: int) -> List[tuple]:
+    rng = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < count:
+        n = int(rng.choice([1, 3]))
+        group_kind = rng.choice(["1", "2", "3", "dw"])
+        cg = int(rng.choice([1, 3, 5, 13, 17]))
+        if group_kind == "dw":
+            group = c = cg
+            o = c * int(rng.choice([1, 1, 2]))
+        else:
+            group = int(group_kind)
+            c = cg * group
+            o = group * int(rng.choice([1, 3, 5, 7, 13]))
+        h, w = (int(v) for v in rng.choice([1, 3, 7, 13, 17], size=2))
+        if rng.random() < 0.3:
+            kh, kw = (int(v) for v in rng.choice([1, 3, 5, 7], size=2))
+        else:
+            kh = kw = int(rng.choice([1, 3, 5, 7]))
+        if rng.random() < 0.3:
+            sh, sw = (int(v) for v in rng.choice([1, 2, 3], size=2))
+        else:
+            sh = sw = int(rng.choice([1, 2, 3]))
+        ph, pw = (int(v) for v in rng.choice([0, 1, 2], size=2))
+        dh = dw = int(rng.choice([1, 1, 2, 3]))
+        if ref.conv_out_size(h, kh, sh, ph, dh) < 1 or ref.conv_out_size(w, kw, sw, pw, dw) < 1:
+            continue
+        cases.append((n, c, h, w, o, (kh, kw), (sh, sw), (ph, pw), (dh, dw), group, bool(rng.random() < 0.8)))
+    return cases
+
+
+CONV_CASES += _random_conv_cases(60, seed=SEED)
+
+
+def conv_param(o, k, s, p, d, group, bias, style: str = "auto") -> str:
+    """convolution_param text; square values use the single fields, others kernel_h/_w etc."""
+    parts = [f"num_output: {o}"]
+    for key, hw_key, (vh, vw), default in (("kernel_size", "kernel", k, None), ("stride", "stride", s, 1),
+                                          ("pad", "pad", p, 0), ("dilation", None, d, 1)):
+        if vh == vw:
+            if vh != default:
+                parts.append(f"{key}: {vh}")
+        elif style == "repeated" or hw_key is None:
+            parts.append(f"{key}: {vh} {key}: {vw}")
+        else:
+            parts.append(f"{hw_key}_h: {vh} {hw_key}_w: {vw}")
+    if group != 1:
+        parts.append(f"group: {group}")
+    if not bias:
+        parts.append("bias_term: false")
+    return "convolution_param { " + " ".join(parts) + " }"
+
+
+def conv_id(case) -> str:
+    n, c, h, w, o, k, s, p, d, g, b = case
+    return (f"n{n}c{c}_{h}x{w}_o{o}_k{k[0]}x{k[1]}_s{s[0]}x{s[1]}_p{p[0]}x{p[1]}_d{d[0]}x{d[1]}_g{g}"
+            + ("" if b else "_nobias"))
+
+
+def conv_model(case, num_threads=None, style="auto"):
+    n, c, h, w, o, k, s, p, d, g, b = case
+    rng = rng_for("conv", case)
+    weight = randn(rng, o, c // g, k[0], k[1], scale=1.0 / np.sqrt(c // g * k[0] * k[1]))
+    blobs = [weight]
+    if b:
+        blobs.append(randn(rng, o))
+    proto = net_text({"data": (n, c, h, w)},
+                     layer("conv", "Convolution", "data", "conv", conv_param(o, k, s, p, d, g, b, style)))
+    model = load(proto, {"conv": blobs}, num_threads=num_threads)
+    x = randn(rng, n, c, h, w)
+    want = ref.conv2d(x, weight, blobs[1] if b else None, s, p, d, g)
+    return model, x, want
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=conv_id)
+def test_convolution(case):
+    model, x, want = conv_model(case)
+    check(model.predict(x), want, f"Convolution {conv_id(case)}")
+
+
+def test_convolution_repeated_fields_and_batch_reshape():
+    """kernel_size/stride/pad given as two repeated values (h, w); a plan for another batch size."""
+    case = (1, 5, 13, 11, 7, (3, 5), (2, 1), (1, 2), (2, 1), 1, True)
+    model, x, want = conv_model(case, style="repeated")
+    check(model.predict(x), want, "Convolution repeated fields")
+    n, c, h, w, o, k, s, p, d, g, b = case
+    rng = rng_for("conv-batch3")
+    x3 = randn(rng, 3, c, h, w)
+    out3 = model.predict(x3)
+    for i in range(3):  # each item equals a batch-1 run of the same model
+        check(out3[i:i + 1], model.predict(x3[i:i + 1]).astype(np.float64), "Convolution batch 3 vs 1",
+              rtol=1e-6)
+
+
+# ============================================================================== InnerProduct
+
+# (input shape, num_output, axis, transpose, bias_term)
+FC_CASES = [
+    ((1, 7), 5, 1, False, True),
+    ((3, 50), 13, 1, False, True),
+    ((3, 5, 7, 7), 17, 1, False, True),
+    ((1, 3, 13, 13), 33, 1, False, False),
+    ((3, 33, 3, 3), 100, 1, False, True),            # two output tiles
+    ((1, 1000), 130, 1, False, True),                # three output tiles, long K
+    ((3, 17), 1, 1, False, True),
+    ((2, 3, 5, 7), 9, 2, False, True),               # axis 2: (2, 3, 9)
+    ((2, 3, 5, 7), 4, 3, False, True),               # axis 3: (2, 3, 5, 4)
+    ((2, 3, 5, 7), 6, -1, False, False),             # negative axis
+    ((3, 13, 3, 1), 5, 1, True, True),               # transpose: weights (K, N)
+    ((3, 40), 70, 1, True, False),
+    ((2, 5, 6), 3, 2, True, True),
+    ((2, 1024), 300, 1, False, True),                # long K, five output tiles
+    ((4, 64, 3, 3), 257, 1, False, True),
+]
+
+
+def fc_id(case) -> str:
+    shape, no, axis, tr, b = case
+    return f"in{shape_str(shape)}_o{no}_axis{axis}" + ("_T" if tr else "") + ("" if b else "_nobias")
+
+
+@pytest.mark.parametrize("case", FC_CASES, ids=fc_id)
+def test_inner_product(case):
+    shape, no, axis, transpose, has_bias = case
+    rng = rng_for("fc", case)
+    k = int(np.prod(shape[axis % len(shape):]))
+    weight = randn(rng, *((k, no) if transpose else (no, k)), scale=1.0 / np.sqrt(k))
+    blobs = [weight] + ([randn(rng, no)] if has_bias else [])
+    params = [f"num_output: {no}"]
+    if axis != 1:
+        params.append(f"axis: {axis}")
+    if transpose:
+        params.append("transpose: true")
+    if not has_bias:
+        params.append("bias_term: false")
+    proto = net_text({"data": shape}, layer("fc", "InnerProduct", "data", "fc",
+                                            "inner_product_param { " + " ".join(params) + " }"))
+    model = load(proto, {"fc": blobs})
+    x = randn(rng, *shape)
+    want = ref.inner_product(x, weight, blobs[1] if has_bias else None, axis=axis, transpose=transpose)
+    check(model.predict(x), want, f"InnerProduct {fc_id(case)}")
+
+
+# ============================================================================== Pooling
+
+# (N, C, H, W, method, (kh, kw), (sh, sw), (ph, pw), global_pooling, round_mode)
+POOL_CASES = [
+    (1, 3, 7, 7, "MAX", (2, 2), (2, 2), (0, 0), False, "CEIL"),       # ceil: 4x4
+    (1, 3, 8, 8, "MAX", (2, 2), (2, 2), (0, 0), False, "CEIL"),
+    (3, 13, 13, 13, "MAX", (3, 3), (2, 2), (0, 0), False, "CEIL"),
+    (1, 5, 13, 13, "MAX", (3, 3), (2, 2), (1, 1), False, "CEIL"),
+    (1, 17, 7, 7, "MAX", (2, 2), (2, 2), (1, 1), False, "CEIL"),      # last window dropped (starts in pad)
+    (1, 3, 4, 4, "MAX", (2, 2), (3, 3), (1, 1), False, "CEIL"),       # last window dropped
+    (1, 3, 4, 4, "AVE", (2, 2), (3, 3), (1, 1), False, "CEIL"),
+    (1, 17, 7, 7, "AVE", (2, 2), (2, 2), (1, 1), False, "CEIL"),
+    (1, 3, 7, 5, "MAX", (3, 1), (2, 3), (1, 0), False, "CEIL"),       # drop on the unpadded axis too
+    (1, 3, 7, 5, "AVE", (3, 1), (2, 3), (1, 0), False, "CEIL"),
+    (1, 3, 5, 5, "AVE", (3, 3), (1, 1), (1, 1), False, "CEIL"),       # padded taps counted
+    (3, 5, 6, 6, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"),       # window clipped at H + pad
+    (1, 5, 8, 8, "AVE", (3, 3), (2, 2), (0, 0), False, "CEIL"),       # window clipped at H (no pad)
+    (1, 3, 13, 13, "AVE", (5, 5), (3, 3), (2, 2), False, "CEIL"),
+    (1, 3, 7, 7, "MAX", (2, 2), (2, 2), (0, 0), False, "FLOOR"),      # floor: 3x3
+    (1, 3, 13, 13, "AVE", (3, 3), (2, 2), (1, 1), False, "FLOOR"),
+    (1, 3, 8, 8, "MAX", (3, 3), (2, 2), (1, 1), False, "FLOOR"),
+    (1, 3, 13, 17, "MAX", (3, 5), (2, 3), (1, 2), False, "CEIL"),     # asymmetric
+    (1, 5, 17, 13, "AVE", (5, 3), (3, 2), (2, 1), False, "CEIL"),
+    (3, 33, 17, 17, "MAX", (3, 3), (2, 2), (0, 0), False, "CEIL"),    # many planes
+    (3, 33, 17, 17, "AVE", (3, 3), (1, 1), (1, 1), False, "CEIL"),
+    (1, 7, 20, 20, "MAX", (1, 1), (1, 1), (0, 0), False, "CEIL"),
+    (1, 3, 1, 1, "MAX", (1, 1), (1, 1), (0, 0), False, "CEIL"),
+    (1, 5, 7, 7, "MAX", (7, 7), (1, 1), (0, 0), False, "CEIL"),       # kernel == input
+    (3, 13, 7, 5, "AVE", None, None, (0, 0), True, "CEIL"),           # global
+    (1, 17, 13, 13, "MAX", None, None, (0, 0), True, "CEIL"),
+    (1, 3, 1, 1, "AVE", None, None, (0, 0), True, "CEIL"),
+    (1, 1024, 7, 7, "AVE", None, None, (0, 0), True, "CEIL"),
+]
+
+
+def _pool_windows_ok(h, w, k, s, p, ceil_mode) -> bool:
+    if h + 2 * p[0] < k[0] or w + 2 * p[1] < k[1]:
+        return False
+    oh, ow = ref.pool_out_shape(h, w, k, s, p, ceil_mode)
+    # Every window must overlap the input (Caffe's result is undefined otherwise).
+    return (oh - 1) * s[0] - p[0] < h and (ow - 1) * s[1] - p[1] < w and oh >= 1 and ow >= 1
+
+
+def _random_pool_cases(count: int, seed: int) -> List[tuple]:
+    rng = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < count:
+        n = int(rng.choice([1, 3]))
+        c = int(rng.choice([1, 3, 5, 13, 17, 33]))
+        h, w = (int(v) for v in rng.choice([1, 3, 7, 8, 13, 17], size=2))
+        method = str(rng.choice(["MAX", "AVE"]))
+        kh, kw = (int(v) for v in rng.choice([1, 2, 3, 5], size=2))
+        sh, sw = (int(v) for v in rng.choice([1, 2, 3], size=2))
+        ph = int(rng.integers(0, min(kh, 3)))
+        pw = int(rng.integers(0, min(kw, 3)))
+        round_mode = "FLOOR" if rng.random() < 0.25 else "CEIL"
+        if not _pool_windows_ok(h, w, (kh, kw), (sh, sw), (ph, pw), round_mode == "CEIL"):
+            continue
+        cases.append((n, c, h, w, method, (kh, kw), (sh, sw), (ph, pw), False, round_mode))
+    return cases
+
+
+POOL_CASES += _random_pool_cases(50, seed=SEED + 1)
+
+
+def pool_id(case) -> str:
+    n, c, h, w, m, k, s, p, g, rm = case
+    if g:
+        return f"n{n}c{c}_{h}x{w}_{m}_global"
+    return f"n{n}c{c}_{h}x{w}_{m}_k{k[0]}x{k[1]}_s{s[0]}x{s[1]}_p{p[0]}x{p[1]}_{rm}"
+
+
+def pool_param(m, k, s, p, g, rm) -> str:
+    parts = [f"pool: {m}"]
+    if g:
+        parts.append("global_pooling: true")
+    else:
+        for key, hw_key, (vh, vw), default in (("kernel_size", "kernel", k, None), ("stride", "stride", s, 1),
+                                              ("pad", "pad", p, 0)):
+            if vh == vw:
+                if vh != default:
+                    parts.append(f"{key}: {vh}")
+            else:
+                parts.append(f"{hw_key}_h: {vh} {hw_key}_w: {vw}")
+    if rm != "CEIL":
+        parts.append(f"round_mode: {rm}")
+    return "pooling_param { " + " ".join(parts) + " }"
+
+
+def pool_model(case, num_threads=None):
+    n, c, h, w, m, k, s, p, g, rm = case
+    proto = net_text({"data": (n, c, h, w)}, layer("pool", "Pooling", "data", "pool", pool_param(m, k, s, p, g, rm)))
+    model = load(proto, num_threads=num_threads)
+    x = randn(rng_for("pool", case), n, c, h, w)
+    want = ref.pool2d(x, m, k, s, p, global_pooling=g, ceil_mode=rm == "CEIL")
+    return model, x, want
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=pool_id)
+def test_pooling(case):
+    model, x, want = pool_model(case)
+    check(model.predict(x), want, f"Pooling {pool_id(case)}")
+
+
+# ============================================================================== activations
+
+ACT_SHAPES = [(1, 1, 1, 1), (1, 3, 7, 7), (3, 17, 13, 7), (1, 33, 20, 20), (3, 13), (1, 5, 3, 1), (2, 1001)]
+
+
+@pytest.mark.parametrize("shape", ACT_SHAPES, ids=shape_str)
+@pytest.mark.parametrize("slope", [0.0, 0.1, -0.5])
+def test_relu(shape, slope):
+    param = "" if slope == 0.0 else f"relu_param {{ negative_slope: {slope} }}"
+    model = load(net_text({"data": shape}, layer("relu", "ReLU", "data", "relu", param)))
+    x = randn(rng_for("relu", shape, slope), *shape)
+    check(model.predict(x), ref.relu(x, slope), f"ReLU slope {slope} {shape}")
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3, 3), (1, 3, 7, 7), (3, 17, 13, 7), (1, 33, 20, 20), (3, 13),
+                                   (2, 5, 1, 1)], ids=shape_str)
+@pytest.mark.parametrize("shared", [False, True], ids=["per_channel", "channel_shared"])
+def test_prelu(shape, shared):
+    rng = rng_for("prelu", shape, shared)
+    c = shape[1]
+    slope = rng.uniform(-0.5, 0.8, size=1 if shared else c).astype(np.float32)
+    param = "prelu_param { channel_shared: true }" if shared else ""
+    model = load(net_text({"data": shape}, layer("prelu", "PReLU", "data", "prelu", param)), {"prelu": [slope]})
+    x = randn(rng, *shape)
+    check(model.predict(x), ref.prelu(x, slope), f"PReLU shared={shared} {shape}")
+
+
+@pytest.mark.parametrize("shape", ACT_SHAPES, ids=shape_str)
+@pytest.mark.parametrize("kind", ["Sigmoid", "TanH"])
+def test_sigmoid_tanh(shape, kind):
+    model = load(net_text({"data": shape}, layer("act", kind, "data", "act")))
+    x = randn(rng_for(kind, shape), *shape, scale=4.0)   # covers saturation too
+    want = ref.sigmoid(x) if kind == "Sigmoid" else ref.tanh(x)
+    check(model.predict(x), want, f"{kind} {shape}")
+
+
+def test_sigmoid_tanh_extreme_inputs():
+    x = np.array([-1000, -100, -30, -10, -1e-3, 0, 1e-3, 10, 30, 100, 1000], np.float32).reshape(1, 11)
+    for kind, f in (("Sigmoid", ref.sigmoid), ("TanH", ref.tanh)):
+        model = load(net_text({"data": x.shape}, layer("act", kind, "data", "act")))
+        check(model.predict(x), f(x), f"{kind} extreme inputs")
+
+
+# ============================================================================== LRN
+
+# (shape, local_size, alpha, beta, k)
+LRN_ACROSS = [
+    ((1, 1, 3, 3), 5, 1.0, 0.75, 1.0),
+    ((1, 3, 7, 7), 5, 1.0, 0.75, 1.0),
+    ((3, 13, 5, 5), 3, 0.5, 0.75, 2.0),
+    ((1, 17, 7, 13), 5, 1e-4, 0.75, 1.0),       # AlexNet's values
+    ((1, 33, 13, 13), 7, 2.0, 0.5, 1.5),
+    ((2, 6, 3, 1), 1, 0.3, 1.2, 0.8),
+    ((1, 16, 20, 20), 5, 0.8, 0.75, 1.0),
+]
+LRN_WITHIN = [
+    ((1, 1, 3, 3), 3, 1.0, 0.75),
+    ((1, 3, 7, 7), 3, 2.0, 0.75),
+    ((3, 5, 13, 13), 5, 1.5, 0.5),
+    ((1, 13, 17, 3), 5, 3.0, 0.75),
+    ((1, 3, 1, 1), 3, 1.0, 0.75),
+    ((1, 2, 5, 7), 7, 4.0, 1.0),
+]
+
+
+@pytest.mark.parametrize("case", LRN_ACROSS, ids=lambda c: f"{shape_str(c[0])}_n{c[1]}_a{c[2]}_b{c[3]}_k{c[4]}")
+def test_lrn_across_channels(case):
+    shape, size, alpha, beta, k = case
+    param = f"lrn_param {{ local_size: {size} alpha: {alpha} beta: {beta} k: {k} }}"
+    model = load(net_text({"data": shape}, layer("norm", "LRN", "data", "norm", param)))
+    x = randn(rng_for("lrn", case), *shape, scale=2.0)
+    check(model.predict(x), ref.lrn_across(x, size, alpha, beta, k), f"LRN ACROSS_CHANNELS {case}")
+
+
+def test_lrn_defaults():
+    """No lrn_param at all: local_size 5, alpha 1, beta 0.75, k 1, ACROSS_CHANNELS."""
+    shape = (1, 7, 5, 5)
+    model = load(net_text({"data": shape}, layer("norm", "LRN", "data", "norm")))
+    x = randn(rng_for("lrn-default"), *shape)
+    check(model.predict(x), ref.lrn_across(x, 5, 1.0, 0.75, 1.0), "LRN defaults")
+
+
+@pytest.mark.parametrize("case", LRN_WITHIN, ids=lambda c: f"{shape_str(c[0])}_n{c[1]}_a{c[2]}_b{c[3]}")
+def test_lrn_within_channel(case):
+    shape, size, alpha, beta = case
+    param = (f"lrn_param {{ local_size: {size} alpha: {alpha} beta: {beta} norm_region: WITHIN_CHANNEL "
+             f"k: 5.0 }}")  # k is not used by Caffe's WITHIN_CHANNEL
+    model = load(net_text({"data": shape}, layer("norm", "LRN", "data", "norm", param)))
+    x = randn(rng_for("lrn-within", case), *shape, scale=2.0)
+    check(model.predict(x), ref.lrn_within(x, size, alpha, beta), f"LRN WITHIN_CHANNEL {case}")
+
+
+# ============================================================================== BatchNorm / Scale / Bias
+
+BN_CASES = [
+    ((1, 3, 7, 7), 1.0, None),
+    ((3, 17, 5, 5), 999.98, 1e-3),
+    ((1, 33, 13, 13), 0.5, 1e-5),
+    ((1, 1, 3, 3), 1.0, 0.1),
+    ((3, 13), 2.0, None),          # 2-D input
+    ((1, 5, 3, 3), 0.0, 1e-2),     # scale factor 0: Caffe uses zero statistics
+]
+
+
+@pytest.mark.parametrize("case", BN_CASES, ids=lambda c: f"{shape_str(c[0])}_sf{c[1]}_eps{c[2]}")
+def test_batch_norm(case):
+    shape, sf, eps = case
+    rng = rng_for("bn", case)
+    c = shape[1]
+    mean = randn(rng, c) * max(sf, 1.0)
+    var = (rng.uniform(0.1, 2.0, size=c) * max(sf, 1.0)).astype(np.float32)
+    param = "" if eps is None else f"batch_norm_param {{ eps: {eps} }}"
+    model = load(net_text({"data": shape}, layer("bn", "BatchNorm", "data", "bn", param)),
+                 {"bn": [mean, var, np.array([sf], np.float32)]})
+    x = randn(rng, *shape)
+    want = ref.batch_norm(x, mean, var, sf, 1e-5 if eps is None else eps)
+    check(model.predict(x), want, f"BatchNorm {case}")
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 7, 7), (3, 17, 13, 5), (1, 33, 1, 1), (3, 13), (1, 1, 3, 3)],
+                         ids=shape_str)
+@pytest.mark.parametrize("bias_term", [False, True])
+def test_scale(shape, bias_term):
+    rng = rng_for("scale", shape, bias_term)
+    c = shape[1]
+    gamma = randn(rng, c)
+    blobs = [gamma] + ([randn(rng, c)] if bias_term else [])
+    param = "scale_param { bias_term: true }" if bias_term else ""
+    model = load(net_text({"data": shape}, layer("sc", "Scale", "data", "sc", param)), {"sc": blobs})
+    x = randn(rng, *shape)
+    check(model.predict(x), ref.scale(x, gamma, blobs[1] if bias_term else None), f"Scale bias={bias_term} {shape}")
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 7, 7), (3, 17, 13, 5), (3, 13)], ids=shape_str)
+def test_bias(shape):
+    rng = rng_for("bias", shape)
+    beta = randn(rng, shape[1])
+    model = load(net_text({"data": shape}, layer("b", "Bias", "data", "b")), {"b": [beta]})
+    x = randn(rng, *shape)
+    check(model.predict(x), ref.bias(x, beta), f"Bias {shape}")
+
+
+def test_batch_norm_scale_chain_in_place():
+    """conv -> BatchNorm -> Scale -> ReLU, all in place (top == bottom), as ResNet writes them."""
+    rng = rng_for("bn-chain")
+    n, c, h, w, o = 1, 5, 9, 9, 7
+    wt = randn(rng, o, c, 3, 3, scale=0.3)
+    mean, var = randn(rng, o), rng.uniform(0.5, 2.0, o).astype(np.float32)
+    gamma, beta = randn(rng, o), randn(rng, o)
+    proto = net_text(
+        {"data": (n, c, h, w)},
+        layer("conv", "Convolution", "data", "conv", "convolution_param { num_output: 7 kernel_size: 3 pad: 1 "
+                                                     "bias_term: false }"),
+        layer("bn", "BatchNorm", "conv", "conv", "batch_norm_param { use_global_stats: true }"),
+        layer("sc", "Scale", "conv", "conv", "scale_param { bias_term: true }"),
+        layer("relu", "ReLU", "conv", "conv"))
+    model = load(proto, {"conv": [wt], "bn": [mean, var, np.ones(1, np.float32)], "sc": [gamma, beta]})
+    x = randn(rng, n, c, h, w)
+    want = ref.relu(ref.scale(ref.batch_norm(ref.conv2d(x, wt, None, 1, 1), mean, var, 1.0), gamma, beta))
+    assert [o.name for o in model.outputs] == ["conv"]
+    check(model.predict(x), want, "conv+BatchNorm+Scale+ReLU in place")
+
+
+# ============================================================================== Eltwise
+
+@pytest.mark.parametrize("shape", [(1, 3, 7, 7), (3, 17, 13, 5), (2, 33), (1, 1, 1, 1)], ids=shape_str)
+@pytest.mark.parametrize("n_inputs", [2, 3])
+@pytest.mark.parametrize("op", ["SUM", "SUM_coeff", "PROD", "MAX"])
+def test_eltwise(shape, n_inputs, op):
+    rng = rng_for("eltwise", shape, n_inputs, op)
+    names = ["a", "b", "c"][:n_inputs]
+    coeff = None
+    if op == "SUM_coeff":
+        coeff = [0.5, -1.25, 2.0][:n_inputs]
+        param = "eltwise_param { operation: SUM " + " ".join(f"coeff: {c}" for c in coeff) + " }"
+        operation = "SUM"
+    else:
+        operation = op
+        param = "" if op == "SUM" else f"eltwise_param {{ operation: {op} }}"
+    proto = net_text({nm: shape for nm in names}, layer("elt", "Eltwise", names, "elt", param))
+    model = load(proto)
+    xs = {nm: randn(rng, *shape) for nm in names}
+    out = model.run(xs)
+    assert list(out) == ["elt"]
+    check(out["elt"], ref.eltwise([xs[nm] for nm in names], operation, coeff), f"Eltwise {op} x{n_inputs} {shape}")
+
+
+def test_eltwise_of_layer_outputs():
+    """Eltwise SUM of a conv branch (with in-place ReLU) and the input (a residual block)."""
+    rng = rng_for("residual")
+    shape = (3, 5, 9, 9)
+    wt, b = randn(rng, 5, 5, 3, 3, scale=0.3), randn(rng, 5)
+    proto = net_text({"data": shape},
+                     layer("conv", "Convolution", "data", "conv", "convolution_param { num_output: 5 kernel_size: 3 pad: 1 }"),
+                     layer("relu", "ReLU", "conv", "conv"),
+                     layer("sum", "Eltwise", ["conv", "data"], "sum"))
+    model = load(proto, {"conv": [wt, b]})
+    x = randn(rng, *shape)
+    check(model.predict(x), ref.relu(ref.conv2d(x, wt, b, 1, 1)) + x, "residual Eltwise")
+
+
+# ============================================================================== Concat / Slice
+
+# (shapes of the inputs, param text, numpy axis)
+CONCAT_CASES = [
+    ([(1, 3, 7, 7), (1, 5, 7, 7)], "", 1),
+    ([(3, 3, 5, 5), (3, 1, 5, 5), (3, 13, 5, 5)], "concat_param { axis: 1 }", 1),
+    ([(2, 3, 4, 5), (2, 3, 7, 5)], "concat_param { axis: 2 }", 2),
+    ([(2, 3, 4, 5), (2, 3, 4, 1), (2, 3, 4, 3)], "concat_param { axis: 3 }", 3),
+    ([(2, 3, 4, 5), (2, 3, 4, 2)], "concat_param { axis: -1 }", 3),
+    ([(1, 3, 4, 5), (2, 3, 4, 5)], "concat_param { axis: 0 }", 0),
+    ([(2, 3, 4, 5), (2, 6, 4, 5)], "concat_param { concat_dim: 1 }", 1),     # legacy
+    ([(2, 3, 4, 5), (2, 3, 1, 5)], "concat_param { concat_dim: 2 }", 2),     # legacy
+    ([(3, 13), (3, 17)], "", 1),
+    ([(1, 7, 3, 3)], "", 1),                                                 # one input
+]
+
+
+@pytest.mark.parametrize("case", CONCAT_CASES, ids=lambda c: "_".join(shape_str(s) for s in c[0]) + f"_axis{c[2]}")
+def test_concat(case):
+    shapes, param, axis = case
+    rng = rng_for("concat", case)
+    names = [f"in{i}" for i in range(len(shapes))]
+    model = load(net_text(dict(zip(names, shapes)), layer("cat", "Concat", names, "cat", param)))
+    xs = {nm: randn(rng, *s) for nm, s in zip(names, shapes)}
+    out = model.run(xs)
+    check(out["cat"], ref.concat([xs[nm] for nm in names], axis), f"Concat {case}")
+
+
+# (input shape, number of tops, param text, numpy axis, slice points)
+SLICE_CASES = [
+    ((1, 13, 5, 5), 3, "slice_param { slice_point: 2 slice_point: 5 }", 1, [2, 5]),
+    ((3, 12, 3, 3), 3, "", 1, None),                                           # equal split, default axis 1
+    ((3, 12, 3, 3), 2, "slice_param { axis: 1 }", 1, None),
+    ((2, 3, 7, 5), 2, "slice_param { axis: 2 slice_point: 4 }", 2, [4]),
+    ((2, 3, 7, 6), 3, "slice_param { axis: -1 }", 3, None),
+    ((2, 3, 7, 6), 3, "slice_param { axis: 3 slice_point: 1 slice_point: 2 }", 3, [1, 2]),
+    ((4, 3, 2, 2), 2, "slice_param { axis: 0 slice_point: 1 }", 0, [1]),
+    ((2, 10, 3, 3), 2, "slice_param { slice_dim: 1 slice_point: 7 }", 1, [7]),  # legacy slice_dim
+    ((3, 17), 2, "slice_param { slice_point: 16 }", 1, [16]),
+]
+
+
+@pytest.mark.parametrize("case", SLICE_CASES, ids=lambda c: f"{shape_str(c[0])}_tops{c[1]}_axis{c[3]}_pts{c[4]}")
+def test_slice(case):
+    shape, n_tops, param, axis, points = case
+    tops = [f"s{i}" for i in range(n_tops)]
+    model = load(net_text({"data": shape}, layer("slice", "Slice", "data", tops, param)))
+    x = randn(rng_for("slice", case), *shape)
+    out = model.predict(x)
+    if n_tops == 1:
+        out = {tops[0]: out}
+    assert list(out) == tops
+    for t, want in zip(tops, ref.slice_(x, n_tops, axis, points)):
+        check(out[t], want, f"Slice {case} top {t}")
+
+
+def test_slice_then_concat_roundtrip():
+    rng = rng_for("slice-concat")
+    shape = (3, 17, 5, 5)
+    proto = net_text({"data": shape},
+                     layer("slice", "Slice", "data", ["a", "b", "c"], "slice_param { slice_point: 3 slice_point: 10 }"),
+                     layer("relu", "ReLU", "b", "b"),
+                     layer("cat", "Concat", ["c", "a", "b"], "cat"))
+    model = load(proto)
+    x = randn(rng, *shape)
+    a, b, c = ref.slice_(x, 3, 1, [3, 10])
+    check(model.predict(x), ref.concat([c, a, ref.relu(b)], 1), "Slice -> ReLU -> Concat")
+
+
+# ============================================================================== Softmax
+
+SOFTMAX_CASES = [
+    ((1, 10), "", 1),
+    ((3, 1000), "", 1),
+    ((2, 1), "", 1),
+    ((1, 3, 7, 7), "", 1),
+    ((3, 17, 5, 3), "softmax_param { axis: 1 }", 1),
+    ((2, 3, 4, 5), "softmax_param { axis: 2 }", 2),
+    ((2, 3, 4, 5), "softmax_param { axis: -1 }", 3),
+    ((2, 3, 4, 5), "softmax_param { axis: 0 }", 0),
+]
+
+
+@pytest.mark.parametrize("case", SOFTMAX_CASES, ids=lambda c: f"{shape_str(c[0])}_axis{c[2]}")
+def test_softmax(case):
+    shape, param, axis = case
+    model = load(net_text({"data": shape}, layer("prob", "Softmax", "data", "prob", param)))
+    x = randn(rng_for("softmax", case), *shape, scale=3.0)
+    check(model.predict(x), ref.softmax(x, axis), f"Softmax {case}")
+
+
+def test_softmax_large_logits():
+    x = (randn(rng_for("softmax-big"), 2, 7) * 300.0).astype(np.float32)
+    model = load(net_text({"data": x.shape}, layer("prob", "Softmax", "data", "prob")))
+    check(model.predict(x), ref.softmax(x, 1), "Softmax large logits")
+
+
+# ============================================================================== Dropout / Split
+
+@pytest.mark.parametrize("shape", [(1, 3, 7, 7), (3, 17), (2, 5, 1, 1)], ids=shape_str)
+def test_dropout_is_identity(shape):
+    proto = net_text({"data": shape},
+                     layer("drop", "Dropout", "data", "drop", "dropout_param { dropout_ratio: 0.5 }"))
+    model = load(proto)
+    x = randn(rng_for("drop", shape), *shape)
+    y = model.predict(x)
+    assert y.shape == x.shape
+    assert np.array_equal(y, x)
+
+
+def test_dropout_in_place_after_fc():
+    rng = rng_for("drop-fc")
+    w, b = randn(rng, 9, 20), randn(rng, 9)
+    proto = net_text({"data": (3, 20)},
+                     layer("fc", "InnerProduct", "data", "fc", "inner_product_param { num_output: 9 }"),
+                     layer("drop", "Dropout", "fc", "fc"))
+    model = load(proto, {"fc": [w, b]})
+    x = randn(rng, 3, 20)
+    check(model.predict(x), ref.inner_product(x, w, b), "InnerProduct + in-place Dropout")
+
+
+def test_split_several_tops():
+    shape = (3, 5, 7, 7)
+    proto = net_text({"data": shape},
+                     layer("split", "Split", "data", ["s0", "s1", "s2"]),
+                     layer("relu", "ReLU", "s0", "r"),
+                     layer("sig", "Sigmoid", "s1", "g"))
+    model = load(proto)
+    x = randn(rng_for("split"), *shape)
+    out = model.predict(x)
+    assert sorted(out) == ["g", "r", "s2"]
+    check(out["r"], ref.relu(x), "Split -> ReLU")
+    check(out["g"], ref.sigmoid(x), "Split -> Sigmoid")
+    assert np.array_equal(out["s2"], x)
+
+
+def test_split_all_tops_are_outputs():
+    shape = (2, 13)
+    model = load(net_text({"data": shape}, layer("split", "Split", "data", ["a", "b", "c", "d"])))
+    x = randn(rng_for("split4"), *shape)
+    out = model.predict(x)
+    assert list(out) == ["a", "b", "c", "d"]
+    for k in out:
+        assert np.array_equal(out[k], x), k
+
+
+# ============================================================================== Flatten / Reshape
+
+FLATTEN_CASES = [
+    ((2, 3, 4, 5), "", 1, -1),
+    ((2, 3, 4, 5), "flatten_param { axis: 2 }", 2, -1),
+    ((2, 3, 4, 5), "flatten_param { axis: 1 end_axis: 2 }", 1, 2),
+    ((2, 3, 4, 5), "flatten_param { axis: 0 end_axis: 1 }", 0, 1),
+    ((2, 3, 4, 5), "flatten_param { axis: -3 end_axis: -2 }", -3, -2),
+    ((3, 17, 1, 1), "", 1, -1),
+    ((3, 7), "", 1, -1),
+]
+
+
+@pytest.mark.parametrize("case", FLATTEN_CASES, ids=lambda c: f"{shape_str(c[0])}_axis{c[2]}_end{c[3]}")
+def test_flatten(case):
+    shape, param, axis, end_axis = case
+    model = load(net_text({"data": shape}, layer("flat", "Flatten", "data", "flat", param)))
+    x = randn(rng_for("flatten", case), *shape)
+    y = model.predict(x)
+    want_shape = ref.flatten_shape(shape, axis, end_axis)
+    assert y.shape == want_shape
+    assert model.layer_shapes()[0].shape == want_shape
+    assert np.array_equal(y, x.reshape(want_shape))
+
+
+RESHAPE_CASES = [
+    ((2, 6, 4, 5), [0, -1], 0, -1),
+    ((2, 6, 4, 5), [-1, 5], 0, -1),
+    ((2, 6, 4, 5), [0, 0, -1, 1], 0, -1),
+    ((2, 6, 4, 5), [2, 3], 1, 1),               # split dim 1
+    ((2, 6, 4, 5), [-1], 2, -1),                # merge the trailing dims
+    ((2, 6, 4, 5), [1], -1, 0),                 # append a unit dim (axis -1 inserts at the end)
+    ((2, 6, 4, 5), [0, 2, 2], 1, 2),            # num_axes 2 with a copied dim: (2, 6, 2, 2, 5)
+    ((3, 17), [0, 17, 1, 1], 0, -1),
+    ((1, 12, 1, 1), [1, 3, 2, 2], 0, -1),
+]
+
+
+@pytest.mark.parametrize("case", RESHAPE_CASES, ids=lambda c: f"{shape_str(c[0])}_{c[1]}_axis{c[2]}_n{c[3]}")
+def test_reshape(case):
+    shape, dims, axis, num_axes = case
+    parts = ["shape { " + " ".join(f"dim: {d}" for d in dims) + " }"]
+    if axis != 0:
+        parts.append(f"axis: {axis}")
+    if num_axes != -1:
+        parts.append(f"num_axes: {num_axes}")
+    model = load(net_text({"data": shape}, layer("rs", "Reshape", "data", "rs",
+                                                 "reshape_param { " + " ".join(parts) + " }")))
+    x = randn(rng_for("reshape", case), *shape)
+    y = model.predict(x)
+    want_shape = ref.reshape_shape(shape, dims, axis, num_axes)
+    assert y.shape == want_shape
+    assert np.array_equal(y, x.reshape(want_shape))
+
+
+def test_reshape_then_compute():
+    """Reshape/Flatten outputs feed real ops (the reshaped tensor aliases its input's storage)."""
+    rng = rng_for("reshape-chain")
+    shape = (3, 12, 2, 2)
+    w, b = randn(rng, 5, 48), randn(rng, 5)
+    proto = net_text({"data": shape},
+                     layer("rs", "Reshape", "data", "rs", "reshape_param { shape { dim: 0 dim: 3 dim: 4 dim: -1 } }"),
+                     layer("prob", "Softmax", "rs", "prob"),
+                     layer("flat", "Flatten", "prob", "flat"),
+                     layer("fc", "InnerProduct", "flat", "fc", "inner_product_param { num_output: 5 }"))
+    model = load(proto, {"fc": [w, b]})
+    x = randn(rng, *shape)
+    want = ref.inner_product(ref.softmax(x.reshape(3, 3, 4, 4), 1).reshape(3, -1), w, b)
+    check(model.predict(x), want, "Reshape -> Softmax -> Flatten -> InnerProduct")
+
+
+# ============================================================================== layer_shapes
+
+_SHAPES_NET_LAYERS = (
+    layer("conv", "Convolution", "data", "conv",
+          "convolution_param { num_output: 7 kernel_h: 3 kernel_w: 5 stride_h: 2 stride_w: 1 pad_h: 1 pad_w: 2 "
+          "dilation: 2 }")
+    + layer("relu", "ReLU", "conv", "conv")
+    + layer("pool", "Pooling", "conv", "pool", "pooling_param { pool: MAX kernel_size: 3 stride: 2 }")
+    + layer("apool", "Pooling", "pool", "apool", "pooling_param { pool: AVE kernel_size: 2 stride: 2 pad: 1 }")
+    + layer("flat", "Flatten", "apool", "flat")
+)
+
+
+def _shapes_net_ref(x, wt, b):
+    conv = ref.relu(ref.conv2d(x, wt, b, (2, 1), (1, 2), 2))
+    pool = ref.pool2d(conv, "MAX", 3, 2)
+    apool = ref.pool2d(pool, "AVE", 2, 2, 1)
+    return conv, pool, apool, apool.reshape(apool.shape[0], -1)
+
+
+def test_layer_shapes_match_numpy():
+    rng = rng_for("layer-shapes")
+    shape = (3, 5, 17, 13)
+    wt, b = randn(rng, 7, 5, 3, 5, scale=0.2), randn(rng, 7)
+    x = randn(rng, *shape)
+    conv, pool, apool, flat = _shapes_net_ref(x, wt, b)
+    fc_w, fc_b = randn(rng, 11, flat.shape[1]), randn(rng, 11)
+    proto = net_text({"data": shape}, _SHAPES_NET_LAYERS,
+                     layer("fc", "InnerProduct", "flat", "fc", "inner_product_param { num_output: 11 }"))
+    model = load(proto, {"conv": [wt, b], "fc": [fc_w, fc_b]})
+    want = {"conv": conv.shape, "relu": conv.shape, "pool": pool.shape, "apool": apool.shape, "flat": flat.shape,
+            "fc": (3, 11)}
+    got = {p.name: p.shape for p in model.layer_shapes()}
+    assert got == want
+    assert [o.name for o in model.outputs] == ["fc"]
+    check(model.predict(x), ref.inner_product(flat, fc_w, fc_b), "conv/pool/fc chain")
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 9, 9), (2, 5, 20, 7), (1, 5, 11, 9)], ids=shape_str)
+def test_layer_shapes_other_input_sizes(shape):
+    """A fully convolutional net planned for input sizes other than the declared one."""
+    rng = rng_for("layer-shapes-2", shape)
+    wt, b = randn(rng, 7, 5, 3, 5, scale=0.2), randn(rng, 7)
+    model = load(net_text({"data": (1, 5, 17, 13)}, _SHAPES_NET_LAYERS), {"conv": [wt, b]})
+    x = randn(rng, *shape)
+    conv, pool, apool, flat = _shapes_net_ref(x, wt, b)
+    got = {p.name: p.shape for p in model.layer_shapes(shape)}
+    assert got == {"conv": conv.shape, "relu": conv.shape, "pool": pool.shape, "apool": apool.shape,
+                   "flat": flat.shape}
+    check(model.predict(x), flat, f"conv/pool net on {shape}")
+
+
+@pytest.mark.parametrize("case", [c for c in POOL_CASES if not c[8]][:12], ids=pool_id)
+def test_pool_layer_shapes(case):
+    model, x, want = pool_model(case)
+    (lp,) = model.layer_shapes()
+    assert lp.shape == want.shape
+
+
+# ============================================================================== threads
+
+THREAD_MODELS = {
+    "conv_big": lambda nt: conv_model((1, 13, 22, 22, 40, (3, 3), (1, 1), (0, 0), (1, 1), 1, True), nt),
+    "conv_1x1": lambda nt: conv_model((3, 33, 20, 20, 40, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
+    "conv_dw": lambda nt: conv_model((1, 33, 20, 20, 33, (3, 3), (2, 2), (1, 1), (1, 1), 33, True), nt),
+    "conv_group": lambda nt: conv_model((3, 15, 13, 13, 21, (5, 5), (1, 1), (2, 2), (2, 2), 3, False), nt),
+    "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
+}
+
+
+@pytest.mark.parametrize("name", sorted(THREAD_MODELS))
+def test_threads_identical(name):
+    m1, x, want = THREAD_MODELS[name](1)
+    m2, x2, _ = THREAD_MODELS[name](2)
+    assert np.array_equal(x, x2)
+    assert m1.num_threads == 1 and m2.num_threads == 2
+    y1, y2 = m1.predict(x), m2.predict(x)
+    check(y1, want, f"{name} 1 thread")
+    assert np.array_equal(y1, y2), f"{name}: 1 and 2 threads differ by {np.abs(y1 - y2).max():.3g}"
+
+
+def test_threads_identical_fc_lrn_softmax():
+    rng = rng_for("threads-misc")
+    w, b = randn(rng, 150, 245, scale=0.1), randn(rng, 150)
+    proto = net_text({"data": (3, 5, 7, 7)},
+                     layer("norm", "LRN", "data", "norm", "lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 }"),
+                     layer("fc", "InnerProduct", "norm", "fc", "inner_product_param { num_output: 150 }"),
+                     layer("prob", "Softmax", "fc", "prob"))
+    x = randn(rng, 3, 5, 7, 7)
+    want = ref.softmax(ref.inner_product(ref.lrn_across(x, 3, 0.5, 0.75), w, b), 1)
+    outs = []
+    for nt in (1, 2):
+        model = load(proto, {"fc": [w, b]}, num_threads=nt)
+        outs.append(model.predict(x))
+        check(outs[-1], want, f"LRN+FC+Softmax {nt} threads")
+    assert np.array_equal(outs[0], outs[1])
+
+
+# ============================================================================== input declarations / V1
+
+def _small_net_weights(rng):
+    return {
+        "conv1": [randn(rng, 4, 3, 3, 3, scale=0.3), randn(rng, 4)],
+        "fc1": [randn(rng, 6, 4 * 3 * 3, scale=0.2), randn(rng, 6)],
+    }
+
+
+def _small_net_ref(x, wts):
+    conv = ref.relu(ref.conv2d(x, wts["conv1"][0], wts["conv1"][1], 1, 1))
+    pool = ref.pool2d(conv, "MAX", 2, 2)
+    return ref.softmax(ref.inner_product(pool, wts["fc1"][0], wts["fc1"][1]), 1)
+
+
+_SMALL_NET_V2_LAYERS = (
+    layer("conv1", "Convolution", "data", "conv1", "convolution_param { num_output: 4 kernel_size: 3 pad: 1 }")
+    + layer("relu1", "ReLU", "conv1", "conv1")
+    + layer("pool1", "Pooling", "conv1", "pool1", "pooling_param { pool: MAX kernel_size: 2 stride: 2 }")
+    + layer("fc1", "InnerProduct", "pool1", "fc1", "inner_product_param { num_output: 6 }")
+    + layer("prob", "Softmax", "fc1", "prob")
+)
+
+
+def test_input_dim_declaration():
+    rng = rng_for("input_dim")
+    wts = _small_net_weights(rng)
+    proto = ('name: "t"\ninput: "data"\ninput_dim: 2\ninput_dim: 3\ninput_dim: 5\ninput_dim: 5\n'
+             + _SMALL_NET_V2_LAYERS)
+    model = load(proto, wts)
+    assert model.inputs[0].name == "data" and model.inputs[0].shape == (2, 3, 5, 5)
+    assert model.outputs[0].name == "prob" and model.outputs[0].shape == (2, 6)
+    x = randn(rng, 2, 3, 5, 5)
+    check(model.predict(x), _small_net_ref(x, wts), "input_dim net")
+
+
+def test_input_layer_declaration():
+    rng = rng_for("input_layer")
+    wts = _small_net_weights(rng)
+    proto = ('name: "t"\n'
+             'layer { name: "data" type: "Input" top: "data" '
+             'input_param { shape { dim: 3 dim: 3 dim: 5 dim: 5 } } }\n' + _SMALL_NET_V2_LAYERS)
+    model = load(proto, wts)
+    assert [(i.name, i.shape) for i in model.inputs] == [("data", (3, 3, 5, 5))]
+    x = randn(rng, 3, 3, 5, 5)
+    check(model.predict(x), _small_net_ref(x, wts), "Input layer net")
+
+
+def test_input_layer_two_tops():
+    rng = rng_for("input_layer2")
+    proto = ('name: "t"\n'
+             'layer { name: "in" type: "Input" top: "a" top: "b" '
+             'input_param { shape { dim: 2 dim: 3 dim: 4 dim: 4 } shape { dim: 2 dim: 5 dim: 4 dim: 4 } } }\n'
+             + layer("cat", "Concat", ["a", "b"], "cat"))
+    model = load(proto)
+    assert [(i.name, i.shape) for i in model.inputs] == [("a", (2, 3, 4, 4)), ("b", (2, 5, 4, 4))]
+    a, b = randn(rng, 2, 3, 4, 4), randn(rng, 2, 5, 4, 4)
+    check(model.run({"a": a, "b": b})["cat"], ref.concat([a, b], 1), "Input layer with two tops")
+
+
+_V1_PROTOTXT = """name: "legacy"
+input: "data"
+input_dim: 2
+input_dim: 3
+input_dim: 5
+input_dim: 5
+layers {
+  name: "conv1"
+  type: CONVOLUTION
+  bottom: "data"
+  top: "conv1"
+  blobs_lr: 1
+  blobs_lr: 2
+  convolution_param { num_output: 4 kernel_size: 3 pad: 1 }
+}
+layers { name: "relu1" type: RELU bottom: "conv1" top: "conv1" }
+layers {
+  name: "pool1"
+  type: POOLING
+  bottom: "conv1"
+  top: "pool1"
+  pooling_param { pool: MAX kernel_size: 2 stride: 2 }
+}
+layers {
+  name: "fc1"
+  type: INNER_PRODUCT
+  bottom: "pool1"
+  top: "fc1"
+  inner_product_param { num_output: 6 }
+}
+layers { name: "drop1" type: DROPOUT bottom: "fc1" top: "fc1" dropout_param { dropout_ratio: 0.5 } }
+layers { name: "prob" type: SOFTMAX bottom: "fc1" top: "prob" }
+"""
+
+
+@pytest.mark.parametrize("v1_weights", [True, False], ids=["v1_caffemodel", "v2_caffemodel"])
+def test_v1_legacy_prototxt(v1_weights):
+    rng = rng_for("v1")
+    wts = _small_net_weights(rng)
+    types = {"conv1": "CONVOLUTION", "fc1": "INNER_PRODUCT"}
+    blob = caffemodel_bytes(wts, v1=v1_weights, v1_types=types if v1_weights else None)
+    model = xnn.Model.from_caffe_bytes(_V1_PROTOTXT.encode(), blob)
+    assert [l.type for l in model.layers][:3] == ["Convolution", "ReLU", "Pooling"]
+    assert model.inputs[0].shape == (2, 3, 5, 5)
+    x = randn(rng, 2, 3, 5, 5)
+    check(model.predict(x), _small_net_ref(x, wts), f"V1 net (v1 caffemodel={v1_weights})")
+
+
+def test_v1_legacy_more_layer_types():
+    """V1 enum types of the other layers: LRN, ELTWISE, CONCAT, SLICE, SIGMOID, TANH, FLATTEN, SPLIT."""
+    rng = rng_for("v1-more")
+    proto = """name: "legacy2"
+input: "data"
+input_dim: 1
+input_dim: 6
+input_dim: 5
+input_dim: 5
+layers { name: "split" type: SPLIT bottom: "data" top: "d0" top: "d1" }
+layers { name: "norm" type: LRN bottom: "d0" top: "norm" lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 } }
+layers { name: "slice" type: SLICE bottom: "d1" top: "s0" top: "s1" slice_param { slice_dim: 1 slice_point: 2 } }
+layers { name: "sig" type: SIGMOID bottom: "s0" top: "s0" }
+layers { name: "tanh" type: TANH bottom: "s1" top: "s1" }
+layers { name: "cat" type: CONCAT bottom: "s1" bottom: "s0" top: "cat" concat_param { concat_dim: 1 } }
+layers { name: "sum" type: ELTWISE bottom: "norm" bottom: "cat" top: "sum" eltwise_param { operation: MAX } }
+layers { name: "flat" type: FLATTEN bottom: "sum" top: "flat" }
+"""
+    model = xnn.Model.from_caffe_bytes(proto.encode(), caffemodel_bytes({}, v1=True))
+    x = randn(rng, 1, 6, 5, 5)
+    norm = ref.lrn_across(x, 3, 0.5, 0.75)
+    s0, s1 = ref.slice_(x, 2, 1, [2])
+    cat = ref.concat([ref.tanh(s1), ref.sigmoid(s0)], 1)
+    want = np.maximum(norm, cat).reshape(1, -1)
+    check(model.predict(x), want, "V1 LRN/SLICE/SIGMOID/TANH/CONCAT/ELTWISE/FLATTEN")
+
+
+# ============================================================================== aliasing / in-place
+
+def test_in_place_after_split_keeps_other_branch():
+    """Split tops share the input's storage in Caffe's semantics only logically: an in-place ReLU on one
+    top must not change what the other tops (and the net input) read."""
+    shape = (2, 5, 6, 6)
+    proto = net_text({"data": shape},
+                     layer("split", "Split", "data", ["s0", "s1"]),
+                     layer("relu", "ReLU", "s0", "s0"),
+                     layer("sig", "Sigmoid", "s1", "g"),
+                     layer("sum", "Eltwise", ["s0", "data"], "sum"))
+    model = load(proto)
+    x = randn(rng_for("alias-split"), *shape)
+    x_copy = x.copy()
+    out = model.predict(x)
+    assert sorted(out) == ["g", "sum"]
+    check(out["g"], ref.sigmoid(x), "sigmoid of the untouched Split top")
+    check(out["sum"], ref.relu(x) + x, "in-place ReLU on a Split top + the input")
+    assert np.array_equal(x, x_copy)
+
+
+def test_in_place_after_reshape_keeps_source():
+    """Flatten output fed to an in-place op while the un-flattened tensor is read later."""
+    shape = (2, 3, 4, 4)
+    proto = net_text({"data": shape},
+                     layer("conv_scale", "Scale", "data", "sc"),
+                     layer("flat", "Flatten", "sc", "flat"),
+                     layer("tanh", "TanH", "flat", "flat"),
+                     layer("drop", "Dropout", "sc", "drop"),
+                     layer("relu", "ReLU", "drop", "drop", "relu_param { negative_slope: 0.2 }"),
+                     layer("pool", "Pooling", "sc", "pool", "pooling_param { pool: MAX kernel_size: 2 stride: 2 }"))
+    rng = rng_for("alias-reshape")
+    gamma = randn(rng, 3)
+    model = load(proto, {"conv_scale": [gamma]})
+    x = randn(rng, *shape)
+    sc = ref.scale(x, gamma)
+    out = model.predict(x)
+    assert sorted(out) == ["drop", "flat", "pool"]
+    check(out["flat"], ref.tanh(sc).reshape(2, -1), "TanH in place on Flatten")
+    check(out["drop"], ref.relu(sc, 0.2), "leaky ReLU in place on Dropout")
+    check(out["pool"], ref.pool2d(sc, "MAX", 2, 2), "Pooling of the source of both")
+
+
+def test_in_place_on_net_input_and_repeated_runs():
+    shape = (1, 3, 5, 5)
+    proto = net_text({"data": shape}, layer("relu", "ReLU", "data", "data"),
+                     layer("sig", "Sigmoid", "data", "data"))
+    model = load(proto)
+    rng = rng_for("alias-input")
+    for _ in range(3):
+        x = randn(rng, *shape)
+        x_copy = x.copy()
+        check(model.predict(x), ref.sigmoid(ref.relu(x)), "ReLU + Sigmoid in place on the input")
+        assert np.array_equal(x, x_copy)
+
+
+def test_same_bottom_twice():
+    shape = (2, 3, 5, 5)
+    proto = net_text({"data": shape},
+                     layer("sq", "Eltwise", ["data", "data"], "sq", "eltwise_param { operation: PROD }"),
+                     layer("cat", "Concat", ["data", "sq", "data"], "cat"))
+    model = load(proto)
+    x = randn(rng_for("same-bottom"), *shape)
+    check(model.predict(x), ref.concat([x, x * x, x], 1), "Eltwise(x, x) and Concat(x, x*x, x)")
+
+
+def test_activation_after_layer_with_two_consumers():
+    """conv -> ReLU where the conv output is also read raw elsewhere (an activation must not be fused
+    into the conv then), plus FC -> in-place leaky ReLU."""
+    rng = rng_for("two-consumers")
+    shape = (2, 5, 9, 9)
+    wt, b = randn(rng, 6, 5, 3, 3, scale=0.3), randn(rng, 6)
+    fw, fb = randn(rng, 7, 6 * 9 * 9, scale=0.05), randn(rng, 7)
+    proto = net_text({"data": shape},
+                     layer("conv", "Convolution", "data", "conv", "convolution_param { num_output: 6 kernel_size: 3 pad: 1 }"),
+                     layer("relu", "ReLU", "conv", "r"),
+                     layer("sum", "Eltwise", ["r", "conv"], "sum", "eltwise_param { coeff: 1 coeff: -1 }"),
+                     layer("fc", "InnerProduct", "conv", "fc", "inner_product_param { num_output: 7 }"),
+                     layer("lrelu", "ReLU", "fc", "fc", "relu_param { negative_slope: 0.25 }"))
+    model = load(proto, {"conv": [wt, b], "fc": [fw, fb]})
+    x = randn(rng, *shape)
+    conv = ref.conv2d(x, wt, b, 1, 1)
+    out = model.predict(x)
+    assert sorted(out) == ["fc", "sum"]
+    check(out["sum"], ref.relu(conv) - conv, "ReLU(conv) - conv")
+    check(out["fc"], ref.relu(ref.inner_product(conv, fw, fb), 0.25), "FC + in-place leaky ReLU")
