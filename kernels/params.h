@@ -14,7 +14,7 @@ static inline xnn_f32_act_params xnn_f32_act_identity(void) {
 }
 
 static inline float xnn_f32_act_apply(float x, const xnn_f32_act_params* p) {
-  float y = x > 0.0f ? x : x * p->slope;
+  float y = x > 0.0f ? x : x * p->slope + 0.0f; /* + 0 turns ReLU's -0 into +0, as Caffe gives */
   y = y < p->min ? p->min : y;
   return y > p->max ? p->max : y;
 }

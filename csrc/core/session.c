@@ -203,29 +203,55 @@ static xnn_status check_input_index(const xnn_session* s, int32_t index) {
   return XNN_OK;
 }
 
-xnn_status xnn_session_reshape_input(xnn_session* s, int32_t index, const xnn_shape* shape) {
-  XNN_CHECK(check_input_index(s, index));
+static xnn_status check_shape(const xnn_session* s, int32_t index, const xnn_shape* shape) {
   if (!shape || shape->ndim < 1 || shape->ndim > XNN_MAX_DIMS)
     return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "input shape must have 1 to %d dims", XNN_MAX_DIMS);
   for (int32_t d = 0; d < shape->ndim; d++)
     if (shape->dims[d] <= 0 || shape->dims[d] > ((int64_t)1 << 31))
       return xnn_error(XNN_ERROR_SHAPE, "input '%s': dimension %d is %lld",
                        s->model->graph.tensors[s->model->graph.inputs[index]].name, d, (long long)shape->dims[d]);
-  const xnn_shape old = s->input_shapes[index];
-  s->input_shapes[index] = *shape;
+  return XNN_OK;
+}
+
+/* Plans with new input shapes; on failure the session keeps its previous shapes and plan. */
+static xnn_status replan(xnn_session* s, const xnn_shape* shapes) {
+  const int32_t n = s->model->graph.num_inputs;
+  xnn_shape* old = malloc((size_t)n * sizeof(xnn_shape));
+  if (!old) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  memcpy(old, s->input_shapes, (size_t)n * sizeof(xnn_shape));
+  memcpy(s->input_shapes, shapes, (size_t)n * sizeof(xnn_shape));
   xnn_status st = plan(s);
   if (st != XNN_OK) {
-    /* Keep the session usable with its previous shapes, and the error of the shape that failed. */
     char saved[1024];
     snprintf(saved, sizeof(saved), "%s", xnn_last_error());
-    s->input_shapes[index] = old;
+    memcpy(s->input_shapes, old, (size_t)n * sizeof(xnn_shape));
     if (plan(s) != XNN_OK) {
       xnn_free_aligned(s->arena);
       s->arena = NULL;
     }
-    return xnn_error(st, "%s", saved);
+    st = xnn_error(st, "%s", saved);
   }
-  return XNN_OK;
+  free(old);
+  return st;
+}
+
+xnn_status xnn_session_reshape_input(xnn_session* s, int32_t index, const xnn_shape* shape) {
+  XNN_CHECK(check_input_index(s, index));
+  XNN_CHECK(check_shape(s, index, shape));
+  const int32_t n = s->model->graph.num_inputs;
+  xnn_shape* shapes = malloc((size_t)n * sizeof(xnn_shape));
+  if (!shapes) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  memcpy(shapes, s->input_shapes, (size_t)n * sizeof(xnn_shape));
+  shapes[index] = *shape;
+  xnn_status st = replan(s, shapes);
+  free(shapes);
+  return st;
+}
+
+xnn_status xnn_session_reshape(xnn_session* s, const xnn_shape* shapes) {
+  if (!s || !shapes) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "xnn_session_reshape: NULL argument");
+  for (int32_t i = 0; i < s->model->graph.num_inputs; i++) XNN_CHECK(check_shape(s, i, &shapes[i]));
+  return replan(s, shapes);
 }
 
 xnn_status xnn_session_input_shape(const xnn_session* s, int32_t index, xnn_shape* shape) {

@@ -5,7 +5,7 @@
 void xnn_f32_vact__ref(size_t n, const float* x, float* y, const xnn_f32_act_params* params) {
   const float slope = params->slope, lo = params->min, hi = params->max;
   for (size_t i = 0; i < n; i++) {
-    float v = x[i] > 0.0f ? x[i] : x[i] * slope;
+    float v = x[i] > 0.0f ? x[i] : x[i] * slope + 0.0f;
     v = v < lo ? lo : v;
     y[i] = v > hi ? hi : v;
   }

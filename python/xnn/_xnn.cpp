@@ -80,6 +80,14 @@ struct Session {
     check(xnn_session_reshape_input(ptr, index, &s));
   }
 
+  void reshape(const std::vector<std::vector<int64_t>>& shapes) {
+    if (shapes.size() != static_cast<size_t>(xnn_model_num_inputs(model.get())))
+      throw py::value_error("reshape needs one shape per model input");
+    std::vector<xnn_shape> s;
+    for (const auto& d : shapes) s.push_back(to_shape(d));
+    check(xnn_session_reshape(ptr, s.data()));
+  }
+
   std::vector<int64_t> input_shape(int32_t index) const {
     xnn_shape s;
     check(xnn_session_input_shape(ptr, index, &s));
@@ -165,6 +173,7 @@ PYBIND11_MODULE(_xnn, m) {
   py::class_<Session>(m, "Session")
       .def(py::init<const Model&, int32_t>(), py::arg("model"), py::arg("num_threads") = 0)
       .def("reshape_input", &Session::reshape_input)
+      .def("reshape", &Session::reshape)
       .def("input_shape", &Session::input_shape)
       .def("set_input", &Session::set_input)
       .def("run", &Session::run)

@@ -134,9 +134,8 @@ class Model:
             self._sessions.move_to_end(shapes)
             return session
         session = _xnn.Session(self._handle, self._num_threads)
-        for i, shape in enumerate(shapes):
-            if tuple(session.input_shape(i)) != shape:
-                session.reshape_input(i, list(shape))
+        if any(tuple(session.input_shape(i)) != shape for i, shape in enumerate(shapes)):
+            session.reshape([list(s) for s in shapes])
         self._sessions[shapes] = session
         while len(self._sessions) > MAX_CACHED_PLANS:
             self._sessions.popitem(last=False)

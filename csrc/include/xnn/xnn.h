@@ -83,6 +83,9 @@ XNN_API void xnn_session_free(xnn_session* session);
 /* Changes the shape of input `index` (another batch size, another spatial size for a fully convolutional
  * net). Shapes and the memory plan are recomputed; XNN_ERROR_SHAPE names the layer that cannot accept it. */
 XNN_API xnn_status xnn_session_reshape_input(xnn_session* session, int32_t index, const xnn_shape* shape);
+/* Changes the shapes of all inputs at once (`shapes` has xnn_model_num_inputs entries): for nets whose
+ * inputs must change together, such as two inputs summed by an Eltwise layer. */
+XNN_API xnn_status xnn_session_reshape(xnn_session* session, const xnn_shape* shapes);
 XNN_API xnn_status xnn_session_set_num_threads(xnn_session* session, int32_t num_threads);
 XNN_API int32_t xnn_session_num_threads(const xnn_session* session);
 
