@@ -72,6 +72,15 @@ int64_t xnn_shape_numel(const xnn_shape* s) {
   return n;
 }
 
+int64_t xnn_shape_numel_checked(const xnn_shape* s) {
+  int64_t n = 1;
+  for (int i = 0; i < s->ndim; i++) {
+    if (s->dims[i] < 1 || s->dims[i] > XNN_MAX_DIM) return -1;
+    if (__builtin_mul_overflow(n, s->dims[i], &n) || n > XNN_MAX_ELEMENTS) return -1;
+  }
+  return n;
+}
+
 const char* xnn_shape_str(const xnn_shape* s, char* buf, size_t size) {
   size_t pos = 0;
   buf[0] = '\0';

@@ -24,6 +24,18 @@ XNN_INTERNAL void xnn_free_aligned(void* p);
 XNN_INTERNAL char* xnn_strdup(const char* s);
 
 XNN_INTERNAL int64_t xnn_shape_numel(const xnn_shape* s);
+
+/* Limits that keep every size computation inside 64-bit arithmetic: a dimension fits int32, a tensor
+ * has at most 2^33 elements (32 GiB of floats). */
+#define XNN_MAX_DIM ((int64_t)INT32_MAX)
+#define XNN_MAX_ELEMENTS ((int64_t)1 << 33)
+/* Element count, or -1 if a dimension is outside [1, XNN_MAX_DIM] or the count exceeds XNN_MAX_ELEMENTS. */
+XNN_INTERNAL int64_t xnn_shape_numel_checked(const xnn_shape* s);
+/* a * b for statistics such as MAC counts: saturates at INT64_MAX instead of overflowing. */
+static inline int64_t xnn_mul_sat(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
 /* "1x3x224x224" into buf. */
 XNN_INTERNAL const char* xnn_shape_str(const xnn_shape* s, char* buf, size_t size);
 

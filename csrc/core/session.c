@@ -63,7 +63,14 @@ static size_t place_slots(slot* slots, int32_t count) {
 static xnn_status plan(xnn_session* s) {
   const xnn_graph* g = &s->model->graph;
   xnn_status st = XNN_OK;
-  for (int32_t i = 0; i < g->num_inputs; i++) s->tensors[g->inputs[i]].shape = s->input_shapes[i];
+  char buf[160];
+  for (int32_t i = 0; i < g->num_inputs; i++) {
+    s->tensors[g->inputs[i]].shape = s->input_shapes[i];
+    if (xnn_shape_numel_checked(&s->input_shapes[i]) < 0)
+      return xnn_error(XNN_ERROR_SHAPE, "input '%s': shape %s is too large (at most %lld elements, dims up to %lld)",
+                       g->tensors[g->inputs[i]].name, xnn_shape_str(&s->input_shapes[i], buf, sizeof(buf)),
+                       (long long)XNN_MAX_ELEMENTS, (long long)XNN_MAX_DIM);
+  }
   s->workspace_bytes = 0;
   for (int32_t i = 0; i < g->num_nodes; i++) {
     const xnn_node* n = &g->nodes[i];
@@ -74,12 +81,9 @@ static xnn_status plan(xnn_session* s) {
     }
     for (int32_t o = 0; o < n->num_outputs; o++) {
       const xnn_shape* sh = &s->tensors[n->outputs[o]].shape;
-      for (int32_t d = 0; d < sh->ndim; d++)
-        if (sh->dims[d] <= 0 || sh->dims[d] > ((int64_t)1 << 31))
-          return xnn_error(XNN_ERROR_SHAPE, "layer '%s' (%s): output dimension %d would be %lld", n->name, n->type,
-                           d, (long long)sh->dims[d]);
-      if (xnn_shape_numel(sh) > ((int64_t)1 << 33))
-        return xnn_error(XNN_ERROR_SHAPE, "layer '%s' (%s): output too large", n->name, n->type);
+      if (xnn_shape_numel_checked(sh) < 0)
+        return xnn_error(XNN_ERROR_SHAPE, "layer '%s' (%s): the output shape %s is empty or too large", n->name,
+                         n->type, xnn_shape_str(sh, buf, sizeof(buf)));
     }
     s->workspace_bytes = XNN_MAX(s->workspace_bytes, align64(s->plans[i].workspace_bytes));
   }
@@ -206,10 +210,11 @@ static xnn_status check_input_index(const xnn_session* s, int32_t index) {
 static xnn_status check_shape(const xnn_session* s, int32_t index, const xnn_shape* shape) {
   if (!shape || shape->ndim < 1 || shape->ndim > XNN_MAX_DIMS)
     return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "input shape must have 1 to %d dims", XNN_MAX_DIMS);
-  for (int32_t d = 0; d < shape->ndim; d++)
-    if (shape->dims[d] <= 0 || shape->dims[d] > ((int64_t)1 << 31))
-      return xnn_error(XNN_ERROR_SHAPE, "input '%s': dimension %d is %lld",
-                       s->model->graph.tensors[s->model->graph.inputs[index]].name, d, (long long)shape->dims[d]);
+  char buf[160];
+  if (xnn_shape_numel_checked(shape) < 0)
+    return xnn_error(XNN_ERROR_SHAPE, "input '%s': shape %s is empty or too large (at most %lld elements)",
+                     s->model->graph.tensors[s->model->graph.inputs[index]].name,
+                     xnn_shape_str(shape, buf, sizeof(buf)), (long long)XNN_MAX_ELEMENTS);
   return XNN_OK;
 }
 

@@ -34,7 +34,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   out->dims[2] = (ph - ekh) / c->sh + 1;
   out->dims[3] = (pw - ekw) / c->sw + 1;
   const int64_t kdim = (int64_t)(c->cin / c->group) * c->kh * c->kw;
-  plan->macs = out->dims[0] * c->num_output * out->dims[2] * out->dims[3] * kdim;
+  plan->macs = xnn_mul_sat(xnn_mul_sat(out->dims[0] * c->num_output, out->dims[2] * out->dims[3]), kdim);
   plan->workspace_bytes =
       is_depthwise(c) || is_pointwise(c) ? 0 : (size_t)(kdim * c->group * out->dims[2] * out->dims[3]) * sizeof(float);
   return XNN_OK;

@@ -17,7 +17,7 @@ static xnn_status fc_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* p
   out->ndim = axis + 1;
   for (int32_t i = 0; i < axis; i++) out->dims[i] = in->dims[i];
   out->dims[axis] = p->num_output;
-  plan->macs = xnn_dims_product(in, 0, axis) * k * p->num_output;
+  plan->macs = xnn_mul_sat(xnn_dims_product(in, 0, axis) * k, p->num_output);
   plan->workspace_bytes = 0;
   return XNN_OK;
 }

@@ -12,7 +12,7 @@ static xnn_status lrn_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* 
   char buf[128];
   if (in->ndim != 4) return xnn_shape_error("input must be 4-D NCHW, got %s", xnn_shape_str(in, buf, sizeof(buf)));
   XNN_CHECK(xnn_same_shape_reshape(n, t, plan));
-  plan->macs = xnn_shape_numel(in) * n->p.lrn.size;
+  plan->macs = xnn_mul_sat(xnn_shape_numel(in), n->p.lrn.size);
   return XNN_OK;
 }
 

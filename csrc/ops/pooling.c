@@ -35,7 +35,7 @@ static xnn_status pool_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   const int any_pad = g.pad_top || g.pad_left || g.pad_bottom || g.pad_right;
   out->dims[2] = pooled_size(in->dims[2], g.kh, g.sh, g.pad_top, g.pad_bottom, g.ceil_mode, any_pad);
   out->dims[3] = pooled_size(in->dims[3], g.kw, g.sw, g.pad_left, g.pad_right, g.ceil_mode, any_pad);
-  plan->macs = xnn_shape_numel(out) * g.kh * g.kw;
+  plan->macs = xnn_mul_sat(xnn_shape_numel(out), (int64_t)g.kh * g.kw);
   plan->workspace_bytes = 0;
   return XNN_OK;
 }

@@ -45,21 +45,22 @@ static xnn_status reshape_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_pl
     if (d == -1) {
       infer = start + i;
       d = 1;
-    } else {
-      known *= d;
+    } else if (__builtin_mul_overflow(known, d, &known) || known > XNN_MAX_ELEMENTS) {
+      return xnn_shape_error("cannot reshape %s: dim %d = %lld makes it too large", xnn_shape_str(in, b1, sizeof(b1)),
+                             i, (long long)d);
     }
     out->dims[start + i] = d;
   }
   for (int32_t i = end; i < in->ndim; i++) out->dims[start + p->shape.ndim + (i - end)] = in->dims[i];
-  for (int32_t i = 0; i < start; i++) known *= in->dims[i];
-  for (int32_t i = end; i < in->ndim; i++) known *= in->dims[i];
+  for (int32_t i = 0; i < start; i++) known = xnn_mul_sat(known, in->dims[i]);
+  for (int32_t i = end; i < in->ndim; i++) known = xnn_mul_sat(known, in->dims[i]);
   const int64_t total = xnn_shape_numel(in);
   if (infer >= 0) {
     if (known == 0 || total % known != 0)
       return xnn_shape_error("cannot infer dim -1: %lld elements do not divide by %lld", (long long)total, (long long)known);
     out->dims[infer] = total / known;
   }
-  if (xnn_shape_numel(out) != total)
+  if (xnn_shape_numel_checked(out) != total)
     return xnn_shape_error("cannot reshape %s into %s", xnn_shape_str(in, b1, sizeof(b1)), xnn_shape_str(out, b2, sizeof(b2)));
   return XNN_OK;
 }

@@ -179,10 +179,10 @@ static xnn_status decode_blob(const slice* msg, int index, blob* out) {
   }
   int64_t count = 1;
   for (int i = 0; i < out->shape.ndim; i++) {
-    if (out->shape.dims[i] < 0 || out->shape.dims[i] > ((int64_t)1 << 32))
+    if (out->shape.dims[i] < 0 || out->shape.dims[i] > XNN_MAX_DIM)
       return xnn_error(XNN_ERROR_INVALID_MODEL, "blob %d has dimension %lld", index, (long long)out->shape.dims[i]);
-    count *= out->shape.dims[i];
-    if (count > ((int64_t)1 << 34)) return xnn_error(XNN_ERROR_INVALID_MODEL, "blob %d is too large", index);
+    if (__builtin_mul_overflow(count, out->shape.dims[i], &count) || count > XNN_MAX_ELEMENTS)
+      return xnn_error(XNN_ERROR_INVALID_MODEL, "blob %d is too large", index);
   }
   const int64_t have = nfloat ? nfloat : ndouble;
   if (nfloat && ndouble)
@@ -743,7 +743,7 @@ static xnn_status read_shape(const xnn_pt_node* shape_msg, xnn_shape* out, int a
     int64_t d;
     XNN_CHECK(xnn_pt_node_int(f, &d));
     const int64_t lo = allow_special ? -1 : 1;
-    if (d < lo || d > ((int64_t)1 << 31))
+    if (d < lo || d > XNN_MAX_DIM)
       return xnn_error(XNN_ERROR_INVALID_MODEL, "prototxt line %d: dim %lld is out of range", f->line, (long long)d);
     if (d == -1 && infer++)
       return xnn_error(XNN_ERROR_INVALID_MODEL, "prototxt line %d: only one dim may be -1", f->line);
@@ -861,7 +861,7 @@ static xnn_status read_net_inputs(const xnn_pt_node* net, xnn_graph* g) {
       s.ndim = 4;
       for (int d = 0; d < 4; d++, dim = xnn_pt_find_next(dim, "input_dim")) {
         XNN_CHECK(xnn_pt_node_int(dim, &s.dims[d]));
-        if (s.dims[d] < 1 || s.dims[d] > ((int64_t)1 << 31))
+        if (s.dims[d] < 1 || s.dims[d] > XNN_MAX_DIM)
           return xnn_error(XNN_ERROR_INVALID_MODEL, "prototxt line %d: input_dim %lld is out of range", dim->line,
                            (long long)s.dims[d]);
       }
@@ -1047,6 +1047,7 @@ static xnn_status read_file(const char* path, char** data, size_t* size) {
 
 xnn_status xnn_model_load_caffe(const char* prototxt_path, const char* caffemodel_path, xnn_model** model) {
   if (!prototxt_path || !model) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "xnn_model_load_caffe: NULL argument");
+  *model = NULL;
   char *text = NULL, *bin = NULL;
   size_t text_size = 0, bin_size = 0;
   xnn_status st = read_file(prototxt_path, &text, &text_size);

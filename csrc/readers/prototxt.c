@@ -86,6 +86,21 @@ static xnn_status read_word(lexer* lx, const char** out) {
   return XNN_OK;
 }
 
+/* Protobuf's text format holds UTF-8; anything else would reach callers as undecodable names. */
+static int valid_utf8(const unsigned char* s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = s[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!len || i + len > n || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4)) return 0;
+    for (size_t k = 1; k < len; k++)
+      if ((s[i + k] & 0xc0) != 0x80) return 0;
+    if (len == 3 && ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0))) return 0;
+    if (len == 4 && ((c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))) return 0;
+    i += len;
+  }
+  return 1;
+}
+
 /* One or more adjacent quoted strings, with C escapes, concatenated. */
 static xnn_status read_string(lexer* lx, const char** out) {
   size_t cap = 64, n = 0;
@@ -116,6 +131,10 @@ static xnn_status read_string(lexer* lx, const char** out) {
       buf[n++] = c;
     }
     skip_space(lx);
+  }
+  if (!valid_utf8((const unsigned char*)buf, n) || memchr(buf, '\0', n)) {
+    free(buf);
+    return xnn_error(XNN_ERROR_PARSE, "prototxt line %d: a string is not valid UTF-8 text", start_line);
   }
   char* w = doc_alloc(lx->doc, n + 1);
   if (w) memcpy(w, buf, n);

@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +20,10 @@ namespace {
                                 "ModelFormatError", "ShapeError", "XnnMemoryError"};
   const char* name = status >= 0 && status < 8 ? names[status] : "XnnError";
   py::object cls = py::module_::import("xnn.errors").attr(name);
-  PyErr_SetString(cls.ptr(), xnn_last_error());
+  // A message cut at its size limit may end inside a UTF-8 sequence: never fail on decoding it.
+  const char* msg = xnn_last_error();
+  py::object text = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(msg, strlen(msg), "backslashreplace"));
+  PyErr_SetObject(cls.ptr(), text.ptr());
   throw py::error_already_set();
 }
 
