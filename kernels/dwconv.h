@@ -1,5 +1,7 @@
-/* f32 depthwise convolution family: one channel plane per call, any kernel size, stride, dilation and
- * padding. out[oy][ox] = act(bias + sum w[ky][kx] * in[oy*sh - pad_top + ky*dh][ox*sw - pad_left + kx*dw]),
+/* f32 depthwise convolution families, one channel plane per call.
+ *
+ * General: any kernel size, stride, dilation and padding.
+ * out[oy][ox] = act(bias + sum w[ky][kx] * in[oy*sh - pad_top + ky*dh][ox*sw - pad_left + kx*dw]),
  * taps outside the input being zero. */
 #pragma once
 #include <stddef.h>
@@ -16,3 +18,25 @@ typedef void (*xnn_f32_dwconv_fn)(const xnn_dwconv_geometry* g, const float* in,
 
 void xnn_f32_dwconv__ref(const xnn_dwconv_geometry* g, const float* in, const float* w, float bias, float* out,
                          const xnn_f32_act_params* params);
+
+/* 3x3 on an already padded plane, stride S in the kernel's name:
+ * out[oy][ox] = act(bias + sum w[ky*3 + kx] * in[(oy*S + ky) * in_stride + ox*S + kx]).
+ * Kernels may read (never use) up to XNN_DWCONV_EXTRA floats past the last tap of a row, so the caller
+ * pads every row that much. */
+#define XNN_DWCONV_EXTRA 64
+
+typedef void (*xnn_f32_dwconv3x3_fn)(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,
+                                     float bias, float* out, const xnn_f32_act_params* params);
+
+void xnn_f32_dwconv3x3s1__ref(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w, float bias,
+                              float* out, const xnn_f32_act_params* params);
+void xnn_f32_dwconv3x3s2__ref(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w, float bias,
+                              float* out, const xnn_f32_act_params* params);
+void xnn_f32_dwconv3x3s1__avx512(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,
+                                 float bias, float* out, const xnn_f32_act_params* params);
+void xnn_f32_dwconv3x3s2__avx512(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,
+                                 float bias, float* out, const xnn_f32_act_params* params);
+void xnn_f32_dwconv3x3s1__avx2(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,
+                               float bias, float* out, const xnn_f32_act_params* params);
+void xnn_f32_dwconv3x3s2__avx2(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,
+                               float bias, float* out, const xnn_f32_act_params* params);

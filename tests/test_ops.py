@@ -23,6 +23,13 @@ from caffe_tools import caffe_pb2  # noqa: E402
 
 import xnn  # noqa: E402
 
+
+@pytest.fixture(autouse=True, params=xnn.available_isas())
+def isa(request, monkeypatch):
+    """Every op test runs on every kernel set this CPU has (XNN_ISA caps the choice made at load)."""
+    monkeypatch.setenv("XNN_ISA", request.param)
+    return request.param
+
 RTOL = 1e-4
 SEED = 20240607
 
@@ -858,7 +865,8 @@ def test_layer_shapes_match_numpy():
     proto = net_text({"data": shape}, _SHAPES_NET_LAYERS,
                      layer("fc", "InnerProduct", "flat", "fc", "inner_product_param { num_output: 11 }"))
     model = load(proto, {"conv": [wt, b], "fc": [fc_w, fc_b]})
-    want = {"conv": conv.shape, "relu": conv.shape, "pool": pool.shape, "apool": apool.shape, "flat": flat.shape,
+    # The ReLU is fused into the convolution's epilogue at load, so it is not a layer of its own.
+    want = {"conv": conv.shape, "pool": pool.shape, "apool": apool.shape, "flat": flat.shape,
             "fc": (3, 11)}
     got = {p.name: p.shape for p in model.layer_shapes()}
     assert got == want
@@ -875,7 +883,7 @@ def test_layer_shapes_other_input_sizes(shape):
     x = randn(rng, *shape)
     conv, pool, apool, flat = _shapes_net_ref(x, wt, b)
     got = {p.name: p.shape for p in model.layer_shapes(shape)}
-    assert got == {"conv": conv.shape, "relu": conv.shape, "pool": pool.shape, "apool": apool.shape,
+    assert got == {"conv": conv.shape, "pool": pool.shape, "apool": apool.shape,
                    "flat": flat.shape}
     check(model.predict(x), flat, f"conv/pool net on {shape}")
 
@@ -1028,7 +1036,7 @@ def test_v1_legacy_prototxt(v1_weights):
     types = {"conv1": "CONVOLUTION", "fc1": "INNER_PRODUCT"}
     blob = caffemodel_bytes(wts, v1=v1_weights, v1_types=types if v1_weights else None)
     model = xnn.Model.from_caffe_bytes(_V1_PROTOTXT.encode(), blob)
-    assert [l.type for l in model.layers][:3] == ["Convolution", "ReLU", "Pooling"]
+    assert [l.type for l in model.layers][:2] == ["Convolution+ReLU", "Pooling"]
     assert model.inputs[0].shape == (2, 3, 5, 5)
     x = randn(rng, 2, 3, 5, 5)
     check(model.predict(x), _small_net_ref(x, wts), f"V1 net (v1 caffemodel={v1_weights})")
@@ -1147,3 +1155,9 @@ def test_activation_after_layer_with_two_consumers():
     assert sorted(out) == ["fc", "sum"]
     check(out["sum"], ref.relu(conv) - conv, "ReLU(conv) - conv")
     check(out["fc"], ref.relu(ref.inner_product(conv, fw, fb), 0.25), "FC + in-place leaky ReLU")
+
+
+def test_kernel_set_is_the_requested_one(isa):
+    proto = b'input: "data"\ninput_shape { dim: 1 dim: 1 dim: 2 dim: 2 }\n' \
+            b'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }'
+    assert xnn.Model.from_caffe_bytes(proto, b"").isa == isa

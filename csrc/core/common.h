@@ -5,6 +5,12 @@
 
 #include "xnn/xnn.h"
 
+#if defined(__x86_64__) || defined(_M_X64)
+#define XNN_ARCH_X86_64 1
+#else
+#define XNN_ARCH_X86_64 0
+#endif
+
 #if defined(__GNUC__)
 #define XNN_INTERNAL __attribute__((visibility("hidden")))
 #define XNN_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -32,7 +32,10 @@ typedef struct xnn_conv_params {
   int32_t pad_top, pad_left, pad_bottom, pad_right;
   int32_t has_bias;
   xnn_act act;
+  int32_t algo; /* XNN_CONV_*: chosen at load from the declared shapes, before the weights are packed */
 } xnn_conv_params;
+
+enum { XNN_CONV_GEMM = 0, XNN_CONV_WINOGRAD = 1 };
 
 typedef struct xnn_fc_params {
   int32_t num_output, axis, has_bias;
@@ -56,6 +59,7 @@ enum { XNN_ELTWISE_PROD, XNN_ELTWISE_SUM, XNN_ELTWISE_MAX };
 typedef struct xnn_eltwise_params {
   int32_t op;
   float* coeffs; /* one per input, or NULL for all 1 */
+  xnn_act act;   /* a following ReLU, fused at load */
 } xnn_eltwise_params;
 
 typedef struct xnn_axis_params {
@@ -95,9 +99,11 @@ typedef struct xnn_node {
   int64_t num_params; /* learnable scalars in the model file */
 } xnn_node;
 
+enum { XNN_TENSOR_INPUT = -1, XNN_TENSOR_DEAD = -2 };
+
 typedef struct xnn_tensor_info {
-  char* name;     /* the model's blob name (several SSA versions may share one) */
-  int32_t producer; /* node index, -1 for a graph input */
+  char* name;       /* the model's blob name (several SSA versions may share one) */
+  int32_t producer; /* node index, XNN_TENSOR_INPUT for a graph input, XNN_TENSOR_DEAD once fused away */
 } xnn_tensor_info;
 
 typedef struct xnn_graph {
@@ -119,3 +125,5 @@ XNN_INTERNAL xnn_node* xnn_graph_add_node(xnn_graph* g, const char* name, const 
                                           int32_t num_outputs);
 /* Net outputs: the tensors no node consumes (Caffe's rule). */
 XNN_INTERNAL xnn_status xnn_graph_finalize(xnn_graph* g);
+/* Folds BatchNorm/Scale/Bias into the Convolution or InnerProduct before them, then a ReLU. */
+XNN_INTERNAL xnn_status xnn_graph_fuse(xnn_graph* g);

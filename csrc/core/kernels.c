@@ -1,21 +1,94 @@
 #include "core/kernels.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "core/cpu.h"
 
 static const xnn_kernels g_ref = {
     .isa = "ref",
-    .gemm = xnn_f32_gemm__ref,
+    .gemm = {xnn_f32_gemm_ukernel_4x16__ref, 4, 16},
+    .im2col_row = xnn_f32_im2col_row__ref,
     .fc = xnn_f32_fc__ref,
     .dwconv = xnn_f32_dwconv__ref,
+    .dwconv3x3s1 = xnn_f32_dwconv3x3s1__ref,
+    .dwconv3x3s2 = xnn_f32_dwconv3x3s2__ref,
     .maxpool = xnn_f32_maxpool__ref,
+    .maxpool_padded = xnn_f32_maxpool_padded__ref,
+    .avgpool = xnn_f32_avgpool__ref,
+    .vact = xnn_f32_vact__ref,
+    .vsigmoid = xnn_f32_vsigmoid__ref,
+    .vtanh = xnn_f32_vtanh__ref,
+    .wino43_input = xnn_f32_wino43_input__ref,
+    .wino43_output = xnn_f32_wino43_output__ref,
+};
+
+#if XNN_ARCH_X86_64
+static const xnn_kernels g_avx2 = {
+    .isa = "avx2",
+    .gemm = {xnn_f32_gemm_ukernel_6x16__avx2, 6, 16},
+    .im2col_row = xnn_f32_im2col_row__ref,
+    .fc = xnn_f32_fc__ref,
+    .dwconv = xnn_f32_dwconv__ref,
+    .dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx2,
+    .dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx2,
+    .maxpool = xnn_f32_maxpool__ref,
+    .maxpool_padded = xnn_f32_maxpool_padded__avx2,
+    .avgpool = xnn_f32_avgpool__ref,
+    .vact = xnn_f32_vact__ref,
+    .vsigmoid = xnn_f32_vsigmoid__ref,
+    .vtanh = xnn_f32_vtanh__ref,
+    /* No Winograd: with the portable transforms it loses to the AVX2 GEMM. */
+};
+
+static const xnn_kernels g_avx512 = {
+    .isa = "avx512",
+    .gemm = {xnn_f32_gemm_ukernel_8x32__avx512, 8, 32},
+    .im2col_row = xnn_f32_im2col_row__avx512,
+    .fc = xnn_f32_fc__ref,
+    .dwconv = xnn_f32_dwconv__ref,
+    .dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx512,
+    .dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx512,
+    .maxpool = xnn_f32_maxpool__ref,
+    .maxpool_padded = xnn_f32_maxpool_padded__avx512,
+    .wino43_input = xnn_f32_wino43_input__avx512,
+    .wino43_output = xnn_f32_wino43_output__avx512,
     .avgpool = xnn_f32_avgpool__ref,
     .vact = xnn_f32_vact__ref,
     .vsigmoid = xnn_f32_vsigmoid__ref,
     .vtanh = xnn_f32_vtanh__ref,
 };
+#endif
+
+const xnn_kernels* xnn_kernels_for_isa(const char* isa) {
+  if (strcmp(isa, "ref") == 0) return &g_ref;
+#if XNN_ARCH_X86_64
+  const uint32_t f = xnn_cpu_flags();
+  if (strcmp(isa, "avx2") == 0) return f & XNN_CPU_AVX2 ? &g_avx2 : NULL;
+  if (strcmp(isa, "avx512") == 0) return f & XNN_CPU_AVX512F ? &g_avx512 : NULL;
+#endif
+  return NULL;
+}
 
 const xnn_kernels* xnn_kernels_select(void) {
-  /* Only the portable kernels exist so far; the ISA-specific tables join here, chosen by xnn_cpu_flags()
-   * and capped by getenv("XNN_ISA"). */
+  const char* cap = getenv("XNN_ISA");
+  if (cap && *cap) {
+    const xnn_kernels* k = xnn_kernels_for_isa(cap);
+    if (k) return k;
+  }
+#if XNN_ARCH_X86_64
+  const uint32_t f = xnn_cpu_flags();
+  if (f & XNN_CPU_AVX512F) return &g_avx512;
+  if (f & XNN_CPU_AVX2) return &g_avx2;
+#endif
   return &g_ref;
+}
+
+const char* xnn_available_isas(void) {
+#if XNN_ARCH_X86_64
+  const uint32_t f = xnn_cpu_flags();
+  if (f & XNN_CPU_AVX512F) return "ref avx2 avx512";
+  if (f & XNN_CPU_AVX2) return "ref avx2";
+#endif
+  return "ref";
 }

@@ -1,21 +1,30 @@
-/* The micro-kernel table: one entry per kernel family, filled once per plan from the CPU's features.
+/* The micro-kernel table: one entry per kernel family, chosen once per model from the CPU's features.
  * Operators call kernels only through this table, never by name. */
 #pragma once
 #include "core/common.h"
 #include "kernels/dwconv.h"
 #include "kernels/gemm.h"
+#include "kernels/im2col.h"
 #include "kernels/pool.h"
 #include "kernels/vunary.h"
+#include "kernels/winograd.h"
 
 typedef struct xnn_kernels {
   const char* isa;
-  xnn_f32_gemm_fn gemm;
+  xnn_f32_gemm_config gemm;
+  xnn_f32_im2col_row_fn im2col_row;
   xnn_f32_fc_fn fc;
   xnn_f32_dwconv_fn dwconv;
+  xnn_f32_dwconv3x3_fn dwconv3x3s1, dwconv3x3s2;
   xnn_f32_pool_fn maxpool, avgpool;
+  xnn_f32_maxpool_padded_fn maxpool_padded;
   xnn_f32_vunary_fn vact, vsigmoid, vtanh;
+  xnn_f32_wino43_input_fn wino43_input;
+  xnn_f32_wino43_output_fn wino43_output;
 } xnn_kernels;
 
-/* The best kernels for this CPU. The XNN_ISA environment variable ("ref", ...) caps the level, so that
- * every path can be tested on one machine. */
+/* The best kernels for this CPU. The XNN_ISA environment variable ("ref", "avx2", "avx512") caps the
+ * level, so that every path can be tested on one machine. */
 XNN_INTERNAL const xnn_kernels* xnn_kernels_select(void);
+/* The table for an ISA by name, or NULL if unknown or not supported by this CPU. */
+XNN_INTERNAL const xnn_kernels* xnn_kernels_for_isa(const char* isa);

@@ -1,5 +1,8 @@
 #include "core/model.h"
 
+#include "core/kernels.h"
+#include "ops/ops.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +15,13 @@ xnn_status xnn_model_create(xnn_graph* graph, xnn_model** out) {
   }
   m->graph = *graph;
   memset(graph, 0, sizeof(*graph));
+  m->kernels = xnn_kernels_select();
+  xnn_status fst = xnn_graph_fuse(&m->graph);
+  if (fst == XNN_OK) fst = xnn_model_choose_and_pack(m);
+  if (fst != XNN_OK) {
+    xnn_model_free(m);
+    return fst;
+  }
   m->output_shapes = xnn_alloc((size_t)m->graph.num_outputs * sizeof(xnn_shape));
   if (!m->output_shapes) {
     xnn_model_free(m);
@@ -39,6 +49,8 @@ void xnn_model_free(xnn_model* m) {
 
 int32_t xnn_model_num_inputs(const xnn_model* m) { return m ? m->graph.num_inputs : 0; }
 int32_t xnn_model_num_outputs(const xnn_model* m) { return m ? m->graph.num_outputs : 0; }
+const char* xnn_model_isa(const xnn_model* m) { return m ? m->kernels->isa : ""; }
+
 int32_t xnn_model_num_layers(const xnn_model* m) { return m ? m->graph.num_nodes : 0; }
 
 xnn_status xnn_model_input(const xnn_model* m, int32_t index, const char** name, xnn_shape* shape) {

@@ -74,6 +74,8 @@ static xnn_status plan(xnn_session* s) {
   s->workspace_bytes = 0;
   for (int32_t i = 0; i < g->num_nodes; i++) {
     const xnn_node* n = &g->nodes[i];
+    s->plans[i].num_threads = (size_t)xnn_threadpool_size(s->pool);
+    s->plans[i].kernels = s->kernels;
     st = xnn_op_get(n->op)->reshape(n, s->tensors, &s->plans[i]);
     if (st != XNN_OK) {
       xnn_error_prefix("layer '%s' (%s): ", n->name, n->type);
@@ -107,7 +109,7 @@ static xnn_status plan(xnn_session* s) {
   }
   int32_t count = 0;
   for (int32_t t = 0; t < nt; t++) {
-    if (root[t] != t) continue;
+    if (root[t] != t || g->tensors[t].producer == XNN_TENSOR_DEAD) continue;
     slot* sl = &slots[count];
     sl->root = t;
     sl->first = g->tensors[t].producer;
@@ -137,7 +139,9 @@ static xnn_status plan(xnn_session* s) {
     } else {
       for (int32_t i = 0; i < count; i++) offset_of_root[slots[i].root] = slots[i].offset;
       for (int32_t t = 0; t < nt; t++)
-        s->tensors[t].data = (float*)((char*)s->arena + offset_of_root[root[t]]);
+        s->tensors[t].data = g->tensors[t].producer == XNN_TENSOR_DEAD
+                                 ? NULL
+                                 : (float*)((char*)s->arena + offset_of_root[root[t]]);
       free(offset_of_root);
     }
   }
@@ -154,7 +158,7 @@ xnn_status xnn_session_create(const xnn_model* model, int32_t num_threads, xnn_s
   xnn_session* s = xnn_alloc(sizeof(*s));
   if (!s) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
   s->model = model;
-  s->kernels = xnn_kernels_select();
+  s->kernels = model->kernels;
   s->input_shapes = xnn_alloc((size_t)g->num_inputs * sizeof(xnn_shape));
   s->tensors = xnn_alloc((size_t)g->num_tensors * sizeof(xnn_tensor_rt));
   s->plans = xnn_alloc((size_t)g->num_nodes * sizeof(xnn_op_plan));
@@ -192,8 +196,22 @@ xnn_status xnn_session_set_num_threads(xnn_session* s, int32_t num_threads) {
   if (s->pool && xnn_threadpool_size(s->pool) == num_threads) return XNN_OK;
   xnn_threadpool* p = xnn_threadpool_create(num_threads);
   if (!p) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory creating %d threads", num_threads);
-  xnn_threadpool_destroy(s->pool);
+  xnn_threadpool* old = s->pool;
   s->pool = p;
+  /* Per-thread scratch depends on the thread count: plan again (not needed before the first plan). */
+  if (s->arena) {
+    xnn_status st = plan(s);
+    if (st != XNN_OK) {
+      s->pool = old;
+      xnn_threadpool_destroy(p);
+      if (plan(s) != XNN_OK) {
+        xnn_free_aligned(s->arena);
+        s->arena = NULL;
+      }
+      return st;
+    }
+  }
+  xnn_threadpool_destroy(old);
   return XNN_OK;
 }
 
@@ -339,3 +357,20 @@ xnn_status xnn_session_set_profiling(xnn_session* s, int32_t enabled) {
 }
 
 size_t xnn_session_arena_bytes(const xnn_session* s) { return s ? s->arena_bytes : 0; }
+
+xnn_status xnn_model_choose_and_pack(xnn_model* m) {
+  xnn_session* s = NULL;
+  XNN_CHECK(xnn_session_create(m, 1, &s));
+  for (int32_t i = 0; i < m->graph.num_nodes; i++) {
+    xnn_node* n = &m->graph.nodes[i];
+    const xnn_op_def* def = xnn_op_get(n->op);
+    if (def->choose) def->choose(n, s->tensors, m->kernels);
+  }
+  xnn_session_free(s);
+  for (int32_t i = 0; i < m->graph.num_nodes; i++) {
+    xnn_node* n = &m->graph.nodes[i];
+    const xnn_op_def* def = xnn_op_get(n->op);
+    if (def->pack) XNN_CHECK(def->pack(n, m->kernels));
+  }
+  return XNN_OK;
+}

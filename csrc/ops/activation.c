@@ -32,4 +32,4 @@ static void act_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   xnn_parallelize(ctx->pool, act_chunk, &j, (j.n + CHUNK - 1) / CHUNK);
 }
 
-const xnn_op_def xnn_op_activation = {xnn_same_shape_reshape, act_run};
+const xnn_op_def xnn_op_activation = {.reshape = xnn_same_shape_reshape, .run = act_run};

@@ -43,5 +43,5 @@ static void channel_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   xnn_parallelize(ctx->pool, channel_plane, &j, (size_t)(s->ndim ? s->dims[0] : 1) * channels);
 }
 
-const xnn_op_def xnn_op_prelu = {channel_reshape, channel_run};
-const xnn_op_def xnn_op_affine = {channel_reshape, channel_run};
+const xnn_op_def xnn_op_prelu = {.reshape = channel_reshape, .run = channel_run};
+const xnn_op_def xnn_op_affine = {.reshape = channel_reshape, .run = channel_run};

@@ -49,4 +49,4 @@ static void concat_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   xnn_parallelize(ctx->pool, concat_outer, &j, (size_t)xnn_dims_product(out, 0, j.axis));
 }
 
-const xnn_op_def xnn_op_concat = {concat_reshape, concat_run};
+const xnn_op_def xnn_op_concat = {.reshape = concat_reshape, .run = concat_run};

@@ -1,10 +1,14 @@
-/* Convolution, NCHW. Three paths chosen from the geometry: depthwise (one plane per channel), 1x1
- * stride 1 without padding (the input already is the GEMM's B), and im2col + GEMM for the rest. */
+/* Convolution, NCHW.
+ *
+ * Depthwise convolutions run one channel plane at a time. Everything else is a GEMM per group:
+ * C[oc][pixel] = W[oc][cin*kh*kw] * im2col[cin*kh*kw][pixel], with the weights packed at load into
+ * MR-row panels and the im2col built directly in NR-column panels, one block of output pixels per task
+ * (so no full im2col buffer is ever materialized). K is cut into chunks so that a chunk of weights and
+ * a panel of columns stay in cache while the micro-kernel sweeps them. */
 #include <string.h>
 
+#include "ops/conv_winograd.h"
 #include "ops/ops.h"
-
-enum { TILE_M = 16, TILE_N = 256 };
 
 static int is_depthwise(const xnn_conv_params* c) {
   return c->group > 1 && c->group == c->cin && c->group == c->num_output;
@@ -13,6 +17,65 @@ static int is_depthwise(const xnn_conv_params* c) {
 static int is_pointwise(const xnn_conv_params* c) {
   return c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pad_top == 0 && c->pad_left == 0 &&
          c->pad_bottom == 0 && c->pad_right == 0;
+}
+
+/* Blocking of one group's GEMM: M rows (oc), N pixels, K = cin/group*kh*kw. */
+typedef struct blocking {
+  size_t m, n, k;
+  size_t mr, nr;
+  size_t kc;        /* K chunk */
+  size_t nc;        /* pixels per task block, a multiple of nr */
+  size_t mc;        /* rows per task, a multiple of mr */
+  size_t n_blocks, m_blocks;
+} blocking;
+
+static size_t round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }
+static size_t div_up(size_t x, size_t q) { return (x + q - 1) / q; }
+
+static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn_f32_gemm_config* g,
+                              size_t threads) {
+  blocking b;
+  b.m = (size_t)(c->num_output / c->group);
+  b.n = pixels;
+  b.k = (size_t)(c->cin / c->group) * (size_t)c->kh * (size_t)c->kw;
+  b.mr = g->mr;
+  b.nr = g->nr;
+  /* A chunk of packed weights (all M rows x kc) should stay in L2 across a block's column panels,
+   * and one column panel (kc x nr) in L1 across the M panels. */
+  size_t kc = 256;
+  const size_t chunks = div_up(b.k, kc);
+  b.kc = div_up(b.k, chunks);
+  /* Columns packed per task: about 256 KB of packed im2col. */
+  size_t nc = (65536 / (b.k ? b.k : 1)) / b.nr * b.nr;
+  nc = XNN_MAX(nc, b.nr);
+  nc = XNN_MIN(nc, round_up(b.n, b.nr));
+  nc = XNN_MIN(nc, (size_t)512);
+  b.nc = nc;
+  b.n_blocks = div_up(b.n, b.nc);
+  /* Too few pixel blocks to feed every thread: split the rows too (each task packs its own columns). */
+  const size_t m_panels = div_up(b.m, b.mr);
+  size_t m_blocks = 1;
+  while (b.n_blocks * c->group * m_blocks < 2 * threads && m_panels / (m_blocks * 2) >= 2) m_blocks *= 2;
+  b.mc = div_up(m_panels, m_blocks) * b.mr;
+  b.m_blocks = div_up(b.m, b.mc);
+  return b;
+}
+
+static size_t packed_b_floats(const blocking* b) { return b->nc * b->k; }
+
+/* The 3x3 depthwise kernel for this geometry, or NULL for the general one. */
+static xnn_f32_dwconv3x3_fn dw3x3_kernel(const xnn_conv_params* c, const xnn_kernels* k) {
+  if (c->kh != 3 || c->kw != 3 || c->dh != 1 || c->dw != 1 || c->sh != c->sw) return NULL;
+  return c->sh == 1 ? k->dwconv3x3s1 : c->sh == 2 ? k->dwconv3x3s2 : NULL;
+}
+
+/* Floats of one zero-padded input plane for the 3x3 depthwise kernels. */
+static size_t dw_padded_stride(const xnn_conv_params* c, size_t iw) {
+  return iw + (size_t)c->pad_left + (size_t)c->pad_right + 1;
+}
+
+static size_t dw_padded_floats(const xnn_conv_params* c, size_t ih, size_t iw) {
+  return (ih + (size_t)c->pad_top + (size_t)c->pad_bottom + 1) * dw_padded_stride(c, iw) + XNN_DWCONV_EXTRA;
 }
 
 static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* plan) {
@@ -35,60 +98,171 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   out->dims[3] = (pw - ekw) / c->sw + 1;
   const int64_t kdim = (int64_t)(c->cin / c->group) * c->kh * c->kw;
   plan->macs = xnn_mul_sat(xnn_mul_sat(out->dims[0] * c->num_output, out->dims[2] * out->dims[3]), kdim);
-  plan->workspace_bytes =
-      is_depthwise(c) || is_pointwise(c) ? 0 : (size_t)(kdim * c->group * out->dims[2] * out->dims[3]) * sizeof(float);
+  plan->workspace_bytes = 0;
+  if (c->algo == XNN_CONV_WINOGRAD) {
+    plan->workspace_bytes =
+        xnn_conv_winograd_workspace(c, plan->kernels, plan->num_threads, (size_t)in->dims[2], (size_t)in->dims[3],
+                                    (size_t)out->dims[2], (size_t)out->dims[3]);
+  } else if (is_depthwise(c) && dw3x3_kernel(c, plan->kernels)) {
+    plan->workspace_bytes =
+        plan->num_threads * (dw_padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]) * sizeof(float) + 64);
+  } else if (!is_depthwise(c)) {
+    const blocking b = make_blocking(c, (size_t)(out->dims[2] * out->dims[3]), &plan->kernels->gemm,
+                                     plan->num_threads);
+    plan->workspace_bytes = plan->num_threads * (packed_b_floats(&b) * sizeof(float) + 64);
+  }
+  return XNN_OK;
+}
+
+static xnn_status conv_pack(xnn_node* n, const xnn_kernels* k) {
+  xnn_conv_params* c = &n->p.conv;
+  if (c->algo == XNN_CONV_WINOGRAD) return xnn_conv_winograd_pack(n, k);
+  if (is_depthwise(c)) return XNN_OK;
+  const size_t mr = k->gemm.mr, mg = (size_t)(c->num_output / c->group);
+  const size_t kdim = (size_t)(c->cin / c->group) * (size_t)c->kh * (size_t)c->kw;
+  const size_t rows = round_up(mg, mr) * (size_t)c->group;
+  float* a = xnn_alloc_aligned(rows * kdim * sizeof(float));
+  float* bias = xnn_alloc_aligned(rows * sizeof(float));
+  if (!a || !bias) {
+    xnn_free_aligned(a);
+    xnn_free_aligned(bias);
+    return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory packing weights");
+  }
+  for (int32_t g = 0; g < c->group; g++)
+    xnn_pack_f32_gemm_a(mg, kdim, mr, n->weights[0] + (size_t)g * mg * kdim, kdim,
+                        c->has_bias ? n->weights[1] + (size_t)g * mg : NULL, a + (size_t)g * round_up(mg, mr) * kdim,
+                        bias + (size_t)g * round_up(mg, mr));
+  xnn_free_aligned(n->weights[0]);
+  xnn_free_aligned(n->weights[1]);
+  n->weights[0] = a;
+  n->weights[1] = bias;
+  n->weight_size[0] = (int64_t)(rows * kdim);
+  n->weight_size[1] = (int64_t)rows;
+  n->num_weights = 2;
   return XNN_OK;
 }
 
 typedef struct conv_job {
   const xnn_conv_params* c;
   const xnn_kernels* k;
-  const float* in;  /* one image */
-  float* out;       /* one image */
-  float* cols;      /* im2col buffer, or the input for 1x1 */
+  const float* in; /* one image */
+  float* out;      /* one image */
   const float* weights;
   const float* bias;
+  float* workspace;
+  size_t workspace_stride; /* floats per thread */
   size_t ih, iw, oh, ow;
-  size_t m_tiles, n_tiles;
+  blocking b;
+  xnn_f32_dwconv3x3_fn dw3x3;
 } conv_job;
 
-/* Column buffer rows for input channel ic: [ic][ky][kx] x [oy*ow + ox]. */
-static void im2col_channel(void* ctx, size_t ic) {
-  const conv_job* j = ctx;
+/* Packs pixels [n0, n0 + cols) of group g's im2col into NR-wide panels: dst[panel][k][NR]. */
+static void pack_columns(const conv_job* j, size_t g, size_t n0, size_t cols, float* dst) {
   const xnn_conv_params* c = j->c;
-  const float* plane = j->in + ic * j->ih * j->iw;
-  float* dst = j->cols + ic * (size_t)c->kh * c->kw * j->oh * j->ow;
-  for (int ky = 0; ky < c->kh; ky++) {
-    for (int kx = 0; kx < c->kw; kx++) {
-      for (size_t oy = 0; oy < j->oh; oy++) {
-        const ptrdiff_t y = (ptrdiff_t)(oy * c->sh) - c->pad_top + (ptrdiff_t)ky * c->dh;
-        if (y < 0 || y >= (ptrdiff_t)j->ih) {
-          memset(dst, 0, j->ow * sizeof(float));
-          dst += j->ow;
-          continue;
-        }
-        const float* row = plane + (size_t)y * j->iw;
-        for (size_t ox = 0; ox < j->ow; ox++) {
-          const ptrdiff_t x = (ptrdiff_t)(ox * c->sw) - c->pad_left + (ptrdiff_t)kx * c->dw;
-          *dst++ = x >= 0 && x < (ptrdiff_t)j->iw ? row[x] : 0.0f;
+  const size_t nr = j->b.nr, kdim = j->b.k, panels = div_up(cols, nr);
+  const size_t cin_g = (size_t)(c->cin / c->group);
+  const float* in = j->in + g * cin_g * j->ih * j->iw;
+  /* Zero the padding columns of the last panel once; every other value is written below. */
+  if (cols % nr) {
+    float* last = dst + (panels - 1) * kdim * nr;
+    for (size_t p = 0; p < kdim; p++)
+      for (size_t q = cols % nr; q < nr; q++) last[p * nr + q] = 0.0f;
+  }
+  if (is_pointwise(c)) {
+    for (size_t p = 0; p < kdim; p++) {
+      const float* src = in + p * j->ih * j->iw + n0;
+      for (size_t pn = 0; pn < panels; pn++) {
+        const size_t len = XNN_MIN(nr, cols - pn * nr);
+        float* d = dst + (pn * kdim + p) * nr;
+        for (size_t q = 0; q < len; q++) d[q] = src[pn * nr + q];
+      }
+    }
+    return;
+  }
+  const ptrdiff_t ih = (ptrdiff_t)j->ih, iw = (ptrdiff_t)j->iw;
+  size_t p = 0;
+  for (size_t ic = 0; ic < cin_g; ic++) {
+    const float* plane = in + ic * j->ih * j->iw;
+    for (int32_t ky = 0; ky < c->kh; ky++) {
+      for (int32_t kx = 0; kx < c->kw; kx++, p++) {
+        /* Walk the block's pixels row segment by row segment. */
+        size_t n = n0, end = n0 + cols;
+        size_t oy = n / j->ow, ox = n % j->ow;
+        const ptrdiff_t xoff = (ptrdiff_t)kx * c->dw - c->pad_left;
+        while (n < end) {
+          const size_t seg = XNN_MIN(j->ow - ox, end - n);
+          const ptrdiff_t y = (ptrdiff_t)oy * c->sh - c->pad_top + (ptrdiff_t)ky * c->dh;
+          const int row_ok = y >= 0 && y < ih;
+          const float* row = plane + (row_ok ? y : 0) * iw;
+          for (size_t s = 0; s < seg;) {
+            const size_t local = n - n0 + s;
+            const size_t pn = local / nr, q0 = local % nr;
+            const size_t len = XNN_MIN(nr - q0, seg - s);
+            float* d = dst + (pn * kdim + p) * nr + q0;
+            if (!row_ok) {
+              for (size_t q = 0; q < len; q++) d[q] = 0.0f;
+            } else {
+              j->k->im2col_row(len, row, (ptrdiff_t)(ox + s) * c->sw + xoff, (size_t)c->sw, (size_t)iw, d);
+            }
+            s += len;
+          }
+          n += seg;
+          ox = 0;
+          oy++;
         }
       }
     }
   }
 }
 
-static void gemm_tile(void* ctx, size_t index) {
+static void gemm_task(void* ctx, size_t thread, size_t index) {
   const conv_job* j = ctx;
-  const xnn_conv_params* c = j->c;
-  const size_t per_group = j->m_tiles * j->n_tiles;
-  const size_t g = index / per_group, mt = index % per_group / j->n_tiles, nt = index % j->n_tiles;
-  const size_t mg = (size_t)(c->num_output / c->group), kdim = (size_t)(c->cin / c->group) * c->kh * c->kw;
-  const size_t pixels = j->oh * j->ow;
-  const size_t m0 = mt * TILE_M, n0 = nt * TILE_N;
-  const size_t m = XNN_MIN((size_t)TILE_M, mg - m0), n = XNN_MIN((size_t)TILE_N, pixels - n0);
-  const size_t row = g * mg + m0;
-  j->k->gemm(m, n, kdim, j->weights + row * kdim, kdim, j->cols + g * kdim * pixels + n0, pixels,
-             j->out + row * pixels + n0, pixels, j->bias ? j->bias + row : NULL, &c->act);
+  const blocking* b = &j->b;
+  const size_t per_group = b->n_blocks * b->m_blocks;
+  const size_t g = index / per_group, nb = index % per_group / b->m_blocks, mb = index % b->m_blocks;
+  const size_t n0 = nb * b->nc, cols = XNN_MIN(b->nc, b->n - n0);
+  const size_t m0 = mb * b->mc, rows = XNN_MIN(b->mc, b->m - m0);
+  float* packed = j->workspace + thread * j->workspace_stride;
+  pack_columns(j, g, n0, cols, packed);
+
+  const size_t mr = b->mr, nr = b->nr, kdim = b->k, pixels = b->n;
+  const size_t mg_padded = round_up(b->m, mr);
+  const float* wg = j->weights + g * mg_padded * kdim;
+  const float* bg = j->bias + g * mg_padded;
+  float* og = j->out + g * b->m * pixels;
+  const xnn_f32_gemm_ukernel_fn ukernel = j->k->gemm.ukernel;
+  const size_t panels = div_up(cols, nr);
+  for (size_t k0 = 0; k0 < kdim; k0 += b->kc) {
+    const size_t kc = XNN_MIN(b->kc, kdim - k0);
+    const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kc == kdim ? XNN_GEMM_LAST : 0);
+    for (size_t pn = 0; pn < panels; pn++) {
+      const float* bp = packed + pn * kdim * nr + k0 * nr;
+      const size_t ncol = XNN_MIN(nr, cols - pn * nr);
+      for (size_t m = m0; m < m0 + rows; m += mr) {
+        ukernel(XNN_MIN(mr, m0 + rows - m), ncol, kc, wg + m * kdim + k0 * mr, bp,
+                og + m * pixels + n0 + pn * nr, pixels, bg + m, &j->c->act, flags);
+      }
+    }
+  }
+}
+
+/* One output pixel (a classifier after global pooling): a matrix-vector product over the packed
+ * weights, memory bound, so no column panel is padded to NR. */
+static void gemv_panel(void* ctx, size_t index) {
+  const conv_job* j = ctx;
+  const blocking* b = &j->b;
+  const size_t panels_per_group = (b->m + b->mr - 1) / b->mr;
+  const size_t g = index / panels_per_group, pn = index % panels_per_group;
+  const size_t mr = b->mr, kdim = b->k;
+  const float* a = j->weights + (g * panels_per_group + pn) * mr * kdim;
+  const float* x = j->in + g * kdim;
+  float acc[32];
+  for (size_t i = 0; i < mr; i++) acc[i] = j->bias[(g * panels_per_group + pn) * mr + i];
+  for (size_t p = 0; p < kdim; p++)
+    for (size_t i = 0; i < mr; i++) acc[i] += a[p * mr + i] * x[p];
+  const size_t rows = XNN_MIN(mr, b->m - pn * mr);
+  float* y = j->out + g * b->m + pn * mr;
+  for (size_t i = 0; i < rows; i++) y[i] = xnn_f32_act_apply(acc[i], &j->c->act);
 }
 
 static void dw_channel(void* ctx, size_t ch) {
@@ -101,31 +275,77 @@ static void dw_channel(void* ctx, size_t ch) {
                j->bias ? j->bias[ch] : 0.0f, j->out + ch * j->oh * j->ow, &c->act);
 }
 
+/* Copies one channel plane into zero-padded scratch and runs the 3x3 kernel on it. */
+static void dw3x3_channel(void* ctx, size_t thread, size_t ch) {
+  const conv_job* j = ctx;
+  const xnn_conv_params* c = j->c;
+  const size_t stride = dw_padded_stride(c, j->iw);
+  const size_t rows = j->ih + (size_t)c->pad_top + (size_t)c->pad_bottom + 1;
+  float* pad = j->workspace + thread * j->workspace_stride;
+  const float* src = j->in + ch * j->ih * j->iw;
+  memset(pad, 0, (size_t)c->pad_top * stride * sizeof(float));
+  for (size_t y = 0; y < j->ih; y++) {
+    float* row = pad + (y + (size_t)c->pad_top) * stride;
+    memset(row, 0, (size_t)c->pad_left * sizeof(float));
+    memcpy(row + c->pad_left, src + y * j->iw, j->iw * sizeof(float));
+    memset(row + c->pad_left + j->iw, 0, (stride - j->iw - (size_t)c->pad_left) * sizeof(float));
+  }
+  const size_t below = (rows - j->ih - (size_t)c->pad_top) * stride + XNN_DWCONV_EXTRA;
+  memset(pad + (j->ih + (size_t)c->pad_top) * stride, 0, below * sizeof(float));
+  j->dw3x3(j->oh, j->ow, pad, stride, j->weights + ch * 9, j->bias ? j->bias[ch] : 0.0f,
+           j->out + ch * j->oh * j->ow, &c->act);
+}
+
 static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const xnn_conv_params* c = &n->p.conv;
+  if (c->algo == XNN_CONV_WINOGRAD) {
+    xnn_conv_winograd_run(n, ctx);
+    return;
+  }
   const xnn_tensor_rt* in = &ctx->tensors[n->inputs[0]];
   const xnn_tensor_rt* out = &ctx->tensors[n->outputs[0]];
-  conv_job j = {c, ctx->kernels, NULL, NULL, NULL, n->weights[0], c->has_bias ? n->weights[1] : NULL,
-                (size_t)in->shape.dims[2], (size_t)in->shape.dims[3], (size_t)out->shape.dims[2],
-                (size_t)out->shape.dims[3], 0, 0};
+  conv_job j;
+  memset(&j, 0, sizeof(j));
+  j.c = c;
+  j.k = ctx->kernels;
+  j.weights = n->weights[0];
+  j.bias = n->num_weights > 1 ? n->weights[1] : NULL;
+  j.ih = (size_t)in->shape.dims[2];
+  j.iw = (size_t)in->shape.dims[3];
+  j.oh = (size_t)out->shape.dims[2];
+  j.ow = (size_t)out->shape.dims[3];
   const size_t pixels = j.oh * j.ow;
-  j.m_tiles = ((size_t)(c->num_output / c->group) + TILE_M - 1) / TILE_M;
-  j.n_tiles = (pixels + TILE_N - 1) / TILE_N;
+  const int dw = is_depthwise(c);
+  j.dw3x3 = dw ? dw3x3_kernel(c, ctx->kernels) : NULL;
+  if (j.dw3x3) {
+    j.workspace = ctx->workspace;
+    j.workspace_stride = dw_padded_floats(c, j.ih, j.iw) + 16;
+  } else if (!dw) {
+    const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
+    j.b = make_blocking(c, pixels, &ctx->kernels->gemm, threads);
+    j.workspace = ctx->workspace;
+    j.workspace_stride = packed_b_floats(&j.b) + 16;
+  }
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * c->num_output * pixels;
-    if (is_depthwise(c)) {
+    if (j.dw3x3)
+      xnn_parallelize_thread(ctx->pool, dw3x3_channel, &j, (size_t)c->cin);
+    else if (!dw && pixels == 1 && is_pointwise(c) && j.b.mr <= 32)
+      xnn_parallelize(ctx->pool, gemv_panel, &j, (size_t)c->group * ((j.b.m + j.b.mr - 1) / j.b.mr));
+    else if (dw)
       xnn_parallelize(ctx->pool, dw_channel, &j, (size_t)c->cin);
-      continue;
-    }
-    if (is_pointwise(c)) {
-      j.cols = (float*)j.in;
-    } else {
-      j.cols = ctx->workspace;
-      xnn_parallelize(ctx->pool, im2col_channel, &j, (size_t)c->cin);
-    }
-    xnn_parallelize(ctx->pool, gemm_tile, &j, (size_t)c->group * j.m_tiles * j.n_tiles);
+    else
+      xnn_parallelize_thread(ctx->pool, gemm_task, &j, (size_t)c->group * j.b.n_blocks * j.b.m_blocks);
   }
 }
 
-const xnn_op_def xnn_op_convolution = {conv_reshape, conv_run};
+/* Chooses the algorithm from the output shape of the declared input (done once, before packing). */
+static void conv_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k) {
+  const xnn_shape* out = &t[n->outputs[0]].shape;
+  n->p.conv.algo = xnn_conv_winograd_fits(&n->p.conv, k, out->dims[2], out->dims[3]) ? XNN_CONV_WINOGRAD
+                                                                                      : XNN_CONV_GEMM;
+}
+
+const xnn_op_def xnn_op_convolution = {
+    .reshape = conv_reshape, .run = conv_run, .pack = conv_pack, .choose = conv_choose};

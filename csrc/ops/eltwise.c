@@ -1,4 +1,6 @@
 /* Eltwise over two or more inputs of one shape: PROD, SUM (with per-input coefficients) or MAX. */
+#include <math.h>
+
 #include "ops/ops.h"
 
 enum { CHUNK = 16384 };
@@ -19,6 +21,7 @@ static xnn_status eltwise_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_pl
 
 typedef struct eltwise_job {
   const xnn_node* n;
+  const xnn_kernels* k;
   const xnn_tensor_rt* t;
   float* y;
   size_t count;
@@ -32,6 +35,7 @@ static void eltwise_chunk(void* ctx, size_t c) {
   float* y = j->y + start;
   const float* x0 = j->t[n->inputs[0]].data + start;
   const float c0 = coeffs ? coeffs[0] : 1.0f;
+  const xnn_f32_act_params* act = &n->p.eltwise.act;
   switch (n->p.eltwise.op) {
     case XNN_ELTWISE_SUM:
       for (size_t p = 0; p < len; p++) y[p] = c0 * x0[p];
@@ -55,12 +59,13 @@ static void eltwise_chunk(void* ctx, size_t c) {
         for (size_t p = 0; p < len; p++) y[p] = x[p] > y[p] ? x[p] : y[p];
       }
   }
+  if (act->slope != 1.0f || act->min > -INFINITY || act->max < INFINITY) j->k->vact(len, y, y, act);
 }
 
 static void eltwise_run(const xnn_node* n, const xnn_run_ctx* ctx) {
-  eltwise_job j = {n, ctx->tensors, ctx->tensors[n->outputs[0]].data,
+  eltwise_job j = {n, ctx->kernels, ctx->tensors, ctx->tensors[n->outputs[0]].data,
                    (size_t)xnn_shape_numel(&ctx->tensors[n->outputs[0]].shape)};
   xnn_parallelize(ctx->pool, eltwise_chunk, &j, (j.count + CHUNK - 1) / CHUNK);
 }
 
-const xnn_op_def xnn_op_eltwise = {eltwise_reshape, eltwise_run};
+const xnn_op_def xnn_op_eltwise = {.reshape = eltwise_reshape, .run = eltwise_run};

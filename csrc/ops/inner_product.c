@@ -46,4 +46,4 @@ static void fc_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   xnn_parallelize(ctx->pool, fc_tile, &j, ((size_t)n->p.fc.num_output + TILE_N - 1) / TILE_N);
 }
 
-const xnn_op_def xnn_op_inner_product = {fc_reshape, fc_run};
+const xnn_op_def xnn_op_inner_product = {.reshape = fc_reshape, .run = fc_run};

@@ -64,4 +64,4 @@ static void lrn_run(const xnn_node* n, const xnn_run_ctx* ctx) {
                   (size_t)(s->dims[0] * s->dims[1]));
 }
 
-const xnn_op_def xnn_op_lrn = {lrn_reshape, lrn_run};
+const xnn_op_def xnn_op_lrn = {.reshape = lrn_reshape, .run = lrn_run};

@@ -18,6 +18,10 @@ typedef struct xnn_run_ctx {
 } xnn_run_ctx;
 
 typedef struct xnn_op_plan {
+  /* In: */
+  size_t num_threads;
+  const xnn_kernels* kernels;
+  /* Out: scratch for all threads together, and multiply-accumulates. */
   size_t workspace_bytes;
   int64_t macs;
 } xnn_op_plan;
@@ -27,6 +31,10 @@ typedef struct xnn_op_def {
   xnn_status (*reshape)(const xnn_node* node, xnn_tensor_rt* tensors, xnn_op_plan* plan);
   /* NULL for ops whose outputs alias their input (no work at run time). */
   void (*run)(const xnn_node* node, const xnn_run_ctx* ctx);
+  /* Optional, once at load: picks an algorithm from the shapes planned for the declared inputs... */
+  void (*choose)(xnn_node* node, const xnn_tensor_rt* tensors, const xnn_kernels* kernels);
+  /* ...then rewrites the node's weights into the layout its kernels read. */
+  xnn_status (*pack)(xnn_node* node, const xnn_kernels* kernels);
 } xnn_op_def;
 
 XNN_INTERNAL const xnn_op_def* xnn_op_get(xnn_op_type op);

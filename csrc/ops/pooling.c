@@ -1,5 +1,8 @@
 /* Pooling, NCHW, with Caffe's output size: ceil rounding by default, and the last window dropped when
- * it would start in the padding only. */
+ * it would start in the padding only. Max pooling with stride 1 or 2 copies each plane into -INF padded
+ * scratch so that the vector kernel needs no bounds checks. */
+#include <math.h>
+
 #include "ops/ops.h"
 
 static int64_t pooled_size(int64_t in, int32_t k, int32_t s, int32_t pad_begin, int32_t pad_end, int ceil_mode,
@@ -21,6 +24,21 @@ static void pool_geometry(const xnn_pool_params* p, const xnn_shape* in, xnn_poo
   }
 }
 
+typedef struct padded_geometry {
+  size_t rows, stride; /* of the padded plane */
+} padded_geometry;
+
+static int use_padded(const xnn_pool_params* g, const xnn_kernels* k) {
+  return g->method == XNN_POOL_MAX && k->maxpool_padded && g->sh == g->sw && (g->sh == 1 || g->sh == 2);
+}
+
+static padded_geometry padded_plane(const xnn_pool_params* g, size_t ih, size_t iw, size_t oh, size_t ow) {
+  padded_geometry p;
+  p.rows = XNN_MAX((oh - 1) * (size_t)g->sh + (size_t)g->kh, ih + (size_t)g->pad_top);
+  p.stride = XNN_MAX((ow - 1) * (size_t)g->sw + (size_t)g->kw, iw + (size_t)g->pad_left) + 1;
+  return p;
+}
+
 static xnn_status pool_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* plan) {
   const xnn_shape* in = &t[n->inputs[0]].shape;
   char buf[128];
@@ -37,6 +55,11 @@ static xnn_status pool_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   out->dims[3] = pooled_size(in->dims[3], g.kw, g.sw, g.pad_left, g.pad_right, g.ceil_mode, any_pad);
   plan->macs = xnn_mul_sat(xnn_shape_numel(out), (int64_t)g.kh * g.kw);
   plan->workspace_bytes = 0;
+  if (use_padded(&g, plan->kernels)) {
+    const padded_geometry p = padded_plane(&g, (size_t)in->dims[2], (size_t)in->dims[3], (size_t)out->dims[2],
+                                           (size_t)out->dims[3]);
+    plan->workspace_bytes = plan->num_threads * ((p.rows * p.stride + XNN_POOL_EXTRA) * sizeof(float) + 64);
+  }
   return XNN_OK;
 }
 
@@ -45,7 +68,29 @@ typedef struct pool_job {
   xnn_f32_pool_fn fn;
   const float* in;
   float* out;
+  xnn_f32_maxpool_padded_fn padded_fn;
+  padded_geometry pg;
+  size_t stride;
+  float* workspace;
+  size_t workspace_stride;
 } pool_job;
+
+static void pool_plane_padded(void* ctx, size_t thread, size_t i) {
+  const pool_job* j = ctx;
+  const xnn_pool_geometry* g = &j->geo;
+  float* pad = j->workspace + thread * j->workspace_stride;
+  const float* src = j->in + i * g->ih * g->iw;
+  const size_t total = j->pg.rows * j->pg.stride + XNN_POOL_EXTRA;
+  for (size_t p = 0; p < g->pad_top * j->pg.stride; p++) pad[p] = -INFINITY;
+  for (size_t y = 0; y < g->ih; y++) {
+    float* row = pad + (y + g->pad_top) * j->pg.stride;
+    for (size_t x = 0; x < g->pad_left; x++) row[x] = -INFINITY;
+    for (size_t x = 0; x < g->iw; x++) row[g->pad_left + x] = src[y * g->iw + x];
+    for (size_t x = g->pad_left + g->iw; x < j->pg.stride; x++) row[x] = -INFINITY;
+  }
+  for (size_t p = (g->ih + g->pad_top) * j->pg.stride; p < total; p++) pad[p] = -INFINITY;
+  j->padded_fn(g->oh, g->ow, g->kh, g->kw, j->stride, pad, j->pg.stride, j->out + i * g->oh * g->ow);
+}
 
 static void pool_plane(void* ctx, size_t i) {
   const pool_job* j = ctx;
@@ -60,8 +105,17 @@ static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   pool_job j = {{(size_t)in->shape.dims[2], (size_t)in->shape.dims[3], (size_t)out->shape.dims[2],
                  (size_t)out->shape.dims[3], (size_t)g.kh, (size_t)g.kw, (size_t)g.sh, (size_t)g.sw,
                  (size_t)g.pad_top, (size_t)g.pad_left, (size_t)g.pad_bottom, (size_t)g.pad_right},
-                g.method == XNN_POOL_MAX ? ctx->kernels->maxpool : ctx->kernels->avgpool, in->data, out->data};
-  xnn_parallelize(ctx->pool, pool_plane, &j, (size_t)(in->shape.dims[0] * in->shape.dims[1]));
+                g.method == XNN_POOL_MAX ? ctx->kernels->maxpool : ctx->kernels->avgpool, in->data, out->data,
+                NULL, {0, 0}, (size_t)g.sh, ctx->workspace, 0};
+  const size_t planes = (size_t)(in->shape.dims[0] * in->shape.dims[1]);
+  if (use_padded(&g, ctx->kernels)) {
+    j.padded_fn = ctx->kernels->maxpool_padded;
+    j.pg = padded_plane(&g, j.geo.ih, j.geo.iw, j.geo.oh, j.geo.ow);
+    j.workspace_stride = j.pg.rows * j.pg.stride + XNN_POOL_EXTRA + 16;
+    xnn_parallelize_thread(ctx->pool, pool_plane_padded, &j, planes);
+    return;
+  }
+  xnn_parallelize(ctx->pool, pool_plane, &j, planes);
 }
 
-const xnn_op_def xnn_op_pooling = {pool_reshape, pool_run};
+const xnn_op_def xnn_op_pooling = {.reshape = pool_reshape, .run = pool_run};

@@ -65,5 +65,5 @@ static xnn_status reshape_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_pl
   return XNN_OK;
 }
 
-const xnn_op_def xnn_op_identity = {identity_reshape, NULL};
-const xnn_op_def xnn_op_reshape = {reshape_reshape, NULL};
+const xnn_op_def xnn_op_identity = {.reshape = identity_reshape, .run = NULL};
+const xnn_op_def xnn_op_reshape = {.reshape = reshape_reshape, .run = NULL};

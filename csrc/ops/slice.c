@@ -53,4 +53,4 @@ static void slice_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   xnn_parallelize(ctx->pool, slice_outer, &j, (size_t)xnn_dims_product(in, 0, j.axis));
 }
 
-const xnn_op_def xnn_op_slice = {slice_reshape, slice_run};
+const xnn_op_def xnn_op_slice = {.reshape = slice_reshape, .run = slice_run};

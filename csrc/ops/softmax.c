@@ -39,4 +39,4 @@ static void softmax_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   xnn_parallelize(ctx->pool, softmax_outer, &j, (size_t)xnn_dims_product(&in->shape, 0, axis));
 }
 
-const xnn_op_def xnn_op_softmax = {softmax_reshape, softmax_run};
+const xnn_op_def xnn_op_softmax = {.reshape = softmax_reshape, .run = softmax_run};

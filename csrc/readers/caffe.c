@@ -631,6 +631,7 @@ static xnn_status build_eltwise(ctx* c, const layer_io* io, xnn_node* n) {
   XNN_CHECK(expect_io(io, -1, 1));
   XNN_CHECK(xnn_pt_only(p, "eltwise_param", allowed));
   n->op = XNN_OP_ELTWISE;
+  n->p.eltwise.act = xnn_f32_act_identity();
   XNN_CHECK(xnn_pt_enum(p, "operation", ops, XNN_ELTWISE_SUM, &n->p.eltwise.op));
   const int nc = xnn_pt_count(p, "coeff");
   if (nc) {

@@ -1,54 +1,51 @@
-/* Portable GEMM: the fallback on every CPU and the oracle the fast kernels are tested against.
- * Four rows of A at a time so each row of B is read once per four outputs; the inner loop over n is
- * contiguous so compilers vectorize it. */
+/* Portable kernels of the GEMM family: the fallback on every CPU and the oracle the fast kernels are
+ * tested against. Inner loops run over contiguous NR lanes so compilers vectorize them. */
+#include <string.h>
+
 #include "kernels/gemm.h"
 
-void xnn_f32_gemm__ref(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
-                       float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params) {
-  size_t i = 0;
-  for (; i + 4 <= m; i += 4) {
-    float* c0 = c + i * ldc;
-    float* c1 = c0 + ldc;
-    float* c2 = c1 + ldc;
-    float* c3 = c2 + ldc;
-    const float* a0 = a + i * lda;
-    const float* a1 = a0 + lda;
-    const float* a2 = a1 + lda;
-    const float* a3 = a2 + lda;
-    float b0 = bias ? bias[i] : 0.0f, b1 = bias ? bias[i + 1] : 0.0f;
-    float b2 = bias ? bias[i + 2] : 0.0f, b3 = bias ? bias[i + 3] : 0.0f;
-    for (size_t j = 0; j < n; j++) {
-      c0[j] = b0;
-      c1[j] = b1;
-      c2[j] = b2;
-      c3[j] = b3;
+enum { MR = 4, NR = 16 };
+
+void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                    size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags) {
+  float acc[MR][NR];
+  for (size_t i = 0; i < MR; i++) {
+    for (size_t j = 0; j < NR; j++) {
+      if (flags & XNN_GEMM_ACCUMULATE)
+        acc[i][j] = i < mr && j < nr ? c[i * ldc + j] : 0.0f;
+      else
+        acc[i][j] = bias ? bias[i] : 0.0f;
     }
-    for (size_t p = 0; p < k; p++) {
-      const float* bp = b + p * ldb;
-      const float w0 = a0[p], w1 = a1[p], w2 = a2[p], w3 = a3[p];
-      for (size_t j = 0; j < n; j++) {
-        const float x = bp[j];
-        c0[j] += w0 * x;
-        c1[j] += w1 * x;
-        c2[j] += w2 * x;
-        c3[j] += w3 * x;
+  }
+  for (size_t p = 0; p < k; p++) {
+    for (size_t i = 0; i < MR; i++) {
+      const float w = a[p * MR + i];
+      for (size_t j = 0; j < NR; j++) acc[i][j] += w * b[p * NR + j];
+    }
+  }
+  for (size_t i = 0; i < mr; i++) {
+    for (size_t j = 0; j < nr; j++) {
+      c[i * ldc + j] = flags & XNN_GEMM_LAST ? xnn_f32_act_apply(acc[i][j], params) : acc[i][j];
+    }
+  }
+}
+
+void xnn_pack_f32_gemm_a(size_t m, size_t k, size_t mr, const float* a, size_t lda, const float* bias,
+                         float* packed_a, float* packed_bias) {
+  const size_t panels = (m + mr - 1) / mr;
+  for (size_t p = 0; p < panels; p++) {
+    float* dst = packed_a + p * k * mr;
+    for (size_t kk = 0; kk < k; kk++) {
+      for (size_t i = 0; i < mr; i++) {
+        const size_t row = p * mr + i;
+        dst[kk * mr + i] = row < m ? a[row * lda + kk] : 0.0f;
       }
     }
-  }
-  for (; i < m; i++) {
-    float* ci = c + i * ldc;
-    const float* ai = a + i * lda;
-    const float bi = bias ? bias[i] : 0.0f;
-    for (size_t j = 0; j < n; j++) ci[j] = bi;
-    for (size_t p = 0; p < k; p++) {
-      const float* bp = b + p * ldb;
-      const float w = ai[p];
-      for (size_t j = 0; j < n; j++) ci[j] += w * bp[j];
+    for (size_t i = 0; i < mr; i++) {
+      const size_t row = p * mr + i;
+      packed_bias[p * mr + i] = row < m && bias ? bias[row] : 0.0f;
     }
-  }
-  if (params->slope != 1.0f || params->min > -INFINITY || params->max < INFINITY) {
-    for (size_t r = 0; r < m; r++)
-      for (size_t j = 0; j < n; j++) c[r * ldc + j] = xnn_f32_act_apply(c[r * ldc + j], params);
   }
 }
 

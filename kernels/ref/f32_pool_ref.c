@@ -1,4 +1,5 @@
 #include <float.h>
+#include <math.h>
 
 #include "kernels/pool.h"
 
@@ -42,6 +43,20 @@ void xnn_f32_avgpool__ref(const xnn_pool_geometry* g, const float* in, float* ou
       for (ptrdiff_t y = y0; y < y1; y++)
         for (ptrdiff_t x = x0; x < x1; x++) s += in[y * iw + x];
       out[oy * g->ow + ox] = size > 0 ? s / (float)size : 0.0f;
+    }
+  }
+}
+
+void xnn_f32_maxpool_padded__ref(size_t oh, size_t ow, size_t kh, size_t kw, size_t stride, const float* in,
+                                 size_t in_stride, float* out) {
+  for (size_t oy = 0; oy < oh; oy++) {
+    for (size_t ox = 0; ox < ow; ox++) {
+      float m = -INFINITY;
+      for (size_t ky = 0; ky < kh; ky++) {
+        const float* r = in + (oy * stride + ky) * in_stride + ox * stride;
+        for (size_t kx = 0; kx < kw; kx++) m = r[kx] > m ? r[kx] : m;
+      }
+      out[oy * ow + ox] = m;
     }
   }
 }

@@ -6,10 +6,18 @@
 """
 
 from ._xnn import cpu_features, version
+from ._xnn import available_isas as _available_isas
 from .errors import ModelFormatError, ShapeError, UnsupportedError, XnnError, XnnIOError, XnnMemoryError
 from .model import LayerInfo, LayerProfile, Model, TensorInfo
 
 __version__ = version()
+
+
+def available_isas() -> list:
+    """Kernel sets usable on this CPU, best last (e.g. ["ref", "avx2", "avx512"]); set the XNN_ISA
+    environment variable to one of them before loading a model to cap its kernels."""
+    return _available_isas().split()
+
 
 __all__ = [
     "Model",
@@ -23,5 +31,6 @@ __all__ = [
     "ShapeError",
     "XnnMemoryError",
     "cpu_features",
+    "available_isas",
     "version",
 ]

@@ -11,6 +11,10 @@
 
 #include "xnn/xnn.h"
 
+extern "C" {
+#include "core/testing.h"
+}
+
 namespace py = pybind11;
 
 namespace {
@@ -143,6 +147,7 @@ PYBIND11_MODULE(_xnn, m) {
   m.doc() = "xnn C core (use the xnn package, not this module)";
   m.def("version", &xnn_version);
   m.def("cpu_features", &xnn_cpu_features);
+  m.def("available_isas", &xnn_available_isas);
   m.def(
       "load_caffe",
       [](const std::string& prototxt, py::object caffemodel) {
@@ -169,10 +174,59 @@ PYBIND11_MODULE(_xnn, m) {
       },
       py::arg("prototxt"), py::arg("caffemodel") = py::none());
 
+  // Kernel testers: each calls one kernel family of a named kernel set (see tests/test_kernels.py).
+  py::module_ t = m.def_submodule("testing", "kernel families, for the kernel testers");
+  using farr = py::array_t<float, py::array::c_style | py::array::forcecast>;
+  auto act = [](float slope, float lo, float hi) { return xnn_f32_act_params{slope, lo, hi}; };
+  t.def("gemm", [act](const std::string& isa, farr a, farr b, py::object bias, float slope, float lo, float hi,
+                      size_t kc) -> py::object {
+    const size_t m = a.shape(0), k = a.shape(1), n = b.shape(1);
+    if (b.shape(0) != static_cast<py::ssize_t>(k)) throw py::value_error("a and b do not multiply");
+    farr c(std::vector<py::ssize_t>{static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(n)});
+    farr bv = bias.is_none() ? farr() : bias.cast<farr>();
+    const xnn_f32_act_params p = act(slope, lo, hi);
+    const int r = xnn_testing_gemm(isa.c_str(), m, n, k, kc, a.data(), b.data(), bias.is_none() ? nullptr : bv.data(),
+                                   &p, c.mutable_data());
+    if (r < 0) throw std::bad_alloc();
+    return r ? py::object(c) : py::object(py::none());
+  });
+  t.def("dwconv3x3", [act](const std::string& isa, size_t stride, size_t oh, size_t ow, farr in, farr w, float bias,
+                           float slope, float lo, float hi) -> py::object {
+    farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});
+    const xnn_f32_act_params p = act(slope, lo, hi);
+    const int r = xnn_testing_dwconv3x3(isa.c_str(), stride, oh, ow, in.data(), in.shape(1), w.data(), bias, &p,
+                                        out.mutable_data());
+    return r ? py::object(out) : py::object(py::none());
+  });
+  t.def("maxpool", [](const std::string& isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
+                      farr in) -> py::object {
+    farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});
+    const int r = xnn_testing_maxpool(isa.c_str(), oh, ow, kh, kw, stride, in.data(), in.shape(1),
+                                      out.mutable_data());
+    return r ? py::object(out) : py::object(py::none());
+  });
+  t.def("wino43", [act](const std::string& isa, size_t tiles, farr in, farr m, float bias, float slope, float lo,
+                        float hi, size_t rows, size_t cols) -> py::object {
+    farr v(std::vector<py::ssize_t>{36, 16});
+    farr out(std::vector<py::ssize_t>{4, 64});
+    std::fill(v.mutable_data(), v.mutable_data() + v.size(), 0.0f);
+    std::fill(out.mutable_data(), out.mutable_data() + out.size(), 0.0f);
+    const xnn_f32_act_params p = act(slope, lo, hi);
+    const int r = xnn_testing_wino43(isa.c_str(), tiles, in.data(), in.shape(1), v.mutable_data(), m.data(), bias, &p,
+                                     out.mutable_data(), 64, rows, cols);
+    return r ? py::object(py::make_tuple(v, out)) : py::object(py::none());
+  });
+  t.def("im2col_row", [](const std::string& isa, size_t len, farr row, ptrdiff_t x0, size_t stride) -> py::object {
+    farr dst(std::vector<py::ssize_t>{static_cast<py::ssize_t>(len)});
+    const int r = xnn_testing_im2col_row(isa.c_str(), len, row.data(), x0, stride, row.size(), dst.mutable_data());
+    return r ? py::object(dst) : py::object(py::none());
+  });
+
   py::class_<Model>(m, "Model")
       .def_property_readonly("inputs", [](const Model& self) { return self.tensors(true); })
       .def_property_readonly("outputs", [](const Model& self) { return self.tensors(false); })
-      .def_property_readonly("layers", &Model::layers);
+      .def_property_readonly("layers", &Model::layers)
+      .def_property_readonly("isa", [](const Model& self) { return std::string(xnn_model_isa(self.ptr.get())); });
 
   py::class_<Session>(m, "Session")
       .def(py::init<const Model&, int32_t>(), py::arg("model"), py::arg("num_threads") = 0)

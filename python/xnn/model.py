@@ -124,6 +124,11 @@ class Model:
     # ------------------------------------------------------------------ plans
 
     @property
+    def isa(self) -> str:
+        """The kernel set chosen at load: "avx512", "avx2" or "ref" (capped by the XNN_ISA variable)."""
+        return str(self._handle.isa)
+
+    @property
     def num_threads(self) -> int:
         """Threads used by inference."""
         return next(iter(self._sessions.values())).num_threads

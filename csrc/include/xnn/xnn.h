@@ -65,7 +65,12 @@ XNN_API int32_t xnn_model_num_outputs(const xnn_model* model);
 XNN_API xnn_status xnn_model_input(const xnn_model* model, int32_t index, const char** name, xnn_shape* shape);
 XNN_API xnn_status xnn_model_output(const xnn_model* model, int32_t index, const char** name, xnn_shape* shape);
 
-/* Number of layers after loading, and a description of layer `index` for tools (`xnn info`). */
+/* The kernel set chosen for this CPU at load ("avx512", "avx2", "neon", "ref"). The XNN_ISA environment
+ * variable, read at load, caps it (e.g. XNN_ISA=avx2 on an AVX-512 machine). */
+XNN_API const char* xnn_model_isa(const xnn_model* model);
+
+/* Number of layers after loading (after fusion: a Convolution that absorbed a BatchNorm, Scale and ReLU
+ * is one layer whose type reads "Convolution+BatchNorm+Scale+ReLU"), and a description of layer `index` for tools (`xnn info`). */
 typedef struct xnn_layer_info {
   const char* name;
   const char* type;      /* Caffe type name, e.g. "Convolution" */
@@ -112,6 +117,8 @@ XNN_API size_t xnn_session_arena_bytes(const xnn_session* session);
 
 /* CPU features detected once per process, as a string such as "avx2 fma avx512f" or "neon". */
 XNN_API const char* xnn_cpu_features(void);
+/* The kernel sets this build can use on this CPU, best last, e.g. "ref avx2 avx512". */
+XNN_API const char* xnn_available_isas(void);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,111 @@
+/* Load-time fusion pass: a Convolution or InnerProduct absorbs the per-channel affine ops that follow it
+ * (BatchNorm, Scale, Bias folded into its weights and bias) and then a ReLU (its kernels' epilogue), and
+ * an Eltwise absorbs a following ReLU, as long as nothing else reads the intermediate tensors. The
+ * result is the same up to float rounding. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/graph.h"
+
+static int is_output(const xnn_graph* g, int32_t t) {
+  for (int32_t i = 0; i < g->num_outputs; i++)
+    if (g->outputs[i] == t) return 1;
+  return 0;
+}
+
+static int act_is_identity(const xnn_act* a) { return a->slope == 1.0f && a->min == -INFINITY && a->max == INFINITY; }
+
+/* Folds y = a*x + b (per output channel) into the node's weights [oc][k] and bias [oc]. */
+static xnn_status fold_affine(xnn_node* n, const xnn_node* affine, int32_t oc, int64_t k, int32_t* has_bias) {
+  const float* a = affine->weights[0];
+  const float* b = affine->weights[1];
+  if (!*has_bias) {
+    float* bias = xnn_alloc_aligned((size_t)oc * sizeof(float));
+    if (!bias) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+    memset(bias, 0, (size_t)oc * sizeof(float));
+    n->weights[1] = bias;
+    n->weight_size[1] = oc;
+    n->num_weights = 2;
+    *has_bias = 1;
+  }
+  float* w = n->weights[0];
+  float* bias = n->weights[1];
+  for (int32_t o = 0; o < oc; o++) {
+    for (int64_t i = 0; i < k; i++) w[(int64_t)o * k + i] *= a[o];
+    bias[o] = bias[o] * a[o] + b[o];
+  }
+  return XNN_OK;
+}
+
+static xnn_status append_type(xnn_node* n, const char* type) {
+  const size_t len = strlen(n->type) + strlen(type) + 2;
+  char* t = malloc(len);
+  if (!t) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  snprintf(t, len, "%s+%s", n->type, type);
+  free(n->type);
+  n->type = t;
+  return XNN_OK;
+}
+
+xnn_status xnn_graph_fuse(xnn_graph* g) {
+  int32_t* uses = calloc((size_t)g->num_tensors + 1, sizeof(int32_t));
+  int32_t* consumer = calloc((size_t)g->num_tensors + 1, sizeof(int32_t));
+  char* dead = calloc((size_t)g->num_nodes + 1, 1);
+  xnn_status st = XNN_OK;
+  if (!uses || !consumer || !dead) st = xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  for (int32_t i = 0; st == XNN_OK && i < g->num_nodes; i++)
+    for (int32_t j = 0; j < g->nodes[i].num_inputs; j++) {
+      uses[g->nodes[i].inputs[j]]++;
+      consumer[g->nodes[i].inputs[j]] = i;
+    }
+  for (int32_t i = 0; st == XNN_OK && i < g->num_nodes; i++) {
+    xnn_node* n = &g->nodes[i];
+    if (n->op != XNN_OP_CONVOLUTION && n->op != XNN_OP_INNER_PRODUCT && n->op != XNN_OP_ELTWISE) continue;
+    const int conv = n->op == XNN_OP_CONVOLUTION;
+    xnn_act* act = conv ? &n->p.conv.act : n->op == XNN_OP_ELTWISE ? &n->p.eltwise.act : &n->p.fc.act;
+    /* Eltwise takes only the ReLU: it has no weights to fold an affine op into. */
+    const int32_t oc = conv ? n->p.conv.num_output : n->op == XNN_OP_ELTWISE ? -1 : n->p.fc.num_output;
+    for (;;) {
+      const int32_t t = n->outputs[0];
+      if (n->num_outputs != 1 || uses[t] != 1 || is_output(g, t)) break;
+      xnn_node* m = &g->nodes[consumer[t]];
+      if (m->op == XNN_OP_AFFINE && act_is_identity(act) && m->weight_size[0] == oc) {
+        const int64_t k = conv ? (int64_t)(n->p.conv.cin / n->p.conv.group) * n->p.conv.kh * n->p.conv.kw : n->p.fc.k;
+        st = fold_affine(n, m, oc, k, conv ? &n->p.conv.has_bias : &n->p.fc.has_bias);
+      } else if (m->op == XNN_OP_RELU && act_is_identity(act)) {
+        *act = m->p.act;
+      } else {
+        break;
+      }
+      if (st == XNN_OK) st = append_type(n, m->type);
+      if (st != XNN_OK) break;
+      /* Splice m out: n now writes m's output; n's old output is dropped. */
+      g->tensors[t].producer = XNN_TENSOR_DEAD;
+      n->outputs[0] = m->outputs[0];
+      dead[consumer[t]] = 1;
+    }
+  }
+  if (st == XNN_OK) {
+    int32_t kept = 0;
+    for (int32_t i = 0; i < g->num_nodes; i++) {
+      if (dead[i]) {
+        xnn_node* m = &g->nodes[i];
+        free(m->name);
+        free(m->type);
+        free(m->inputs);
+        free(m->outputs);
+        for (int w = 0; w < m->num_weights; w++) xnn_free_aligned(m->weights[w]);
+        continue;
+      }
+      g->nodes[kept] = g->nodes[i];
+      for (int32_t o = 0; o < g->nodes[kept].num_outputs; o++) g->tensors[g->nodes[kept].outputs[o]].producer = kept;
+      kept++;
+    }
+    g->num_nodes = kept;
+  }
+  free(uses);
+  free(consumer);
+  free(dead);
+  return st;
+}

@@ -1,0 +1,78 @@
+#include "core/testing.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/kernels.h"
+
+int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, const float* a, const float* b,
+                     const float* bias, const xnn_f32_act_params* act, float* c) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks) return 0;
+  const size_t mr = ks->gemm.mr, nr = ks->gemm.nr;
+  const size_t mp = (m + mr - 1) / mr, np = (n + nr - 1) / nr;
+  float* pa = calloc(mp * mr * k + 1, sizeof(float));
+  float* pbias = calloc(mp * mr + 1, sizeof(float));
+  float* pb = calloc(np * nr * k + 1, sizeof(float));
+  if (!pa || !pbias || !pb) {
+    free(pa);
+    free(pbias);
+    free(pb);
+    return -1;
+  }
+  xnn_pack_f32_gemm_a(m, k, mr, a, k, bias, pa, pbias);
+  for (size_t p = 0; p < np; p++)
+    for (size_t kk = 0; kk < k; kk++)
+      for (size_t j = 0; j < nr; j++) pb[(p * k + kk) * nr + j] = p * nr + j < n ? b[kk * n + p * nr + j] : 0.0f;
+  if (kc == 0) kc = k;
+  for (size_t k0 = 0; k0 < k || k0 == 0; k0 += kc) {
+    const size_t kk = k0 + kc <= k ? kc : k - k0;
+    const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kk >= k ? XNN_GEMM_LAST : 0);
+    for (size_t i = 0; i < mp; i++)
+      for (size_t p = 0; p < np; p++)
+        ks->gemm.ukernel(XNN_MIN(mr, m - i * mr), XNN_MIN(nr, n - p * nr), kk, pa + i * mr * k + k0 * mr,
+                         pb + p * nr * k + k0 * nr, c + i * mr * n + p * nr, n, bias ? pbias + i * mr : NULL, act,
+                         flags);
+    if (k == 0) break;
+  }
+  free(pa);
+  free(pbias);
+  free(pb);
+  return 1;
+}
+
+int xnn_testing_dwconv3x3(const char* isa, size_t stride, size_t oh, size_t ow, const float* in, size_t in_stride,
+                          const float* w, float bias, const xnn_f32_act_params* act, float* out) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks) return 0;
+  xnn_f32_dwconv3x3_fn fn = stride == 1 ? ks->dwconv3x3s1 : ks->dwconv3x3s2;
+  if (!fn) return 0;
+  fn(oh, ow, in, in_stride, w, bias, out, act);
+  return 1;
+}
+
+int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
+                        const float* in, size_t in_stride, float* out) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks || !ks->maxpool_padded) return 0;
+  ks->maxpool_padded(oh, ow, kh, kw, stride, in, in_stride, out);
+  return 1;
+}
+
+int xnn_testing_wino43(const char* isa, size_t tiles, const float* in, size_t in_stride, float* v,
+                       const float* m, float bias, const xnn_f32_act_params* act, float* out, size_t out_stride,
+                       size_t rows, size_t cols) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks || !ks->wino43_input) return 0;
+  ks->wino43_input(in, in_stride, tiles, v, XNN_WINO43_TILES);
+  ks->wino43_output(m, XNN_WINO43_TILES, tiles, bias, out, out_stride, rows, cols, act);
+  return 1;
+}
+
+int xnn_testing_im2col_row(const char* isa, size_t len, const float* row, ptrdiff_t x0, size_t stride,
+                           size_t width, float* dst) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks) return 0;
+  ks->im2col_row(len, row, x0, stride, width, dst);
+  return 1;
+}

@@ -1,0 +1,22 @@
+/* Entry points for the kernel testers (tests/test_kernels.py through the Python module): each runs one
+ * kernel family of the named kernel set on caller-provided buffers. Internal, not part of the C API. */
+#pragma once
+#include "core/common.h"
+#include "kernels/params.h"
+
+/* C[m][n] = act(A[m][k] B[k][n] + bias) through the set's GEMM micro-kernel: A packed as at load,
+ * B packed in NR panels, K cut in chunks of kc (exercising XNN_GEMM_ACCUMULATE). Returns 0 if the set
+ * does not exist on this CPU. */
+XNN_INTERNAL int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, const float* a,
+                                  const float* b, const float* bias, const xnn_f32_act_params* act, float* c);
+/* The set's 3x3 depthwise kernel (stride 1 or 2) on a padded plane with XNN_DWCONV_EXTRA slack. */
+XNN_INTERNAL int xnn_testing_dwconv3x3(const char* isa, size_t stride, size_t oh, size_t ow, const float* in,
+                                       size_t in_stride, const float* w, float bias, const xnn_f32_act_params* act,
+                                       float* out);
+XNN_INTERNAL int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
+                                     const float* in, size_t in_stride, float* out);
+XNN_INTERNAL int xnn_testing_wino43(const char* isa, size_t tiles, const float* in, size_t in_stride, float* v,
+                                    const float* m, float bias, const xnn_f32_act_params* act, float* out,
+                                    size_t out_stride, size_t rows, size_t cols);
+XNN_INTERNAL int xnn_testing_im2col_row(const char* isa, size_t len, const float* row, ptrdiff_t x0,
+                                        size_t stride, size_t width, float* dst);

@@ -1,0 +1,241 @@
+/* Winograd F(4x4, 3x3) convolution, NCHW.
+ *
+ * The input is zero-padded once per image (all channels, in parallel). Tasks then take a block of
+ * output tiles: each transforms its tiles' 6x6 patches for every input channel into 36 GEMM operands
+ * V_e [cin][tiles] (NR-wide panels, the GEMM family's B layout), multiplies them by the transformed
+ * filters U_e [oc][cin] (packed at load, the GEMM family's A layout) with the GEMM micro-kernel into
+ * M_e [oc][tiles], and transforms M back into 4x4 output tiles with bias and activation. Output
+ * channels go in chunks so that the M block stays in L2. */
+#include "ops/conv_winograd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { E = 36, SKEW = 16 };
+
+static size_t div_up(size_t x, size_t q) { return (x + q - 1) / q; }
+static size_t round_up(size_t x, size_t q) { return div_up(x, q) * q; }
+
+int xnn_conv_winograd_fits(const xnn_conv_params* c, const xnn_kernels* k, int64_t oh, int64_t ow) {
+  const char* off = getenv("XNN_WINOGRAD");
+  if (off && strcmp(off, "0") == 0) return 0; /* to compare with the direct path */
+  if (!k->wino43_input || c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->dh != 1 || c->dw != 1 ||
+      c->group != 1)
+    return 0;
+  /* Few channels: the transforms cost more than the multiplications saved. Few tiles: the GEMM's
+   * column panels would be mostly padding. */
+  const int64_t tiles = ((oh + 3) / 4) * ((ow + 3) / 4);
+  return c->cin >= 16 && c->num_output >= 16 && 2 * tiles >= (int64_t)k->gemm.nr;
+}
+
+xnn_status xnn_conv_winograd_pack(xnn_node* n, const xnn_kernels* k) {
+  const xnn_conv_params* c = &n->p.conv;
+  const size_t oc = (size_t)c->num_output, ic = (size_t)c->cin, mr = k->gemm.mr;
+  const size_t per_e = round_up(oc, mr) * ic;
+  float* u = xnn_alloc_aligned(E * oc * ic * sizeof(float));
+  float* a = xnn_alloc_aligned(E * per_e * sizeof(float));
+  float* bias = xnn_alloc_aligned(round_up(oc, mr) * sizeof(float));
+  float* scratch = xnn_alloc_aligned(round_up(oc, mr) * sizeof(float));
+  if (!u || !a || !bias || !scratch) {
+    xnn_free_aligned(u);
+    xnn_free_aligned(a);
+    xnn_free_aligned(bias);
+    xnn_free_aligned(scratch);
+    return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory packing Winograd weights");
+  }
+  float t[E];
+  for (size_t o = 0; o < oc; o++) {
+    for (size_t i = 0; i < ic; i++) {
+      xnn_f32_wino43_filter(n->weights[0] + (o * ic + i) * 9, t);
+      for (size_t e = 0; e < E; e++) u[(e * oc + o) * ic + i] = t[e];
+    }
+  }
+  for (size_t e = 0; e < E; e++) xnn_pack_f32_gemm_a(oc, ic, mr, u + e * oc * ic, ic, NULL, a + e * per_e, scratch);
+  memset(bias, 0, round_up(oc, mr) * sizeof(float));
+  if (c->has_bias) memcpy(bias, n->weights[1], oc * sizeof(float));
+  xnn_free_aligned(u);
+  xnn_free_aligned(scratch);
+  xnn_free_aligned(n->weights[0]);
+  xnn_free_aligned(n->weights[1]);
+  n->weights[0] = a;
+  n->weights[1] = bias;
+  n->weight_size[0] = (int64_t)(E * per_e);
+  n->weight_size[1] = (int64_t)oc;
+  n->num_weights = 2;
+  return XNN_OK;
+}
+
+typedef struct wino_plan {
+  size_t tiles_x, tiles_y, tiles;
+  size_t pad_rows, pad_stride; /* zero-padded input plane */
+  size_t nb;                   /* tiles per task block, a multiple of nr */
+  size_t mc;                   /* output channels per GEMM chunk, a multiple of mr */
+  size_t n_blocks, m_groups, mc_per_group;
+  size_t v_floats, m_floats; /* per thread */
+} wino_plan;
+
+static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh, size_t ow) {
+  wino_plan p;
+  const size_t ic = (size_t)c->cin, oc = (size_t)c->num_output, nr = k->gemm.nr, mr = k->gemm.mr;
+  p.tiles_x = div_up(ow, 4);
+  p.tiles_y = div_up(oh, 4);
+  p.tiles = p.tiles_x * p.tiles_y;
+  p.pad_rows = p.tiles_y * 4 + 2;
+  p.pad_stride = p.tiles_x * 4 + 2 + XNN_WINO43_EXTRA;
+  /* V block (36 x cin x nb) about 512 KB; M chunk (36 x mc x nb) about 256 KB. */
+  size_t nb = (131072 / (E * ic)) / nr * nr;
+  nb = XNN_MAX(nb, nr);
+  nb = XNN_MIN(nb, round_up(p.tiles, nr));
+  nb = XNN_MIN(nb, (size_t)256);
+  p.nb = nb;
+  size_t mc = (65536 / (E * nb)) / mr * mr;
+  mc = XNN_MAX(mc, mr);
+  mc = XNN_MIN(mc, round_up(oc, mr));
+  p.mc = mc;
+  p.n_blocks = div_up(p.tiles, nb);
+  const size_t chunks = div_up(oc, mc);
+  size_t groups = 1;
+  while (p.n_blocks * groups < 2 * threads && groups * 2 <= chunks) groups *= 2;
+  p.m_groups = groups;
+  p.mc_per_group = div_up(chunks, groups);
+  /* The 36 operands sit SKEW floats further apart than their size: at a power-of-two distance they
+   * would all map to the same L1 set, and the transforms touch all 36 at once. */
+  p.v_floats = E * (ic * nb + SKEW);
+  p.m_floats = E * (mc * nb + SKEW);
+  return p;
+}
+
+size_t xnn_conv_winograd_workspace(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t ih,
+                                   size_t iw, size_t oh, size_t ow) {
+  (void)ih;
+  (void)iw;
+  const wino_plan p = make_plan(c, k, threads, oh, ow);
+  const size_t shared = (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA;
+  return (shared + threads * (p.v_floats + p.m_floats + 32)) * sizeof(float) + 64;
+}
+
+typedef struct wino_job {
+  const xnn_conv_params* c;
+  const xnn_kernels* k;
+  wino_plan p;
+  const float* in;
+  float* out;
+  float* padded;
+  float* scratch;
+  size_t scratch_stride;
+  const float* weights;
+  const float* bias;
+  size_t ih, iw, oh, ow;
+} wino_job;
+
+static void pad_channel(void* ctx, size_t ch) {
+  const wino_job* j = ctx;
+  const xnn_conv_params* c = j->c;
+  const size_t stride = j->p.pad_stride, rows = j->p.pad_rows;
+  float* dst = j->padded + ch * rows * stride;
+  const float* src = j->in + ch * j->ih * j->iw;
+  for (size_t y = 0; y < rows; y++) {
+    float* row = dst + y * stride;
+    const ptrdiff_t sy = (ptrdiff_t)y - c->pad_top;
+    if (sy < 0 || sy >= (ptrdiff_t)j->ih) {
+      memset(row, 0, stride * sizeof(float));
+      continue;
+    }
+    const size_t left = (size_t)c->pad_left, copy = XNN_MIN(j->iw, stride - left);
+    memset(row, 0, left * sizeof(float));
+    memcpy(row + left, src + (size_t)sy * j->iw, copy * sizeof(float));
+    memset(row + left + copy, 0, (stride - left - copy) * sizeof(float));
+  }
+}
+
+static void tile_task(void* ctx, size_t thread, size_t index) {
+  const wino_job* j = ctx;
+  const wino_plan* p = &j->p;
+  const size_t ic = (size_t)j->c->cin, oc = (size_t)j->c->num_output;
+  const size_t nr = j->k->gemm.nr, mr = j->k->gemm.mr;
+  const size_t block = index / p->m_groups, group = index % p->m_groups;
+  const size_t t0 = block * p->nb, count = XNN_MIN(p->nb, p->tiles - t0);
+  const size_t nbp = round_up(count, nr);
+  float* v = j->scratch + thread * j->scratch_stride;
+  float* m = v + p->v_floats;
+  const size_t v_stride = ic * nbp + SKEW; /* between the 36 operands */
+
+  /* Input transform, in runs of tiles that share a tile row and a column panel. */
+  for (size_t c = 0; c < ic; c++) {
+    const float* plane = j->padded + c * p->pad_rows * p->pad_stride;
+    for (size_t l = 0; l < count;) {
+      const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
+      size_t run = XNN_MIN(XNN_MIN(count - l, p->tiles_x - tx), nr - l % nr);
+      run = XNN_MIN(run, (size_t)XNN_WINO43_TILES);
+      j->k->wino43_input(plane + ty * 4 * p->pad_stride + tx * 4, p->pad_stride, run,
+                         v + (l / nr) * ic * nr + c * nr + l % nr, v_stride);
+      l += run;
+    }
+  }
+
+  const size_t per_e = round_up(oc, mr) * ic;
+  const size_t panels = nbp / nr;
+  const xnn_f32_act_params identity = xnn_f32_act_identity();
+  const size_t chunk0 = group * p->mc_per_group;
+  for (size_t chunk = chunk0; chunk < chunk0 + p->mc_per_group; chunk++) {
+    const size_t m0 = chunk * p->mc;
+    if (m0 >= oc) break;
+    const size_t rows = XNN_MIN(p->mc, oc - m0);
+    const size_t m_stride = p->mc * nbp + SKEW; /* between the 36 products */
+    for (size_t e = 0; e < E; e++) {
+      const float* a = j->weights + e * per_e;
+      const float* b = v + e * v_stride;
+      for (size_t k0 = 0; k0 < ic; k0 += 256) {
+        const size_t kc = XNN_MIN((size_t)256, ic - k0);
+        const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | XNN_GEMM_LAST;
+        for (size_t pn = 0; pn < panels; pn++) {
+          const size_t ncol = XNN_MIN(nr, count - pn * nr);
+          for (size_t r = 0; r < rows; r += mr) {
+            j->k->gemm.ukernel(XNN_MIN(mr, rows - r), ncol, kc, a + (m0 + r) * ic + k0 * mr,
+                               b + pn * ic * nr + k0 * nr, m + e * m_stride + r * nbp + pn * nr, nbp, NULL,
+                               &identity, flags);
+          }
+        }
+      }
+    }
+    /* Output transform, same runs of tiles. */
+    for (size_t r = 0; r < rows; r++) {
+      const size_t o = m0 + r;
+      float* plane = j->out + o * j->oh * j->ow;
+      for (size_t l = 0; l < count;) {
+        const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
+        size_t run = XNN_MIN(XNN_MIN(count - l, p->tiles_x - tx), (size_t)XNN_WINO43_TILES);
+        j->k->wino43_output(m + r * nbp + l, m_stride, run, j->bias[o], plane + ty * 4 * j->ow + tx * 4, j->ow,
+                            XNN_MIN((size_t)4, j->oh - ty * 4), XNN_MIN(run * 4, j->ow - tx * 4), &j->c->act);
+        l += run;
+      }
+    }
+  }
+}
+
+void xnn_conv_winograd_run(const xnn_node* n, const xnn_run_ctx* ctx) {
+  const xnn_conv_params* c = &n->p.conv;
+  const xnn_tensor_rt* in = &ctx->tensors[n->inputs[0]];
+  const xnn_tensor_rt* out = &ctx->tensors[n->outputs[0]];
+  wino_job j;
+  memset(&j, 0, sizeof(j));
+  j.c = c;
+  j.k = ctx->kernels;
+  j.ih = (size_t)in->shape.dims[2];
+  j.iw = (size_t)in->shape.dims[3];
+  j.oh = (size_t)out->shape.dims[2];
+  j.ow = (size_t)out->shape.dims[3];
+  const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
+  j.p = make_plan(c, ctx->kernels, threads, j.oh, j.ow);
+  j.weights = n->weights[0];
+  j.bias = n->weights[1];
+  j.padded = ctx->workspace;
+  j.scratch = j.padded + (size_t)c->cin * j.p.pad_rows * j.p.pad_stride + XNN_WINO43_EXTRA;
+  j.scratch_stride = j.p.v_floats + j.p.m_floats + 32;
+  for (int64_t b = 0; b < in->shape.dims[0]; b++) {
+    j.in = in->data + (size_t)b * (size_t)c->cin * j.ih * j.iw;
+    j.out = out->data + (size_t)b * (size_t)c->num_output * j.oh * j.ow;
+    xnn_parallelize(ctx->pool, pad_channel, &j, (size_t)c->cin);
+    xnn_parallelize_thread(ctx->pool, tile_task, &j, j.p.n_blocks * j.p.m_groups);
+  }
+}

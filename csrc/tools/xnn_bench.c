@@ -1,0 +1,123 @@
+/* xnn-bench: times a model with the C API only (no Python), for development machines and ARM boards.
+ *
+ *   xnn-bench MODEL.prototxt WEIGHTS.caffemodel [--runs N] [--warmup N] [--threads N] [--profile]
+ *             [--input-shape 1,3,224,224]
+ *
+ * Inputs are filled with a fixed pseudo-random pattern; prints min/median/max latency and, with
+ * --profile, the median time, GFLOP/s and share of every layer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xnn/xnn.h"
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void* a, const void* b) {
+  const double x = *(const double*)a, y = *(const double*)b;
+  return x < y ? -1 : x > y;
+}
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: xnn-bench MODEL.prototxt WEIGHTS.caffemodel [--runs N] [--warmup N] [--threads N]\n"
+          "                 [--profile] [--input-shape D0,D1,...]\n");
+  return 2;
+}
+
+static int fail(const char* what, xnn_status st) {
+  fprintf(stderr, "xnn-bench: %s: %s: %s\n", what, xnn_status_string(st), xnn_last_error());
+  return 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 3) return usage();
+  const char* prototxt = argv[1];
+  const char* weights = argv[2];
+  int runs = 20, warmup = 3, threads = 1, profile = 0;
+  xnn_shape shape = {0, {0}};
+  for (int i = 3; i < argc; i++) {
+    if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--profile")) profile = 1;
+    else if (!strcmp(argv[i], "--input-shape") && i + 1 < argc) {
+      char* s = argv[++i];
+      while (*s && shape.ndim < XNN_MAX_DIMS) {
+        shape.dims[shape.ndim++] = strtoll(s, &s, 10);
+        if (*s == ',') s++;
+      }
+    } else {
+      return usage();
+    }
+  }
+  if (runs < 1) runs = 1;
+  xnn_model* model = NULL;
+  xnn_session* session = NULL;
+  xnn_status st = xnn_model_load_caffe(prototxt, weights, &model);
+  if (st != XNN_OK) return fail("load", st);
+  st = xnn_session_create(model, threads, &session);
+  if (st != XNN_OK) return fail("session", st);
+  if (shape.ndim && (st = xnn_session_reshape_input(session, 0, &shape)) != XNN_OK) return fail("reshape", st);
+  for (int32_t i = 0; i < xnn_model_num_inputs(model); i++) {
+    xnn_shape s;
+    xnn_session_input_shape(session, i, &s);
+    size_t n = 1;
+    for (int d = 0; d < s.ndim; d++) n *= (size_t)s.dims[d];
+    float* x = malloc(n * sizeof(float));
+    if (!x) return fail("input", XNN_ERROR_OUT_OF_MEMORY);
+    uint32_t r = 12345u + (uint32_t)i;
+    for (size_t k = 0; k < n; k++) {
+      r = r * 1664525u + 1013904223u;
+      x[k] = (float)(r >> 8) / 16777216.0f - 0.5f;
+    }
+    st = xnn_session_set_input(session, i, x, n);
+    free(x);
+    if (st != XNN_OK) return fail("set_input", st);
+  }
+  xnn_session_set_profiling(session, profile);
+  const int32_t layers = xnn_model_num_layers(model);
+  double* times = calloc((size_t)runs, sizeof(double));
+  double* layer_times = calloc((size_t)runs * (size_t)(layers ? layers : 1), sizeof(double));
+  for (int i = 0; i < warmup; i++) xnn_session_run(session);
+  for (int i = 0; i < runs; i++) {
+    const double t0 = now_ms();
+    if ((st = xnn_session_run(session)) != XNN_OK) return fail("run", st);
+    times[i] = now_ms() - t0;
+    for (int32_t l = 0; profile && l < layers; l++) {
+      xnn_layer_stats ls;
+      xnn_session_layer_stats(session, l, &ls);
+      layer_times[(size_t)l * (size_t)runs + (size_t)i] = ls.last_time_ms;
+    }
+  }
+  qsort(times, (size_t)runs, sizeof(double), cmp_double);
+  printf("model %s: %d layers, isa %s, %d thread(s), cpu %s\n", prototxt, layers, xnn_model_isa(model),
+         xnn_session_num_threads(session), xnn_cpu_features());
+  printf("latency over %d runs: min %.3f ms, median %.3f ms, max %.3f ms\n", runs, times[0], times[runs / 2],
+         times[runs - 1]);
+  if (profile) {
+    double total = 0;
+    for (int32_t l = 0; l < layers; l++) {
+      qsort(layer_times + (size_t)l * (size_t)runs, (size_t)runs, sizeof(double), cmp_double);
+      total += layer_times[(size_t)l * (size_t)runs + (size_t)runs / 2];
+    }
+    printf("%-28s %-36s %10s %9s %7s\n", "layer", "type", "ms", "GFLOP/s", "share");
+    for (int32_t l = 0; l < layers; l++) {
+      xnn_layer_stats ls;
+      xnn_session_layer_stats(session, l, &ls);
+      const double t = layer_times[(size_t)l * (size_t)runs + (size_t)runs / 2];
+      printf("%-28s %-36s %10.3f %9.1f %6.1f%%\n", ls.name, ls.type, t, t > 0 ? 2e-6 * (double)ls.macs / t : 0.0,
+             total > 0 ? 100.0 * t / total : 0.0);
+    }
+  }
+  free(times);
+  free(layer_times);
+  xnn_session_free(session);
+  xnn_model_free(model);
+  return 0;
+}

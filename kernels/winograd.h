@@ -1,0 +1,36 @@
+/* f32 Winograd F(4x4, 3x3) family: a 3x3 stride-1 convolution as 36 GEMMs over transformed tiles.
+ * Per 4x4 output tile, the 6x6 input patch d becomes V = B^T d B, the 3x3 filter g becomes U = G g G^T,
+ * and the tile is Y = A^T (sum over input channels of U .* V) A. Element e = 6*i + j of the 6x6 grid.
+ * The matrices (interpolation points 0, 1, -1, 1/2, -2, infinity) are in kernels/ref/f32_wino43_ref.c;
+ * every implementation of the family uses exactly those. */
+#pragma once
+#include <stddef.h>
+
+#include "kernels/params.h"
+
+#define XNN_WINO43_TILES 16 /* tiles per transform call, at most */
+#define XNN_WINO43_EXTRA 64 /* floats a transform may read past the last patch column of a row */
+
+/* Input transform of `tiles` (<= XNN_WINO43_TILES) consecutive tiles of one channel. `in` is the top-left
+ * of the first tile's 6x6 patch in a zero-padded plane (`in_stride` floats per row); tile t's patch
+ * starts 4t columns to the right. V_e of tile t goes to out[e * out_stride + t]. */
+typedef void (*xnn_f32_wino43_input_fn)(const float* in, size_t in_stride, size_t tiles, float* out,
+                                        size_t out_stride);
+
+/* Output transform of `tiles` consecutive tiles of one output channel: M_e of tile t is read at
+ * m[e * m_stride + t]; act(A^T M A + bias) is written to the first `rows` (<= 4) rows and `cols`
+ * (<= 4 * tiles) columns at `out`, `out_stride` floats per row. */
+typedef void (*xnn_f32_wino43_output_fn)(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
+                                         size_t out_stride, size_t rows, size_t cols,
+                                         const xnn_f32_act_params* params);
+
+void xnn_f32_wino43_input__ref(const float* in, size_t in_stride, size_t tiles, float* out, size_t out_stride);
+void xnn_f32_wino43_output__ref(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
+                                size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params);
+void xnn_f32_wino43_input__avx512(const float* in, size_t in_stride, size_t tiles, float* out,
+                                  size_t out_stride);
+void xnn_f32_wino43_output__avx512(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
+                                   size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params);
+
+/* U = G g G^T of one 3x3 filter (9 floats, row-major) into 36 floats. */
+void xnn_f32_wino43_filter(const float* g, float* u);

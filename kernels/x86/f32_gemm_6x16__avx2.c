@@ -1,0 +1,69 @@
+/* 6x16 GEMM tile with AVX2+FMA: 12 ymm accumulators (6 rows x 2 vectors of 8 pixels), 2 ymm for the
+ * B row, 1 for the broadcast weight: all 16 registers, no spills. */
+#include <immintrin.h>
+
+#include "kernels/gemm.h"
+
+static inline __m256i tail_mask(size_t n) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n > 8 ? 8 : n)), idx);
+}
+
+void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                     size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                     uint32_t flags) {
+  __m256 c0l, c0h, c1l, c1h, c2l, c2h, c3l, c3h, c4l, c4h, c5l, c5h;
+  const __m256i mlo = tail_mask(nr), mhi = tail_mask(nr > 8 ? nr - 8 : 0);
+  if (flags & XNN_GEMM_ACCUMULATE) {
+#define LOADC(i)                                          \
+  do {                                                    \
+    const float* ci = c + (i < mr ? i : 0) * ldc;         \
+    c##i##l = _mm256_maskload_ps(ci, mlo);                \
+    c##i##h = _mm256_maskload_ps(ci + 8, mhi);            \
+  } while (0)
+    LOADC(0); LOADC(1); LOADC(2); LOADC(3); LOADC(4); LOADC(5);
+#undef LOADC
+  } else if (bias) {
+#define INITB(i) c##i##l = c##i##h = _mm256_set1_ps(bias[i])
+    INITB(0); INITB(1); INITB(2); INITB(3); INITB(4); INITB(5);
+#undef INITB
+  } else {
+    c0l = c0h = c1l = c1h = c2l = c2h = _mm256_setzero_ps();
+    c3l = c3h = c4l = c4h = c5l = c5h = _mm256_setzero_ps();
+  }
+  for (size_t p = 0; p < k; p++) {
+    const __m256 bl = _mm256_loadu_ps(b);
+    const __m256 bh = _mm256_loadu_ps(b + 8);
+    b += 16;
+#define STEP(i)                                   \
+  do {                                            \
+    const __m256 w = _mm256_broadcast_ss(a + i);  \
+    c##i##l = _mm256_fmadd_ps(w, bl, c##i##l);    \
+    c##i##h = _mm256_fmadd_ps(w, bh, c##i##h);    \
+  } while (0)
+    STEP(0); STEP(1); STEP(2); STEP(3); STEP(4); STEP(5);
+#undef STEP
+    a += 6;
+  }
+  if (flags & XNN_GEMM_LAST) {
+    const __m256 slope = _mm256_set1_ps(params->slope);
+    const __m256 lo = _mm256_set1_ps(params->min), hi = _mm256_set1_ps(params->max);
+    const __m256 zero = _mm256_setzero_ps();
+    const int leaky = params->slope != 1.0f;
+#define ACT(v)                                                                                      \
+  do {                                                                                              \
+    if (leaky) v = _mm256_add_ps(_mm256_max_ps(v, zero), _mm256_mul_ps(_mm256_min_ps(v, zero), slope)); \
+    v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);                                                    \
+  } while (0)
+    ACT(c0l); ACT(c0h); ACT(c1l); ACT(c1h); ACT(c2l); ACT(c2h);
+    ACT(c3l); ACT(c3h); ACT(c4l); ACT(c4h); ACT(c5l); ACT(c5h);
+#undef ACT
+  }
+#define STORE(i)                                        \
+  if (i < mr) {                                         \
+    _mm256_maskstore_ps(c + i * ldc, mlo, c##i##l);     \
+    _mm256_maskstore_ps(c + i * ldc + 8, mhi, c##i##h); \
+  }
+  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+#undef STORE
+}

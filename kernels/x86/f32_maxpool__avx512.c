@@ -1,0 +1,37 @@
+/* Max pooling on a -INF padded plane, AVX-512F: 16 outputs per vector; stride 2 separates even and odd
+ * columns with two-source permutes. */
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels/pool.h"
+
+void xnn_f32_maxpool_padded__avx512(size_t oh, size_t ow, size_t kh, size_t kw, size_t stride, const float* in,
+                                    size_t in_stride, float* out) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (size_t oy = 0; oy < oh; oy++) {
+    float* o = out + oy * ow;
+    for (size_t ox = 0; ox < ow; ox += 16) {
+      const __mmask16 m = (__mmask16)(ow - ox >= 16 ? 0xffff : (1u << (ow - ox)) - 1);
+      __m512 acc = _mm512_set1_ps(-INFINITY);
+      for (size_t ky = 0; ky < kh; ky++) {
+        const float* r = in + (oy * stride + ky) * in_stride + ox * stride;
+        if (stride == 1) {
+          for (size_t kx = 0; kx < kw; kx++) acc = _mm512_max_ps(acc, _mm512_loadu_ps(r + kx));
+        } else {
+          size_t kx = 0;
+          for (; kx + 2 <= kw; kx += 2) {
+            const __m512 v0 = _mm512_loadu_ps(r + kx), v1 = _mm512_loadu_ps(r + kx + 16);
+            acc = _mm512_max_ps(acc, _mm512_permutex2var_ps(v0, even, v1));
+            acc = _mm512_max_ps(acc, _mm512_permutex2var_ps(v0, odd, v1));
+          }
+          if (kx < kw) {
+            const __m512 v0 = _mm512_loadu_ps(r + kx), v1 = _mm512_loadu_ps(r + kx + 16);
+            acc = _mm512_max_ps(acc, _mm512_permutex2var_ps(v0, even, v1));
+          }
+        }
+      }
+      _mm512_mask_storeu_ps(o + ox, m, acc);
+    }
+  }
+}

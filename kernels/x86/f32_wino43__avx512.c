@@ -1,0 +1,105 @@
+/* Winograd F(4x4, 3x3) transforms with AVX-512F, 16 tiles at a time (one tile per lane). The matrices
+ * are the family's (points 0, 1, -1, 1/2, -2, infinity; see kernels/ref/f32_wino43_ref.c).
+ *
+ * Input: each patch row is read as 64+ contiguous floats and split into the six column phases
+ * x = 4t + c (c = 0..5) with two-source permutes; then B^T is applied along rows and along columns.
+ * Output: A^T is applied along columns and rows, and the four column vectors of each output row are
+ * interleaved back into 64 contiguous floats with in-lane unpacks and 128-bit block shuffles. */
+#include <immintrin.h>
+
+#include "kernels/winograd.h"
+
+static inline __mmask16 lanes(size_t n) { return (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1); }
+
+/* r = B^T applied to (d0..d5). */
+#define BT6(d0, d1, d2, d3, d4, d5, r)                                                                        \
+  do {                                                                                                        \
+    const __m512 h = _mm512_set1_ps(0.5f), t15 = _mm512_set1_ps(1.5f), two = _mm512_set1_ps(2.0f),          \
+                 t25 = _mm512_set1_ps(2.5f);                                                                  \
+    r[0] = _mm512_add_ps(_mm512_fmadd_ps(t15, _mm512_sub_ps(d3, d1), _mm512_add_ps(d0, d4)),                 \
+                         _mm512_mul_ps(two, _mm512_sub_ps(_mm512_setzero_ps(), d2)));                         \
+    r[1] = _mm512_add_ps(_mm512_fmadd_ps(h, d2, _mm512_sub_ps(d4, d1)), _mm512_mul_ps(t25, d3));             \
+    r[2] = _mm512_add_ps(_mm512_fmadd_ps(h, d3, _mm512_add_ps(d4, d1)), _mm512_mul_ps(t25, _mm512_sub_ps(_mm512_setzero_ps(), d2))); \
+    r[3] = _mm512_fmadd_ps(two, _mm512_sub_ps(d3, d1), _mm512_sub_ps(d4, d2));                               \
+    r[4] = _mm512_fmadd_ps(h, _mm512_sub_ps(d1, d3), _mm512_sub_ps(d4, d2));                                 \
+    r[5] = _mm512_add_ps(_mm512_fmadd_ps(t15, _mm512_sub_ps(d4, d2), _mm512_add_ps(d1, d5)),                 \
+                         _mm512_mul_ps(two, _mm512_sub_ps(_mm512_setzero_ps(), d3)));                         \
+  } while (0)
+
+void xnn_f32_wino43_input__avx512(const float* in, size_t in_stride, size_t tiles, float* out,
+                                  size_t out_stride) {
+  const __m512i ph0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i ph1 = _mm512_add_epi32(ph0, _mm512_set1_epi32(1));
+  const __m512i ph2 = _mm512_add_epi32(ph0, _mm512_set1_epi32(2));
+  const __m512i ph3 = _mm512_add_epi32(ph0, _mm512_set1_epi32(3));
+  const __m512i shift0 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+  const __m512i shift1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
+  __m512 t[6][6]; /* t = (rows of d) B: t[r][j] */
+  for (int r = 0; r < 6; r++) {
+    const float* row = in + (size_t)r * in_stride;
+    const __m512 v0 = _mm512_loadu_ps(row), v1 = _mm512_loadu_ps(row + 16);
+    const __m512 v2 = _mm512_loadu_ps(row + 32), v3 = _mm512_loadu_ps(row + 48);
+    const __m512 v4 = _mm512_loadu_ps(row + 64);
+#define PHASE(idx) \
+  _mm512_shuffle_f32x4(_mm512_permutex2var_ps(v0, idx, v1), _mm512_permutex2var_ps(v2, idx, v3), 0x44)
+    const __m512 p0 = PHASE(ph0), p1 = PHASE(ph1), p2 = PHASE(ph2), p3 = PHASE(ph3);
+#undef PHASE
+    const __m512 p4 = _mm512_permutex2var_ps(p0, shift0, v4);
+    const __m512 p5 = _mm512_permutex2var_ps(p1, shift1, v4);
+    BT6(p0, p1, p2, p3, p4, p5, t[r]);
+  }
+  const __mmask16 m = lanes(tiles);
+  for (int j = 0; j < 6; j++) {
+    __m512 v[6];
+    BT6(t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j], v);
+    for (int i = 0; i < 6; i++) _mm512_mask_storeu_ps(out + (size_t)(6 * i + j) * out_stride, m, v[i]);
+  }
+}
+
+/* r = A^T applied to (m0..m5). */
+#define AT6(m0, m1, m2, m3, m4, m5, r)                                                         \
+  do {                                                                                         \
+    const __m512 a = _mm512_add_ps(m1, m2), b = _mm512_sub_ps(m1, m2);                         \
+    r[0] = _mm512_add_ps(_mm512_add_ps(m0, a), _mm512_add_ps(m3, m4));                         \
+    r[1] = _mm512_fmadd_ps(_mm512_set1_ps(0.5f), m3, _mm512_fmadd_ps(_mm512_set1_ps(-2.0f), m4, b)); \
+    r[2] = _mm512_fmadd_ps(_mm512_set1_ps(0.25f), m3, _mm512_fmadd_ps(_mm512_set1_ps(4.0f), m4, a)); \
+    r[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(0.125f), m3,                           \
+                                         _mm512_fmadd_ps(_mm512_set1_ps(-8.0f), m4, b)), m5);  \
+  } while (0)
+
+void xnn_f32_wino43_output__avx512(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
+                                   size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params) {
+  __m512 t[4][6]; /* t = A^T M: t[i][j] */
+  for (int j = 0; j < 6; j++) {
+    __m512 c[6];
+    for (int r = 0; r < 6; r++) c[r] = _mm512_loadu_ps(m + (size_t)(6 * r + j) * m_stride);
+    __m512 o[4];
+    AT6(c[0], c[1], c[2], c[3], c[4], c[5], o);
+    for (int i = 0; i < 4; i++) t[i][j] = o[i];
+  }
+  (void)tiles;
+  const __m512 vb = _mm512_set1_ps(bias), slope = _mm512_set1_ps(params->slope);
+  const __m512 lo = _mm512_set1_ps(params->min), hi = _mm512_set1_ps(params->max), zero = _mm512_setzero_ps();
+  const int leaky = params->slope != 1.0f;
+  for (size_t i = 0; i < rows; i++) {
+    __m512 y[4];
+    AT6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], y);
+    for (int k = 0; k < 4; k++) {
+      __m512 v = _mm512_add_ps(y[k], vb);
+      if (leaky) v = _mm512_add_ps(_mm512_max_ps(v, zero), _mm512_mul_ps(_mm512_min_ps(v, zero), slope));
+      y[k] = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    }
+    /* Interleave: y[k] holds column k of 16 tiles; memory wants tile-major groups of 4 columns. */
+    const __m512 ab_lo = _mm512_unpacklo_ps(y[0], y[1]), ab_hi = _mm512_unpackhi_ps(y[0], y[1]);
+    const __m512 cd_lo = _mm512_unpacklo_ps(y[2], y[3]), cd_hi = _mm512_unpackhi_ps(y[2], y[3]);
+    const __m512 x0 = _mm512_shuffle_ps(ab_lo, cd_lo, 0x44), x1 = _mm512_shuffle_ps(ab_lo, cd_lo, 0xee);
+    const __m512 x2 = _mm512_shuffle_ps(ab_hi, cd_hi, 0x44), x3 = _mm512_shuffle_ps(ab_hi, cd_hi, 0xee);
+    const __m512 y0 = _mm512_shuffle_f32x4(x0, x1, 0x44), y1 = _mm512_shuffle_f32x4(x2, x3, 0x44);
+    const __m512 y2 = _mm512_shuffle_f32x4(x0, x1, 0xee), y3 = _mm512_shuffle_f32x4(x2, x3, 0xee);
+    float* o = out + i * out_stride;
+    _mm512_mask_storeu_ps(o, lanes(cols), _mm512_shuffle_f32x4(y0, y1, 0x88));
+    if (cols > 16) _mm512_mask_storeu_ps(o + 16, lanes(cols - 16), _mm512_shuffle_f32x4(y0, y1, 0xdd));
+    if (cols > 32) _mm512_mask_storeu_ps(o + 32, lanes(cols - 32), _mm512_shuffle_f32x4(y2, y3, 0x88));
+    if (cols > 48) _mm512_mask_storeu_ps(o + 48, lanes(cols - 48), _mm512_shuffle_f32x4(y2, y3, 0xdd));
+  }
+}

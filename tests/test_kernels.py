@@ -1,0 +1,119 @@
+"""Kernel testers: every kernel family of every kernel set this CPU has, against NumPy, on random
+shapes that cover every tail (rows below MR, columns below NR and below one vector, K of 0..odd) and the
+accumulate/activation paths. Op-level tests (test_ops.py) cover the same kernels inside the operators."""
+
+import numpy as np
+import pytest
+
+import xnn
+from xnn import _xnn
+
+T = _xnn.testing
+ISAS = xnn.available_isas()
+INF = float("inf")
+ACTS = {"identity": (1.0, -INF, INF), "relu": (0.0, -INF, INF), "leaky": (0.1, -INF, INF), "relu6": (0.0, -INF, 6.0)}
+
+
+def act(y, slope, lo, hi):
+    y = np.where(y > 0, y, y * slope)
+    return np.clip(y, lo, hi)
+
+
+def close(got, want, what):
+    scale = max(float(np.abs(want).max()), 1.0)
+    err = float(np.abs(got - want).max()) if want.size else 0.0
+    assert got.shape == want.shape and err <= 1e-5 * scale, f"{what}: max error {err:.3g} (scale {scale:.3g})"
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("act_name", list(ACTS))
+def test_gemm(isa, act_name):
+    rng = np.random.default_rng(hash((isa, act_name)) % 2**32)
+    slope, lo, hi = ACTS[act_name]
+    shapes = [(1, 1, 1), (3, 5, 7), (8, 32, 16), (9, 33, 17), (17, 47, 64), (5, 100, 300), (25, 13, 3), (40, 64, 1)]
+    shapes += [tuple(int(v) for v in rng.integers(1, 70, 3)) for _ in range(12)]
+    for m, n, k in shapes:
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        bias = rng.standard_normal(m).astype(np.float32)
+        for kc in (0, 7, 64):  # whole K, and chunks that take the accumulate path
+            for with_bias in (True, False):
+                got = T.gemm(isa, a, b, bias if with_bias else None, slope, lo, hi, kc)
+                want = a.astype(np.float64) @ b + (bias[:, None] if with_bias else 0)
+                close(got, act(want, slope, lo, hi), f"{isa} gemm m={m} n={n} k={k} kc={kc} bias={with_bias}")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("stride", [1, 2])
+def test_dwconv3x3(isa, stride):
+    rng = np.random.default_rng(stride)
+    for oh, ow in [(1, 1), (2, 3), (5, 7), (7, 16), (8, 17), (13, 31), (3, 33), (16, 64)]:
+        ih, iw = (oh - 1) * stride + 3, (ow - 1) * stride + 3
+        stride_floats = iw + 5
+        plane = np.zeros((ih + 1, stride_floats + 64), np.float32)
+        plane[:ih, :iw] = rng.standard_normal((ih, iw))
+        w = rng.standard_normal(9).astype(np.float32)
+        for slope, lo, hi in ACTS.values():
+            got = T.dwconv3x3(isa, stride, oh, ow, plane, w, 0.25, slope, lo, hi)
+            want = np.full((oh, ow), 0.25)
+            for ky in range(3):
+                for kx in range(3):
+                    want += w[ky * 3 + kx] * plane[ky:ky + stride * oh:stride, kx:kx + stride * ow:stride]
+            close(got, act(want, slope, lo, hi), f"{isa} dwconv3x3 s{stride} {oh}x{ow}")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_maxpool_padded(isa):
+    rng = np.random.default_rng(3)
+    for oh, ow, kh, kw, s in [(1, 1, 2, 2, 2), (5, 7, 3, 3, 2), (9, 17, 3, 3, 1), (4, 33, 2, 2, 2), (6, 16, 5, 3, 1),
+                              (3, 15, 3, 4, 2), (28, 28, 3, 3, 2)]:
+        ih, iw = (oh - 1) * s + kh, (ow - 1) * s + kw
+        plane = np.full((ih + 1, iw + 70), -np.inf, np.float32)
+        plane[:ih, :iw] = rng.standard_normal((ih, iw))
+        got = T.maxpool(isa, oh, ow, kh, kw, s, plane)
+        want = np.full((oh, ow), -np.inf, np.float32)
+        for ky in range(kh):
+            for kx in range(kw):
+                want = np.maximum(want, plane[ky:ky + s * oh:s, kx:kx + s * ow:s])
+        close(got, want, f"{isa} maxpool {kh}x{kw}/{s} {oh}x{ow}")
+
+
+# The family's matrices (points 0, 1, -1, 1/2, -2, infinity), written out independently of the C code.
+BT = np.array([[1, -1.5, -2, 1.5, 1, 0], [0, -1, 0.5, 2.5, 1, 0], [0, 1, -2.5, 0.5, 1, 0],
+               [0, -2, -1, 2, 1, 0], [0, 0.5, -1, -0.5, 1, 0], [0, 1, -1.5, -2, 1.5, 1]])
+AT = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 0.5, -2, 0], [0, 1, 1, 0.25, 4, 0], [0, 1, -1, 0.125, -8, 1]])
+
+
+@pytest.mark.parametrize("isa", [i for i in ISAS if i in ("ref", "avx512")])
+def test_winograd_transforms(isa):
+    rng = np.random.default_rng(4)
+    for tiles in range(1, 17):
+        patch = rng.standard_normal((6, 4 * tiles + 2 + 64)).astype(np.float32)
+        m = rng.standard_normal((36, 16)).astype(np.float32)
+        for rows, cols in [(4, 4 * tiles), (3, 4 * tiles - 1), (1, 1), (2, max(1, 4 * tiles - 3))]:
+            v, out = T.wino43(isa, tiles, patch, m, 0.5, 0.0, -INF, INF, rows, cols)
+            for t in range(tiles):
+                d = patch[:, 4 * t:4 * t + 6].astype(np.float64)
+                close(v[:, t].reshape(6, 6), BT @ d @ BT.T, f"{isa} wino input tile {t}/{tiles}")
+                y = act(AT @ m[:, t].reshape(6, 6).astype(np.float64) @ AT.T + 0.5, 0.0, -INF, INF)
+                want = np.zeros((4, 4))
+                want[:rows, :] = y[:rows]
+                cut = np.clip(cols - 4 * t, 0, 4)
+                want[:, cut:] = 0
+                close(out[:, 4 * t:4 * t + 4], want, f"{isa} wino output tile {t}/{tiles} rows={rows} cols={cols}")
+            assert not out[:, cols:].any(), "wrote past the last column"
+            assert not out[rows:].any(), "wrote past the last row"
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_im2col_row(isa):
+    rng = np.random.default_rng(5)
+    for width in [1, 5, 16, 17, 40]:
+        row = rng.standard_normal(width).astype(np.float32)
+        for stride in (1, 2, 3):
+            for x0 in (-3, -1, 0, 2, width - 1, width + 2):
+                for length in (1, 7, 16, 19, 33):
+                    got = T.im2col_row(isa, length, row, x0, stride)
+                    xs = x0 + stride * np.arange(length)
+                    want = np.where((xs >= 0) & (xs < width), row[np.clip(xs, 0, width - 1)], 0)
+                    close(got, want.astype(np.float32), f"{isa} im2col len={length} x0={x0} s={stride} w={width}")
