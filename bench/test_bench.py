@@ -1,0 +1,74 @@
+"""pytest-benchmark: xnn, onnxruntime and OpenCV DNN on the same models, batch 1, 1 and 2 threads.
+
+    python -m pytest bench/ --benchmark-only                 # all runtimes, grouped by model x threads
+    python -m pytest bench/ --benchmark-only -k xnn          # xnn only
+
+These only measure (no speed assertions); each also asserts that the benchmarked runtime's output
+agrees with the two other runtimes (max |a - b| <= 1e-4 * max |a|). All three runtimes share one
+process here; for an isolated, interleaved comparison use bench/bench_peers.py.
+Not collected by ``python -m pytest`` / ``pytest tests`` (pyproject's testpaths is ``tests``).
+"""
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parent
+if str(BENCH_DIR) not in sys.path:
+    sys.path.insert(0, str(BENCH_DIR))
+
+import models  # noqa: E402  (bench/models.py)
+
+MODELS = ("squeezenet_v1.1", "mobilenet_v1")
+THREADS = (1, 2)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """``reference(model) -> (BenchModel, input, {runtime: outputs})``, computed once per model.
+
+    The reference runners (1 thread) are released right after, so that only the benchmarked
+    runtime's thread pool is alive while it is timed.
+    """
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            bm = models.prepare(name)
+            x = bm.make_input()
+            outs = {}
+            for rt in models.RUNTIMES:
+                runner = models.load_runner(rt, bm, 1)
+                outs[rt] = runner.run(x)
+                del runner
+            problems = models.compare_outputs(outs)
+            assert not problems, f"{name}: reference runtimes disagree: {problems}"
+            cache[name] = (bm, x, outs)
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("runtime", models.RUNTIMES)
+@pytest.mark.parametrize("threads", THREADS, ids=lambda t: f"t{t}")
+@pytest.mark.parametrize("model", MODELS)
+def test_predict(benchmark, reference, model, threads, runtime):
+    bm, x, ref = reference(model)
+    runner = models.load_runner(runtime, bm, threads)
+    if runtime == "opencv":
+        runner.activate()                   # cv2.setNumThreads is process-wide
+    benchmark.group = f"{model} / {threads} thread{'s' if threads > 1 else ''}"
+    benchmark.extra_info.update(runtime=runtime, version=runner.version(), threads=threads,
+                                input_shape=list(bm.input_shape))
+    if runtime == "xnn":
+        benchmark.extra_info["macs"] = runner.macs()
+
+    result = benchmark(runner.predict, x)
+
+    assert result is not None
+    out = runner.run(x)
+    assert set(out) == set(bm.outputs)
+    for other, other_out in ref.items():
+        if other != runtime:
+            d = models.max_rel_diff(other_out, out)
+            assert d <= models.AGREE_TOL, f"{runtime} vs {other}: max diff {d:.3g} of max"
