@@ -90,22 +90,63 @@ static xnn_status plan(xnn_session* s) {
     s->workspace_bytes = XNN_MAX(s->workspace_bytes, align64(s->plans[i].workspace_bytes));
   }
 
-  /* Storage roots and their lifetimes. */
+  /* Storage: every tensor lives in its parent's storage at a float offset (itself at 0 for a root).
+   * Aliasing ops (Dropout, Split, Reshape, Flatten) give their outputs their input's storage; a Concat
+   * whose inputs can be written in place gives each input a slice of its output, so the producers write
+   * there and the Concat copies nothing. */
   const int32_t nt = g->num_tensors;
+  int32_t* parent = malloc((size_t)nt * sizeof(int32_t));
+  int64_t* offset = malloc((size_t)nt * sizeof(int64_t));
   int32_t* root = malloc((size_t)nt * sizeof(int32_t));
+  int64_t* root_offset = malloc((size_t)nt * sizeof(int64_t));
   slot* slots = calloc((size_t)nt, sizeof(slot));
   int32_t* slot_of = malloc((size_t)nt * sizeof(int32_t));
-  if (!root || !slots || !slot_of) {
+  if (!parent || !offset || !root || !root_offset || !slots || !slot_of) {
+    free(parent);
+    free(offset);
     free(root);
+    free(root_offset);
     free(slots);
     free(slot_of);
     return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory planning the session");
   }
-  for (int32_t t = 0; t < nt; t++) root[t] = t, slot_of[t] = -1;
+  for (int32_t t = 0; t < nt; t++) parent[t] = t, offset[t] = 0, slot_of[t] = -1;
   for (int32_t i = 0; i < g->num_nodes; i++) {
     const xnn_node* n = &g->nodes[i];
     if (xnn_op_get(n->op)->run == NULL)
-      for (int32_t o = 0; o < n->num_outputs; o++) root[n->outputs[o]] = root[n->inputs[0]];
+      for (int32_t o = 0; o < n->num_outputs; o++) parent[n->outputs[o]] = n->inputs[0];
+  }
+  for (int32_t i = 0; i < g->num_nodes; i++) {
+    const xnn_node* n = &g->nodes[i];
+    if (n->op != XNN_OP_CONCAT) continue;
+    const xnn_shape* os = &s->tensors[n->outputs[0]].shape;
+    const int32_t axis = xnn_axis(n->p.axis.axis, os->ndim);
+    if (axis < 0 || xnn_dims_product(os, 0, axis) != 1) continue; /* slices must be contiguous */
+    int ok = 1;
+    for (int32_t j = 0; j < n->num_inputs && ok; j++) {
+      const int32_t t = n->inputs[j];
+      /* Only a tensor that owns its storage, written by an op (not the caller), once in this Concat. */
+      ok = parent[t] == t && g->tensors[t].producer >= 0;
+      for (int32_t u = 0; u < nt && ok; u++) ok = u == t || parent[u] != t;
+      for (int32_t k = 0; k < j && ok; k++) ok = n->inputs[k] != t;
+    }
+    if (!ok) continue;
+    int64_t at = 0;
+    for (int32_t j = 0; j < n->num_inputs; j++) {
+      parent[n->inputs[j]] = n->outputs[0];
+      offset[n->inputs[j]] = at;
+      at += xnn_shape_numel(&s->tensors[n->inputs[j]].shape);
+    }
+  }
+  for (int32_t t = 0; t < nt; t++) {
+    int32_t r = t;
+    int64_t off = 0;
+    while (parent[r] != r) {
+      off += offset[r];
+      r = parent[r];
+    }
+    root[t] = r;
+    root_offset[t] = off;
   }
   int32_t count = 0;
   for (int32_t t = 0; t < nt; t++) {
@@ -116,6 +157,12 @@ static xnn_status plan(xnn_session* s) {
     sl->last = sl->first;
     sl->size = align64((size_t)xnn_shape_numel(&s->tensors[t].shape) * sizeof(float));
     slot_of[t] = count++;
+  }
+  for (int32_t t = 0; t < nt; t++) {
+    /* A storage shared by several producers (Concat slices) is live from the first of them. */
+    if (g->tensors[t].producer < 0) continue;
+    slot* sl = &slots[slot_of[root[t]]];
+    sl->first = XNN_MIN(sl->first, g->tensors[t].producer);
   }
   for (int32_t i = 0; i < g->num_nodes; i++) {
     const xnn_node* n = &g->nodes[i];
@@ -141,11 +188,14 @@ static xnn_status plan(xnn_session* s) {
       for (int32_t t = 0; t < nt; t++)
         s->tensors[t].data = g->tensors[t].producer == XNN_TENSOR_DEAD
                                  ? NULL
-                                 : (float*)((char*)s->arena + offset_of_root[root[t]]);
+                                 : (float*)((char*)s->arena + offset_of_root[root[t]]) + root_offset[t];
       free(offset_of_root);
     }
   }
+  free(parent);
+  free(offset);
   free(root);
+  free(root_offset);
   free(slots);
   free(slot_of);
   return st;

@@ -37,7 +37,8 @@ static void concat_outer(void* ctx, size_t o) {
   for (int32_t i = 0; i < j->n->num_inputs; i++) {
     const xnn_tensor_rt* in = &j->t[j->n->inputs[i]];
     const size_t row = (size_t)xnn_dims_product(&in->shape, j->axis, in->shape.ndim);
-    memcpy(dst, in->data + o * row, row * sizeof(float));
+    /* The planner may have let the producer write its slice in place. */
+    if (in->data + o * row != dst) memcpy(dst, in->data + o * row, row * sizeof(float));
     dst += row;
   }
 }
