@@ -9,7 +9,9 @@
 #include "kernels/params.h"
 
 #define XNN_WINO43_TILES 16 /* tiles per transform call, at most */
-#define XNN_WINO43_EXTRA 64 /* floats a transform may read past the last patch column of a row */
+/* Floats an input transform may read past the last patch column of a row (it reads 80 floats from the
+ * first tile's patch, whatever the tile count). */
+#define XNN_WINO43_EXTRA 80
 
 /* Input transform of `tiles` (<= XNN_WINO43_TILES) consecutive tiles of one channel. `in` is the top-left
  * of the first tile's 6x6 patch in a zero-padded plane (`in_stride` floats per row); tile t's patch
