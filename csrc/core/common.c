@@ -7,10 +7,15 @@
 
 static _Thread_local char g_error[1024];
 
+xnn_status xnn_verror(xnn_status status, const char* fmt, va_list ap) {
+  vsnprintf(g_error, sizeof(g_error), fmt, ap);
+  return status;
+}
+
 xnn_status xnn_error(xnn_status status, const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(g_error, sizeof(g_error), fmt, ap);
+  xnn_verror(status, fmt, ap);
   va_end(ap);
   return status;
 }

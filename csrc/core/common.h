@@ -1,5 +1,6 @@
 /* Internal helpers shared by the whole C core: error reporting and checked arithmetic. */
 #pragma once
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,7 @@
 
 /* Records the thread's last error and returns `status`, so call sites read `return xnn_error(...)`. */
 XNN_INTERNAL xnn_status xnn_error(xnn_status status, const char* fmt, ...) XNN_PRINTF(2, 3);
+XNN_INTERNAL xnn_status xnn_verror(xnn_status status, const char* fmt, va_list ap);
 /* Prefixes the current error message with a context such as "layer 'conv1' (Convolution): ". */
 XNN_INTERNAL void xnn_error_prefix(const char* fmt, ...) XNN_PRINTF(1, 2);
 

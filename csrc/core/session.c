@@ -95,21 +95,17 @@ static xnn_status plan(xnn_session* s) {
    * whose inputs can be written in place gives each input a slice of its output, so the producers write
    * there and the Concat copies nothing. */
   const int32_t nt = g->num_tensors;
-  int32_t* parent = malloc((size_t)nt * sizeof(int32_t));
-  int64_t* offset = malloc((size_t)nt * sizeof(int64_t));
-  int32_t* root = malloc((size_t)nt * sizeof(int32_t));
-  int64_t* root_offset = malloc((size_t)nt * sizeof(int64_t));
-  slot* slots = calloc((size_t)nt, sizeof(slot));
-  int32_t* slot_of = malloc((size_t)nt * sizeof(int32_t));
-  if (!parent || !offset || !root || !root_offset || !slots || !slot_of) {
-    free(parent);
-    free(offset);
-    free(root);
-    free(root_offset);
-    free(slots);
-    free(slot_of);
-    return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory planning the session");
-  }
+  /* All per-tensor scratch of the planner in one zeroed block, 8-byte fields first. */
+  const size_t n = (size_t)nt;
+  char* scratch = xnn_alloc(n * (2 * sizeof(int64_t) + sizeof(size_t) + sizeof(slot) + 3 * sizeof(int32_t)));
+  if (!scratch) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory planning the session");
+  int64_t* offset = (int64_t*)scratch;
+  int64_t* root_offset = offset + n;
+  size_t* offset_of_root = (size_t*)(root_offset + n);
+  slot* slots = (slot*)(offset_of_root + n);
+  int32_t* parent = (int32_t*)(slots + n);
+  int32_t* root = parent + n;
+  int32_t* slot_of = root + n;
   for (int32_t t = 0; t < nt; t++) parent[t] = t, offset[t] = 0, slot_of[t] = -1;
   for (int32_t i = 0; i < g->num_nodes; i++) {
     const xnn_node* n = &g->nodes[i];
@@ -180,24 +176,13 @@ static xnn_status plan(xnn_session* s) {
   if (!s->arena) st = xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory: the arena needs %zu bytes",
                                 s->arena_bytes + s->workspace_bytes);
   if (st == XNN_OK) {
-    size_t* offset_of_root = malloc((size_t)nt * sizeof(size_t));
-    if (!offset_of_root) {
-      st = xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory planning the session");
-    } else {
-      for (int32_t i = 0; i < count; i++) offset_of_root[slots[i].root] = slots[i].offset;
-      for (int32_t t = 0; t < nt; t++)
-        s->tensors[t].data = g->tensors[t].producer == XNN_TENSOR_DEAD
-                                 ? NULL
-                                 : (float*)((char*)s->arena + offset_of_root[root[t]]) + root_offset[t];
-      free(offset_of_root);
-    }
+    for (int32_t i = 0; i < count; i++) offset_of_root[slots[i].root] = slots[i].offset;
+    for (int32_t t = 0; t < nt; t++)
+      s->tensors[t].data = g->tensors[t].producer == XNN_TENSOR_DEAD
+                               ? NULL
+                               : (float*)((char*)s->arena + offset_of_root[root[t]]) + root_offset[t];
   }
-  free(parent);
-  free(offset);
-  free(root);
-  free(root_offset);
-  free(slots);
-  free(slot_of);
+  free(scratch);
   return st;
 }
 

@@ -26,12 +26,11 @@ const xnn_op_def* xnn_op_get(xnn_op_type op) {
 }
 
 xnn_status xnn_shape_error(const char* fmt, ...) {
-  char msg[768];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
+  xnn_verror(XNN_ERROR_SHAPE, fmt, ap);
   va_end(ap);
-  return xnn_error(XNN_ERROR_SHAPE, "%s", msg);
+  return XNN_ERROR_SHAPE;
 }
 
 int32_t xnn_axis(int32_t axis, int32_t ndim) {
