@@ -11,6 +11,11 @@
 #else
 #define XNN_ARCH_X86_64 0
 #endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define XNN_ARCH_ARM64 1
+#else
+#define XNN_ARCH_ARM64 0
+#endif
 
 #if defined(__GNUC__)
 #define XNN_INTERNAL __attribute__((visibility("hidden")))

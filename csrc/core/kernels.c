@@ -60,12 +60,33 @@ static const xnn_kernels g_avx512 = {
 };
 #endif
 
+#if XNN_ARCH_ARM64
+static const xnn_kernels g_neon = {
+    .isa = "neon",
+    .gemm = {xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12},
+    .im2col_row = xnn_f32_im2col_row__ref,
+    .fc = xnn_f32_fc__ref,
+    .dwconv = xnn_f32_dwconv__ref,
+    .dwconv3x3s1 = xnn_f32_dwconv3x3s1__ref,
+    .dwconv3x3s2 = xnn_f32_dwconv3x3s2__ref,
+    .maxpool = xnn_f32_maxpool__ref,
+    .maxpool_padded = xnn_f32_maxpool_padded__ref,
+    .avgpool = xnn_f32_avgpool__ref,
+    .vact = xnn_f32_vact__ref,
+    .vsigmoid = xnn_f32_vsigmoid__ref,
+    .vtanh = xnn_f32_vtanh__ref,
+};
+#endif
+
 const xnn_kernels* xnn_kernels_for_isa(const char* isa) {
   if (strcmp(isa, "ref") == 0) return &g_ref;
 #if XNN_ARCH_X86_64
   const uint32_t f = xnn_cpu_flags();
   if (strcmp(isa, "avx2") == 0) return f & XNN_CPU_AVX2 ? &g_avx2 : NULL;
   if (strcmp(isa, "avx512") == 0) return f & XNN_CPU_AVX512F ? &g_avx512 : NULL;
+#endif
+#if XNN_ARCH_ARM64
+  if (strcmp(isa, "neon") == 0) return &g_neon;
 #endif
   return NULL;
 }
@@ -81,6 +102,9 @@ const xnn_kernels* xnn_kernels_select(void) {
   if (f & XNN_CPU_AVX512F) return &g_avx512;
   if (f & XNN_CPU_AVX2) return &g_avx2;
 #endif
+#if XNN_ARCH_ARM64
+  return &g_neon;
+#endif
   return &g_ref;
 }
 
@@ -89,6 +113,9 @@ const char* xnn_available_isas(void) {
   const uint32_t f = xnn_cpu_flags();
   if (f & XNN_CPU_AVX512F) return "ref avx2 avx512";
   if (f & XNN_CPU_AVX2) return "ref avx2";
+#endif
+#if XNN_ARCH_ARM64
+  return "ref neon";
 #endif
   return "ref";
 }

@@ -86,7 +86,7 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   size_t nb = (131072 / (E * ic)) / nr * nr;
   nb = XNN_MAX(nb, nr);
   nb = XNN_MIN(nb, round_up(p.tiles, nr));
-  nb = XNN_MIN(nb, (size_t)256);
+  nb = XNN_MIN(nb, XNN_MAX((size_t)256 / nr, (size_t)1) * nr); /* whole panels only */
   p.nb = nb;
   size_t mc = (65536 / (E * nb)) / mr * mr;
   mc = XNN_MAX(mc, mr);

@@ -49,7 +49,7 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   size_t nc = (65536 / (b.k ? b.k : 1)) / b.nr * b.nr;
   nc = XNN_MAX(nc, b.nr);
   nc = XNN_MIN(nc, round_up(b.n, b.nr));
-  nc = XNN_MIN(nc, (size_t)512);
+  nc = XNN_MIN(nc, XNN_MAX((size_t)512 / b.nr, (size_t)1) * b.nr); /* whole panels only */
   b.nc = nc;
   b.n_blocks = div_up(b.n, b.nc);
   /* Too few pixel blocks to feed every thread: split the rows too (each task packs its own columns). */
@@ -61,7 +61,7 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   return b;
 }
 
-static size_t packed_b_floats(const blocking* b) { return b->nc * b->k; }
+static size_t packed_b_floats(const blocking* b) { return round_up(b->nc, b->nr) * b->k; }
 
 /* The 3x3 depthwise kernel for this geometry, or NULL for the general one. */
 static xnn_f32_dwconv3x3_fn dw3x3_kernel(const xnn_conv_params* c, const xnn_kernels* k) {

@@ -154,7 +154,7 @@ static inline void shape_str(const xnn_shape* s, char* buf, size_t size) {
     pos += (size_t)snprintf(buf + pos, size - pos, i ? "x%lld" : "%lld", (long long)s->dims[i]);
 }
 
-static int64_t shape_numel(const xnn_shape* s) {
+static inline int64_t shape_numel(const xnn_shape* s) {
   int64_t n = 1;
   for (int32_t i = 0; i < s->ndim; i++) n *= s->dims[i];
   return n;

@@ -1,0 +1,136 @@
+/* Kernel tester in C, for every kernel set of this build on this CPU (also under qemu-aarch64): the
+ * GEMM family against a double-precision loop on shapes with every row/column tail and K chunking;
+ * the 3x3 depthwise and padded max-pool families against loops. Same cases as tests/test_kernels.py,
+ * which cannot run where there is no Python. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/testing.h"
+#include "test_util.h"
+
+static uint32_t g_rng = 12345;
+static float frand(void) {
+  g_rng = g_rng * 1664525u + 1013904223u;
+  return (float)(g_rng >> 8) / 8388608.0f - 1.0f;
+}
+
+static double act(double y, const xnn_f32_act_params* p) {
+  y = y > 0 ? y : y * p->slope;
+  return y < p->min ? p->min : y > p->max ? p->max : y;
+}
+
+static void test_gemm(const char* isa) {
+  static const size_t shapes[][3] = {{1, 1, 1},   {3, 5, 7},   {8, 12, 16},  {8, 32, 16}, {9, 13, 17},
+                                     {17, 47, 64}, {5, 100, 300}, {25, 13, 3}, {40, 64, 1}, {16, 24, 0}};
+  const xnn_f32_act_params acts[] = {{1.0f, -INFINITY, INFINITY}, {0.0f, -INFINITY, INFINITY},
+                                     {0.1f, -INFINITY, INFINITY}, {0.0f, -INFINITY, 6.0f}};
+  for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+    const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+    float* a = malloc((m * k + 1) * sizeof(float));
+    float* b = malloc((k * n + 1) * sizeof(float));
+    float* bias = malloc(m * sizeof(float));
+    float* c = malloc(m * n * sizeof(float));
+    for (size_t i = 0; i < m * k; i++) a[i] = frand();
+    for (size_t i = 0; i < k * n; i++) b[i] = frand();
+    for (size_t i = 0; i < m; i++) bias[i] = frand();
+    for (size_t ai = 0; ai < sizeof(acts) / sizeof(acts[0]); ai++) {
+      const size_t kcs[] = {0, 7, 64};
+      for (size_t kci = 0; kci < 3; kci++) {
+        const int r = xnn_testing_gemm(isa, m, n, k, kcs[kci], a, b, bias, &acts[ai], c);
+        CHECK(r == 1, "%s gemm: kernel set missing", isa);
+        double err = 0;
+        for (size_t i = 0; i < m; i++)
+          for (size_t j = 0; j < n; j++) {
+            double y = bias[i];
+            for (size_t p = 0; p < k; p++) y += (double)a[i * k + p] * b[p * n + j];
+            err = fmax(err, fabs(act(y, &acts[ai]) - c[i * n + j]));
+          }
+        CHECK(err <= 1e-4 * (1.0 + sqrt((double)k)), "%s gemm m=%zu n=%zu k=%zu kc=%zu act=%zu: max error %g", isa,
+              m, n, k, kcs[kci], ai, err);
+      }
+    }
+    free(a);
+    free(b);
+    free(bias);
+    free(c);
+  }
+}
+
+static void test_dwconv(const char* isa) {
+  static const size_t sizes[][2] = {{1, 1}, {2, 3}, {5, 7}, {7, 16}, {8, 17}, {13, 31}, {3, 33}};
+  const xnn_f32_act_params relu = {0.0f, -INFINITY, INFINITY};
+  for (size_t stride = 1; stride <= 2; stride++) {
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+      const size_t oh = sizes[s][0], ow = sizes[s][1];
+      const size_t ih = (oh - 1) * stride + 3, iw = (ow - 1) * stride + 3, is = iw + 5;
+      float* in = calloc((ih + 1) * is + 64, sizeof(float));
+      float* out = malloc(oh * ow * sizeof(float));
+      float w[9];
+      for (int i = 0; i < 9; i++) w[i] = frand();
+      for (size_t y = 0; y < ih; y++)
+        for (size_t x = 0; x < iw; x++) in[y * is + x] = frand();
+      const int r = xnn_testing_dwconv3x3(isa, stride, oh, ow, in, is, w, 0.25f, &relu, out);
+      if (r == 1) {
+        double err = 0;
+        for (size_t y = 0; y < oh; y++)
+          for (size_t x = 0; x < ow; x++) {
+            double acc = 0.25;
+            for (int ky = 0; ky < 3; ky++)
+              for (int kx = 0; kx < 3; kx++) acc += w[ky * 3 + kx] * in[(y * stride + ky) * is + x * stride + kx];
+            err = fmax(err, fabs(act(acc, &relu) - out[y * ow + x]));
+          }
+        CHECK(err <= 1e-5, "%s dwconv3x3 s%zu %zux%zu: max error %g", isa, stride, oh, ow, err);
+      }
+      free(in);
+      free(out);
+    }
+  }
+}
+
+static void test_maxpool(const char* isa) {
+  static const size_t cases[][5] = {{1, 1, 2, 2, 2}, {5, 7, 3, 3, 2}, {9, 17, 3, 3, 1}, {4, 33, 2, 2, 2}, {3, 15, 3, 4, 2}};
+  for (size_t s = 0; s < sizeof(cases) / sizeof(cases[0]); s++) {
+    const size_t oh = cases[s][0], ow = cases[s][1], kh = cases[s][2], kw = cases[s][3], st = cases[s][4];
+    const size_t ih = (oh - 1) * st + kh, iw = (ow - 1) * st + kw, is = iw + 70;
+    float* in = malloc(((ih + 1) * is) * sizeof(float));
+    float* out = malloc(oh * ow * sizeof(float));
+    for (size_t i = 0; i < (ih + 1) * is; i++) in[i] = -INFINITY;
+    for (size_t y = 0; y < ih; y++)
+      for (size_t x = 0; x < iw; x++) in[y * is + x] = frand();
+    if (xnn_testing_maxpool(isa, oh, ow, kh, kw, st, in, is, out) == 1) {
+      int bad = 0;
+      for (size_t y = 0; y < oh; y++)
+        for (size_t x = 0; x < ow; x++) {
+          float m = -INFINITY;
+          for (size_t ky = 0; ky < kh; ky++)
+            for (size_t kx = 0; kx < kw; kx++) m = fmaxf(m, in[(y * st + ky) * is + x * st + kx]);
+          bad += m != out[y * ow + x];
+        }
+      CHECK(bad == 0, "%s maxpool %zux%zu/%zu %zux%zu: %d wrong", isa, kh, kw, st, oh, ow, bad);
+    }
+    free(in);
+    free(out);
+  }
+}
+
+int main(void) {
+  char isas[64];
+  snprintf(isas, sizeof(isas), "%s", xnn_available_isas());
+  int tested = 0;
+  for (char* isa = strtok(isas, " "); isa; isa = strtok(NULL, " ")) {
+    test_gemm(isa);
+    test_dwconv(isa);
+    test_maxpool(isa);
+    printf("kernel set %s: tested\n", isa);
+    tested++;
+  }
+  CHECK(tested >= 1, "no kernel set");
+  if (g_failures) {
+    fprintf(stderr, "test_kernels: %d check(s) failed\n", g_failures);
+    return 1;
+  }
+  printf("test_kernels: all checks passed (%s)\n", xnn_available_isas());
+  return 0;
+}
