@@ -32,6 +32,10 @@ void xnn_f32_dwconv3x3s1__ref(size_t oh, size_t ow, const float* in, size_t in_s
                               float* out, const xnn_f32_act_params* params);
 void xnn_f32_dwconv3x3s2__ref(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w, float bias,
                               float* out, const xnn_f32_act_params* params);
+void xnn_f32_dwconv3x3s1__neon_asm(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,
+                                   float bias, float* out, const xnn_f32_act_params* params);
+void xnn_f32_dwconv3x3s2__neon_asm(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,
+                                   float bias, float* out, const xnn_f32_act_params* params);
 void xnn_f32_dwconv3x3s1__avx512(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,
                                  float bias, float* out, const xnn_f32_act_params* params);
 void xnn_f32_dwconv3x3s2__avx512(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,

@@ -59,7 +59,9 @@ static void test_gemm(const char* isa) {
 }
 
 static void test_dwconv(const char* isa) {
-  static const size_t sizes[][2] = {{1, 1}, {2, 3}, {5, 7}, {7, 16}, {8, 17}, {13, 31}, {3, 33}};
+  /* Every row tail of 4- and 8-wide steps and of 8- and 16-wide vectors. */
+  static const size_t sizes[][2] = {{1, 1},  {3, 2},  {2, 3},  {2, 4},  {4, 5},  {3, 6},  {5, 7},  {2, 10},
+                                    {5, 12}, {3, 14}, {7, 16}, {8, 17}, {13, 31}, {3, 33}, {2, 46}};
   const xnn_f32_act_params relu = {0.0f, -INFINITY, INFINITY};
   for (size_t stride = 1; stride <= 2; stride++) {
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
