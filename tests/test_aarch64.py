@@ -63,3 +63,34 @@ def test_bench_binary_under_qemu(cross_build: Path) -> None:
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "isa neon" in run.stdout and "latency over 3 runs" in run.stdout and "conv1" in run.stdout
+
+
+# Every shared Caffe model whose layers are all supported (the LSTM and SSD nets come later).
+MODELS = ["lenet_mnist", "cifar10_quick", "mtcnn_det1", "mtcnn_det2", "mtcnn_det3", "squeezenet_v1.0",
+          "squeezenet_v1.1", "mobilenet_v1", "mobilenet_v2", "bvlc_googlenet", "resnet50", "bvlc_alexnet"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_matches_x86(name, cross_build: Path, random_caffe_model, tmp_path) -> None:
+    """The AArch64 build (NEON kernels, under qemu) gives the x86 build's outputs within 1e-4."""
+    import numpy as np
+
+    import caffe_tools
+    import xnn
+
+    prototxt, caffemodel = random_caffe_model(name)
+    shape = list(caffe_tools.net_input_shapes(prototxt, batch=1).values())[0]
+    x = np.random.default_rng(11).standard_normal(shape).astype(np.float32)
+    want = xnn.Model.load(prototxt, caffemodel).predict(x)
+    want = np.concatenate([v.ravel() for v in want.values()]) if isinstance(want, dict) else want.ravel()
+    x.tofile(tmp_path / "in.f32")
+    run = subprocess.run(["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", str(cross_build / "xnn-bench"),
+                          str(prototxt), str(caffemodel), "--input-shape", ",".join(map(str, shape)),
+                          "--input", str(tmp_path / "in.f32"), "--output", str(tmp_path / "out.f32"),
+                          "--runs", "1", "--warmup", "0"], capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "isa neon" in run.stdout
+    got = np.fromfile(tmp_path / "out.f32", dtype=np.float32)
+    assert got.shape == want.shape
+    err = float(np.abs(got - want).max())
+    assert err <= 1e-4 * float(np.abs(want).max()), f"{name}: max error {err:.3g} vs max {np.abs(want).max():.3g}"

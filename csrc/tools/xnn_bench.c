@@ -1,10 +1,12 @@
 /* xnn-bench: times a model with the C API only (no Python), for development machines and ARM boards.
  *
  *   xnn-bench MODEL.prototxt WEIGHTS.caffemodel [--runs N] [--warmup N] [--threads N] [--profile]
- *             [--input-shape 1,3,224,224]
+ *             [--input-shape 1,3,224,224] [--input FILE] [--output FILE]
  *
- * Inputs are filled with a fixed pseudo-random pattern; prints min/median/max latency and, with
- * --profile, the median time, GFLOP/s and share of every layer. */
+ * Inputs are filled with a fixed pseudo-random pattern, or read from FILE (raw float32, input 0);
+ * prints min/median/max latency and, with --profile, the median time, GFLOP/s and share of every
+ * layer. --output writes every output after the last run (raw float32, in order), to check a
+ * board's results against another machine's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,7 @@ static int cmp_double(const void* a, const void* b) {
 static int usage(void) {
   fprintf(stderr,
           "usage: xnn-bench MODEL.prototxt WEIGHTS.caffemodel [--runs N] [--warmup N] [--threads N]\n"
-          "                 [--profile] [--input-shape D0,D1,...]\n");
+          "                 [--profile] [--input-shape D0,D1,...] [--input FILE] [--output FILE]\n");
   return 2;
 }
 
@@ -40,12 +42,16 @@ int main(int argc, char** argv) {
   const char* prototxt = argv[1];
   const char* weights = argv[2];
   int runs = 20, warmup = 3, threads = 1, profile = 0;
+  const char* input_file = NULL;
+  const char* output_file = NULL;
   xnn_shape shape = {0, {0}};
   for (int i = 3; i < argc; i++) {
     if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--profile")) profile = 1;
+    else if (!strcmp(argv[i], "--input") && i + 1 < argc) input_file = argv[++i];
+    else if (!strcmp(argv[i], "--output") && i + 1 < argc) output_file = argv[++i];
     else if (!strcmp(argv[i], "--input-shape") && i + 1 < argc) {
       char* s = argv[++i];
       while (*s && shape.ndim < XNN_MAX_DIMS) {
@@ -76,6 +82,16 @@ int main(int argc, char** argv) {
       r = r * 1664525u + 1013904223u;
       x[k] = (float)(r >> 8) / 16777216.0f - 0.5f;
     }
+    if (i == 0 && input_file) {
+      FILE* f = fopen(input_file, "rb");
+      const size_t got = f ? fread(x, sizeof(float), n, f) : 0;
+      if (f) fclose(f);
+      if (got != n) {
+        fprintf(stderr, "xnn-bench: %s: expected %zu float32 values for input 0\n", input_file, n);
+        free(x);
+        return 1;
+      }
+    }
     st = xnn_session_set_input(session, i, x, n);
     free(x);
     if (st != XNN_OK) return fail("set_input", st);
@@ -93,6 +109,24 @@ int main(int argc, char** argv) {
       xnn_layer_stats ls;
       xnn_session_layer_stats(session, l, &ls);
       layer_times[(size_t)l * (size_t)runs + (size_t)i] = ls.last_time_ms;
+    }
+  }
+  if (output_file) {
+    FILE* f = fopen(output_file, "wb");
+    for (int32_t o = 0; f && o < xnn_model_num_outputs(model); o++) {
+      const float* y;
+      xnn_shape s;
+      xnn_session_output(session, o, &y, &s);
+      size_t n = 1;
+      for (int d = 0; d < s.ndim; d++) n *= (size_t)s.dims[d];
+      if (fwrite(y, sizeof(float), n, f) != n) {
+        fclose(f);
+        f = NULL;
+      }
+    }
+    if (!f || fclose(f) != 0) {
+      fprintf(stderr, "xnn-bench: cannot write %s\n", output_file);
+      return 1;
     }
   }
   qsort(times, (size_t)runs, sizeof(double), cmp_double);
