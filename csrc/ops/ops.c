@@ -25,6 +25,21 @@ const xnn_op_def* xnn_op_get(xnn_op_type op) {
   return NULL;
 }
 
+int xnn_op_in_place(xnn_op_type op) {
+  switch (op) {
+    case XNN_OP_RELU:
+    case XNN_OP_SIGMOID:
+    case XNN_OP_TANH:
+    case XNN_OP_PRELU:
+    case XNN_OP_AFFINE:
+    case XNN_OP_ELTWISE:
+    case XNN_OP_SOFTMAX:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
 xnn_status xnn_shape_error(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
