@@ -188,12 +188,11 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
       for (size_t k0 = 0; k0 < ic; k0 += 256) {
         const size_t kc = XNN_MIN((size_t)256, ic - k0);
         const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | XNN_GEMM_LAST;
-        for (size_t pn = 0; pn < panels; pn++) {
-          const size_t ncol = XNN_MIN(nr, count - pn * nr);
-          for (size_t r = 0; r < rows; r += mr) {
-            j->k->gemm.ukernel(XNN_MIN(mr, rows - r), ncol, kc, a + (m0 + r) * ic + k0 * mr,
-                               b + pn * ic * nr + k0 * nr, m + e * m_stride + r * nbp + pn * nr, nbp, NULL,
-                               &identity, flags);
+        for (size_t r = 0; r < rows; r += mr) {
+          for (size_t pn = 0; pn < panels; pn++) {
+            j->k->gemm.ukernel(XNN_MIN(mr, rows - r), XNN_MIN(nr, count - pn * nr), kc,
+                               a + (m0 + r) * ic + k0 * mr, b + pn * ic * nr + k0 * nr,
+                               m + e * m_stride + r * nbp + pn * nr, nbp, NULL, &identity, flags);
           }
         }
       }
