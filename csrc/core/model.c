@@ -16,6 +16,16 @@ xnn_status xnn_model_create(xnn_graph* graph, xnn_model** out) {
   m->graph = *graph;
   memset(graph, 0, sizeof(*graph));
   m->kernels = xnn_kernels_select();
+  for (int32_t i = 0; i < m->graph.num_nodes; i++) {
+    const xnn_node* n = &m->graph.nodes[i];
+    if (!xnn_op_get(n->op)) {
+      const xnn_status st = xnn_error(XNN_ERROR_UNSUPPORTED,
+                                      "layer '%s' (%s): this library was built without the '%s' operator (XNN_OPS)",
+                                      n->name, n->type, xnn_op_file(n->op));
+      xnn_model_free(m);
+      return st;
+    }
+  }
   xnn_status fst = xnn_graph_fuse(&m->graph);
   if (fst == XNN_OK) fst = xnn_model_choose_and_pack(m);
   if (fst != XNN_OK) {

@@ -3,12 +3,6 @@
 
 enum { CHUNK = 16384 };
 
-xnn_status xnn_same_shape_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* plan) {
-  t[n->outputs[0]].shape = t[n->inputs[0]].shape;
-  plan->macs = xnn_shape_numel(&t[n->inputs[0]].shape);
-  plan->workspace_bytes = 0;
-  return XNN_OK;
-}
 
 typedef struct act_job {
   xnn_f32_vunary_fn fn;

@@ -3,26 +3,104 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/* Ops left out of the build (CMake's XNN_OPS) resolve to NULL. */
+#ifndef XNN_WITHOUT_ACTIVATION
+#define XNN_WITHOUT_ACTIVATION 0
+#endif
+#ifndef XNN_WITHOUT_CHANNELWISE
+#define XNN_WITHOUT_CHANNELWISE 0
+#endif
+#ifndef XNN_WITHOUT_CONCAT
+#define XNN_WITHOUT_CONCAT 0
+#endif
+#ifndef XNN_WITHOUT_CONVOLUTION
+#define XNN_WITHOUT_CONVOLUTION 0
+#endif
+#ifndef XNN_WITHOUT_ELTWISE
+#define XNN_WITHOUT_ELTWISE 0
+#endif
+#ifndef XNN_WITHOUT_INNER_PRODUCT
+#define XNN_WITHOUT_INNER_PRODUCT 0
+#endif
+#ifndef XNN_WITHOUT_LRN
+#define XNN_WITHOUT_LRN 0
+#endif
+#ifndef XNN_WITHOUT_POOLING
+#define XNN_WITHOUT_POOLING 0
+#endif
+#ifndef XNN_WITHOUT_RESHAPE
+#define XNN_WITHOUT_RESHAPE 0
+#endif
+#ifndef XNN_WITHOUT_SLICE
+#define XNN_WITHOUT_SLICE 0
+#endif
+#ifndef XNN_WITHOUT_SOFTMAX
+#define XNN_WITHOUT_SOFTMAX 0
+#endif
+
 const xnn_op_def* xnn_op_get(xnn_op_type op) {
   switch (op) {
+#if !XNN_WITHOUT_CONVOLUTION
     case XNN_OP_CONVOLUTION: return &xnn_op_convolution;
+#endif
+#if !XNN_WITHOUT_INNER_PRODUCT
     case XNN_OP_INNER_PRODUCT: return &xnn_op_inner_product;
+#endif
+#if !XNN_WITHOUT_POOLING
     case XNN_OP_POOLING: return &xnn_op_pooling;
+#endif
+#if !XNN_WITHOUT_ACTIVATION
     case XNN_OP_RELU:
     case XNN_OP_SIGMOID:
     case XNN_OP_TANH: return &xnn_op_activation;
+#endif
+#if !XNN_WITHOUT_CHANNELWISE
     case XNN_OP_PRELU: return &xnn_op_prelu;
-    case XNN_OP_LRN: return &xnn_op_lrn;
     case XNN_OP_AFFINE: return &xnn_op_affine;
+#endif
+#if !XNN_WITHOUT_LRN
+    case XNN_OP_LRN: return &xnn_op_lrn;
+#endif
+#if !XNN_WITHOUT_ELTWISE
     case XNN_OP_ELTWISE: return &xnn_op_eltwise;
+#endif
+#if !XNN_WITHOUT_CONCAT
     case XNN_OP_CONCAT: return &xnn_op_concat;
+#endif
+#if !XNN_WITHOUT_SLICE
     case XNN_OP_SLICE: return &xnn_op_slice;
+#endif
+#if !XNN_WITHOUT_SOFTMAX
     case XNN_OP_SOFTMAX: return &xnn_op_softmax;
+#endif
+#if !XNN_WITHOUT_RESHAPE
     case XNN_OP_IDENTITY: return &xnn_op_identity;
     case XNN_OP_RESHAPE: return &xnn_op_reshape;
-    case XNN_OP_COUNT: break;
+#endif
+    default: break;
   }
   return NULL;
+}
+
+const char* xnn_op_file(xnn_op_type op) {
+  switch (op) {
+    case XNN_OP_CONVOLUTION: return "convolution";
+    case XNN_OP_INNER_PRODUCT: return "inner_product";
+    case XNN_OP_POOLING: return "pooling";
+    case XNN_OP_RELU:
+    case XNN_OP_SIGMOID:
+    case XNN_OP_TANH: return "activation";
+    case XNN_OP_PRELU:
+    case XNN_OP_AFFINE: return "channelwise";
+    case XNN_OP_LRN: return "lrn";
+    case XNN_OP_ELTWISE: return "eltwise";
+    case XNN_OP_CONCAT: return "concat";
+    case XNN_OP_SLICE: return "slice";
+    case XNN_OP_SOFTMAX: return "softmax";
+    case XNN_OP_IDENTITY:
+    case XNN_OP_RESHAPE: return "reshape";
+    default: return "?";
+  }
 }
 
 int xnn_op_in_place(xnn_op_type op) {
@@ -46,6 +124,13 @@ xnn_status xnn_shape_error(const char* fmt, ...) {
   xnn_verror(XNN_ERROR_SHAPE, fmt, ap);
   va_end(ap);
   return XNN_ERROR_SHAPE;
+}
+
+xnn_status xnn_same_shape_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* plan) {
+  t[n->outputs[0]].shape = t[n->inputs[0]].shape;
+  plan->macs = xnn_shape_numel(&t[n->inputs[0]].shape);
+  plan->workspace_bytes = 0;
+  return XNN_OK;
 }
 
 int32_t xnn_axis(int32_t axis, int32_t ndim) {

@@ -37,7 +37,10 @@ typedef struct xnn_op_def {
   xnn_status (*pack)(xnn_node* node, const xnn_kernels* kernels);
 } xnn_op_def;
 
+/* NULL when the op was left out of this build (CMake's XNN_OPS). */
 XNN_INTERNAL const xnn_op_def* xnn_op_get(xnn_op_type op);
+/* The csrc/ops file (and XNN_OPS name) that implements an op. */
+XNN_INTERNAL const char* xnn_op_file(xnn_op_type op);
 /* Ops whose run is correct with output 0 stored over input 0 (elementwise, reading each value before
  * writing it). */
 XNN_INTERNAL int xnn_op_in_place(xnn_op_type op);
