@@ -1,5 +1,6 @@
 #include "core/kernels.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,62 +24,52 @@ static const xnn_kernels g_ref = {
     .wino43_output = xnn_f32_wino43_output__ref,
 };
 
+/* Each ISA's set starts from the portable one and replaces only what it has its own kernel for. */
 #if XNN_ARCH_X86_64
-static const xnn_kernels g_avx2 = {
-    .isa = "avx2",
-    .gemm = {xnn_f32_gemm_ukernel_6x16__avx2, 6, 16},
-    .im2col_row = xnn_f32_im2col_row__ref,
-    .fc = xnn_f32_fc__ref,
-    .dwconv = xnn_f32_dwconv__ref,
-    .dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx2,
-    .dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx2,
-    .maxpool = xnn_f32_maxpool__ref,
-    .maxpool_padded = xnn_f32_maxpool_padded__avx2,
-    .avgpool = xnn_f32_avgpool__ref,
-    .vact = xnn_f32_vact__ref,
-    .vsigmoid = xnn_f32_vsigmoid__ref,
-    .vtanh = xnn_f32_vtanh__ref,
-    /* No Winograd: with the portable transforms it loses to the AVX2 GEMM. */
-};
-
-static const xnn_kernels g_avx512 = {
-    .isa = "avx512",
-    .gemm = {xnn_f32_gemm_ukernel_8x32__avx512, 8, 32},
-    .im2col_row = xnn_f32_im2col_row__avx512,
-    .fc = xnn_f32_fc__ref,
-    .dwconv = xnn_f32_dwconv__ref,
-    .dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx512,
-    .dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx512,
-    .maxpool = xnn_f32_maxpool__ref,
-    .maxpool_padded = xnn_f32_maxpool_padded__avx512,
-    .wino43_input = xnn_f32_wino43_input__avx512,
-    .wino43_output = xnn_f32_wino43_output__avx512,
-    .avgpool = xnn_f32_avgpool__ref,
-    .vact = xnn_f32_vact__ref,
-    .vsigmoid = xnn_f32_vsigmoid__ref,
-    .vtanh = xnn_f32_vtanh__ref,
-};
+static xnn_kernels g_avx2, g_avx512;
 #endif
-
 #if XNN_ARCH_ARM64
-static const xnn_kernels g_neon = {
-    .isa = "neon",
-    .gemm = {xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12},
-    .im2col_row = xnn_f32_im2col_row__ref,
-    .fc = xnn_f32_fc__ref,
-    .dwconv = xnn_f32_dwconv__ref,
-    .dwconv3x3s1 = xnn_f32_dwconv3x3s1__neon_asm,
-    .dwconv3x3s2 = xnn_f32_dwconv3x3s2__neon_asm,
-    .maxpool = xnn_f32_maxpool__ref,
-    .maxpool_padded = xnn_f32_maxpool_padded__ref,
-    .avgpool = xnn_f32_avgpool__ref,
-    .vact = xnn_f32_vact__ref,
-    .vsigmoid = xnn_f32_vsigmoid__ref,
-    .vtanh = xnn_f32_vtanh__ref,
-};
+static xnn_kernels g_neon;
 #endif
+
+static void init_sets(void) {
+#if XNN_ARCH_X86_64
+  g_avx2 = g_ref;
+  g_avx2.isa = "avx2";
+  g_avx2.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_6x16__avx2, 6, 16};
+  g_avx2.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx2;
+  g_avx2.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx2;
+  g_avx2.maxpool_padded = xnn_f32_maxpool_padded__avx2;
+  /* No Winograd: with the portable transforms it loses to the AVX2 GEMM. */
+  g_avx2.wino43_input = NULL;
+  g_avx2.wino43_output = NULL;
+
+  g_avx512 = g_ref;
+  g_avx512.isa = "avx512";
+  g_avx512.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_8x32__avx512, 8, 32};
+  g_avx512.im2col_row = xnn_f32_im2col_row__avx512;
+  g_avx512.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx512;
+  g_avx512.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx512;
+  g_avx512.maxpool_padded = xnn_f32_maxpool_padded__avx512;
+  g_avx512.wino43_input = xnn_f32_wino43_input__avx512;
+  g_avx512.wino43_output = xnn_f32_wino43_output__avx512;
+#endif
+#if XNN_ARCH_ARM64
+  g_neon = g_ref;
+  g_neon.isa = "neon";
+  g_neon.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12};
+  g_neon.dwconv3x3s1 = xnn_f32_dwconv3x3s1__neon_asm;
+  g_neon.dwconv3x3s2 = xnn_f32_dwconv3x3s2__neon_asm;
+  /* No Winograd until the transforms have NEON versions. */
+  g_neon.wino43_input = NULL;
+  g_neon.wino43_output = NULL;
+#endif
+}
+
+static pthread_once_t g_sets_once = PTHREAD_ONCE_INIT;
 
 const xnn_kernels* xnn_kernels_for_isa(const char* isa) {
+  pthread_once(&g_sets_once, init_sets);
   if (strcmp(isa, "ref") == 0) return &g_ref;
 #if XNN_ARCH_X86_64
   const uint32_t f = xnn_cpu_flags();
@@ -92,6 +83,7 @@ const xnn_kernels* xnn_kernels_for_isa(const char* isa) {
 }
 
 const xnn_kernels* xnn_kernels_select(void) {
+  pthread_once(&g_sets_once, init_sets);
   const char* cap = getenv("XNN_ISA");
   if (cap && *cap) {
     const xnn_kernels* k = xnn_kernels_for_isa(cap);
