@@ -264,6 +264,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     shapes = _input_shapes(model, args.input_shape)
     stats = model.layer_shapes(*shapes)
     print(f"model:   {model.source}")
+    print(f"kernels: {model.isa} (cpu: {cpu_features()})")
     print("inputs:")
     for info, shape in zip(model.inputs, shapes):
         declared = "" if tuple(shape) == tuple(info.shape) else f"  (declared {_fmt_shape(info.shape)})"
