@@ -51,6 +51,27 @@ int xnn_testing_dwconv3x3(const char* isa, size_t stride, size_t oh, size_t ow, 
   return 1;
 }
 
+int xnn_testing_dwconv(const char* isa, const size_t geometry[12], const float* in, const float* w, float bias,
+                       const xnn_f32_act_params* act, float* out) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks) return 0;
+  const xnn_dwconv_geometry g = {geometry[0], geometry[1], geometry[2], geometry[3], geometry[4],  geometry[5],
+                                 geometry[6], geometry[7], geometry[8], geometry[9], geometry[10], geometry[11]};
+  ks->dwconv(&g, in, w, bias, out, act);
+  return 1;
+}
+
+const char* xnn_testing_families(const char* isa) {
+  static _Thread_local char buf[128];
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  buf[0] = '\0';
+  if (!ks) return buf;
+  if (ks->dwconv3x3s1 && ks->dwconv3x3s2) strcat(buf, "dwconv3x3 ");
+  if (ks->maxpool_padded) strcat(buf, "maxpool_padded ");
+  if (ks->wino43_input) strcat(buf, "wino43 ");
+  return buf;
+}
+
 int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                         const float* in, size_t in_stride, float* out) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);

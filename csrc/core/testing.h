@@ -13,6 +13,11 @@ XNN_INTERNAL int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k,
 XNN_INTERNAL int xnn_testing_dwconv3x3(const char* isa, size_t stride, size_t oh, size_t ow, const float* in,
                                        size_t in_stride, const float* w, float bias, const xnn_f32_act_params* act,
                                        float* out);
+/* The set's general depthwise kernel (any geometry, unpadded input). */
+XNN_INTERNAL int xnn_testing_dwconv(const char* isa, const size_t geometry[12], const float* in, const float* w,
+                                    float bias, const xnn_f32_act_params* act, float* out);
+/* Space-separated names of the optional kernel families the set has ("dwconv3x3 maxpool_padded wino43"). */
+XNN_INTERNAL const char* xnn_testing_families(const char* isa);
 XNN_INTERNAL int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                                      const float* in, size_t in_stride, float* out);
 XNN_INTERNAL int xnn_testing_wino43(const char* isa, size_t tiles, const float* in, size_t in_stride, float* v,

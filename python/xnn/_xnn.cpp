@@ -198,6 +198,15 @@ PYBIND11_MODULE(_xnn, m) {
                                         out.mutable_data());
     return r ? py::object(out) : py::object(py::none());
   });
+  t.def("families", [](const std::string& isa) { return std::string(xnn_testing_families(isa.c_str())); });
+  t.def("dwconv", [act](const std::string& isa, farr in, farr w, float bias, std::vector<size_t> geo, float slope,
+                        float lo, float hi) -> py::object {
+    if (geo.size() != 12) throw py::value_error("geometry: ih iw oh ow kh kw sh sw dh dw pad_top pad_left");
+    farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(geo[2]), static_cast<py::ssize_t>(geo[3])});
+    const xnn_f32_act_params p = act(slope, lo, hi);
+    const int r = xnn_testing_dwconv(isa.c_str(), geo.data(), in.data(), w.data(), bias, &p, out.mutable_data());
+    return r ? py::object(out) : py::object(py::none());
+  });
   t.def("maxpool", [](const std::string& isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                       farr in) -> py::object {
     farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});
