@@ -190,8 +190,7 @@ def test_real_mtcnn_caffemodels(det):
     shapes predicted for both their own prototxt and tests/data's copy."""
     prototxt = MTCNN_DIR / f"det{det}.prototxt"
     caffemodel = MTCNN_DIR / f"det{det}.caffemodel"
-    if not caffemodel.is_file():
-        pytest.skip(f"{caffemodel} not present")
+    assert caffemodel.is_file(), f"{caffemodel} is missing from the package"
     model = ct.load_caffemodel(caffemodel)
     assert len(model.layer) > 0 and len(model.layers) == 0
     expected = ct.infer_blob_shapes(prototxt)
@@ -319,7 +318,7 @@ def test_opencv_forward_of_folded_batchnorm(random_caffe_model):
 @pytest.mark.parametrize("name", ["squeezenet_v1.1", "mobilenet_v1", "cifar10_quick", "mtcnn_det3",
                                   "bvlc_googlenet", "resnet50", "mobilenet_v2"])
 def test_caffe_to_onnx_matches_opencv(name, random_caffe_model, tmp_path):
-    ort = pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
     prototxt, caffemodel = random_caffe_model(name)
     shapes = _batch1(prototxt)
     (input_name, input_shape), = shapes.items()
@@ -340,7 +339,7 @@ def test_caffe_to_onnx_matches_opencv(name, random_caffe_model, tmp_path):
 
 
 def test_caffe_to_onnx_accepts_weights_dict(tmp_path):
-    ort = pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
     prototxt = ct.model_prototxt("mtcnn_det1")
     shapes = {"data": [1, 3, 31, 40]}      # PNet is fully convolutional
     weights = ct.random_caffemodel(prototxt, tmp_path / "p.caffemodel", input_shapes=shapes)
