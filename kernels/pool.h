@@ -26,5 +26,7 @@ void xnn_f32_maxpool_padded__ref(size_t oh, size_t ow, size_t kh, size_t kw, siz
                                  size_t in_stride, float* out);
 void xnn_f32_maxpool_padded__avx512(size_t oh, size_t ow, size_t kh, size_t kw, size_t stride, const float* in,
                                     size_t in_stride, float* out);
+void xnn_f32_maxpool_padded__neon(size_t oh, size_t ow, size_t kh, size_t kw, size_t stride, const float* in,
+                                  size_t in_stride, float* out);
 void xnn_f32_maxpool_padded__avx2(size_t oh, size_t ow, size_t kh, size_t kw, size_t stride, const float* in,
                                   size_t in_stride, float* out);

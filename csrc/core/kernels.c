@@ -60,6 +60,7 @@ static void init_sets(void) {
   g_neon.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12};
   g_neon.dwconv3x3s1 = xnn_f32_dwconv3x3s1__neon_asm;
   g_neon.dwconv3x3s2 = xnn_f32_dwconv3x3s2__neon_asm;
+  g_neon.maxpool_padded = xnn_f32_maxpool_padded__neon;
   /* No Winograd until the transforms have NEON versions. */
   g_neon.wino43_input = NULL;
   g_neon.wino43_output = NULL;

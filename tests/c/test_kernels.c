@@ -117,6 +117,28 @@ static void test_maxpool(const char* isa) {
   }
 }
 
+static void test_im2col(const char* isa) {
+  static const size_t widths[] = {1, 5, 16, 17, 40};
+  static const size_t lens[] = {1, 7, 16, 19, 33};
+  float row[40], dst[40];
+  for (size_t i = 0; i < 40; i++) row[i] = frand();
+  int bad = 0;
+  for (size_t wi = 0; wi < 5; wi++) {
+    const ptrdiff_t w = (ptrdiff_t)widths[wi];
+    const ptrdiff_t starts[] = {-3, -1, 0, 2, w - 1, w + 2};
+    for (size_t stride = 1; stride <= 3; stride++)
+      for (size_t si = 0; si < 6; si++)
+        for (size_t li = 0; li < 5; li++) {
+          xnn_testing_im2col_row(isa, lens[li], row, starts[si], stride, (size_t)w, dst);
+          for (size_t q = 0; q < lens[li]; q++) {
+            const ptrdiff_t x = starts[si] + (ptrdiff_t)(q * stride);
+            bad += dst[q] != (x >= 0 && x < w ? row[x] : 0.0f);
+          }
+        }
+  }
+  CHECK(bad == 0, "%s im2col_row: %d wrong values", isa, bad);
+}
+
 int main(void) {
   char isas[64];
   snprintf(isas, sizeof(isas), "%s", xnn_available_isas());
@@ -125,6 +147,7 @@ int main(void) {
     test_gemm(isa);
     test_dwconv(isa);
     test_maxpool(isa);
+    test_im2col(isa);
     printf("kernel set %s: tested\n", isa);
     tested++;
   }
