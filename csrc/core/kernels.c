@@ -61,9 +61,8 @@ static void init_sets(void) {
   g_neon.dwconv3x3s1 = xnn_f32_dwconv3x3s1__neon_asm;
   g_neon.dwconv3x3s2 = xnn_f32_dwconv3x3s2__neon_asm;
   g_neon.maxpool_padded = xnn_f32_maxpool_padded__neon;
-  /* No Winograd until the transforms have NEON versions. */
-  g_neon.wino43_input = NULL;
-  g_neon.wino43_output = NULL;
+  g_neon.wino43_input = xnn_f32_wino43_input__neon;
+  g_neon.wino43_output = xnn_f32_wino43_output__neon;
 #endif
 }
 
