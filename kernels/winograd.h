@@ -32,6 +32,9 @@ void xnn_f32_wino43_output__ref(const float* m, size_t m_stride, size_t tiles, f
 void xnn_f32_wino43_input__neon(const float* in, size_t in_stride, size_t tiles, float* out, size_t out_stride);
 void xnn_f32_wino43_output__neon(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
                                  size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params);
+void xnn_f32_wino43_input__avx2(const float* in, size_t in_stride, size_t tiles, float* out, size_t out_stride);
+void xnn_f32_wino43_output__avx2(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
+                                 size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params);
 void xnn_f32_wino43_input__avx512(const float* in, size_t in_stride, size_t tiles, float* out,
                                   size_t out_stride);
 void xnn_f32_wino43_output__avx512(const float* m, size_t m_stride, size_t tiles, float bias, float* out,

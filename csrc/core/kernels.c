@@ -40,9 +40,8 @@ static void init_sets(void) {
   g_avx2.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx2;
   g_avx2.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx2;
   g_avx2.maxpool_padded = xnn_f32_maxpool_padded__avx2;
-  /* No Winograd: with the portable transforms it loses to the AVX2 GEMM. */
-  g_avx2.wino43_input = NULL;
-  g_avx2.wino43_output = NULL;
+  g_avx2.wino43_input = xnn_f32_wino43_input__avx2;
+  g_avx2.wino43_output = xnn_f32_wino43_output__avx2;
 
   g_avx512 = g_ref;
   g_avx512.isa = "avx512";

@@ -1,0 +1,118 @@
+/* Winograd F(4x4, 3x3) transforms with AVX2+FMA, 8 tiles at a time (one tile per lane). The matrices
+ * are the family's (points 0, 1, -1, 1/2, -2, infinity; see kernels/ref/f32_wino43_ref.c).
+ * Input: the 4 floats of each tile's patch row are transposed into column phases (4x4 transposes of
+ * 128-bit loads); phases 4 and 5 are phases 0 and 1 rotated by one lane with the next tile's value.
+ * Output: the 4 column vectors of an output row are transposed back into tile-major groups of 4. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/winograd.h"
+
+static inline void bt6(__m256 d0, __m256 d1, __m256 d2, __m256 d3, __m256 d4, __m256 d5, __m256 r[6]) {
+  const __m256 h = _mm256_set1_ps(0.5f), t15 = _mm256_set1_ps(1.5f), two = _mm256_set1_ps(2.0f),
+               t25 = _mm256_set1_ps(2.5f), zero = _mm256_setzero_ps();
+  r[0] = _mm256_add_ps(_mm256_fmadd_ps(t15, _mm256_sub_ps(d3, d1), _mm256_add_ps(d0, d4)),
+                       _mm256_mul_ps(two, _mm256_sub_ps(zero, d2)));
+  r[1] = _mm256_add_ps(_mm256_fmadd_ps(h, d2, _mm256_sub_ps(d4, d1)), _mm256_mul_ps(t25, d3));
+  r[2] = _mm256_add_ps(_mm256_fmadd_ps(h, d3, _mm256_add_ps(d4, d1)), _mm256_mul_ps(t25, _mm256_sub_ps(zero, d2)));
+  r[3] = _mm256_fmadd_ps(two, _mm256_sub_ps(d3, d1), _mm256_sub_ps(d4, d2));
+  r[4] = _mm256_fmadd_ps(h, _mm256_sub_ps(d1, d3), _mm256_sub_ps(d4, d2));
+  r[5] = _mm256_add_ps(_mm256_fmadd_ps(t15, _mm256_sub_ps(d4, d2), _mm256_add_ps(d1, d5)),
+                       _mm256_mul_ps(two, _mm256_sub_ps(zero, d3)));
+}
+
+static inline void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4, __m256 m5, __m256 r[4]) {
+  const __m256 a = _mm256_add_ps(m1, m2), b = _mm256_sub_ps(m1, m2);
+  r[0] = _mm256_add_ps(_mm256_add_ps(m0, a), _mm256_add_ps(m3, m4));
+  r[1] = _mm256_fmadd_ps(_mm256_set1_ps(0.5f), m3, _mm256_fmadd_ps(_mm256_set1_ps(-2.0f), m4, b));
+  r[2] = _mm256_fmadd_ps(_mm256_set1_ps(0.25f), m3, _mm256_fmadd_ps(_mm256_set1_ps(4.0f), m4, a));
+  r[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(0.125f), m3, _mm256_fmadd_ps(_mm256_set1_ps(-8.0f), m4, b)),
+                       m5);
+}
+
+/* Column phases x = 4t + c, c = 0..5, of 8 tiles from one patch row (reads row[0..34)). */
+static inline void phases(const float* row, __m256 p[6]) {
+  __m128 g0 = _mm_loadu_ps(row), g1 = _mm_loadu_ps(row + 4), g2 = _mm_loadu_ps(row + 8), g3 = _mm_loadu_ps(row + 12);
+  __m128 g4 = _mm_loadu_ps(row + 16), g5 = _mm_loadu_ps(row + 20), g6 = _mm_loadu_ps(row + 24),
+         g7 = _mm_loadu_ps(row + 28);
+  _MM_TRANSPOSE4_PS(g0, g1, g2, g3);
+  _MM_TRANSPOSE4_PS(g4, g5, g6, g7);
+  p[0] = _mm256_set_m128(g4, g0);
+  p[1] = _mm256_set_m128(g5, g1);
+  p[2] = _mm256_set_m128(g6, g2);
+  p[3] = _mm256_set_m128(g7, g3);
+  const __m256i rot = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);
+  p[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(p[0], rot), _mm256_set1_ps(row[32]), 0x80);
+  p[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(p[1], rot), _mm256_set1_ps(row[33]), 0x80);
+}
+
+void xnn_f32_wino43_input__avx2(const float* in, size_t in_stride, size_t tiles, float* out, size_t out_stride) {
+  for (size_t t0 = 0; t0 < tiles; t0 += 8) {
+    __m256 t[6][6];
+    for (int r = 0; r < 6; r++) {
+      __m256 p[6];
+      phases(in + 4 * t0 + (size_t)r * in_stride, p);
+      bt6(p[0], p[1], p[2], p[3], p[4], p[5], t[r]);
+    }
+    const size_t n = tiles - t0 < 8 ? tiles - t0 : 8;
+    for (int j = 0; j < 6; j++) {
+      __m256 v[6];
+      bt6(t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j], v);
+      for (int i = 0; i < 6; i++) {
+        float* o = out + (size_t)(6 * i + j) * out_stride + t0;
+        if (n == 8) {
+          _mm256_storeu_ps(o, v[i]);
+        } else {
+          float lanes[8];
+          _mm256_storeu_ps(lanes, v[i]);
+          memcpy(o, lanes, n * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
+void xnn_f32_wino43_output__avx2(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
+                                 size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params) {
+  const __m256 vb = _mm256_set1_ps(bias), slope = _mm256_set1_ps(params->slope);
+  const __m256 lo = _mm256_set1_ps(params->min), hi = _mm256_set1_ps(params->max), zero = _mm256_setzero_ps();
+  for (size_t t0 = 0; t0 < tiles; t0 += 8) {
+    const size_t col0 = 4 * t0;
+    if (col0 >= cols) break;
+    __m256 t[4][6];
+    for (int j = 0; j < 6; j++) {
+      __m256 c[6], o[4];
+      for (int r = 0; r < 6; r++) c[r] = _mm256_loadu_ps(m + (size_t)(6 * r + j) * m_stride + t0);
+      at6(c[0], c[1], c[2], c[3], c[4], c[5], o);
+      for (int i = 0; i < 4; i++) t[i][j] = o[i];
+    }
+    const size_t ncols = cols - col0 < 32 ? cols - col0 : 32;
+    for (size_t i = 0; i < rows; i++) {
+      __m256 y[4];
+      at6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], y);
+      for (int k = 0; k < 4; k++) {
+        __m256 v = _mm256_add_ps(y[k], vb);
+        v = _mm256_fmadd_ps(_mm256_min_ps(v, zero), slope, _mm256_max_ps(v, zero));
+        y[k] = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+      }
+      /* y[k] holds column k of 8 tiles: transpose each 4-tile half into tile-major groups of 4. */
+      __m128 a0 = _mm256_castps256_ps128(y[0]), a1 = _mm256_castps256_ps128(y[1]);
+      __m128 a2 = _mm256_castps256_ps128(y[2]), a3 = _mm256_castps256_ps128(y[3]);
+      __m128 b0 = _mm256_extractf128_ps(y[0], 1), b1 = _mm256_extractf128_ps(y[1], 1);
+      __m128 b2 = _mm256_extractf128_ps(y[2], 1), b3 = _mm256_extractf128_ps(y[3], 1);
+      _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+      _MM_TRANSPOSE4_PS(b0, b1, b2, b3);
+      float buf[32];
+      float* o = ncols == 32 ? out + i * out_stride + col0 : buf;
+      _mm_storeu_ps(o, a0);
+      _mm_storeu_ps(o + 4, a1);
+      _mm_storeu_ps(o + 8, a2);
+      _mm_storeu_ps(o + 12, a3);
+      _mm_storeu_ps(o + 16, b0);
+      _mm_storeu_ps(o + 20, b1);
+      _mm_storeu_ps(o + 24, b2);
+      _mm_storeu_ps(o + 28, b3);
+      if (ncols < 32) memcpy(out + i * out_stride + col0, buf, ncols * sizeof(float));
+    }
+  }
+}
