@@ -105,10 +105,8 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   return p;
 }
 
-size_t xnn_conv_winograd_workspace(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t ih,
-                                   size_t iw, size_t oh, size_t ow) {
-  (void)ih;
-  (void)iw;
+size_t xnn_conv_winograd_workspace(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh,
+                                   size_t ow) {
   const wino_plan p = make_plan(c, k, threads, oh, ow);
   const size_t shared = (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA;
   return (shared + threads * (p.v_floats + p.m_floats + 32)) * sizeof(float) + 64;

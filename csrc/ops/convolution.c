@@ -101,8 +101,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   plan->workspace_bytes = 0;
   if (c->algo == XNN_CONV_WINOGRAD) {
     plan->workspace_bytes =
-        xnn_conv_winograd_workspace(c, plan->kernels, plan->num_threads, (size_t)in->dims[2], (size_t)in->dims[3],
-                                    (size_t)out->dims[2], (size_t)out->dims[3]);
+        xnn_conv_winograd_workspace(c, plan->kernels, plan->num_threads, (size_t)out->dims[2], (size_t)out->dims[3]);
   } else if (is_depthwise(c) && dw3x3_kernel(c, plan->kernels)) {
     plan->workspace_bytes =
         plan->num_threads * (dw_padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]) * sizeof(float) + 64);
