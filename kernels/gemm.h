@@ -20,17 +20,76 @@ typedef void (*xnn_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t k, const fl
                                         size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                         uint32_t flags);
 
+/* A tile shape of the family: the kernel and its panel width (all tiles of a config share MR). */
+typedef struct xnn_f32_gemm_tile {
+  xnn_f32_gemm_ukernel_fn ukernel;
+  uint32_t nr;
+} xnn_f32_gemm_tile;
+
 typedef struct xnn_f32_gemm_config {
   xnn_f32_gemm_ukernel_fn ukernel;
   uint32_t mr, nr;
+  /* Narrower tiles for the last columns, widest first (nr 0: none). Small maps (7x7, 13x13, 14x14)
+   * and Winograd tile counts leave 15-50% of a full panel empty; these cut the waste to under 8 columns. */
+  xnn_f32_gemm_tile narrow[2];
 } xnn_f32_gemm_config;
 
+/* Packed column blocks: a block of `cols` columns is cut into panels left to right, full NR panels
+ * first, then the tail as chosen here; a panel starting at column s sits at s * k floats of the block
+ * and holds k groups of its own width. */
+static inline xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g, size_t cols) {
+  const xnn_f32_gemm_tile full = {g->ukernel, g->nr};
+  if (cols >= g->nr || g->narrow[0].nr == 0) return full;
+  xnn_f32_gemm_tile best = full;
+  for (int i = 0; i < 2; i++)
+    if (g->narrow[i].nr >= cols) best = g->narrow[i];
+  if (best.nr == g->nr) {
+    /* Wider than every narrow tile: the widest narrow tile plus one more panel, when that is narrower. */
+    const uint32_t last = g->narrow[1].nr ? g->narrow[1].nr : g->narrow[0].nr;
+    if (g->narrow[0].nr + last < g->nr && cols - g->narrow[0].nr <= last) best = g->narrow[0];
+  }
+  return best;
+}
+
+/* Floats of a packed block of `cols` columns per unit of k (its padded width). */
+static inline size_t xnn_f32_gemm_packed_width(const xnn_f32_gemm_config* g, size_t cols) {
+  size_t s = cols / g->nr * g->nr;
+  while (s < cols) s += xnn_f32_gemm_panel(g, cols - s).nr;
+  return s;
+}
+
+/* The panel of a `cols`-column block holding column `col`; its first column goes to *start. */
+static inline xnn_f32_gemm_tile xnn_f32_gemm_panel_of(const xnn_f32_gemm_config* g, size_t cols, size_t col,
+                                                      size_t* start) {
+  size_t s = cols / g->nr * g->nr;
+  if (col < s) {
+    *start = col / g->nr * g->nr;
+    return (xnn_f32_gemm_tile){g->ukernel, g->nr};
+  }
+  xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, cols - s);
+  while (col >= s + t.nr) {
+    s += t.nr;
+    t = xnn_f32_gemm_panel(g, cols - s);
+  }
+  *start = s;
+  return t;
+}
+
+void xnn_f32_gemm_ukernel_4x8__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                   size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
 void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
                                     size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                     uint32_t flags);
 void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
                                      size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                      uint32_t flags);
+void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
+void xnn_f32_gemm_ukernel_8x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
+void xnn_f32_gemm_ukernel_8x16__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                       size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                       uint32_t flags);
 void xnn_f32_gemm_ukernel_8x12__neon_asm(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
                                          size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                          uint32_t flags);

@@ -31,6 +31,8 @@ def test_gemm(isa, act_name):
     rng = np.random.default_rng(hash((isa, act_name)) % 2**32)
     slope, lo, hi = ACTS[act_name]
     shapes = [(1, 1, 1), (3, 5, 7), (8, 32, 16), (9, 33, 17), (17, 47, 64), (5, 100, 300), (25, 13, 3), (40, 64, 1)]
+    # Every column count up to two full panels: each full and narrow tile, alone and after full ones.
+    shapes += [(int(rng.integers(1, 20)), n, int(rng.integers(1, 40))) for n in range(1, 66)]
     shapes += [tuple(int(v) for v in rng.integers(1, 70, 3)) for _ in range(12)]
     for m, n, k in shapes:
         a = rng.standard_normal((m, k)).astype(np.float32)
@@ -41,6 +43,13 @@ def test_gemm(isa, act_name):
                 got = T.gemm(isa, a, b, bias if with_bias else None, slope, lo, hi, kc)
                 want = a.astype(np.float64) @ b + (bias[:, None] if with_bias else 0)
                 close(got, act(want, slope, lo, hi), f"{isa} gemm m={m} n={n} k={k} kc={kc} bias={with_bias}")
+
+
+def test_gemm_tiles():
+    """Each set's GEMM tiles: the full tile and the narrow ones for column tails (all reached by test_gemm)."""
+    want = {"ref": "4x16 4x8", "avx2": "6x16 6x8", "avx512": "8x32 8x16 8x8", "neon": "8x12"}
+    for isa in ISAS:
+        assert T.gemm_tiles(isa) == want[isa], isa
 
 
 def has(isa, family):

@@ -1,5 +1,6 @@
 #include "core/testing.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,11 +10,11 @@ int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, c
                      const float* bias, const xnn_f32_act_params* act, float* c) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
   if (!ks) return 0;
-  const size_t mr = ks->gemm.mr, nr = ks->gemm.nr;
-  const size_t mp = (m + mr - 1) / mr, np = (n + nr - 1) / nr;
+  const xnn_f32_gemm_config* g = &ks->gemm;
+  const size_t mr = g->mr, mp = (m + mr - 1) / mr, width = xnn_f32_gemm_packed_width(g, n);
   float* pa = calloc(mp * mr * k + 1, sizeof(float));
   float* pbias = calloc(mp * mr + 1, sizeof(float));
-  float* pb = calloc(np * nr * k + 1, sizeof(float));
+  float* pb = calloc(width * k + 1, sizeof(float));
   if (!pa || !pbias || !pb) {
     free(pa);
     free(pbias);
@@ -21,24 +22,43 @@ int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, c
     return -1;
   }
   xnn_pack_f32_gemm_a(m, k, mr, a, k, bias, pa, pbias);
-  for (size_t p = 0; p < np; p++)
+  /* B in the operators' block layout: the panels of xnn_f32_gemm_panel, each k groups of its width. */
+  for (size_t s = 0; s < n;) {
+    const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, n - s);
     for (size_t kk = 0; kk < k; kk++)
-      for (size_t j = 0; j < nr; j++) pb[(p * k + kk) * nr + j] = p * nr + j < n ? b[kk * n + p * nr + j] : 0.0f;
+      for (size_t j = 0; j < t.nr; j++) pb[s * k + kk * t.nr + j] = s + j < n ? b[kk * n + s + j] : 0.0f;
+    s += t.nr;
+  }
   if (kc == 0) kc = k;
   for (size_t k0 = 0; k0 < k || k0 == 0; k0 += kc) {
     const size_t kk = k0 + kc <= k ? kc : k - k0;
     const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kk >= k ? XNN_GEMM_LAST : 0);
-    for (size_t i = 0; i < mp; i++)
-      for (size_t p = 0; p < np; p++)
-        ks->gemm.ukernel(XNN_MIN(mr, m - i * mr), XNN_MIN(nr, n - p * nr), kk, pa + i * mr * k + k0 * mr,
-                         pb + p * nr * k + k0 * nr, c + i * mr * n + p * nr, n, bias ? pbias + i * mr : NULL, act,
-                         flags);
+    for (size_t i = 0; i < mp; i++) {
+      for (size_t s = 0; s < n;) {
+        const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, n - s);
+        t.ukernel(XNN_MIN(mr, m - i * mr), XNN_MIN(t.nr, n - s), kk, pa + i * mr * k + k0 * mr, pb + s * k + k0 * t.nr,
+                  c + i * mr * n + s, n, bias ? pbias + i * mr : NULL, act, flags);
+        s += t.nr;
+      }
+    }
     if (k == 0) break;
   }
   free(pa);
   free(pbias);
   free(pb);
   return 1;
+}
+
+const char* xnn_testing_gemm_tiles(const char* isa) {
+  static _Thread_local char buf[64];
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  buf[0] = '\0';
+  if (!ks) return buf;
+  const xnn_f32_gemm_config* g = &ks->gemm;
+  snprintf(buf, sizeof(buf), "%ux%u", g->mr, g->nr);
+  for (int i = 0; i < 2 && g->narrow[i].nr; i++)
+    snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " %ux%u", g->mr, g->narrow[i].nr);
+  return buf;
 }
 
 int xnn_testing_dwconv3x3(const char* isa, size_t stride, size_t oh, size_t ow, const float* in, size_t in_stride,

@@ -5,10 +5,12 @@
 #include "kernels/params.h"
 
 /* C[m][n] = act(A[m][k] B[k][n] + bias) through the set's GEMM micro-kernel: A packed as at load,
- * B packed in NR panels, K cut in chunks of kc (exercising XNN_GEMM_ACCUMULATE). Returns 0 if the set
- * does not exist on this CPU. */
+ * B packed in the panels of xnn_f32_gemm_panel (full and narrow tiles), K cut in chunks of kc (exercising
+ * XNN_GEMM_ACCUMULATE). Returns 0 if the set does not exist on this CPU. */
 XNN_INTERNAL int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, const float* a,
                                   const float* b, const float* bias, const xnn_f32_act_params* act, float* c);
+/* The set's GEMM tile shapes, full tile first ("8x32 8x16 8x8"). */
+XNN_INTERNAL const char* xnn_testing_gemm_tiles(const char* isa);
 /* The set's 3x3 depthwise kernel (stride 1 or 2) on a padded plane with XNN_DWCONV_EXTRA slack. */
 XNN_INTERNAL int xnn_testing_dwconv3x3(const char* isa, size_t stride, size_t oh, size_t ow, const float* in,
                                        size_t in_stride, const float* w, float bias, const xnn_f32_act_params* act,

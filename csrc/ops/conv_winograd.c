@@ -68,7 +68,7 @@ xnn_status xnn_conv_winograd_pack(xnn_node* n, const xnn_kernels* k) {
 typedef struct wino_plan {
   size_t tiles_x, tiles_y, tiles;
   size_t pad_rows, pad_stride; /* zero-padded input plane */
-  size_t nb;                   /* tiles per task block, a multiple of nr */
+  size_t nb;                   /* tiles per task block, a multiple of nr unless one block holds all */
   size_t mc;                   /* output channels per GEMM chunk, a multiple of mr */
   size_t n_blocks, m_groups, mc_per_group;
   size_t v_floats, m_floats; /* per thread */
@@ -85,10 +85,11 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   /* V block (36 x cin x nb) about 512 KB; M chunk (36 x mc x nb) about 256 KB. */
   size_t nb = (131072 / (E * ic)) / nr * nr;
   nb = XNN_MAX(nb, nr);
-  nb = XNN_MIN(nb, round_up(p.tiles, nr));
   nb = XNN_MIN(nb, XNN_MAX((size_t)256 / nr, (size_t)1) * nr); /* whole panels only */
+  if (nb >= p.tiles) nb = p.tiles;                              /* one block, narrow tail panels */
   p.nb = nb;
-  size_t mc = (65536 / (E * nb)) / mr * mr;
+  const size_t nbp = xnn_f32_gemm_packed_width(&k->gemm, nb);
+  size_t mc = (65536 / (E * nbp)) / mr * mr;
   mc = XNN_MAX(mc, mr);
   mc = XNN_MIN(mc, round_up(oc, mr));
   p.mc = mc;
@@ -100,8 +101,8 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   p.mc_per_group = div_up(chunks, groups);
   /* The 36 operands sit SKEW floats further apart than their size: at a power-of-two distance they
    * would all map to the same L1 set, and the transforms touch all 36 at once. */
-  p.v_floats = E * (ic * nb + SKEW);
-  p.m_floats = E * (mc * nb + SKEW);
+  p.v_floats = E * (ic * nbp + SKEW);
+  p.m_floats = E * (mc * nbp + SKEW);
   return p;
 }
 
@@ -150,10 +151,11 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const wino_job* j = ctx;
   const wino_plan* p = &j->p;
   const size_t ic = (size_t)j->c->cin, oc = (size_t)j->c->num_output;
-  const size_t nr = j->k->gemm.nr, mr = j->k->gemm.mr;
+  const size_t mr = j->k->gemm.mr;
   const size_t block = index / p->m_groups, group = index % p->m_groups;
   const size_t t0 = block * p->nb, count = XNN_MIN(p->nb, p->tiles - t0);
-  const size_t nbp = round_up(count, nr);
+  const xnn_f32_gemm_config* gc = &j->k->gemm;
+  const size_t nbp = xnn_f32_gemm_packed_width(gc, count);
   float* v = j->scratch + thread * j->scratch_stride;
   float* m = v + p->v_floats;
   const size_t v_stride = ic * nbp + SKEW; /* between the 36 operands */
@@ -163,16 +165,17 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
     const float* plane = j->padded + c * p->pad_rows * p->pad_stride;
     for (size_t l = 0; l < count;) {
       const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
-      size_t run = XNN_MIN(XNN_MIN(count - l, p->tiles_x - tx), nr - l % nr);
+      size_t s;
+      const size_t w = xnn_f32_gemm_panel_of(gc, count, l, &s).nr;
+      size_t run = XNN_MIN(XNN_MIN(count - l, p->tiles_x - tx), s + w - l);
       run = XNN_MIN(run, (size_t)XNN_WINO43_TILES);
-      j->k->wino43_input(plane + ty * 4 * p->pad_stride + tx * 4, p->pad_stride, run,
-                         v + (l / nr) * ic * nr + c * nr + l % nr, v_stride);
+      j->k->wino43_input(plane + ty * 4 * p->pad_stride + tx * 4, p->pad_stride, run, v + s * ic + c * w + (l - s),
+                         v_stride);
       l += run;
     }
   }
 
   const size_t per_e = round_up(oc, mr) * ic;
-  const size_t panels = nbp / nr;
   const xnn_f32_act_params identity = xnn_f32_act_identity();
   const size_t chunk0 = group * p->mc_per_group;
   for (size_t chunk = chunk0; chunk < chunk0 + p->mc_per_group; chunk++) {
@@ -187,10 +190,11 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
         const size_t kc = XNN_MIN((size_t)256, ic - k0);
         const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | XNN_GEMM_LAST;
         for (size_t r = 0; r < rows; r += mr) {
-          for (size_t pn = 0; pn < panels; pn++) {
-            j->k->gemm.ukernel(XNN_MIN(mr, rows - r), XNN_MIN(nr, count - pn * nr), kc,
-                               a + (m0 + r) * ic + k0 * mr, b + pn * ic * nr + k0 * nr,
-                               m + e * m_stride + r * nbp + pn * nr, nbp, NULL, &identity, flags);
+          for (size_t s = 0; s < count;) {
+            const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(gc, count - s);
+            t.ukernel(XNN_MIN(mr, rows - r), XNN_MIN(t.nr, count - s), kc, a + (m0 + r) * ic + k0 * mr,
+                      b + s * ic + k0 * t.nr, m + e * m_stride + r * nbp + s, nbp, NULL, &identity, flags);
+            s += t.nr;
           }
         }
       }

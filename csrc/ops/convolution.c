@@ -40,16 +40,15 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   b.k = (size_t)(c->cin / c->group) * (size_t)c->kh * (size_t)c->kw;
   b.mr = g->mr;
   b.nr = g->nr;
-  /* A chunk of packed weights (all M rows x kc) should stay in L2 across a block's column panels,
-   * and one column panel (kc x nr) in L1 across the M panels. */
-  size_t kc = 256;
-  const size_t chunks = div_up(b.k, kc);
-  b.kc = div_up(b.k, chunks);
-  /* Columns packed per task: about 256 KB of packed im2col. */
-  size_t nc = (65536 / (b.k ? b.k : 1)) / b.nr * b.nr;
+  /* A task packs one K chunk of its columns at a time (kc x nc, at most 256 KB, stays in L2) and runs
+   * every weight panel of its rows over it, so each weight is read once per column block: small maps
+   * (7x7, 14x14) fit one block and stream their (large) weights once. */
+  const size_t chunks = div_up(b.k, 256);
+  b.kc = XNN_MAX(div_up(b.k, chunks), (size_t)1);
+  size_t nc = 65536 / b.kc / b.nr * b.nr;
   nc = XNN_MAX(nc, b.nr);
-  nc = XNN_MIN(nc, round_up(b.n, b.nr));
-  nc = XNN_MIN(nc, XNN_MAX((size_t)512 / b.nr, (size_t)1) * b.nr); /* whole panels only */
+  nc = XNN_MIN(nc, XNN_MAX((size_t)512 / b.nr, (size_t)1) * b.nr);
+  if (nc >= b.n) nc = b.n; /* one block, cut into panels with narrow tails */
   b.nc = nc;
   b.n_blocks = div_up(b.n, b.nc);
   /* Too few pixel blocks to feed every thread: split the rows too (each task packs its own columns). */
@@ -61,7 +60,9 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   return b;
 }
 
-static size_t packed_b_floats(const blocking* b) { return round_up(b->nc, b->nr) * b->k; }
+static size_t packed_b_floats(const blocking* b, const xnn_f32_gemm_config* g) {
+  return xnn_f32_gemm_packed_width(g, b->nc) * b->kc;
+}
 
 /* The 3x3 depthwise kernel for this geometry, or NULL for the general one. */
 static xnn_f32_dwconv3x3_fn dw3x3_kernel(const xnn_conv_params* c, const xnn_kernels* k) {
@@ -108,7 +109,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   } else if (!is_depthwise(c)) {
     const blocking b = make_blocking(c, (size_t)(out->dims[2] * out->dims[3]), &plan->kernels->gemm,
                                      plan->num_threads);
-    plan->workspace_bytes = plan->num_threads * (packed_b_floats(&b) * sizeof(float) + 64);
+    plan->workspace_bytes = plan->num_threads * (packed_b_floats(&b, &plan->kernels->gemm) * sizeof(float) + 64);
   }
   return XNN_OK;
 }
@@ -155,62 +156,46 @@ typedef struct conv_job {
   xnn_f32_dwconv3x3_fn dw3x3;
 } conv_job;
 
-/* Packs pixels [n0, n0 + cols) of group g's im2col into NR-wide panels: dst[panel][k][NR]. */
-static void pack_columns(const conv_job* j, size_t g, size_t n0, size_t cols, float* dst) {
+/* Packs rows [k0, k0 + kc) of group g's im2col, pixels [n0, n0 + cols), into the GEMM family's column
+ * panels: the panel starting at block column s holds kc groups of its width at dst + s * kc. */
+static void pack_columns(const conv_job* j, size_t g, size_t n0, size_t cols, size_t k0, size_t kc, float* dst) {
   const xnn_conv_params* c = j->c;
-  const size_t nr = j->b.nr, kdim = j->b.k, panels = div_up(cols, nr);
-  const size_t cin_g = (size_t)(c->cin / c->group);
+  const xnn_f32_gemm_config* gc = &j->k->gemm;
+  const size_t cin_g = (size_t)(c->cin / c->group), ksize = (size_t)c->kh * (size_t)c->kw;
   const float* in = j->in + g * cin_g * j->ih * j->iw;
-  /* Zero the padding columns of the last panel once; every other value is written below. */
-  if (cols % nr) {
-    float* last = dst + (panels - 1) * kdim * nr;
-    for (size_t p = 0; p < kdim; p++)
-      for (size_t q = cols % nr; q < nr; q++) last[p * nr + q] = 0.0f;
-  }
-  if (is_pointwise(c)) {
-    for (size_t p = 0; p < kdim; p++) {
-      const float* src = in + p * j->ih * j->iw + n0;
-      for (size_t pn = 0; pn < panels; pn++) {
-        const size_t len = XNN_MIN(nr, cols - pn * nr);
-        float* d = dst + (pn * kdim + p) * nr;
-        for (size_t q = 0; q < len; q++) d[q] = src[pn * nr + q];
-      }
-    }
-    return;
-  }
   const ptrdiff_t ih = (ptrdiff_t)j->ih, iw = (ptrdiff_t)j->iw;
-  size_t p = 0;
-  for (size_t ic = 0; ic < cin_g; ic++) {
-    const float* plane = in + ic * j->ih * j->iw;
-    for (int32_t ky = 0; ky < c->kh; ky++) {
-      for (int32_t kx = 0; kx < c->kw; kx++, p++) {
-        /* Walk the block's pixels row segment by row segment. */
-        size_t n = n0, end = n0 + cols;
-        size_t oy = n / j->ow, ox = n % j->ow;
-        const ptrdiff_t xoff = (ptrdiff_t)kx * c->dw - c->pad_left;
-        while (n < end) {
-          const size_t seg = XNN_MIN(j->ow - ox, end - n);
-          const ptrdiff_t y = (ptrdiff_t)oy * c->sh - c->pad_top + (ptrdiff_t)ky * c->dh;
-          const int row_ok = y >= 0 && y < ih;
-          const float* row = plane + (row_ok ? y : 0) * iw;
-          for (size_t s = 0; s < seg;) {
-            const size_t local = n - n0 + s;
-            const size_t pn = local / nr, q0 = local % nr;
-            const size_t len = XNN_MIN(nr - q0, seg - s);
-            float* d = dst + (pn * kdim + p) * nr + q0;
-            if (!row_ok) {
-              for (size_t q = 0; q < len; q++) d[q] = 0.0f;
-            } else {
-              j->k->im2col_row(len, row, (ptrdiff_t)(ox + s) * c->sw + xoff, (size_t)c->sw, (size_t)iw, d);
-            }
-            s += len;
-          }
-          n += seg;
-          ox = 0;
-          oy++;
-        }
+  const int pointwise = is_pointwise(c);
+  for (size_t s = 0; s < cols;) {
+    const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(gc, cols - s);
+    const size_t w = t.nr, len = XNN_MIN(w, cols - s);
+    float* panel = dst + s * kc;
+    for (size_t p = 0; p < kc; p++) {
+      float* d = panel + p * w;
+      for (size_t q = len; q < w; q++) d[q] = 0.0f;
+      const size_t kk = k0 + p;
+      if (pointwise) {
+        const float* src = in + kk * j->ih * j->iw + n0 + s;
+        for (size_t q = 0; q < len; q++) d[q] = src[q];
+        continue;
+      }
+      const size_t ic = kk / ksize, ky = kk % ksize / (size_t)c->kw, kx = kk % (size_t)c->kw;
+      const float* plane = in + ic * j->ih * j->iw;
+      const ptrdiff_t xoff = (ptrdiff_t)kx * c->dw - c->pad_left;
+      /* Walk the panel's pixels row segment by row segment. */
+      size_t n = n0 + s, oy = n / j->ow, ox = n % j->ow;
+      for (size_t q = 0; q < len;) {
+        const size_t seg = XNN_MIN(j->ow - ox, len - q);
+        const ptrdiff_t y = (ptrdiff_t)oy * c->sh - c->pad_top + (ptrdiff_t)ky * c->dh;
+        if (y < 0 || y >= ih)
+          memset(d + q, 0, seg * sizeof(float));
+        else
+          j->k->im2col_row(seg, plane + y * iw, (ptrdiff_t)ox * c->sw + xoff, (size_t)c->sw, (size_t)iw, d + q);
+        q += seg;
+        ox = 0;
+        oy++;
       }
     }
+    s += w;
   }
 }
 
@@ -222,26 +207,26 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   const size_t n0 = nb * b->nc, cols = XNN_MIN(b->nc, b->n - n0);
   const size_t m0 = mb * b->mc, rows = XNN_MIN(b->mc, b->m - m0);
   float* packed = j->workspace + thread * j->workspace_stride;
-  pack_columns(j, g, n0, cols, packed);
 
-  const size_t mr = b->mr, nr = b->nr, kdim = b->k, pixels = b->n;
+  const size_t mr = b->mr, kdim = b->k, pixels = b->n;
   const size_t mg_padded = round_up(b->m, mr);
   const float* wg = j->weights + g * mg_padded * kdim;
   const float* bg = j->bias + g * mg_padded;
-  float* og = j->out + g * b->m * pixels;
-  const xnn_f32_gemm_ukernel_fn ukernel = j->k->gemm.ukernel;
-  const size_t panels = div_up(cols, nr);
+  float* og = j->out + g * b->m * pixels + n0;
+  const xnn_f32_gemm_config* gc = &j->k->gemm;
   for (size_t k0 = 0; k0 < kdim; k0 += b->kc) {
     const size_t kc = XNN_MIN(b->kc, kdim - k0);
     const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kc == kdim ? XNN_GEMM_LAST : 0);
+    pack_columns(j, g, n0, cols, k0, kc, packed);
     /* Rows outside, column panels inside: each tile row of C is then written left to right in one
      * sweep (output rows are far apart; hopping between them per panel cost 3x on 112x112 maps), and
      * the weight sliver stays in L1 while the block's packed columns stream from L2. */
     for (size_t m = m0; m < m0 + rows; m += mr) {
-      for (size_t pn = 0; pn < panels; pn++) {
-        ukernel(XNN_MIN(mr, m0 + rows - m), XNN_MIN(nr, cols - pn * nr), kc, wg + m * kdim + k0 * mr,
-                packed + pn * kdim * nr + k0 * nr, og + m * pixels + n0 + pn * nr, pixels, bg + m, &j->c->act,
-                flags);
+      for (size_t s = 0; s < cols;) {
+        const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(gc, cols - s);
+        t.ukernel(XNN_MIN(mr, m0 + rows - m), XNN_MIN(t.nr, cols - s), kc, wg + m * kdim + k0 * mr,
+                  packed + s * kc, og + m * pixels + s, pixels, bg + m, &j->c->act, flags);
+        s += t.nr;
       }
     }
   }
@@ -325,7 +310,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
     j.b = make_blocking(c, pixels, &ctx->kernels->gemm, threads);
     j.workspace = ctx->workspace;
-    j.workspace_stride = packed_b_floats(&j.b) + 16;
+    j.workspace_stride = packed_b_floats(&j.b, &ctx->kernels->gemm) + 16;
   }
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * c->cin * j.ih * j.iw;

@@ -4,14 +4,13 @@
 
 #include "kernels/gemm.h"
 
-enum { MR = 4, NR = 16 };
+enum { MR = 4 };
 
-void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params,
-                                    uint32_t flags) {
-  float acc[MR][NR];
+static inline void gemm_ref(size_t nr_max, size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                            size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
+  float acc[MR][16];
   for (size_t i = 0; i < MR; i++) {
-    for (size_t j = 0; j < NR; j++) {
+    for (size_t j = 0; j < nr_max; j++) {
       if (flags & XNN_GEMM_ACCUMULATE)
         acc[i][j] = i < mr && j < nr ? c[i * ldc + j] : 0.0f;
       else
@@ -21,7 +20,7 @@ void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float*
   for (size_t p = 0; p < k; p++) {
     for (size_t i = 0; i < MR; i++) {
       const float w = a[p * MR + i];
-      for (size_t j = 0; j < NR; j++) acc[i][j] += w * b[p * NR + j];
+      for (size_t j = 0; j < nr_max; j++) acc[i][j] += w * b[p * nr_max + j];
     }
   }
   for (size_t i = 0; i < mr; i++) {
@@ -29,6 +28,17 @@ void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float*
       c[i * ldc + j] = flags & XNN_GEMM_LAST ? xnn_f32_act_apply(acc[i][j], params) : acc[i][j];
     }
   }
+}
+
+void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                    size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags) {
+  gemm_ref(16, mr, nr, k, a, b, c, ldc, bias, params, flags);
+}
+
+void xnn_f32_gemm_ukernel_4x8__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                   size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
+  gemm_ref(8, mr, nr, k, a, b, c, ldc, bias, params, flags);
 }
 
 void xnn_pack_f32_gemm_a(size_t m, size_t k, size_t mr, const float* a, size_t lda, const float* bias,

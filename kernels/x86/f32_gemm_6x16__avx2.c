@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include "kernels/gemm.h"
+#include "kernels/x86/act.h"
 
 static inline __m256i tail_mask(size_t n) {
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -32,6 +33,7 @@ void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float
     c3l = c3h = c4l = c4h = c5l = c5h = _mm256_setzero_ps();
   }
   for (size_t p = 0; p < k; p++) {
+    _mm_prefetch((const char*)(a + 96), _MM_HINT_T0);
     const __m256 bl = _mm256_loadu_ps(b);
     const __m256 bh = _mm256_loadu_ps(b + 8);
     b += 16;
@@ -46,17 +48,9 @@ void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float
     a += 6;
   }
   if (flags & XNN_GEMM_LAST) {
-    const __m256 slope = _mm256_set1_ps(params->slope);
-    const __m256 lo = _mm256_set1_ps(params->min), hi = _mm256_set1_ps(params->max);
-    const __m256 zero = _mm256_setzero_ps();
-    const int leaky = params->slope != 1.0f;
-#define ACT(v)                                                                                      \
-  do {                                                                                              \
-    if (leaky) v = _mm256_add_ps(_mm256_max_ps(v, zero), _mm256_mul_ps(_mm256_min_ps(v, zero), slope)); \
-    v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);                                                    \
-  } while (0)
-    ACT(c0l); ACT(c0h); ACT(c1l); ACT(c1h); ACT(c2l); ACT(c2h);
-    ACT(c3l); ACT(c3h); ACT(c4l); ACT(c4h); ACT(c5l); ACT(c5h);
+    const xnn_act_avx2 act = xnn_act_avx2_init(params);
+#define ACT(i) c##i##l = xnn_act_avx2_apply(&act, c##i##l), c##i##h = xnn_act_avx2_apply(&act, c##i##h);
+    ACT(0) ACT(1) ACT(2) ACT(3) ACT(4) ACT(5)
 #undef ACT
   }
 #define STORE(i)                                        \

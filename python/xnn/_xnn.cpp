@@ -199,6 +199,7 @@ PYBIND11_MODULE(_xnn, m) {
     return r ? py::object(out) : py::object(py::none());
   });
   t.def("families", [](const std::string& isa) { return std::string(xnn_testing_families(isa.c_str())); });
+  t.def("gemm_tiles", [](const std::string& isa) { return std::string(xnn_testing_gemm_tiles(isa.c_str())); });
   t.def("dwconv", [act](const std::string& isa, farr in, farr w, float bias, std::vector<size_t> geo, float slope,
                         float lo, float hi) -> py::object {
     if (geo.size() != 12) throw py::value_error("geometry: ih iw oh ow kh kw sh sw dh dw pad_top pad_left");
