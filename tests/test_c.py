@@ -40,3 +40,20 @@ def test_ctest(variant: str) -> None:
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "100% tests passed" in result.stdout
     assert "tests failed out of 0" not in result.stdout
+
+
+def test_threadpool_tsan(tmp_path: Path) -> None:
+    """The thread pool's stress test (tests/c/test_threadpool.c) under ThreadSanitizer: its lock-free item
+    counter must be free of data races, not only give the right counts."""
+    cc = shutil.which("gcc") or shutil.which("cc")
+    assert cc, "a C compiler is required"
+    exe = tmp_path / "test_threadpool_tsan"
+    subprocess.run([cc, "-O1", "-g", "-fsanitize=thread", "-std=gnu11", "-I", str(ROOT / "csrc"), "-I", str(ROOT),
+                    "-I", str(ROOT / "csrc" / "include"), str(ROOT / "tests" / "c" / "test_threadpool.c"),
+                    str(ROOT / "csrc" / "core" / "threadpool.c"), str(ROOT / "csrc" / "core" / "common.c"),
+                    "-o", str(exe), "-lpthread", "-lm"], check=True, capture_output=True, text=True)
+    result = subprocess.run([str(exe)], capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    assert "all checks passed" in result.stdout
+    assert "ThreadSanitizer" not in result.stderr, result.stderr[-6000:]

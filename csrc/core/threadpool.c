@@ -12,21 +12,25 @@ enum { SPIN_POLLS = 1 << 16 };
 
 typedef struct worker_arg worker_arg;
 
+/* Items are claimed from `work` = (job id << 32) | next item, by compare-and-swap: a worker that wakes
+ * late (its core busy with another process) can claim nothing of a finished job, and joins the current
+ * one if there is one. The caller waits for the items to be *done*, not for every worker to check in,
+ * so a descheduled worker costs nothing when the caller has done all the items itself. */
 struct xnn_threadpool {
   int32_t size; /* threads including the caller */
   pthread_t* threads;
   worker_arg* args;
   pthread_mutex_t mutex;
   pthread_cond_t wake;
-  atomic_uint_fast64_t generation; /* bumped per job */
+  atomic_uint_fast64_t generation; /* bumped per job, what sleeping workers wait on */
   atomic_int sleeping;             /* workers waiting on `wake` */
-  atomic_int busy;                 /* workers still in the current job */
   atomic_int stop;
-  /* The current job, written before `generation` is bumped. */
+  atomic_uint_fast64_t work;       /* job id << 32 | next item */
+  atomic_size_t done;              /* items of the current job finished */
+  /* The current job, written before `work` is published. */
   xnn_thread_task_fn fn;
   void* context;
-  size_t range;
-  atomic_size_t next;
+  atomic_size_t range; /* atomic: a late worker may read it while the next job is being posted */
 };
 
 struct worker_arg {
@@ -42,12 +46,20 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static void run_items(xnn_threadpool* p, size_t thread) {
-  const size_t range = p->range;
+/* Runs items of job `job` until none is left (or the job has been replaced). */
+static void run_items(xnn_threadpool* p, uint64_t job, size_t thread) {
+  uint64_t w = atomic_load_explicit(&p->work, memory_order_acquire);
   for (;;) {
-    size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-    if (i >= range) break;
+    if (w >> 32 != job) return;
+    const size_t i = (size_t)(w & 0xffffffffu);
+    /* A newer job's range can only make the CAS below fail. */
+    if (i >= atomic_load_explicit(&p->range, memory_order_relaxed)) return;
+    if (!atomic_compare_exchange_weak_explicit(&p->work, &w, w + 1, memory_order_acq_rel, memory_order_acquire))
+      continue;
+    /* Item i of `job` is ours and not done, so the caller cannot have moved on to another job yet. */
     p->fn(p->context, thread, i);
+    atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+    w = atomic_load_explicit(&p->work, memory_order_acquire);
   }
 }
 
@@ -71,8 +83,7 @@ static void* worker(void* arg) {
     }
     if (atomic_load(&p->stop)) break;
     seen = g;
-    run_items(p, thread);
-    atomic_fetch_sub_explicit(&p->busy, 1, memory_order_release);
+    run_items(p, (uint32_t)g, thread);
   }
   return NULL;
 }
@@ -90,9 +101,10 @@ xnn_threadpool* xnn_threadpool_create(int32_t num_threads) {
   pthread_cond_init(&p->wake, NULL);
   atomic_init(&p->generation, 0);
   atomic_init(&p->sleeping, 0);
-  atomic_init(&p->busy, 0);
   atomic_init(&p->stop, 0);
-  atomic_init(&p->next, 0);
+  atomic_init(&p->work, 0);
+  atomic_init(&p->done, 0);
+  atomic_init(&p->range, 0);
   if (p->size > 1) {
     p->threads = calloc((size_t)p->size - 1, sizeof(pthread_t));
     p->args = calloc((size_t)p->size - 1, sizeof(worker_arg));
@@ -147,23 +159,24 @@ void xnn_parallelize(xnn_threadpool* p, xnn_task_fn fn, void* context, size_t ra
 }
 
 void xnn_parallelize_thread(xnn_threadpool* p, xnn_thread_task_fn fn, void* context, size_t range) {
-  if (!p || p->size == 1 || range <= 1) {
+  if (!p || p->size == 1 || range <= 1 || range > 0xffffffffu) {
     for (size_t i = 0; i < range; i++) fn(context, 0, i);
     return;
   }
+  const uint64_t job = (uint32_t)(atomic_load_explicit(&p->generation, memory_order_relaxed) + 1);
   p->fn = fn;
   p->context = context;
-  p->range = range;
-  atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-  atomic_store(&p->busy, p->size - 1);
+  atomic_store_explicit(&p->range, range, memory_order_relaxed);
+  atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+  atomic_store_explicit(&p->work, job << 32, memory_order_release);
   atomic_fetch_add(&p->generation, 1);
   if (atomic_load(&p->sleeping) > 0) {
     pthread_mutex_lock(&p->mutex);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mutex);
   }
-  run_items(p, 0);
-  for (int i = 0; atomic_load_explicit(&p->busy, memory_order_acquire) > 0; i++) {
+  run_items(p, job, 0);
+  for (int i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < range; i++) {
     if (i < SPIN_POLLS) cpu_relax();
     else sched_yield();
   }
