@@ -1,6 +1,8 @@
 #include "core/cpu.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -39,6 +41,38 @@ static uint32_t detect(void) { return 0; }
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static uint32_t g_flags;
 static char g_names[96];
+static size_t g_l1d = 32 * 1024, g_l2 = 512 * 1024;
+
+/* Reads cpu0's cache description from sysfs ("index<i>/level", "type", "size" such as "1024K"). */
+static size_t sysfs_cache(int level) {
+  for (int i = 0; i < 8; i++) {
+    char path[96], buf[32];
+    int lv = 0;
+    snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+    FILE* f = fopen(path, "r");
+    if (!f) break;
+    if (fscanf(f, "%d", &lv) != 1) lv = 0;
+    fclose(f);
+    if (lv != level) continue;
+    snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+    if (!(f = fopen(path, "r"))) continue;
+    const int ok = fscanf(f, "%31s", buf) == 1 && strcmp(buf, "Instruction") != 0;
+    fclose(f);
+    if (!ok) continue;
+    snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+    if (!(f = fopen(path, "r"))) continue;
+    unsigned long v = 0;
+    char unit = 0;
+    const int n = fscanf(f, "%lu%c", &v, &unit);
+    fclose(f);
+    if (n < 1 || v == 0) continue;
+    if (n == 2 && (unit == 'K' || unit == 'k')) v *= 1024;
+    if (n == 2 && (unit == 'M' || unit == 'm')) v *= 1024 * 1024;
+    /* Anything outside 4 KB..64 MB is a misreading, not a cache. */
+    if (v >= 4096 && v <= 64ul * 1024 * 1024) return (size_t)v;
+  }
+  return 0;
+}
 
 static void init(void) {
   g_flags = detect();
@@ -52,6 +86,14 @@ static void init(void) {
     strcat(g_names, names[i].name);
   }
   if (!g_names[0]) strcpy(g_names, "scalar");
+  const size_t l1 = sysfs_cache(1), l2 = sysfs_cache(2);
+  if (l1) g_l1d = l1;
+  if (l2) g_l2 = l2;
+  const char* env = getenv("XNN_L2_BYTES");
+  if (env && *env) {
+    const unsigned long v = strtoul(env, NULL, 10);
+    if (v >= 16 * 1024 && v <= 64ul * 1024 * 1024) g_l2 = (size_t)v;
+  }
 }
 
 uint32_t xnn_cpu_flags(void) {
@@ -62,4 +104,14 @@ uint32_t xnn_cpu_flags(void) {
 const char* xnn_cpu_features(void) {
   pthread_once(&g_once, init);
   return g_names;
+}
+
+size_t xnn_cpu_l1d_bytes(void) {
+  pthread_once(&g_once, init);
+  return g_l1d;
+}
+
+size_t xnn_cpu_l2_bytes(void) {
+  pthread_once(&g_once, init);
+  return g_l2;
 }

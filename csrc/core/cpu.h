@@ -11,3 +11,8 @@ enum {
 };
 
 XNN_INTERNAL uint32_t xnn_cpu_flags(void);
+
+/* Per-core data cache sizes in bytes, for blocking: from Linux sysfs where present, else typical values
+ * (L1 32 KB; L2 512 KB). Detected once per process; XNN_L2_BYTES in the environment overrides L2. */
+XNN_INTERNAL size_t xnn_cpu_l1d_bytes(void);
+XNN_INTERNAL size_t xnn_cpu_l2_bytes(void);
