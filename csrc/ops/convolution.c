@@ -5,6 +5,7 @@
  * MR-row panels and the im2col built directly in NR-column panels, one block of output pixels per task
  * (so no full im2col buffer is ever materialized). K is cut into chunks so that a chunk of weights and
  * a panel of columns stay in cache while the micro-kernel sweeps them. */
+#include <stdint.h>
 #include <string.h>
 
 #include "core/cpu.h"
@@ -67,6 +68,17 @@ static size_t packed_b_floats(const blocking* b, const xnn_f32_gemm_config* g) {
   return xnn_f32_gemm_packed_width(g, b->nc) * b->kc;
 }
 
+static int pads(const xnn_conv_params* c) {
+  return c->pad_top || c->pad_left || c->pad_bottom || c->pad_right;
+}
+
+/* Floats of the zero-padded copy of the input (all channels), 0 when the convolution does not pad. */
+static size_t padded_floats(const xnn_conv_params* c, size_t ih, size_t iw) {
+  if (!pads(c)) return 0;
+  return (size_t)c->cin * (ih + (size_t)c->pad_top + (size_t)c->pad_bottom) *
+         (iw + (size_t)c->pad_left + (size_t)c->pad_right);
+}
+
 /* The 3x3 depthwise kernel for this geometry, or NULL for the general one. */
 static xnn_f32_dwconv3x3_fn dw3x3_kernel(const xnn_conv_params* c, const xnn_kernels* k) {
   if (c->kh != 3 || c->kw != 3 || c->dh != 1 || c->dw != 1 || c->sh != c->sw) return NULL;
@@ -112,7 +124,8 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   } else if (!is_depthwise(c)) {
     const blocking b = make_blocking(c, (size_t)(out->dims[2] * out->dims[3]), &plan->kernels->gemm,
                                      plan->num_threads);
-    plan->workspace_bytes = plan->num_threads * (packed_b_floats(&b, &plan->kernels->gemm) * sizeof(float) + 64);
+    plan->workspace_bytes = plan->num_threads * (packed_b_floats(&b, &plan->kernels->gemm) * sizeof(float) + 64) +
+                            padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]) * sizeof(float) + 64;
   }
   return XNN_OK;
 }
@@ -157,48 +170,92 @@ typedef struct conv_job {
   size_t ih, iw, oh, ow;
   blocking b;
   xnn_f32_dwconv3x3_fn dw3x3;
+  /* GEMM path: the input as the packing reads it, zero-padded once per image when the convolution pads
+   * (then every tap of every output pixel is inside the plane, with no bounds to check). */
+  const float* src;
+  float* padded;
+  size_t ph, pw;
 } conv_job;
 
-/* Packs rows [k0, k0 + kc) of group g's im2col, pixels [n0, n0 + cols), into the GEMM family's column
- * panels: the panel starting at block column s holds kc groups of its width at dst + s * kc. */
-static void pack_columns(const conv_job* j, size_t g, size_t n0, size_t cols, size_t k0, size_t kc, float* dst) {
+static void pad_channel(void* ctx, size_t ch) {
+  const conv_job* j = ctx;
   const xnn_conv_params* c = j->c;
-  const xnn_f32_gemm_config* gc = &j->k->gemm;
-  const size_t cin_g = (size_t)(c->cin / c->group), ksize = (size_t)c->kh * (size_t)c->kw;
-  const float* in = j->in + g * cin_g * j->ih * j->iw;
-  const ptrdiff_t ih = (ptrdiff_t)j->ih, iw = (ptrdiff_t)j->iw;
-  const int pointwise = is_pointwise(c);
+  float* dst = j->padded + ch * j->ph * j->pw;
+  const float* src = j->in + ch * j->ih * j->iw;
+  memset(dst, 0, (size_t)c->pad_top * j->pw * sizeof(float));
+  for (size_t y = 0; y < j->ih; y++) {
+    float* row = dst + (y + (size_t)c->pad_top) * j->pw;
+    memset(row, 0, (size_t)c->pad_left * sizeof(float));
+    memcpy(row + c->pad_left, src + y * j->iw, j->iw * sizeof(float));
+    memset(row + c->pad_left + j->iw, 0, (size_t)c->pad_right * sizeof(float));
+  }
+  memset(dst + (j->ih + (size_t)c->pad_top) * j->pw, 0, (size_t)c->pad_bottom * j->pw * sizeof(float));
+}
+
+/* A run of a block's pixels inside one output row and one column panel: where it goes in the packed
+ * block (for k row p: dst + panel + p * width + q) and where its first pixel's window starts in the plane. */
+typedef struct segment {
+  uint32_t panel, width, q, len;
+  size_t src;
+} segment;
+
+/* Blocks have at most 512 columns: at most one segment per column plus one per panel. */
+enum { MAX_SEGMENTS = 512 + 512 / 8 + 2 };
+
+static size_t make_segments(const conv_job* j, size_t n0, size_t cols, size_t kc, segment* seg) {
+  const xnn_conv_params* c = j->c;
+  /* Pointwise: the plane is the output grid, one run per panel. */
+  const int contiguous = is_pointwise(c);
+  size_t count = 0, oy = n0 / j->ow, ox = n0 % j->ow;
   for (size_t s = 0; s < cols;) {
-    const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(gc, cols - s);
-    const size_t w = t.nr, len = XNN_MIN(w, cols - s);
-    float* panel = dst + s * kc;
-    for (size_t p = 0; p < kc; p++) {
-      float* d = panel + p * w;
-      for (size_t q = len; q < w; q++) d[q] = 0.0f;
-      const size_t kk = k0 + p;
-      if (pointwise) {
-        const float* src = in + kk * j->ih * j->iw + n0 + s;
+    const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(&j->k->gemm, cols - s);
+    const size_t len = XNN_MIN((size_t)t.nr, cols - s);
+    for (size_t q = 0; q < len;) {
+      const size_t run = contiguous ? len - q : XNN_MIN(len - q, j->ow - ox);
+      const size_t src = contiguous ? n0 + s + q : oy * (size_t)c->sh * j->pw + ox * (size_t)c->sw;
+      seg[count++] = (segment){(uint32_t)(s * kc), t.nr, (uint32_t)q, (uint32_t)run, src};
+      q += run;
+      if (!contiguous && (ox += run) == j->ow) ox = 0, oy++;
+    }
+    s += t.nr;
+  }
+  return count;
+}
+
+/* Packs rows [k0, k0 + kc) of group g's im2col for the block's segments into the GEMM family's column
+ * panels (the panel starting at block column s holds kc groups of its width at dst + s * kc); the
+ * columns past the block's end in its last panel are zero. */
+static void pack_columns(const conv_job* j, size_t g, const segment* seg, size_t nseg, size_t cols, size_t k0,
+                         size_t kc, float* dst) {
+  const xnn_conv_params* c = j->c;
+  const size_t cin_g = (size_t)(c->cin / c->group), plane = j->ph * j->pw;
+  const float* in = j->src + g * cin_g * plane;
+  const size_t sw = (size_t)c->sw;
+  const size_t width = xnn_f32_gemm_packed_width(&j->k->gemm, cols);
+  if (width > cols) {
+    const segment* last = &seg[nseg - 1];
+    for (size_t p = 0; p < kc; p++)
+      for (size_t q = last->q + last->len; q < last->width; q++) dst[last->panel + p * last->width + q] = 0.0f;
+  }
+  size_t ic = k0 / ((size_t)c->kh * (size_t)c->kw), ky = k0 / (size_t)c->kw % (size_t)c->kh, kx = k0 % (size_t)c->kw;
+  for (size_t p = 0; p < kc; p++) {
+    const float* base = in + ic * plane + ky * (size_t)c->dh * j->pw + kx * (size_t)c->dw;
+    for (size_t i = 0; i < nseg; i++) {
+      float* d = dst + seg[i].panel + p * seg[i].width + seg[i].q;
+      const float* src = base + seg[i].src;
+      const size_t len = seg[i].len;
+      if (sw == 1) {
         for (size_t q = 0; q < len; q++) d[q] = src[q];
-        continue;
-      }
-      const size_t ic = kk / ksize, ky = kk % ksize / (size_t)c->kw, kx = kk % (size_t)c->kw;
-      const float* plane = in + ic * j->ih * j->iw;
-      const ptrdiff_t xoff = (ptrdiff_t)kx * c->dw - c->pad_left;
-      /* Walk the panel's pixels row segment by row segment. */
-      size_t n = n0 + s, oy = n / j->ow, ox = n % j->ow;
-      for (size_t q = 0; q < len;) {
-        const size_t seg = XNN_MIN(j->ow - ox, len - q);
-        const ptrdiff_t y = (ptrdiff_t)oy * c->sh - c->pad_top + (ptrdiff_t)ky * c->dh;
-        if (y < 0 || y >= ih)
-          memset(d + q, 0, seg * sizeof(float));
-        else
-          j->k->im2col_row(seg, plane + y * iw, (ptrdiff_t)ox * c->sw + xoff, (size_t)c->sw, (size_t)iw, d + q);
-        q += seg;
-        ox = 0;
-        oy++;
+      } else if (len >= 16) {
+        j->k->im2col_row(len, src, 0, sw, len * sw, d); /* vector gathers for long strided runs */
+      } else {
+        for (size_t q = 0; q < len; q++) d[q] = src[q * sw];
       }
     }
-    s += w;
+    if (++kx == (size_t)c->kw) {
+      kx = 0;
+      if (++ky == (size_t)c->kh) ky = 0, ic++;
+    }
   }
 }
 
@@ -217,10 +274,13 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   const float* bg = j->bias + g * mg_padded;
   float* og = j->out + g * b->m * pixels + n0;
   const xnn_f32_gemm_config* gc = &j->k->gemm;
+  segment seg[MAX_SEGMENTS];
+  if (cols > 512) return; /* make_blocking never makes such blocks */
   for (size_t k0 = 0; k0 < kdim; k0 += b->kc) {
     const size_t kc = XNN_MIN(b->kc, kdim - k0);
     const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kc == kdim ? XNN_GEMM_LAST : 0);
-    pack_columns(j, g, n0, cols, k0, kc, packed);
+    const size_t nseg = make_segments(j, n0, cols, kc, seg);
+    pack_columns(j, g, seg, nseg, cols, k0, kc, packed);
     /* Rows outside, column panels inside: each tile row of C is then written left to right in one
      * sweep (output rows are far apart; hopping between them per panel cost 3x on 112x112 maps), and
      * the weight sliver stays in L1 while the block's packed columns stream from L2. */
@@ -312,7 +372,10 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   } else if (!dw) {
     const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
     j.b = make_blocking(c, pixels, &ctx->kernels->gemm, threads);
-    j.workspace = ctx->workspace;
+    j.ph = j.ih + (size_t)c->pad_top + (size_t)c->pad_bottom;
+    j.pw = j.iw + (size_t)c->pad_left + (size_t)c->pad_right;
+    j.padded = ctx->workspace;
+    j.workspace = ctx->workspace + round_up(padded_floats(c, j.ih, j.iw), 16);
     j.workspace_stride = packed_b_floats(&j.b, &ctx->kernels->gemm) + 16;
   }
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
@@ -324,8 +387,14 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
       xnn_parallelize(ctx->pool, gemv_panel, &j, (size_t)c->group * ((j.b.m + j.b.mr - 1) / j.b.mr));
     else if (dw)
       xnn_parallelize(ctx->pool, dw_channel, &j, (size_t)c->cin);
-    else
+    else {
+      j.src = j.in;
+      if (pads(c)) {
+        xnn_parallelize(ctx->pool, pad_channel, &j, (size_t)c->cin);
+        j.src = j.padded;
+      }
       xnn_parallelize_thread(ctx->pool, gemm_task, &j, (size_t)c->group * j.b.n_blocks * j.b.m_blocks);
+    }
   }
 }
 
