@@ -12,7 +12,7 @@
 typedef struct xnn_kernels {
   const char* isa;
   xnn_f32_gemm_config gemm;
-  xnn_f32_im2col_row_fn im2col_row;
+  xnn_f32_im2col_panel_fn im2col_panel;
   xnn_f32_fc_fn fc;
   xnn_f32_dwconv_fn dwconv;
   xnn_f32_dwconv3x3_fn dwconv3x3s1, dwconv3x3s2;

@@ -110,10 +110,10 @@ int xnn_testing_wino43(const char* isa, size_t tiles, const float* in, size_t in
   return 1;
 }
 
-int xnn_testing_im2col_row(const char* isa, size_t len, const float* row, ptrdiff_t x0, size_t stride,
-                           size_t width, float* dst) {
+int xnn_testing_im2col_panel(const char* isa, size_t kc, size_t len, const float* src, const size_t* offsets,
+                             size_t stride, float* dst, size_t dst_stride) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
   if (!ks) return 0;
-  ks->im2col_row(len, row, x0, stride, width, dst);
+  ks->im2col_panel(kc, len, src, offsets, stride, dst, dst_stride);
   return 1;
 }

@@ -25,5 +25,5 @@ XNN_INTERNAL int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size
 XNN_INTERNAL int xnn_testing_wino43(const char* isa, size_t tiles, const float* in, size_t in_stride, float* v,
                                     const float* m, float bias, const xnn_f32_act_params* act, float* out,
                                     size_t out_stride, size_t rows, size_t cols);
-XNN_INTERNAL int xnn_testing_im2col_row(const char* isa, size_t len, const float* row, ptrdiff_t x0,
-                                        size_t stride, size_t width, float* dst);
+XNN_INTERNAL int xnn_testing_im2col_panel(const char* isa, size_t kc, size_t len, const float* src,
+                                          const size_t* offsets, size_t stride, float* dst, size_t dst_stride);

@@ -237,26 +237,18 @@ static void pack_columns(const conv_job* j, size_t g, const segment* seg, size_t
     for (size_t p = 0; p < kc; p++)
       for (size_t q = last->q + last->len; q < last->width; q++) dst[last->panel + p * last->width + q] = 0.0f;
   }
+  /* Where each K row's window starts in the plane, for the first pixel of the block's grid. */
+  size_t offsets[512];
   size_t ic = k0 / ((size_t)c->kh * (size_t)c->kw), ky = k0 / (size_t)c->kw % (size_t)c->kh, kx = k0 % (size_t)c->kw;
   for (size_t p = 0; p < kc; p++) {
-    const float* base = in + ic * plane + ky * (size_t)c->dh * j->pw + kx * (size_t)c->dw;
-    for (size_t i = 0; i < nseg; i++) {
-      float* d = dst + seg[i].panel + p * seg[i].width + seg[i].q;
-      const float* src = base + seg[i].src;
-      const size_t len = seg[i].len;
-      if (sw == 1) {
-        for (size_t q = 0; q < len; q++) d[q] = src[q];
-      } else if (len >= 16) {
-        j->k->im2col_row(len, src, 0, sw, len * sw, d); /* vector gathers for long strided runs */
-      } else {
-        for (size_t q = 0; q < len; q++) d[q] = src[q * sw];
-      }
-    }
+    offsets[p] = ic * plane + ky * (size_t)c->dh * j->pw + kx * (size_t)c->dw;
     if (++kx == (size_t)c->kw) {
       kx = 0;
       if (++ky == (size_t)c->kh) ky = 0, ic++;
     }
   }
+  for (size_t i = 0; i < nseg; i++)
+    j->k->im2col_panel(kc, seg[i].len, in + seg[i].src, offsets, sw, dst + seg[i].panel + seg[i].q, seg[i].width);
 }
 
 static void gemm_task(void* ctx, size_t thread, size_t index) {

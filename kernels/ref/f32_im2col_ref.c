@@ -1,8 +1,14 @@
 #include "kernels/im2col.h"
 
-void xnn_f32_im2col_row__ref(size_t len, const float* row, ptrdiff_t x0, size_t stride, size_t width, float* dst) {
-  for (size_t q = 0; q < len; q++) {
-    const ptrdiff_t x = x0 + (ptrdiff_t)(q * stride);
-    dst[q] = x >= 0 && x < (ptrdiff_t)width ? row[x] : 0.0f;
+void xnn_f32_im2col_panel__ref(size_t kc, size_t len, const float* src, const size_t* offsets, size_t stride,
+                               float* dst, size_t dst_stride) {
+  for (size_t p = 0; p < kc; p++) {
+    const float* s = src + offsets[p];
+    float* d = dst + p * dst_stride;
+    if (stride == 1) {
+      for (size_t q = 0; q < len; q++) d[q] = s[q];
+    } else {
+      for (size_t q = 0; q < len; q++) d[q] = s[q * stride];
+    }
   }
 }

@@ -226,9 +226,16 @@ PYBIND11_MODULE(_xnn, m) {
                                      out.mutable_data(), 64, rows, cols);
     return r ? py::object(py::make_tuple(v, out)) : py::object(py::none());
   });
-  t.def("im2col_row", [](const std::string& isa, size_t len, farr row, ptrdiff_t x0, size_t stride) -> py::object {
-    farr dst(std::vector<py::ssize_t>{static_cast<py::ssize_t>(len)});
-    const int r = xnn_testing_im2col_row(isa.c_str(), len, row.data(), x0, stride, row.size(), dst.mutable_data());
+  t.def("im2col_panel", [](const std::string& isa, size_t len, farr src, std::vector<size_t> offsets,
+                           size_t stride, size_t dst_stride) -> py::object {
+    const size_t kc = offsets.size();
+    if (len == 0 || dst_stride < len) throw py::value_error("need 0 < len <= dst_stride");
+    for (size_t o : offsets)
+      if (o + (len - 1) * stride >= static_cast<size_t>(src.size())) throw py::value_error("offset past the source");
+    farr dst(std::vector<py::ssize_t>{static_cast<py::ssize_t>(kc), static_cast<py::ssize_t>(dst_stride)});
+    std::fill(dst.mutable_data(), dst.mutable_data() + dst.size(), -1.0f);
+    const int r = xnn_testing_im2col_panel(isa.c_str(), kc, len, src.data(), offsets.data(), stride,
+                                           dst.mutable_data(), dst_stride);
     return r ? py::object(dst) : py::object(py::none());
   });
 
