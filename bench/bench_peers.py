@@ -31,8 +31,9 @@ Example::
         --rounds 15 --runs-per-round 5 --markdown bench/RESULTS.md
 
 ``--runtimes`` picks a subset (default: all of them; one whose package is missing is reported as
-not installed). A runtime whose model format cannot express a net is skipped for that model, with
-a note.
+not installed). A runtime the bench cannot convert a net for (a layer ``bench/netgraph.py`` or
+``bench/exporters.py`` does not handle, e.g. PReLU) is skipped for that model, with a note; all
+seven benchmark models run on every runtime.
 
 Runtime settings (float32 everywhere, ``N`` = ``--threads``):
 
@@ -200,7 +201,7 @@ def worker_main(runtime: str, model: str, threads: int, winograd: Optional[bool]
 
 
 class Unsupported(Exception):
-    """A runtime's model format cannot express the net (the runtime is skipped for that model)."""
+    """The bench cannot convert the net to a runtime's format (the runtime is skipped for that model)."""
 
 
 class Worker:
@@ -557,7 +558,7 @@ def markdown_section(results: Sequence[Dict], args, command: str, elapsed_s: flo
     for r in results:
         for rt, why in r["skipped"].items():
             L.append(f"\nNote ({r['model']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}): "
-                     f"{rt} skipped, its model format cannot express the net: {why}")
+                     f"{rt} skipped, the bench's conversion to its format does not handle this net: {why}")
         for n in r["notes"]:
             L.append(f"\nNote ({r['model']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}): {n}")
     L.append("")

@@ -70,7 +70,7 @@ def test_predict(benchmark, reference, model, threads, runtime):
     try:
         runner = models.load_runner(runtime, bm, threads)
     except models.caffe_tools.UnsupportedLayerError as e:
-        pytest.skip(f"{runtime} cannot express {model}: {e}")
+        pytest.skip(f"the bench cannot convert {model} for {runtime}: {e}")
     if hasattr(runner, "activate"):
         runner.activate()                   # cv2.setNumThreads / torch.set_num_threads are process-wide
     benchmark.group = f"{model} / {threads} thread{'s' if threads > 1 else ''}"
