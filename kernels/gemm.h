@@ -26,12 +26,17 @@ typedef struct xnn_f32_gemm_tile {
   uint32_t nr;
 } xnn_f32_gemm_tile;
 
+/* One column (a classifier's single pixel): y[i] = sum_p a[p*mr + i] * x[p] for i < mr, over one
+ * packed weight panel (mr = the config's MR). Memory bound: the weights are read once. */
+typedef void (*xnn_f32_gemv_ukernel_fn)(size_t mr, size_t k, const float* a, const float* x, float* y);
+
 typedef struct xnn_f32_gemm_config {
   xnn_f32_gemm_ukernel_fn ukernel;
   uint32_t mr, nr;
   /* Narrower tiles for the last columns, widest first (nr 0: none). Small maps (7x7, 13x13, 14x14)
    * and Winograd tile counts leave 15-50% of a full panel empty; these cut the waste to under 8 columns. */
   xnn_f32_gemm_tile narrow[2];
+  xnn_f32_gemv_ukernel_fn gemv;
 } xnn_f32_gemm_config;
 
 /* Packed column blocks: a block of `cols` columns is cut into panels left to right, full NR panels
@@ -102,9 +107,17 @@ void xnn_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t k, const flo
 void xnn_pack_f32_gemm_a(size_t m, size_t k, size_t mr, const float* a, size_t lda, const float* bias,
                          float* packed_a, float* packed_bias);
 
+void xnn_f32_gemv_ukernel__ref(size_t mr, size_t k, const float* a, const float* x, float* y);
+void xnn_f32_gemv_ukernel__avx2(size_t mr, size_t k, const float* a, const float* x, float* y);
+void xnn_f32_gemv_ukernel__neon(size_t mr, size_t k, const float* a, const float* x, float* y);
+
 /* f32 fully connected family: y[b][o] = act(sum_k x[b][k] * w[o][k] + bias[o]) for b < batch, o < n. */
 typedef void (*xnn_f32_fc_fn)(size_t batch, size_t n, size_t k, const float* x, const float* w, const float* bias,
                               float* y, size_t ldy, const xnn_f32_act_params* params);
 
 void xnn_f32_fc__ref(size_t batch, size_t n, size_t k, const float* x, const float* w, const float* bias, float* y,
                      size_t ldy, const xnn_f32_act_params* params);
+void xnn_f32_fc__avx2(size_t batch, size_t n, size_t k, const float* x, const float* w, const float* bias, float* y,
+                      size_t ldy, const xnn_f32_act_params* params);
+void xnn_f32_fc__avx512(size_t batch, size_t n, size_t k, const float* x, const float* w, const float* bias, float* y,
+                        size_t ldy, const xnn_f32_act_params* params);

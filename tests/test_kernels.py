@@ -45,6 +45,35 @@ def test_gemm(isa, act_name):
                 close(got, act(want, slope, lo, hi), f"{isa} gemm m={m} n={n} k={k} kc={kc} bias={with_bias}")
 
 
+@pytest.mark.parametrize("isa", ISAS)
+def test_gemv(isa):
+    """The single-column GEMV over packed weight panels (a classifier's 1x1 convolution on one pixel)."""
+    rng = np.random.default_rng(11)
+    for m, k in [(1, 1), (3, 5), (8, 3), (9, 17), (17, 64), (40, 1), (1000, 1280), (5, 4), (13, 7)]:
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        x = rng.standard_normal(k).astype(np.float32)
+        close(T.gemv(isa, a, x), a.astype(np.float64) @ x, f"{isa} gemv m={m} k={k}")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("act_name", list(ACTS))
+def test_fc(isa, act_name):
+    """The fully connected family: K with every tail below 16, row counts around the 4-row blocks, batch."""
+    rng = np.random.default_rng(12)
+    slope, lo, hi = ACTS[act_name]
+    for batch, n, k in [(1, 1, 1), (1, 5, 7), (2, 4, 16), (3, 7, 17), (1, 13, 31), (2, 9, 100), (1, 64, 9216)]:
+        x = rng.standard_normal((batch, k)).astype(np.float32)
+        w = rng.standard_normal((n, k)).astype(np.float32)
+        bias = rng.standard_normal(n).astype(np.float32)
+        for with_bias in (True, False):
+            got = T.fc(isa, x, w, bias if with_bias else None, slope, lo, hi)
+            want = x.astype(np.float64) @ w.T + (bias if with_bias else 0)
+            # Rounding grows with the sums, not with what the activation leaves of them.
+            scale = max(float(np.abs(want).max()), 1.0)
+            err = float(np.abs(got - act(want, slope, lo, hi)).max())
+            assert err <= 1e-5 * scale, f"{isa} fc batch={batch} n={n} k={k} bias={with_bias}: max error {err:.3g}"
+
+
 def test_gemm_tiles():
     """Each set's GEMM tiles: the full tile and the narrow ones for column tails (all reached by test_gemm)."""
     want = {"ref": "4x16 4x8", "avx2": "6x16 6x8", "avx512": "8x32 8x16 8x8", "neon": "8x12"}

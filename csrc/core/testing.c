@@ -49,6 +49,38 @@ int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, c
   return 1;
 }
 
+int xnn_testing_gemv(const char* isa, size_t m, size_t k, const float* a, const float* x, float* y) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks) return 0;
+  const size_t mr = ks->gemm.mr, mp = (m + mr - 1) / mr;
+  float* pa = calloc(mp * mr * k + 1, sizeof(float));
+  float* pbias = calloc(mp * mr + 1, sizeof(float));
+  float* acc = calloc(mr, sizeof(float));
+  if (!pa || !pbias || !acc) {
+    free(pa);
+    free(pbias);
+    free(acc);
+    return -1;
+  }
+  xnn_pack_f32_gemm_a(m, k, mr, a, k, NULL, pa, pbias);
+  for (size_t i = 0; i < mp; i++) {
+    ks->gemm.gemv(mr, k, pa + i * mr * k, x, acc);
+    for (size_t r = 0; r < mr && i * mr + r < m; r++) y[i * mr + r] = acc[r];
+  }
+  free(pa);
+  free(pbias);
+  free(acc);
+  return 1;
+}
+
+int xnn_testing_fc(const char* isa, size_t batch, size_t n, size_t k, const float* x, const float* w,
+                   const float* bias, const xnn_f32_act_params* act, float* y) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks) return 0;
+  ks->fc(batch, n, k, x, w, bias, y, n, act);
+  return 1;
+}
+
 const char* xnn_testing_gemm_tiles(const char* isa) {
   static _Thread_local char buf[64];
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);

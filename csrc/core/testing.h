@@ -9,6 +9,11 @@
  * XNN_GEMM_ACCUMULATE). Returns 0 if the set does not exist on this CPU. */
 XNN_INTERNAL int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, const float* a,
                                   const float* b, const float* bias, const xnn_f32_act_params* act, float* c);
+/* y[m] = A[m][k] x[k] through the set's GEMV over packed panels (A packed as the GEMM's weights). */
+XNN_INTERNAL int xnn_testing_gemv(const char* isa, size_t m, size_t k, const float* a, const float* x, float* y);
+/* The set's fully connected kernel: y[b][n] = act(x[b][k] W[n][k]^T + bias). */
+XNN_INTERNAL int xnn_testing_fc(const char* isa, size_t batch, size_t n, size_t k, const float* x, const float* w,
+                                const float* bias, const xnn_f32_act_params* act, float* y);
 /* The set's GEMM tile shapes, full tile first ("8x32 8x16 8x8"). */
 XNN_INTERNAL const char* xnn_testing_gemm_tiles(const char* isa);
 /* The set's 3x3 depthwise kernel (stride 1 or 2) on a padded plane with XNN_DWCONV_EXTRA slack. */

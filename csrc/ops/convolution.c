@@ -295,15 +295,12 @@ static void gemv_panel(void* ctx, size_t index) {
   const size_t panels_per_group = (b->m + b->mr - 1) / b->mr;
   const size_t g = index / panels_per_group, pn = index % panels_per_group;
   const size_t mr = b->mr, kdim = b->k;
-  const float* a = j->weights + (g * panels_per_group + pn) * mr * kdim;
-  const float* x = j->in + g * kdim;
   float acc[32];
-  for (size_t i = 0; i < mr; i++) acc[i] = j->bias[(g * panels_per_group + pn) * mr + i];
-  for (size_t p = 0; p < kdim; p++)
-    for (size_t i = 0; i < mr; i++) acc[i] += a[p * mr + i] * x[p];
+  j->k->gemm.gemv(mr, kdim, j->weights + (g * panels_per_group + pn) * mr * kdim, j->in + g * kdim, acc);
   const size_t rows = XNN_MIN(mr, b->m - pn * mr);
+  const float* bias = j->bias + (g * panels_per_group + pn) * mr;
   float* y = j->out + g * b->m + pn * mr;
-  for (size_t i = 0; i < rows; i++) y[i] = xnn_f32_act_apply(acc[i], &j->c->act);
+  for (size_t i = 0; i < rows; i++) y[i] = xnn_f32_act_apply(acc[i] + bias[i], &j->c->act);
 }
 
 static void dw_channel(void* ctx, size_t ch) {

@@ -59,6 +59,12 @@ void xnn_pack_f32_gemm_a(size_t m, size_t k, size_t mr, const float* a, size_t l
   }
 }
 
+void xnn_f32_gemv_ukernel__ref(size_t mr, size_t k, const float* a, const float* x, float* y) {
+  for (size_t i = 0; i < mr; i++) y[i] = 0.0f;
+  for (size_t p = 0; p < k; p++)
+    for (size_t i = 0; i < mr; i++) y[i] += a[p * mr + i] * x[p];
+}
+
 void xnn_f32_fc__ref(size_t batch, size_t n, size_t k, const float* x, const float* w, const float* bias, float* y,
                      size_t ldy, const xnn_f32_act_params* params) {
   for (size_t bi = 0; bi < batch; bi++) {

@@ -199,6 +199,26 @@ PYBIND11_MODULE(_xnn, m) {
     return r ? py::object(out) : py::object(py::none());
   });
   t.def("families", [](const std::string& isa) { return std::string(xnn_testing_families(isa.c_str())); });
+  t.def("gemv", [](const std::string& isa, farr a, farr x) -> py::object {
+    const size_t m = a.shape(0), k = a.shape(1);
+    if (x.size() != static_cast<py::ssize_t>(k)) throw py::value_error("a and x do not multiply");
+    farr y(std::vector<py::ssize_t>{static_cast<py::ssize_t>(m)});
+    const int r = xnn_testing_gemv(isa.c_str(), m, k, a.data(), x.data(), y.mutable_data());
+    if (r < 0) throw std::bad_alloc();
+    return r ? py::object(y) : py::object(py::none());
+  });
+  t.def("fc", [act](const std::string& isa, farr x, farr w, py::object bias, float slope, float lo,
+                    float hi) -> py::object {
+    const size_t batch = x.shape(0), k = x.shape(1), n = w.shape(0);
+    if (w.shape(1) != static_cast<py::ssize_t>(k)) throw py::value_error("x and w do not multiply");
+    farr bv = bias.is_none() ? farr() : bias.cast<farr>();
+    if (!bias.is_none() && bv.size() != static_cast<py::ssize_t>(n)) throw py::value_error("bias size");
+    farr y(std::vector<py::ssize_t>{static_cast<py::ssize_t>(batch), static_cast<py::ssize_t>(n)});
+    const xnn_f32_act_params p = act(slope, lo, hi);
+    const int r = xnn_testing_fc(isa.c_str(), batch, n, k, x.data(), w.data(), bias.is_none() ? nullptr : bv.data(),
+                                 &p, y.mutable_data());
+    return r ? py::object(y) : py::object(py::none());
+  });
   t.def("gemm_tiles", [](const std::string& isa) { return std::string(xnn_testing_gemm_tiles(isa.c_str())); });
   t.def("dwconv", [act](const std::string& isa, farr in, farr w, float bias, std::vector<size_t> geo, float slope,
                         float lo, float hi) -> py::object {
