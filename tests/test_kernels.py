@@ -133,7 +133,8 @@ def test_dwconv3x3(isa, stride):
 def test_maxpool_padded(isa):
     rng = np.random.default_rng(3)
     for oh, ow, kh, kw, s in [(1, 1, 2, 2, 2), (5, 7, 3, 3, 2), (9, 17, 3, 3, 1), (4, 33, 2, 2, 2), (6, 16, 5, 3, 1),
-                              (3, 15, 3, 4, 2), (28, 28, 3, 3, 2)]:
+                              (3, 15, 3, 4, 2), (28, 28, 3, 3, 2), (1, 1, 3, 3, 2), (2, 16, 3, 3, 2),
+                              (3, 17, 3, 3, 2), (2, 31, 3, 3, 2), (4, 56, 3, 3, 2)]:
         ih, iw = (oh - 1) * s + kh, (ow - 1) * s + kw
         plane = np.full((ih + 1, iw + 70), -np.inf, np.float32)
         plane[:ih, :iw] = rng.standard_normal((ih, iw))

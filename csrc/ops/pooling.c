@@ -2,6 +2,7 @@
  * it would start in the padding only. Max pooling with stride 1 or 2 copies each plane into -INF padded
  * scratch so that the vector kernel needs no bounds checks. */
 #include <math.h>
+#include <string.h>
 
 #include "ops/ops.h"
 
@@ -75,20 +76,20 @@ typedef struct pool_job {
   size_t workspace_stride;
 } pool_job;
 
+/* Copies one plane into the thread's -INF padded scratch and pools it. The scratch was filled with -INF
+ * before the layer and only its interior is ever written, so per plane only the rows are copied. */
 static void pool_plane_padded(void* ctx, size_t thread, size_t i) {
   const pool_job* j = ctx;
   const xnn_pool_geometry* g = &j->geo;
   float* pad = j->workspace + thread * j->workspace_stride;
   const float* src = j->in + i * g->ih * g->iw;
-  const size_t total = j->pg.rows * j->pg.stride + XNN_POOL_EXTRA;
-  for (size_t p = 0; p < g->pad_top * j->pg.stride; p++) pad[p] = -INFINITY;
-  for (size_t y = 0; y < g->ih; y++) {
-    float* row = pad + (y + g->pad_top) * j->pg.stride;
-    for (size_t x = 0; x < g->pad_left; x++) row[x] = -INFINITY;
-    for (size_t x = 0; x < g->iw; x++) row[g->pad_left + x] = src[y * g->iw + x];
-    for (size_t x = g->pad_left + g->iw; x < j->pg.stride; x++) row[x] = -INFINITY;
+  float* dst = pad + g->pad_top * j->pg.stride + g->pad_left;
+  for (size_t y = 0; y < g->ih; y++, src += g->iw, dst += j->pg.stride) {
+    if (g->iw >= 64)
+      memcpy(dst, src, g->iw * sizeof(float));
+    else
+      for (size_t x = 0; x < g->iw; x++) dst[x] = src[x];
   }
-  for (size_t p = (g->ih + g->pad_top) * j->pg.stride; p < total; p++) pad[p] = -INFINITY;
   j->padded_fn(g->oh, g->ow, g->kh, g->kw, j->stride, pad, j->pg.stride, j->out + i * g->oh * g->ow);
 }
 
@@ -112,6 +113,8 @@ static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     j.padded_fn = ctx->kernels->maxpool_padded;
     j.pg = padded_plane(&g, j.geo.ih, j.geo.iw, j.geo.oh, j.geo.ow);
     j.workspace_stride = j.pg.rows * j.pg.stride + XNN_POOL_EXTRA + 16;
+    const size_t fill = (size_t)xnn_threadpool_size(ctx->pool) * j.workspace_stride;
+    for (size_t p = 0; p < fill; p++) j.workspace[p] = -INFINITY;
     xnn_parallelize_thread(ctx->pool, pool_plane_padded, &j, planes);
     return;
   }
