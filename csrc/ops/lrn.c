@@ -23,18 +23,42 @@ typedef struct lrn_job {
   size_t c, h, w;
 } lrn_job;
 
+/* base^-beta. AlexNet, CaffeNet and GoogLeNet use beta 0.75: base^-0.75 = 1 / sqrt(base * sqrt(base)),
+ * two square roots and a division that vectorize, where powf per element cost 5 ms of GoogLeNet. */
+static inline float inv_pow(float base, float beta) {
+  if (beta == 0.75f) return 1.0f / sqrtf(base * sqrtf(base));
+  if (beta == 0.5f) return 1.0f / sqrtf(base);
+  if (beta == 1.0f) return 1.0f / base;
+  return powf(base, -beta);
+}
+
+enum { LRN_CHUNK = 256 };
+
 static void lrn_across(void* ctx, size_t i) {
   const lrn_job* j = ctx;
   const size_t b = i / j->c, c = i % j->c, hw = j->h * j->w;
   const ptrdiff_t pre = (j->p->size - 1) / 2;
   const ptrdiff_t c0 = XNN_MAX((ptrdiff_t)c - pre, 0), c1 = XNN_MIN((ptrdiff_t)c - pre + j->p->size, (ptrdiff_t)j->c);
   const float* xb = j->x + b * j->c * hw;
+  const float* xc = xb + c * hw;
   float* y = j->y + i * hw;
-  const float alpha = j->p->alpha / (float)j->p->size;
-  for (size_t p = 0; p < hw; p++) {
-    float s = 0.0f;
-    for (ptrdiff_t q = c0; q < c1; q++) s += xb[(size_t)q * hw + p] * xb[(size_t)q * hw + p];
-    y[p] = xb[c * hw + p] * powf(j->p->k + alpha * s, -j->p->beta);
+  const float alpha = j->p->alpha / (float)j->p->size, k = j->p->k, beta = j->p->beta;
+  float s[LRN_CHUNK];
+  for (size_t p0 = 0; p0 < hw; p0 += LRN_CHUNK) {
+    const size_t n = XNN_MIN((size_t)LRN_CHUNK, hw - p0);
+    for (size_t q = 0; q < n; q++) s[q] = 0.0f;
+    for (ptrdiff_t ch = c0; ch < c1; ch++) {
+      const float* xq = xb + (size_t)ch * hw + p0;
+      for (size_t q = 0; q < n; q++) s[q] += xq[q] * xq[q];
+    }
+    if (beta == 0.75f) {
+      for (size_t q = 0; q < n; q++) {
+        const float base = k + alpha * s[q];
+        y[p0 + q] = xc[p0 + q] / sqrtf(base * sqrtf(base));
+      }
+    } else {
+      for (size_t q = 0; q < n; q++) y[p0 + q] = xc[p0 + q] * inv_pow(k + alpha * s[q], beta);
+    }
   }
 }
 
@@ -50,7 +74,7 @@ static void lrn_within(void* ctx, size_t i) {
       for (ptrdiff_t yy = XNN_MAX(oy - pre, 0); yy < XNN_MIN(oy - pre + j->p->size, h); yy++)
         for (ptrdiff_t xx = XNN_MAX(ox - pre, 0); xx < XNN_MIN(ox - pre + j->p->size, w); xx++)
           s += x[yy * w + xx] * x[yy * w + xx];
-      y[oy * w + ox] = x[oy * w + ox] * powf(1.0f + alpha * s, -j->p->beta);
+      y[oy * w + ox] = x[oy * w + ox] * inv_pow(1.0f + alpha * s, j->p->beta);
     }
   }
 }
