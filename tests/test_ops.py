@@ -1161,3 +1161,82 @@ def test_kernel_set_is_the_requested_one(isa):
     proto = b'input: "data"\ninput_shape { dim: 1 dim: 1 dim: 2 dim: 2 }\n' \
             b'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }'
     assert xnn.Model.from_caffe_bytes(proto, b"").isa == isa
+
+
+def _res_block(rng, shape, oc, kernel, shortcut_first: bool, coeffs: str = "", relu_before_sum: bool = False):
+    """A ResNet-style block: conv a (kernel x kernel, BN folded) on the data, a 1x1 shortcut conv, their
+    Eltwise SUM and a ReLU; the shortcut's layers come first or last in the file."""
+    c = shape[1]
+    wa, ba = randn(rng, oc, c, kernel, kernel, scale=0.3), randn(rng, oc)
+    ws, bs = randn(rng, oc, c, 1, 1, scale=0.3), randn(rng, oc)
+    mean, var = randn(rng, oc), np.abs(randn(rng, oc)) + 0.5
+    pad = kernel // 2
+    main = [layer("a", "Convolution", "data", "a",
+                  f"convolution_param {{ num_output: {oc} kernel_size: {kernel} pad: {pad} }}"),
+            layer("bn", "BatchNorm", "a", "a", "batch_norm_param { use_global_stats: true }")]
+    if relu_before_sum:
+        main.append(layer("ra", "ReLU", "a", "a"))
+    short = [layer("s", "Convolution", "data", "s", f"convolution_param {{ num_output: {oc} kernel_size: 1 }}")]
+    tail = [layer("sum", "Eltwise", ["a", "s"] if not shortcut_first else ["s", "a"], "sum", coeffs),
+            layer("relu", "ReLU", "sum", "sum")]
+    layers = (short + main if shortcut_first else main + short) + tail
+    weights = {"a": [wa, ba], "bn": [mean, var, np.ones(1, np.float32)], "s": [ws, bs]}
+    x = randn(rng, *shape)
+    a = (ref.conv2d(x, wa, ba, 1, pad) - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + 1e-5)
+    if relu_before_sum:
+        a = ref.relu(a)
+    s = ref.conv2d(x, ws, bs, 1, 0)
+    k = [float(v) for v in coeffs.replace("eltwise_param {", "").replace("}", "").replace("coeff:", "").split()]
+    if k:
+        ca, cs = (k[0], k[1]) if not shortcut_first else (k[1], k[0])
+        return net_text({"data": shape}, *layers), weights, x, ref.relu(ca * a + cs * s)
+    return net_text({"data": shape}, *layers), weights, x, ref.relu(a + s)
+
+
+@pytest.mark.parametrize("shortcut_first", [False, True])
+@pytest.mark.parametrize("shape,oc,kernel", [((1, 8, 7, 7), 16, 1), ((2, 5, 9, 11), 9, 3), ((1, 16, 1, 1), 40, 1),
+                                              ((1, 3, 15, 13), 33, 3)])
+def test_residual_sum_fused_into_convolution(shortcut_first, shape, oc, kernel):
+    """Eltwise SUM + ReLU after a convolution becomes that convolution's epilogue (the GEMM accumulates onto
+    the other operand) when the other operand is computed earlier; the result is the same. 1x1 maps take
+    the one-pixel GEMV path, 3x3 ones stay off Winograd."""
+    proto, weights, x, want = _res_block(rng_for("residual", shape, shortcut_first), shape, oc, kernel,
+                                         shortcut_first)
+    model = load(proto, weights)
+    types = [l.type for l in model.layers]
+    assert not any(t.startswith("Eltwise") for t in types), types
+    fused = "Convolution+BatchNorm+Eltwise+ReLU" if shortcut_first else "Convolution+Eltwise+ReLU"
+    assert fused in types, types
+    check(model.predict(x), want, f"conv + residual sum + ReLU {shape} oc={oc} k={kernel}")
+    # Batch and spatial re-planning keep the fusion right.
+    x2 = np.concatenate([x, -x], 0)
+    _, _, _, want2 = _res_block(rng_for("residual", shape, shortcut_first), shape, oc, kernel, shortcut_first)
+    check(model.predict(x2)[: x.shape[0]], want2, "batch re-plan")
+
+
+def test_residual_sum_not_fused_with_coefficients():
+    """An Eltwise SUM with coefficients other than 1 stays a layer of its own."""
+    proto, weights, x, want = _res_block(rng_for("residual-coeffs"), (1, 6, 8, 8), 10, 3, False,
+                                         "eltwise_param { coeff: 0.5 coeff: -2 }")
+    model = load(proto, weights)
+    assert any(l.type.startswith("Eltwise") for l in model.layers), [l.type for l in model.layers]
+    check(model.predict(x), want, "unfused residual sum with coefficients")
+
+
+@pytest.mark.parametrize("relu_first", [False, True])
+def test_residual_sum_with_the_input(relu_first):
+    """conv(x) + x: fused when the conv has no activation of its own (the input exists before the conv
+    runs); relu(conv(x)) + x is not (the sum must come after the conv's ReLU)."""
+    rng = rng_for("residual-input", relu_first)
+    shape = (2, 6, 9, 9)
+    w, b = randn(rng, 6, 6, 3, 3, scale=0.3), randn(rng, 6)
+    layers = [layer("conv", "Convolution", "data", "conv", "convolution_param { num_output: 6 kernel_size: 3 pad: 1 }")]
+    if relu_first:
+        layers.append(layer("r", "ReLU", "conv", "conv"))
+    layers.append(layer("sum", "Eltwise", ["conv", "data"], "sum"))
+    model = load(net_text({"data": shape}, *layers), {"conv": [w, b]})
+    types = [l.type for l in model.layers]
+    assert types == (["Convolution+ReLU", "Eltwise"] if relu_first else ["Convolution+Eltwise"]), types
+    x = randn(rng, *shape)
+    conv = ref.conv2d(x, w, b, 1, 1)
+    check(model.predict(x), (ref.relu(conv) if relu_first else conv) + x, "conv (+ReLU) + input")

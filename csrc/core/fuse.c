@@ -1,7 +1,9 @@
 /* Load-time fusion pass: a Convolution or InnerProduct absorbs the per-channel affine ops that follow it
- * (BatchNorm, Scale, Bias folded into its weights and bias) and then a ReLU (its kernels' epilogue), and
- * an Eltwise absorbs a following ReLU, as long as nothing else reads the intermediate tensors. The
- * result is the same up to float rounding. */
+ * (BatchNorm, Scale, Bias folded into its weights and bias) and then a ReLU (its kernels' epilogue); a
+ * (non-depthwise) Convolution also absorbs an Eltwise SUM of its output and a tensor computed before it
+ * (a residual connection: the GEMM accumulates onto it) and a ReLU after that; an Eltwise absorbs a
+ * following ReLU; all as long as nothing else reads the intermediate tensors. The result is the same up
+ * to float rounding. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,21 @@ static xnn_status append_type(xnn_node* n, const char* type) {
   return XNN_OK;
 }
 
+/* m = Eltwise SUM (all coefficients 1) of t (n's output) and another tensor that exists before node i
+ * runs (a graph input, or written by an earlier node): nodes run in order, and the other operand may be
+ * a later node's output, as in a ResNet block whose shortcut convolution comes first. */
+static int residual_sum(const xnn_graph* g, const xnn_node* n, int32_t i, const xnn_node* m, int32_t t) {
+  if (m->op != XNN_OP_ELTWISE || m->p.eltwise.op != XNN_ELTWISE_SUM || m->num_inputs != 2 || m->num_outputs != 1)
+    return 0;
+  if (m->p.eltwise.coeffs && (m->p.eltwise.coeffs[0] != 1.0f || m->p.eltwise.coeffs[1] != 1.0f)) return 0;
+  if ((m->inputs[0] == t) == (m->inputs[1] == t)) return 0; /* t + t, or t not an operand */
+  const xnn_conv_params* c = &n->p.conv;
+  if (c->group > 1 && c->group == c->cin && c->group == c->num_output) return 0; /* depthwise */
+  const int32_t other = m->inputs[0] == t ? m->inputs[1] : m->inputs[0];
+  const int32_t producer = g->tensors[other].producer;
+  return producer == XNN_TENSOR_INPUT || (producer >= 0 && producer < i);
+}
+
 xnn_status xnn_graph_fuse(xnn_graph* g) {
   int32_t* uses = calloc((size_t)g->num_tensors + 1, sizeof(int32_t));
   int32_t* consumer = calloc((size_t)g->num_tensors + 1, sizeof(int32_t));
@@ -70,11 +87,25 @@ xnn_status xnn_graph_fuse(xnn_graph* g) {
       const int32_t t = n->outputs[0];
       if (n->num_outputs != 1 || uses[t] != 1 || is_output(g, t)) break;
       xnn_node* m = &g->nodes[consumer[t]];
-      if (m->op == XNN_OP_AFFINE && act_is_identity(act) && m->weight_size[0] == oc) {
+      const int residual = conv && n->p.conv.residual;
+      if (m->op == XNN_OP_AFFINE && act_is_identity(act) && !residual && m->weight_size[0] == oc) {
         const int64_t k = conv ? (int64_t)(n->p.conv.cin / n->p.conv.group) * n->p.conv.kh * n->p.conv.kw : n->p.fc.k;
         st = fold_affine(n, m, oc, k, conv ? &n->p.conv.has_bias : &n->p.fc.has_bias);
       } else if (m->op == XNN_OP_RELU && act_is_identity(act)) {
         *act = m->p.act;
+      } else if (conv && !residual && act_is_identity(act) && residual_sum(g, n, i, m, t)) {
+        const int32_t other = m->inputs[0] == t ? m->inputs[1] : m->inputs[0];
+        int32_t* inputs = realloc(n->inputs, 2 * sizeof(int32_t));
+        if (!inputs) {
+          st = xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+          break;
+        }
+        n->inputs = inputs;
+        n->inputs[1] = other;
+        n->num_inputs = 2;
+        n->p.conv.residual = 1;
+        consumer[other] = i; /* read by n now instead of m (same count) */
+        *act = m->p.eltwise.act;
       } else {
         break;
       }
@@ -90,12 +121,7 @@ xnn_status xnn_graph_fuse(xnn_graph* g) {
     int32_t kept = 0;
     for (int32_t i = 0; i < g->num_nodes; i++) {
       if (dead[i]) {
-        xnn_node* m = &g->nodes[i];
-        free(m->name);
-        free(m->type);
-        free(m->inputs);
-        free(m->outputs);
-        for (int w = 0; w < m->num_weights; w++) xnn_free_aligned(m->weights[w]);
+        xnn_node_free(&g->nodes[i]);
         continue;
       }
       g->nodes[kept] = g->nodes[i];

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void node_free(xnn_node* n) {
+void xnn_node_free(xnn_node* n) {
   free(n->name);
   free(n->type);
   free(n->inputs);
@@ -15,7 +15,7 @@ static void node_free(xnn_node* n) {
 
 void xnn_graph_free(xnn_graph* g) {
   if (!g) return;
-  for (int i = 0; i < g->num_nodes; i++) node_free(&g->nodes[i]);
+  for (int i = 0; i < g->num_nodes; i++) xnn_node_free(&g->nodes[i]);
   for (int i = 0; i < g->num_tensors; i++) free(g->tensors[i].name);
   free(g->nodes);
   free(g->tensors);

@@ -31,6 +31,9 @@ typedef struct xnn_conv_params {
   int32_t kh, kw, sh, sw, dh, dw;
   int32_t pad_top, pad_left, pad_bottom, pad_right;
   int32_t has_bias;
+  /* 1: inputs[1] (same shape as the output) is added before the activation: an Eltwise SUM fused at
+   * load, the residual connection of ResNets. */
+  int32_t residual;
   xnn_act act;
   int32_t algo; /* XNN_CONV_*: chosen at load from the declared shapes, before the weights are packed */
 } xnn_conv_params;
@@ -118,6 +121,8 @@ typedef struct xnn_graph {
 } xnn_graph;
 
 XNN_INTERNAL void xnn_graph_free(xnn_graph* g);
+/* Frees what one node owns (not the node itself). */
+XNN_INTERNAL void xnn_node_free(xnn_node* n);
 /* Adds a tensor and returns its id, or -1 when out of memory. */
 XNN_INTERNAL int32_t xnn_graph_add_tensor(xnn_graph* g, const char* name, int32_t producer);
 /* Adds a node with room for its inputs/outputs; NULL when out of memory. */

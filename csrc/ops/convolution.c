@@ -112,6 +112,15 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   out->dims[1] = c->num_output;
   out->dims[2] = (ph - ekh) / c->sh + 1;
   out->dims[3] = (pw - ekw) / c->sw + 1;
+  if (c->residual) {
+    const xnn_shape* r = &t[n->inputs[1]].shape;
+    char buf2[128];
+    int same = r->ndim == 4;
+    for (int i = 0; same && i < 4; i++) same = r->dims[i] == out->dims[i];
+    if (!same)
+      return xnn_shape_error("the Eltwise SUM fused into it adds a %s tensor to a %s output",
+                             xnn_shape_str(r, buf, sizeof(buf)), xnn_shape_str(out, buf2, sizeof(buf2)));
+  }
   const int64_t kdim = (int64_t)(c->cin / c->group) * c->kh * c->kw;
   plan->macs = xnn_mul_sat(xnn_mul_sat(out->dims[0] * c->num_output, out->dims[2] * out->dims[3]), kdim);
   plan->workspace_bytes = 0;
@@ -175,6 +184,7 @@ typedef struct conv_job {
   const float* src;
   float* padded;
   size_t ph, pw;
+  const float* residual; /* one image, or NULL */
 } conv_job;
 
 static void pad_channel(void* ctx, size_t ch) {
@@ -268,9 +278,16 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   const xnn_f32_gemm_config* gc = &j->k->gemm;
   segment seg[MAX_SEGMENTS];
   if (cols > 512) return; /* make_blocking never makes such blocks */
+  if (j->residual) {
+    /* C starts as residual + bias; every K chunk then accumulates onto it. */
+    const float* rg = j->residual + g * b->m * pixels + n0;
+    for (size_t r = m0; r < m0 + rows; r++)
+      for (size_t q = 0; q < cols; q++) og[r * pixels + q] = rg[r * pixels + q] + bg[r];
+  }
   for (size_t k0 = 0; k0 < kdim; k0 += b->kc) {
     const size_t kc = XNN_MIN(b->kc, kdim - k0);
-    const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kc == kdim ? XNN_GEMM_LAST : 0);
+    const uint32_t flags =
+        (k0 || j->residual ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kc == kdim ? XNN_GEMM_LAST : 0);
     const size_t nseg = make_segments(j, n0, cols, kc, seg);
     pack_columns(j, g, seg, nseg, cols, k0, kc, packed);
     /* Rows outside, column panels inside: each tile row of C is then written left to right in one
@@ -300,7 +317,8 @@ static void gemv_panel(void* ctx, size_t index) {
   const size_t rows = XNN_MIN(mr, b->m - pn * mr);
   const float* bias = j->bias + (g * panels_per_group + pn) * mr;
   float* y = j->out + g * b->m + pn * mr;
-  for (size_t i = 0; i < rows; i++) y[i] = xnn_f32_act_apply(acc[i] + bias[i], &j->c->act);
+  const float* r = j->residual ? j->residual + g * b->m + pn * mr : NULL;
+  for (size_t i = 0; i < rows; i++) y[i] = xnn_f32_act_apply(acc[i] + bias[i] + (r ? r[i] : 0.0f), &j->c->act);
 }
 
 static void dw_channel(void* ctx, size_t ch) {
@@ -370,6 +388,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * c->num_output * pixels;
+    j.residual = c->residual ? ctx->tensors[n->inputs[1]].data + (size_t)b * c->num_output * pixels : NULL;
     if (j.dw3x3) {
       memset(j.workspace, 0, (size_t)xnn_threadpool_size(ctx->pool) * j.workspace_stride * sizeof(float));
       xnn_parallelize_thread(ctx->pool, dw3x3_channel, &j, (size_t)c->cin);
@@ -392,8 +411,10 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
 /* Chooses the algorithm from the output shape of the declared input (done once, before packing). */
 static void conv_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k) {
   const xnn_shape* out = &t[n->outputs[0]].shape;
-  n->p.conv.algo = xnn_conv_winograd_fits(&n->p.conv, k, out->dims[2], out->dims[3]) ? XNN_CONV_WINOGRAD
-                                                                                      : XNN_CONV_GEMM;
+  /* The residual sum is a GEMM epilogue; Winograd's output transform has none. */
+  n->p.conv.algo = !n->p.conv.residual && xnn_conv_winograd_fits(&n->p.conv, k, out->dims[2], out->dims[3])
+                       ? XNN_CONV_WINOGRAD
+                       : XNN_CONV_GEMM;
 }
 
 const xnn_op_def xnn_op_convolution = {
