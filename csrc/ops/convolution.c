@@ -55,10 +55,15 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   if (nc >= b.n) nc = b.n; /* one block, cut into panels with narrow tails */
   b.nc = nc;
   b.n_blocks = div_up(b.n, b.nc);
-  /* Too few pixel blocks to feed every thread: split the rows too (each task packs its own columns). */
+  /* Too few pixel blocks to keep every thread busy to the end (blocks are uneven: 784 pixels are 3 full
+   * blocks and a sliver): split the rows too, each task packing its own columns. Packing an im2col
+   * costs about as much as 16 rows of GEMM, so such tasks keep at least 128 rows; a 1x1 input packs
+   * at copy speed. */
   const size_t m_panels = div_up(b.m, b.mr);
+  const size_t min_panels = XNN_MAX((is_pointwise(c) ? (size_t)32 : (size_t)128) / b.mr, (size_t)1);
   size_t m_blocks = 1;
-  while (b.n_blocks * c->group * m_blocks < 2 * threads && m_panels / (m_blocks * 2) >= 2) m_blocks *= 2;
+  while (threads > 1 && b.n_blocks * c->group * m_blocks < 4 * threads && m_panels / (m_blocks * 2) >= min_panels)
+    m_blocks *= 2;
   b.mc = div_up(m_panels, m_blocks) * b.mr;
   b.m_blocks = div_up(b.m, b.mc);
   return b;
