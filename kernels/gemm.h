@@ -20,40 +20,63 @@ typedef void (*xnn_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t k, const fl
                                         size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                         uint32_t flags);
 
+/* One column (a classifier's single pixel): y[i] = sum_p a[p*mr + i] * x[p] for i < mr, over one
+ * packed weight panel (mr = the config's MR). Memory bound: the weights are read once. */
+typedef void (*xnn_f32_gemv_ukernel_fn)(size_t mr, size_t k, const float* a, const float* x, float* y);
+
 /* A tile shape of the family: the kernel and its panel width (all tiles of a config share MR). */
 typedef struct xnn_f32_gemm_tile {
   xnn_f32_gemm_ukernel_fn ukernel;
   uint32_t nr;
 } xnn_f32_gemm_tile;
 
-/* One column (a classifier's single pixel): y[i] = sum_p a[p*mr + i] * x[p] for i < mr, over one
- * packed weight panel (mr = the config's MR). Memory bound: the weights are read once. */
-typedef void (*xnn_f32_gemv_ukernel_fn)(size_t mr, size_t k, const float* a, const float* x, float* y);
+enum { XNN_GEMM_MAX_NARROW = 3 };
 
 typedef struct xnn_f32_gemm_config {
   xnn_f32_gemm_ukernel_fn ukernel;
   uint32_t mr, nr;
-  /* Narrower tiles for the last columns, widest first (nr 0: none). Small maps (7x7, 13x13, 14x14)
-   * and Winograd tile counts leave 15-50% of a full panel empty; these cut the waste to under 8 columns. */
-  xnn_f32_gemm_tile narrow[2];
+  /* Narrower tiles for the last columns, widest first (nr 0: none); the narrowest may be a one-column
+   * tile (a GEMV over the weight panel). Small maps (7x7, 13x13, 14x14) and Winograd tile counts leave
+   * 15-50% of a full panel empty; with these a 7x7 map's 49 columns cost 32 + 16 + 1. */
+  xnn_f32_gemm_tile narrow[XNN_GEMM_MAX_NARROW];
   xnn_f32_gemv_ukernel_fn gemv;
 } xnn_f32_gemm_config;
 
+/* Cost of one panel of a tile in column-equivalents of the vector tiles: a vector tile costs its width
+ * whatever it holds; the one-column tile does one MR-wide FMA per K step where the 8-wide tile does 8
+ * broadcast FMAs, so it counts 2. */
+static inline uint32_t xnn_f32_gemm_tile_cost(uint32_t nr) { return nr == 1 ? 2 : nr; }
+
 /* Packed column blocks: a block of `cols` columns is cut into panels left to right, full NR panels
- * first, then the tail as chosen here; a panel starting at column s sits at s * k floats of the block
- * and holds k groups of its own width. */
+ * first, then the tail as the cheapest sequence of tiles (ties: fewer panels); a panel starting at
+ * column s sits at s * k floats of the block and holds k groups of its own width. This returns the
+ * first panel for `cols` remaining columns. */
 static inline xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g, size_t cols) {
   const xnn_f32_gemm_tile full = {g->ukernel, g->nr};
   if (cols >= g->nr || g->narrow[0].nr == 0) return full;
-  xnn_f32_gemm_tile best = full;
-  for (int i = 0; i < 2; i++)
-    if (g->narrow[i].nr >= cols) best = g->narrow[i];
-  if (best.nr == g->nr) {
-    /* Wider than every narrow tile: the widest narrow tile plus one more panel, when that is narrower. */
-    const uint32_t last = g->narrow[1].nr ? g->narrow[1].nr : g->narrow[0].nr;
-    if (g->narrow[0].nr + last < g->nr && cols - g->narrow[0].nr <= last) best = g->narrow[0];
+  /* best[r]: cheapest cost of r < NR remaining columns; first[r]: the tile that starts it. */
+  uint32_t best[64], first[64];
+  const uint32_t r_max = (uint32_t)cols < 63 ? (uint32_t)cols : 63;
+  best[0] = 0;
+  for (uint32_t r = 1; r <= r_max; r++) {
+    best[r] = xnn_f32_gemm_tile_cost(g->nr);
+    first[r] = XNN_GEMM_MAX_NARROW; /* the full tile */
+    for (uint32_t i = 0; i < XNN_GEMM_MAX_NARROW && g->narrow[i].nr; i++) {
+      const uint32_t w = g->narrow[i].nr, rest = r > w ? r - w : 0;
+      const uint32_t cost = xnn_f32_gemm_tile_cost(w) + best[rest];
+      if (cost < best[r]) best[r] = cost, first[r] = i;
+    }
   }
-  return best;
+  return first[r_max] == XNN_GEMM_MAX_NARROW ? full : g->narrow[first[r_max]];
+}
+
+/* The one-column tiles' epilogue on MR GEMV sums. */
+static inline void xnn_f32_gemm_1col_store(size_t mr, const float* acc, float* c, size_t ldc, const float* bias,
+                                           const xnn_f32_act_params* params, uint32_t flags) {
+  for (size_t i = 0; i < mr; i++) {
+    float v = acc[i] + (flags & XNN_GEMM_ACCUMULATE ? c[i * ldc] : bias ? bias[i] : 0.0f);
+    c[i * ldc] = flags & XNN_GEMM_LAST ? xnn_f32_act_apply(v, params) : v;
+  }
 }
 
 /* Floats of a packed block of `cols` columns per unit of k (its padded width). */
@@ -95,6 +118,15 @@ void xnn_f32_gemm_ukernel_8x8__avx2(size_t mr, size_t nr, size_t k, const float*
 void xnn_f32_gemm_ukernel_8x16__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
                                        size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                        uint32_t flags);
+/* One-column tiles: the set's GEMV plus the tile epilogue (bias or accumulate, activation, store). */
+void xnn_f32_gemm_ukernel_4x1__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                   size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
+void xnn_f32_gemm_ukernel_6x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
+void xnn_f32_gemm_ukernel_8x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
+void xnn_f32_gemm_ukernel_8x1__neon(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
 void xnn_f32_gemm_ukernel_8x12__neon_asm(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
                                          size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                          uint32_t flags);

@@ -8,7 +8,8 @@
 
 static const xnn_kernels g_ref = {
     .isa = "ref",
-    .gemm = {xnn_f32_gemm_ukernel_4x16__ref, 4, 16, {{xnn_f32_gemm_ukernel_4x8__ref, 8}}, xnn_f32_gemv_ukernel__ref},
+    .gemm = {xnn_f32_gemm_ukernel_4x16__ref, 4, 16, {{xnn_f32_gemm_ukernel_4x8__ref, 8}, {xnn_f32_gemm_ukernel_4x1__ref, 1}},
+             xnn_f32_gemv_ukernel__ref},
     .im2col_panel = xnn_f32_im2col_panel__ref,
     .fc = xnn_f32_fc__ref,
     .dwconv = xnn_f32_dwconv__ref,
@@ -37,7 +38,8 @@ static void init_sets(void) {
   g_avx2 = g_ref;
   g_avx2.isa = "avx2";
   g_avx2.gemm = (xnn_f32_gemm_config){
-      xnn_f32_gemm_ukernel_6x16__avx2, 6, 16, {{xnn_f32_gemm_ukernel_6x8__avx2, 8}}, xnn_f32_gemv_ukernel__avx2};
+      xnn_f32_gemm_ukernel_6x16__avx2, 6, 16, {{xnn_f32_gemm_ukernel_6x8__avx2, 8}, {xnn_f32_gemm_ukernel_6x1__avx2, 1}},
+      xnn_f32_gemv_ukernel__avx2};
   g_avx2.fc = xnn_f32_fc__avx2;
   g_avx2.im2col_panel = xnn_f32_im2col_panel__avx2;
   g_avx2.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx2;
@@ -50,7 +52,8 @@ static void init_sets(void) {
   g_avx512.isa = "avx512";
   g_avx512.gemm = (xnn_f32_gemm_config){
       xnn_f32_gemm_ukernel_8x32__avx512, 8, 32,
-      {{xnn_f32_gemm_ukernel_8x16__avx512, 16}, {xnn_f32_gemm_ukernel_8x8__avx2, 8}}, xnn_f32_gemv_ukernel__avx2};
+      {{xnn_f32_gemm_ukernel_8x16__avx512, 16}, {xnn_f32_gemm_ukernel_8x8__avx2, 8}, {xnn_f32_gemm_ukernel_8x1__avx2, 1}},
+      xnn_f32_gemv_ukernel__avx2};
   g_avx512.fc = xnn_f32_fc__avx512;
   g_avx512.im2col_panel = xnn_f32_im2col_panel__avx512;
   g_avx512.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx512;
@@ -62,7 +65,8 @@ static void init_sets(void) {
 #if XNN_ARCH_ARM64
   g_neon = g_ref;
   g_neon.isa = "neon";
-  g_neon.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12, {{NULL, 0}}, xnn_f32_gemv_ukernel__neon};
+  g_neon.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12, {{xnn_f32_gemm_ukernel_8x1__neon, 1}},
+                                      xnn_f32_gemv_ukernel__neon};
   g_neon.im2col_panel = xnn_f32_im2col_panel__neon;
   g_neon.dwconv3x3s1 = xnn_f32_dwconv3x3s1__neon_asm;
   g_neon.dwconv3x3s2 = xnn_f32_dwconv3x3s2__neon_asm;

@@ -88,7 +88,7 @@ const char* xnn_testing_gemm_tiles(const char* isa) {
   if (!ks) return buf;
   const xnn_f32_gemm_config* g = &ks->gemm;
   snprintf(buf, sizeof(buf), "%ux%u", g->mr, g->nr);
-  for (int i = 0; i < 2 && g->narrow[i].nr; i++)
+  for (int i = 0; i < XNN_GEMM_MAX_NARROW && g->narrow[i].nr; i++)
     snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " %ux%u", g->mr, g->narrow[i].nr);
   return buf;
 }

@@ -65,6 +65,13 @@ void xnn_f32_gemv_ukernel__ref(size_t mr, size_t k, const float* a, const float*
     for (size_t i = 0; i < mr; i++) y[i] += a[p * mr + i] * x[p];
 }
 
+void xnn_f32_gemm_ukernel_4x1__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                   size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
+  float acc[MR];
+  xnn_f32_gemv_ukernel__ref(MR, k, a, b, acc);
+  xnn_f32_gemm_1col_store(mr, acc, c, ldc, bias, params, flags);
+}
+
 void xnn_f32_fc__ref(size_t batch, size_t n, size_t k, const float* x, const float* w, const float* bias, float* y,
                      size_t ldy, const xnn_f32_act_params* params) {
   for (size_t bi = 0; bi < batch; bi++) {

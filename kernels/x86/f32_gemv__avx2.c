@@ -20,7 +20,28 @@ void xnn_f32_gemv_ukernel__avx2(size_t mr, size_t k, const float* a, const float
       c2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 16), _mm256_broadcast_ss(x + p + 2), c2);
       c3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 24), _mm256_broadcast_ss(x + p + 3), c3);
     }
+  } else {
+    for (; p + 4 <= k; p += 4, a += 4 * mr) {
+      c0 = _mm256_fmadd_ps(_mm256_maskload_ps(a, mask), _mm256_broadcast_ss(x + p), c0);
+      c1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + mr, mask), _mm256_broadcast_ss(x + p + 1), c1);
+      c2 = _mm256_fmadd_ps(_mm256_maskload_ps(a + 2 * mr, mask), _mm256_broadcast_ss(x + p + 2), c2);
+      c3 = _mm256_fmadd_ps(_mm256_maskload_ps(a + 3 * mr, mask), _mm256_broadcast_ss(x + p + 3), c3);
+    }
   }
   for (; p < k; p++, a += mr) c0 = _mm256_fmadd_ps(_mm256_maskload_ps(a, mask), _mm256_broadcast_ss(x + p), c0);
   _mm256_maskstore_ps(y, mask, _mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)));
+}
+
+void xnn_f32_gemm_ukernel_6x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
+  float acc[8];
+  xnn_f32_gemv_ukernel__avx2(6, k, a, b, acc);
+  xnn_f32_gemm_1col_store(mr, acc, c, ldc, bias, params, flags);
+}
+
+void xnn_f32_gemm_ukernel_8x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
+                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
+  float acc[8];
+  xnn_f32_gemv_ukernel__avx2(8, k, a, b, acc);
+  xnn_f32_gemm_1col_store(mr, acc, c, ldc, bias, params, flags);
 }
