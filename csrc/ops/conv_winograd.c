@@ -19,22 +19,22 @@ static size_t round_up(size_t x, size_t q) { return div_up(x, q) * q; }
 int xnn_conv_winograd_fits(const xnn_conv_params* c, const xnn_kernels* k, int64_t oh, int64_t ow) {
   const char* off = getenv("XNN_WINOGRAD");
   if (off && strcmp(off, "0") == 0) return 0; /* to compare with the direct path */
-  if (!k->wino43_input || c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->dh != 1 || c->dw != 1 ||
-      c->group != 1)
+  if (!k->wino43_input || c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->dh != 1 || c->dw != 1)
     return 0;
-  /* Few channels: the transforms cost more than the multiplications saved. Few tiles: the GEMM's
-   * column panels would be mostly padding. */
+  /* Few channels (per group): the transforms cost more than the multiplications saved. Few tiles: the
+   * GEMM's column panels would be mostly padding. */
   const int64_t tiles = ((oh + 3) / 4) * ((ow + 3) / 4);
-  return c->cin >= 16 && c->num_output >= 16 && 2 * tiles >= (int64_t)k->gemm.nr;
+  return c->cin / c->group >= 16 && c->num_output / c->group >= 16 && 2 * tiles >= (int64_t)k->gemm.nr;
 }
 
 xnn_status xnn_conv_winograd_pack(xnn_node* n, const xnn_kernels* k) {
   const xnn_conv_params* c = &n->p.conv;
-  const size_t oc = (size_t)c->num_output, ic = (size_t)c->cin, mr = k->gemm.mr;
+  const size_t groups = (size_t)c->group, mr = k->gemm.mr;
+  const size_t oc = (size_t)c->num_output / groups, ic = (size_t)c->cin / groups; /* per group */
   const size_t per_e = round_up(oc, mr) * ic;
   float* u = xnn_alloc_aligned(E * oc * ic * sizeof(float));
-  float* a = xnn_alloc_aligned(E * per_e * sizeof(float));
-  float* bias = xnn_alloc_aligned(round_up(oc, mr) * sizeof(float));
+  float* a = xnn_alloc_aligned(groups * E * per_e * sizeof(float));
+  float* bias = xnn_alloc_aligned(groups * oc * sizeof(float) + 64);
   float* scratch = xnn_alloc_aligned(round_up(oc, mr) * sizeof(float));
   if (!u || !a || !bias || !scratch) {
     xnn_free_aligned(u);
@@ -44,23 +44,27 @@ xnn_status xnn_conv_winograd_pack(xnn_node* n, const xnn_kernels* k) {
     return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory packing Winograd weights");
   }
   float t[E];
-  for (size_t o = 0; o < oc; o++) {
-    for (size_t i = 0; i < ic; i++) {
-      xnn_f32_wino43_filter(n->weights[0] + (o * ic + i) * 9, t);
-      for (size_t e = 0; e < E; e++) u[(e * oc + o) * ic + i] = t[e];
+  for (size_t g = 0; g < groups; g++) {
+    for (size_t o = 0; o < oc; o++) {
+      for (size_t i = 0; i < ic; i++) {
+        xnn_f32_wino43_filter(n->weights[0] + ((g * oc + o) * ic + i) * 9, t);
+        for (size_t e = 0; e < E; e++) u[(e * oc + o) * ic + i] = t[e];
+      }
     }
+    /* Group g's 36 operands follow each other: a[g][e][packed oc x ic]. */
+    for (size_t e = 0; e < E; e++)
+      xnn_pack_f32_gemm_a(oc, ic, mr, u + e * oc * ic, ic, NULL, a + (g * E + e) * per_e, scratch);
   }
-  for (size_t e = 0; e < E; e++) xnn_pack_f32_gemm_a(oc, ic, mr, u + e * oc * ic, ic, NULL, a + e * per_e, scratch);
-  memset(bias, 0, round_up(oc, mr) * sizeof(float));
-  if (c->has_bias) memcpy(bias, n->weights[1], oc * sizeof(float));
+  memset(bias, 0, groups * oc * sizeof(float));
+  if (c->has_bias) memcpy(bias, n->weights[1], groups * oc * sizeof(float));
   xnn_free_aligned(u);
   xnn_free_aligned(scratch);
   xnn_free_aligned(n->weights[0]);
   xnn_free_aligned(n->weights[1]);
   n->weights[0] = a;
   n->weights[1] = bias;
-  n->weight_size[0] = (int64_t)(E * per_e);
-  n->weight_size[1] = (int64_t)oc;
+  n->weight_size[0] = (int64_t)(groups * E * per_e);
+  n->weight_size[1] = (int64_t)(groups * oc);
   n->num_weights = 2;
   return XNN_OK;
 }
@@ -76,7 +80,8 @@ typedef struct wino_plan {
 
 static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh, size_t ow) {
   wino_plan p;
-  const size_t ic = (size_t)c->cin, oc = (size_t)c->num_output, nr = k->gemm.nr, mr = k->gemm.mr;
+  const size_t ic = (size_t)(c->cin / c->group), oc = (size_t)(c->num_output / c->group);
+  const size_t nr = k->gemm.nr, mr = k->gemm.mr;
   p.tiles_x = div_up(ow, 4);
   p.tiles_y = div_up(oh, 4);
   p.tiles = p.tiles_x * p.tiles_y;
@@ -93,7 +98,7 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   /* Few tile blocks (a 14x14 map is one): output channels go to `groups` equal ranges, one task each,
    * which repeat the input transform. Equal ranges: 3 chunks split 2 + 1 made 2 threads only 1.2x faster. */
   size_t groups = 1;
-  while (p.n_blocks * groups < threads && (groups * 2) * mr <= oc) groups *= 2;
+  while ((size_t)c->group * p.n_blocks * groups < threads && (groups * 2) * mr <= oc) groups *= 2;
   p.m_groups = groups;
   p.group_rows = round_up(div_up(oc, groups), mr);
   size_t mc = (65536 / (E * nbp)) / mr * mr;
@@ -150,9 +155,14 @@ static void pad_channel(void* ctx, size_t ch) {
 static void tile_task(void* ctx, size_t thread, size_t index) {
   const wino_job* j = ctx;
   const wino_plan* p = &j->p;
-  const size_t ic = (size_t)j->c->cin, oc = (size_t)j->c->num_output;
+  const size_t ic = (size_t)(j->c->cin / j->c->group), oc = (size_t)(j->c->num_output / j->c->group);
   const size_t mr = j->k->gemm.mr;
-  const size_t block = index / p->m_groups, group = index % p->m_groups;
+  const size_t per_group = p->n_blocks * p->m_groups, cg = index / per_group;
+  const size_t block = index % per_group / p->m_groups, group = index % p->m_groups;
+  /* Convolution group cg: its input planes, output planes, weights and bias. */
+  const float* padded = j->padded + cg * ic * p->pad_rows * p->pad_stride;
+  float* out = j->out + cg * oc * j->oh * j->ow;
+  const float* bias = j->bias + cg * oc;
   const size_t t0 = block * p->nb, count = XNN_MIN(p->nb, p->tiles - t0);
   const xnn_f32_gemm_config* gc = &j->k->gemm;
   const size_t nbp = xnn_f32_gemm_packed_width(gc, count);
@@ -162,7 +172,7 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
 
   /* Input transform, in runs of tiles that share a tile row and a column panel. */
   for (size_t c = 0; c < ic; c++) {
-    const float* plane = j->padded + c * p->pad_rows * p->pad_stride;
+    const float* plane = padded + c * p->pad_rows * p->pad_stride;
     for (size_t l = 0; l < count;) {
       const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
       size_t s;
@@ -182,7 +192,7 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
     const size_t rows = XNN_MIN(p->mc, m_end - m0);
     const size_t m_stride = p->mc * nbp + SKEW; /* between the 36 products */
     for (size_t e = 0; e < E; e++) {
-      const float* a = j->weights + e * per_e;
+      const float* a = j->weights + (cg * E + e) * per_e;
       const float* b = v + e * v_stride;
       for (size_t k0 = 0; k0 < ic; k0 += 256) {
         const size_t kc = XNN_MIN((size_t)256, ic - k0);
@@ -200,11 +210,11 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
     /* Output transform, same runs of tiles. */
     for (size_t r = 0; r < rows; r++) {
       const size_t o = m0 + r;
-      float* plane = j->out + o * j->oh * j->ow;
+      float* plane = out + o * j->oh * j->ow;
       for (size_t l = 0; l < count;) {
         const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
         size_t run = XNN_MIN(XNN_MIN(count - l, p->tiles_x - tx), (size_t)XNN_WINO43_TILES);
-        j->k->wino43_output(m + r * nbp + l, m_stride, run, j->bias[o], plane + ty * 4 * j->ow + tx * 4, j->ow,
+        j->k->wino43_output(m + r * nbp + l, m_stride, run, bias[o], plane + ty * 4 * j->ow + tx * 4, j->ow,
                             XNN_MIN((size_t)4, j->oh - ty * 4), XNN_MIN(run * 4, j->ow - tx * 4), &j->c->act);
         l += run;
       }
@@ -235,6 +245,6 @@ void xnn_conv_winograd_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     j.in = in->data + (size_t)b * (size_t)c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * (size_t)c->num_output * j.oh * j.ow;
     xnn_parallelize(ctx->pool, pad_channel, &j, (size_t)c->cin);
-    xnn_parallelize_thread(ctx->pool, tile_task, &j, j.p.n_blocks * j.p.m_groups);
+    xnn_parallelize_thread(ctx->pool, tile_task, &j, (size_t)c->group * j.p.n_blocks * j.p.m_groups);
   }
 }
