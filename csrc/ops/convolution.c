@@ -61,8 +61,10 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
    * at copy speed. */
   const size_t m_panels = div_up(b.m, b.mr);
   const size_t min_panels = XNN_MAX((is_pointwise(c) ? (size_t)32 : (size_t)128) / b.mr, (size_t)1);
+  /* One block of equal tasks needs one task per thread; uneven blocks need more, smaller ones. */
+  const size_t want = b.n_blocks * c->group == 1 ? threads : 4 * threads;
   size_t m_blocks = 1;
-  while (threads > 1 && b.n_blocks * c->group * m_blocks < 4 * threads && m_panels / (m_blocks * 2) >= min_panels)
+  while (threads > 1 && b.n_blocks * c->group * m_blocks < want && m_panels / (m_blocks * 2) >= min_panels)
     m_blocks *= 2;
   b.mc = div_up(m_panels, m_blocks) * b.mr;
   b.m_blocks = div_up(b.m, b.mc);
