@@ -192,9 +192,32 @@ def test_im2col_panel(isa):
             np.testing.assert_array_equal(got, want, err_msg=f"{isa} im2col_panel len={length} stride={stride}")
 
 
+@pytest.mark.parametrize("isa", [i for i in ISAS if has(i, "dwconv3x3p1")])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_dwconv3x3p1(isa, stride):
+    """The unpadded pad-1 3x3 depthwise family against a zero-padded NumPy convolution: planes from 1x1 up,
+    widths around the 16-lane vector (and, for stride 2, around 32 input columns), odd heights. The plane
+    is passed as an exact-size array, so a read outside it shows in the sanitizer build."""
+    rng = np.random.default_rng(7 + stride)
+    for ih, iw in [(1, 1), (1, 2), (2, 1), (3, 5), (7, 7), (14, 14), (5, 15), (4, 16), (6, 17), (9, 31),
+                   (8, 32), (3, 33), (13, 47), (2, 64), (5, 65), (28, 28), (11, 112)]:
+        x = rng.standard_normal((ih, iw)).astype(np.float32)
+        w = rng.standard_normal(9).astype(np.float32)
+        for slope, lo, hi in [ACTS["identity"], ACTS["relu6"]]:
+            got = T.dwconv3x3p1(isa, stride, x, w, 0.5, slope, lo, hi)
+            pad = np.zeros((ih + 2, iw + 2), np.float64)
+            pad[1:-1, 1:-1] = x
+            oh, ow = (ih - 1) // stride + 1, (iw - 1) // stride + 1
+            want = np.full((oh, ow), 0.5)
+            for ky in range(3):
+                for kx in range(3):
+                    want += w[ky * 3 + kx] * pad[ky:ky + stride * oh:stride, kx:kx + stride * ow:stride]
+            close(got, act(want, slope, lo, hi), f"{isa} dwconv3x3p1 s{stride} {ih}x{iw}")
+
+
 def test_every_set_has_its_families():
     """The optional families each set is meant to have (a set losing one would silently skip its tester)."""
-    want = {"ref": {"dwconv3x3", "maxpool_padded", "wino43"}, "avx2": {"dwconv3x3", "maxpool_padded", "wino43"},
-            "avx512": {"dwconv3x3", "maxpool_padded", "wino43"}, "neon": {"dwconv3x3", "maxpool_padded", "wino43"}}
+    common = {"dwconv3x3", "maxpool_padded", "wino43"}
+    want = {"ref": common, "avx2": common, "avx512": common | {"dwconv3x3p1"}, "neon": common}
     for isa in ISAS:
         assert set(T.families(isa).split()) == want[isa], isa

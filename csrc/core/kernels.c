@@ -58,6 +58,8 @@ static void init_sets(void) {
   g_avx512.im2col_panel = xnn_f32_im2col_panel__avx512;
   g_avx512.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx512;
   g_avx512.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx512;
+  g_avx512.dwconv3x3p1s1 = xnn_f32_dwconv3x3p1s1__avx512;
+  g_avx512.dwconv3x3p1s2 = xnn_f32_dwconv3x3p1s2__avx512;
   g_avx512.maxpool_padded = xnn_f32_maxpool_padded__avx512;
   g_avx512.wino43_input = xnn_f32_wino43_input__avx512;
   g_avx512.wino43_output = xnn_f32_wino43_output__avx512;

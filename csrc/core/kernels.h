@@ -16,6 +16,7 @@ typedef struct xnn_kernels {
   xnn_f32_fc_fn fc;
   xnn_f32_dwconv_fn dwconv;
   xnn_f32_dwconv3x3_fn dwconv3x3s1, dwconv3x3s2;
+  xnn_f32_dwconv3x3p1_fn dwconv3x3p1s1, dwconv3x3p1s2; /* optional: NULL uses the padded ones */
   xnn_f32_pool_fn maxpool, avgpool;
   xnn_f32_maxpool_padded_fn maxpool_padded;
   xnn_f32_vunary_fn vact, vsigmoid, vtanh;

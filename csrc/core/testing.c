@@ -93,6 +93,16 @@ const char* xnn_testing_gemm_tiles(const char* isa) {
   return buf;
 }
 
+int xnn_testing_dwconv3x3p1(const char* isa, size_t stride, size_t ih, size_t iw, const float* in, const float* w,
+                             float bias, const xnn_f32_act_params* act, float* out) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks) return 0;
+  xnn_f32_dwconv3x3p1_fn fn = stride == 1 ? ks->dwconv3x3p1s1 : ks->dwconv3x3p1s2;
+  if (!fn) return 0;
+  fn(ih, iw, in, w, bias, out, act);
+  return 1;
+}
+
 int xnn_testing_dwconv3x3(const char* isa, size_t stride, size_t oh, size_t ow, const float* in, size_t in_stride,
                           const float* w, float bias, const xnn_f32_act_params* act, float* out) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
@@ -119,6 +129,7 @@ const char* xnn_testing_families(const char* isa) {
   buf[0] = '\0';
   if (!ks) return buf;
   if (ks->dwconv3x3s1 && ks->dwconv3x3s2) strcat(buf, "dwconv3x3 ");
+  if (ks->dwconv3x3p1s1 && ks->dwconv3x3p1s2) strcat(buf, "dwconv3x3p1 ");
   if (ks->maxpool_padded) strcat(buf, "maxpool_padded ");
   if (ks->wino43_input) strcat(buf, "wino43 ");
   return buf;

@@ -20,6 +20,9 @@ XNN_INTERNAL const char* xnn_testing_gemm_tiles(const char* isa);
 XNN_INTERNAL int xnn_testing_dwconv3x3(const char* isa, size_t stride, size_t oh, size_t ow, const float* in,
                                        size_t in_stride, const float* w, float bias, const xnn_f32_act_params* act,
                                        float* out);
+/* The set's unpadded pad-1 3x3 depthwise kernel (stride 1 or 2); 0 if the set has none. */
+XNN_INTERNAL int xnn_testing_dwconv3x3p1(const char* isa, size_t stride, size_t ih, size_t iw, const float* in,
+                                         const float* w, float bias, const xnn_f32_act_params* act, float* out);
 /* The set's general depthwise kernel (any geometry, unpadded input). */
 XNN_INTERNAL int xnn_testing_dwconv(const char* isa, const size_t geometry[12], const float* in, const float* w,
                                     float bias, const xnn_f32_act_params* act, float* out);

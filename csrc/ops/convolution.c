@@ -92,6 +92,14 @@ static xnn_f32_dwconv3x3_fn dw3x3_kernel(const xnn_conv_params* c, const xnn_ker
   return c->sh == 1 ? k->dwconv3x3s1 : c->sh == 2 ? k->dwconv3x3s2 : NULL;
 }
 
+/* The unpadded 3x3 depthwise kernel for this geometry (padding 1 on every side), or NULL. */
+static xnn_f32_dwconv3x3p1_fn dw3x3p1_kernel(const xnn_conv_params* c, const xnn_kernels* k) {
+  if (c->kh != 3 || c->kw != 3 || c->dh != 1 || c->dw != 1 || c->sh != c->sw || c->pad_top != 1 ||
+      c->pad_left != 1 || c->pad_bottom != 1 || c->pad_right != 1)
+    return NULL;
+  return c->sh == 1 ? k->dwconv3x3p1s1 : c->sh == 2 ? k->dwconv3x3p1s2 : NULL;
+}
+
 /* Floats of one zero-padded input plane for the 3x3 depthwise kernels. */
 static size_t dw_padded_stride(const xnn_conv_params* c, size_t iw) {
   return iw + (size_t)c->pad_left + (size_t)c->pad_right + 1;
@@ -134,6 +142,8 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   if (c->algo == XNN_CONV_WINOGRAD) {
     plan->workspace_bytes =
         xnn_conv_winograd_workspace(c, plan->kernels, plan->num_threads, (size_t)out->dims[2], (size_t)out->dims[3]);
+  } else if (is_depthwise(c) && dw3x3p1_kernel(c, plan->kernels)) {
+    plan->workspace_bytes = 0;
   } else if (is_depthwise(c) && dw3x3_kernel(c, plan->kernels)) {
     plan->workspace_bytes =
         plan->num_threads * (dw_padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]) * sizeof(float) + 64);
@@ -186,6 +196,7 @@ typedef struct conv_job {
   size_t ih, iw, oh, ow;
   blocking b;
   xnn_f32_dwconv3x3_fn dw3x3;
+  xnn_f32_dwconv3x3p1_fn dw3x3p1;
   /* GEMM path: the input as the packing reads it, zero-padded once per image when the convolution pads
    * (then every tap of every output pixel is inside the plane, with no bounds to check). */
   const float* src;
@@ -359,6 +370,12 @@ static void dw3x3_channel(void* ctx, size_t thread, size_t ch) {
            j->out + ch * j->oh * j->ow, &c->act);
 }
 
+static void dw3x3p1_channel(void* ctx, size_t ch) {
+  const conv_job* j = ctx;
+  j->dw3x3p1(j->ih, j->iw, j->in + ch * j->ih * j->iw, j->weights + ch * 9, j->bias ? j->bias[ch] : 0.0f,
+             j->out + ch * j->oh * j->ow, &j->c->act);
+}
+
 static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const xnn_conv_params* c = &n->p.conv;
   if (c->algo == XNN_CONV_WINOGRAD) {
@@ -379,7 +396,8 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.ow = (size_t)out->shape.dims[3];
   const size_t pixels = j.oh * j.ow;
   const int dw = is_depthwise(c);
-  j.dw3x3 = dw ? dw3x3_kernel(c, ctx->kernels) : NULL;
+  j.dw3x3p1 = dw ? dw3x3p1_kernel(c, ctx->kernels) : NULL;
+  j.dw3x3 = dw && !j.dw3x3p1 ? dw3x3_kernel(c, ctx->kernels) : NULL;
   if (j.dw3x3) {
     j.workspace = ctx->workspace;
     j.workspace_stride = dw_padded_floats(c, j.ih, j.iw) + 16;
@@ -396,7 +414,9 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     j.in = in->data + (size_t)b * c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * c->num_output * pixels;
     j.residual = c->residual ? ctx->tensors[n->inputs[1]].data + (size_t)b * c->num_output * pixels : NULL;
-    if (j.dw3x3) {
+    if (j.dw3x3p1) {
+      xnn_parallelize(ctx->pool, dw3x3p1_channel, &j, (size_t)c->cin);
+    } else if (j.dw3x3) {
       memset(j.workspace, 0, (size_t)xnn_threadpool_size(ctx->pool) * j.workspace_stride * sizeof(float));
       xnn_parallelize_thread(ctx->pool, dw3x3_channel, &j, (size_t)c->cin);
     }

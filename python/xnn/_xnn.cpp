@@ -190,6 +190,18 @@ PYBIND11_MODULE(_xnn, m) {
     if (r < 0) throw std::bad_alloc();
     return r ? py::object(c) : py::object(py::none());
   });
+  t.def("dwconv3x3p1", [act](const std::string& isa, size_t stride, farr in, farr w, float bias, float slope,
+                             float lo, float hi) -> py::object {
+    if (in.ndim() != 2 || w.size() != 9 || (stride != 1 && stride != 2)) throw py::value_error("bad arguments");
+    const size_t ih = in.shape(0), iw = in.shape(1);
+    if (ih == 0 || iw == 0) throw py::value_error("empty plane");
+    const size_t oh = (ih - 1) / stride + 1, ow = (iw - 1) / stride + 1;
+    farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});
+    const xnn_f32_act_params p = act(slope, lo, hi);
+    const int r = xnn_testing_dwconv3x3p1(isa.c_str(), stride, ih, iw, in.data(), w.data(), bias, &p,
+                                          out.mutable_data());
+    return r ? py::object(out) : py::object(py::none());
+  });
   t.def("dwconv3x3", [act](const std::string& isa, size_t stride, size_t oh, size_t ow, farr in, farr w, float bias,
                            float slope, float lo, float hi) -> py::object {
     farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});
