@@ -68,6 +68,12 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
     m_blocks *= 2;
   b.mc = div_up(m_panels, m_blocks) * b.mr;
   b.m_blocks = div_up(b.m, b.mc);
+  /* Still fewer tasks than threads (few rows, one pixel block: SqueezeNet's squeeze layers have 16-64
+   * output channels): split the pixels, each task streaming the (small) weights. */
+  if (threads > 1 && b.n_blocks * c->group * b.m_blocks < threads && b.n > b.nr) {
+    b.nc = round_up(div_up(b.n, threads), b.nr);
+    b.n_blocks = div_up(b.n, b.nc);
+  }
   return b;
 }
 
