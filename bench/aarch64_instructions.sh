@@ -3,6 +3,7 @@
 # QEMU_CPU=cortex-a72: ARMv8.0 NEON), for a Python-free static xnn-bench. Deterministic, unlike time on
 # this shared machine. Per inference = Ir(2 runs) - Ir(1 run), so loading and planning cancel.
 #   bash bench/aarch64_instructions.sh [models...]     (root; needs network to Debian's mirror)
+#   XNN_ISA=ref bash bench/aarch64_instructions.sh ...  (the portable C kernels instead of NEON)
 # Needs: gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 #        binfmt-support debootstrap valgrind (host, for callgrind_annotate); ~5 minutes the first time.
 set -euo pipefail
@@ -22,6 +23,7 @@ mkdir -p "$ROOT/src"
 cp build/aarch64-static/xnn-bench "$ROOT/src/"
 mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
 export QEMU_CPU=cortex-a72
+isa=${XNN_ISA:-neon}
 for m in "${models[@]}"; do
   python3 bench/models.py "$m" >/dev/null   # the bench's seeded random-weight caffemodel
   cp "tests/data/caffe/$m/deploy.prototxt" "$ROOT/src/$m.prototxt"
@@ -29,10 +31,10 @@ for m in "${models[@]}"; do
   shape=$(python3 -c "import sys; sys.path.insert(0, 'tests'); import caffe_tools as c; \
 print(','.join(map(str, list(c.net_input_shapes('tests/data/caffe/$m/deploy.prototxt', batch=1).values())[0])))")
   for n in 1 2; do
-    chroot "$ROOT" valgrind --tool=callgrind --callgrind-out-file="/src/cg.$m.$n.out" /src/xnn-bench \
+    chroot "$ROOT" env XNN_ISA="$isa" valgrind --tool=callgrind --callgrind-out-file="/src/cg.$m.$n.out" /src/xnn-bench \
       "/src/$m.prototxt" "/src/$m.caffemodel" --input-shape "$shape" --runs $n --warmup 0 >/dev/null 2>&1
   done
-  python3 - "$ROOT/src/cg.$m.1.out" "$ROOT/src/cg.$m.2.out" "$m" <<'PY'
+  python3 - "$ROOT/src/cg.$m.1.out" "$ROOT/src/cg.$m.2.out" "$m ($isa)" <<'PY'
 import re, subprocess, sys
 def funcs(path):
     out = subprocess.run(["callgrind_annotate", "--threshold=100", path], capture_output=True, text=True).stdout

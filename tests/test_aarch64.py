@@ -94,3 +94,14 @@ def test_model_matches_x86(name, cross_build: Path, random_caffe_model, tmp_path
     assert got.shape == want.shape
     err = float(np.abs(got - want).max())
     assert err <= 1e-4 * float(np.abs(want).max()), f"{name}: max error {err:.3g} vs max {np.abs(want).max():.3g}"
+
+
+def test_stripped_library_size(cross_build: Path, tmp_path: Path) -> None:
+    """The whole runtime for AArch64 (every operator and kernel) stays within 200 KB stripped."""
+    strip = shutil.which("aarch64-linux-gnu-strip")
+    assert strip, "aarch64-linux-gnu-strip comes with gcc-aarch64-linux-gnu"
+    out = tmp_path / "libxnn.so"
+    subprocess.run([strip, "-o", str(out), str(cross_build / "libxnn.so")], check=True)
+    size = out.stat().st_size
+    print(f"stripped AArch64 libxnn.so: {size} bytes")
+    assert size <= 200_000, f"stripped AArch64 libxnn.so is {size} bytes, over the 200 KB budget"
