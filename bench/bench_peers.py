@@ -10,7 +10,9 @@ Each runtime runs in its own worker process (a fresh interpreter that imports on
 loads the model once and then serves requests over a pipe). Timing is done in interleaved rounds:
 in round r every runtime runs ``--runs-per-round`` timed forward passes (after ``--warmup`` untimed
 ones), the order of the runtimes rotated by one each round, so that background noise on a shared
-machine hits all runtimes alike. What is timed is the runner's ``predict`` on the input already in
+machine hits all runtimes alike. While one runtime is timed the others' processes are stopped
+(SIGSTOP; ``--no-isolate`` keeps them running): OpenMP and other pools spin for a while after each run,
+and on two cores one spinning thread halves a 2-thread runtime. What is timed is the runner's ``predict`` on the input already in
 the runtime's own form (``Runner.prepare_input``: NHWC for TFLite, an ``ncnn.Mat``, an
 ``MNN.Tensor``, a ``torch`` tensor), i.e. the runtime's inference call with the input set and the
 outputs fetched.
@@ -74,6 +76,7 @@ import pickle
 import platform
 import re
 import shlex
+import signal
 import struct
 import subprocess
 import sys
@@ -216,6 +219,7 @@ class Worker:
         env = dict(os.environ)
         env["OMP_NUM_THREADS"] = str(threads)       # in case a runtime's pool is OpenMP-based
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.stopped = False
         self.info: Dict = {}
 
     def wait_ready(self) -> Dict:
@@ -240,7 +244,14 @@ class Worker:
         _send(self.proc.stdin, dict(cmd=cmd, **kw))
         return self._reply()
 
+    def pause(self, stopped: bool) -> None:
+        """SIGSTOP / SIGCONT the worker process (all its threads)."""
+        if self.proc.poll() is None and stopped != self.stopped:
+            os.kill(self.proc.pid, signal.SIGSTOP if stopped else signal.SIGCONT)
+            self.stopped = stopped
+
     def close(self) -> None:
+        self.pause(False)
         if self.proc.poll() is None:
             try:
                 self.request("quit")
@@ -372,6 +383,11 @@ def run_config(model: str, threads: int, args) -> Dict:
         for r in range(args.rounds):
             order = runtimes[r % len(runtimes):] + runtimes[:r % len(runtimes)]
             for rt in order:
+                if args.isolate:
+                    # Stop every other runtime's process, so that none of their idle pool threads (OpenMP
+                    # and others spin for a while after each run) can take a core from this one.
+                    for other, w in workers.items():
+                        w.pause(other != rt)
                 if args.settle_ms > 0:
                     time.sleep(args.settle_ms / 1e3)    # let the previous runtime's spinning threads sleep
                 rep = workers[rt].request("time", runs=args.runs_per_round, warmup=args.warmup)
@@ -380,6 +396,8 @@ def run_config(model: str, threads: int, args) -> Dict:
             print(f"[bench] {model} t{threads} round {r + 1}/{args.rounds}: median ms so far {meds}",
                   file=sys.stderr)
 
+        for w in workers.values():
+            w.pause(False)
         profile = None
         if "xnn" in workers and args.profile_runs > 0:
             profile = workers["xnn"].request("profile", runs=args.profile_runs)["layers"]
@@ -512,7 +530,9 @@ def markdown_section(results: Sequence[Dict], args, command: str, elapsed_s: flo
     L.append(f"- Protocol: batch 1, seeded random weights (seed {models.WEIGHT_SEED}) and input "
              f"(seed {models.INPUT_SEED}); one worker process per runtime; {args.rounds} interleaved rounds x "
              f"{args.runs_per_round} timed runs (+{args.warmup} untimed warm-up run(s) per round, "
-             f"{args.settle_ms:g} ms pause between runtimes), runtime order rotated each round; "
+             f"{args.settle_ms:g} ms pause between runtimes"
+             + (", the other runtimes' processes stopped (SIGSTOP) while one is timed" if args.isolate else "")
+             + "), runtime order rotated each round; "
              f"p10/p90 over all {args.rounds * args.runs_per_round} runs. Outputs checked to agree within "
              f"{args.tol:g} of max before timing (pairs beyond it only if both are within it of a float64 "
              "numpy evaluation; see the notes).")
@@ -668,6 +688,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--runs-per-round", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs at the start of each round")
+    ap.add_argument("--no-isolate", dest="isolate", action="store_false",
+                    help="leave the other runtimes' processes running while one is timed (by default they are "
+                         "stopped with SIGSTOP, so that their idle threads cannot take a core)")
     ap.add_argument("--settle-ms", type=float, default=20.0,
                     help="pause before each runtime's turn (idle thread pools stop spinning)")
     ap.add_argument("--runtimes", nargs="+", default=list(models.RUNTIMES), choices=models.RUNTIMES,
