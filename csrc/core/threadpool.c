@@ -12,26 +12,34 @@ enum { SPIN_POLLS = 1 << 16 };
 
 typedef struct worker_arg worker_arg;
 
-/* Items are claimed from `work` = (job id << 32) | next item, by compare-and-swap: a worker that wakes
- * late (its core busy with another process) can claim nothing of a finished job, and joins the current
- * one if there is one. The caller waits for the items to be *done*, not for every worker to check in,
- * so a descheduled worker costs nothing when the caller has done all the items itself. */
+/* Each job's items are cut into one contiguous range per thread. A thread runs its own range from the
+ * front and then steals single items from the back of the others' ranges, so a thread that its core
+ * gives little time (another process on it, a LITTLE core) holds up at most the item it is running. A
+ * range's count of items left is tagged with the job id: a worker that wakes late can claim nothing of
+ * a finished job (its compare-and-swap fails), and the caller waits for the items to be done, not for
+ * every worker to check in. */
+typedef struct slot {
+  atomic_uint_fast64_t left; /* job id << 32 | items left in [front, back) */
+  atomic_size_t back;        /* one past the last item not yet taken from the back */
+  size_t front;              /* next item from the front: only the slot's own thread moves it */
+  char pad[64 - 2 * sizeof(uint64_t) - sizeof(size_t)];
+} slot;
+
 struct xnn_threadpool {
   int32_t size; /* threads including the caller */
   pthread_t* threads;
   worker_arg* args;
+  slot* slots; /* one per thread, each on its own cache line */
   pthread_mutex_t mutex;
   pthread_cond_t wake;
   atomic_uint_fast64_t generation; /* bumped per job, what sleeping workers wait on */
   atomic_int sleeping;             /* workers waiting on `wake` */
   atomic_int stop;
-  atomic_uint_fast64_t work;       /* job id << 32 | next item */
-  atomic_size_t done;              /* items of the current job finished */
-  /* The current job, written before `work` is published. */
+  atomic_size_t done;  /* items of the current job finished */
+  atomic_size_t batch; /* items a thread takes at a time from its own range */
+  /* The current job, written before the slots are published. */
   xnn_thread_task_fn fn;
   void* context;
-  atomic_size_t range; /* atomic: a late worker may read it while the next job is being posted */
-  atomic_size_t chunk; /* items per claim */
 };
 
 struct worker_arg {
@@ -47,25 +55,37 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Runs items of job `job` until none is left (or the job has been replaced), claiming `chunk` at a time:
- * a claim moves the counter's cache line between cores, which costs more than a small item (a 7x7
- * depthwise channel) takes. */
-static void run_items(xnn_threadpool* p, uint64_t job, size_t thread) {
-  uint64_t w = atomic_load_explicit(&p->work, memory_order_acquire);
+/* Takes up to `most` items of slot s for job `job`; returns how many (0: none left, or another job). */
+static inline size_t take(slot* s, uint64_t job, size_t most) {
+  uint64_t v = atomic_load_explicit(&s->left, memory_order_acquire);
   for (;;) {
-    if (w >> 32 != job) return;
-    const size_t i = (size_t)(w & 0xffffffffu);
-    /* A newer job's range can only make the CAS below fail. */
-    const size_t range = atomic_load_explicit(&p->range, memory_order_relaxed);
-    if (i >= range) return;
-    const size_t n = XNN_MIN(atomic_load_explicit(&p->chunk, memory_order_relaxed), range - i);
-    if (!atomic_compare_exchange_weak_explicit(&p->work, &w, w + n, memory_order_acq_rel, memory_order_acquire))
-      continue;
-    /* Items [i, i + n) of `job` are ours and not done, so the caller cannot have moved on yet. */
-    for (size_t k = i; k < i + n; k++) p->fn(p->context, thread, k);
-    atomic_fetch_add_explicit(&p->done, n, memory_order_release);
-    w = atomic_load_explicit(&p->work, memory_order_acquire);
+    const size_t left = (size_t)(v & 0xffffffffu);
+    if (v >> 32 != job || left == 0) return 0;
+    const size_t n = left < most ? left : most;
+    if (atomic_compare_exchange_weak_explicit(&s->left, &v, v - n, memory_order_acq_rel, memory_order_acquire))
+      return n;
   }
+}
+
+/* Runs the items of job `job` it can get: its own range from the front, a few at a time (a take moves
+ * a cache line; a 7x7 depthwise channel costs about as much), then the others' from the back, one at a
+ * time. Items taken are pending until done, so the caller cannot post another job meanwhile: fn and
+ * context read after a successful take are this job's. */
+static void run_items(xnn_threadpool* p, uint64_t job, size_t thread) {
+  const size_t n = (size_t)p->size, batch = atomic_load_explicit(&p->batch, memory_order_relaxed);
+  slot* own = &p->slots[thread];
+  size_t done = 0;
+  for (size_t got; (got = take(own, job, batch)) != 0; done += got)
+    for (size_t i = 0; i < got; i++) p->fn(p->context, thread, own->front++);
+  for (size_t k = 1; k < n; k++) {
+    slot* s = &p->slots[(thread + k) % n];
+    while (take(s, job, 1)) {
+      const size_t i = atomic_fetch_sub_explicit(&s->back, 1, memory_order_relaxed) - 1;
+      p->fn(p->context, thread, i);
+      done++;
+    }
+  }
+  if (done) atomic_fetch_add_explicit(&p->done, done, memory_order_release);
 }
 
 static void* worker(void* arg) {
@@ -107,10 +127,19 @@ xnn_threadpool* xnn_threadpool_create(int32_t num_threads) {
   atomic_init(&p->generation, 0);
   atomic_init(&p->sleeping, 0);
   atomic_init(&p->stop, 0);
-  atomic_init(&p->work, 0);
   atomic_init(&p->done, 0);
-  atomic_init(&p->range, 0);
-  atomic_init(&p->chunk, 1);
+  atomic_init(&p->batch, 1);
+  p->slots = xnn_alloc_aligned((size_t)p->size * sizeof(slot));
+  if (!p->slots) {
+    pthread_mutex_destroy(&p->mutex);
+    pthread_cond_destroy(&p->wake);
+    free(p);
+    return NULL;
+  }
+  for (int32_t i = 0; i < p->size; i++) {
+    atomic_init(&p->slots[i].left, 0);
+    atomic_init(&p->slots[i].back, 0);
+  }
   if (p->size > 1) {
     p->threads = calloc((size_t)p->size - 1, sizeof(pthread_t));
     p->args = calloc((size_t)p->size - 1, sizeof(worker_arg));
@@ -141,6 +170,7 @@ void xnn_threadpool_destroy(xnn_threadpool* p) {
     for (int32_t i = 0; i < p->size - 1; i++) pthread_join(p->threads[i], NULL);
   free(p->threads);
   free(p->args);
+  xnn_free_aligned(p->slots);
   pthread_mutex_destroy(&p->mutex);
   pthread_cond_destroy(&p->wake);
   free(p);
@@ -172,12 +202,18 @@ void xnn_parallelize_thread(xnn_threadpool* p, xnn_thread_task_fn fn, void* cont
   const uint64_t job = (uint32_t)(atomic_load_explicit(&p->generation, memory_order_relaxed) + 1);
   p->fn = fn;
   p->context = context;
-  atomic_store_explicit(&p->range, range, memory_order_relaxed);
-  /* About 8 claims per thread: few enough to keep the counter quiet, enough to even out uneven items. */
-  const size_t chunk = range / ((size_t)p->size * 8);
-  atomic_store_explicit(&p->chunk, chunk ? chunk : 1, memory_order_relaxed);
   atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-  atomic_store_explicit(&p->work, job << 32, memory_order_release);
+  const size_t n = (size_t)p->size, base = range / n, extra = range % n;
+  /* About 8 takes per range: items left to steal stay fine-grained, the counter stays quiet. */
+  atomic_store_explicit(&p->batch, base / 8 ? base / 8 : 1, memory_order_relaxed);
+  for (size_t t = 0, at = 0; t < n; t++) {
+    const size_t len = base + (t < extra ? 1 : 0);
+    slot* s = &p->slots[t];
+    s->front = at;
+    atomic_store_explicit(&s->back, at + len, memory_order_relaxed);
+    atomic_store_explicit(&s->left, job << 32 | len, memory_order_release);
+    at += len;
+  }
   atomic_fetch_add(&p->generation, 1);
   if (atomic_load(&p->sleeping) > 0) {
     pthread_mutex_lock(&p->mutex);
