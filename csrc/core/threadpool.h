@@ -1,5 +1,6 @@
-/* A persistent thread pool: workers are created once and sleep between jobs; the calling thread works
- * too. Items are handed out by an atomic counter, so uneven items balance themselves. */
+/* A persistent thread pool: workers are created once, spin briefly and then sleep between jobs; the calling
+ * thread works too. Each thread gets a contiguous range of a job's items and steals single items from the
+ * others' ranges when done, so uneven items and uneven cores balance themselves. */
 #pragma once
 #include "core/common.h"
 
