@@ -55,6 +55,16 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   if (nc >= b.n) nc = b.n; /* one block, cut into panels with narrow tails */
   b.nc = nc;
   b.n_blocks = div_up(b.n, b.nc);
+  /* Too few pixel blocks for the threads and few rows (weights small next to the columns): cut the
+   * pixels finer. Every task streams the whole (small) weights, but each pixel is packed only once, where
+   * splitting the rows would pack every pixel once per row block. */
+  if (threads > 1 && b.n_blocks * c->group < 2 * threads && 2 * b.m <= b.n) {
+    const size_t nc2 = round_up(div_up(b.n, 2 * threads), b.nr);
+    if (nc2 < b.nc) {
+      b.nc = nc2;
+      b.n_blocks = div_up(b.n, b.nc);
+    }
+  }
   /* Too few pixel blocks to keep every thread busy to the end (blocks are uneven: 784 pixels are 3 full
    * blocks and a sliver): split the rows too, each task packing its own columns. Packing an im2col
    * costs about as much as 16 rows of GEMM, so such tasks keep at least 128 rows; a 1x1 input packs
@@ -62,7 +72,7 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   const size_t m_panels = div_up(b.m, b.mr);
   const size_t min_panels = XNN_MAX((is_pointwise(c) ? (size_t)32 : (size_t)128) / b.mr, (size_t)1);
   /* One block of equal tasks needs one task per thread; uneven blocks need more, smaller ones. */
-  const size_t want = b.n_blocks * c->group == 1 ? threads : 4 * threads;
+  const size_t want = b.n_blocks * c->group == 1 ? threads : 2 * threads;
   size_t m_blocks = 1;
   while (threads > 1 && b.n_blocks * c->group * m_blocks < want && m_panels / (m_blocks * 2) >= min_panels)
     m_blocks *= 2;
