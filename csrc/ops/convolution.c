@@ -58,8 +58,8 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   /* Too few pixel blocks for the threads and few rows (weights small next to the columns): cut the
    * pixels finer. Every task streams the whole (small) weights, but each pixel is packed only once, where
    * splitting the rows would pack every pixel once per row block. */
-  if (threads > 1 && b.n_blocks * c->group < 2 * threads && 2 * b.m <= b.n) {
-    const size_t nc2 = round_up(div_up(b.n, 2 * threads), b.nr);
+  if (threads > 1 && b.n_blocks * c->group < 4 * threads && 2 * b.m <= b.n) {
+    const size_t nc2 = XNN_MAX(round_up(div_up(b.n, 4 * threads), b.nr), 2 * b.nr);
     if (nc2 < b.nc) {
       b.nc = nc2;
       b.n_blocks = div_up(b.n, b.nc);
