@@ -81,10 +81,10 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   /* Still fewer tasks than threads (few rows, one pixel block: SqueezeNet's squeeze layers have 16-64
    * output channels): split the pixels, each task streaming the (small) weights. */
   if (threads > 1 && b.n_blocks * c->group * b.m_blocks < threads && b.n > b.nr) {
-    b.nc = round_up(div_up(b.n, threads), b.nr);
+    b.nc = XNN_MIN(round_up(div_up(b.n, threads), b.nr), b.nc);
     b.n_blocks = div_up(b.n, b.nc);
   }
-  return b;
+  return b; /* nc <= 512 throughout: a block's segments fit gemm_task's fixed array */
 }
 
 static size_t packed_b_floats(const blocking* b, const xnn_f32_gemm_config* g) {
@@ -311,7 +311,7 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   float* og = j->out + g * b->m * pixels + n0;
   const xnn_f32_gemm_config* gc = &j->k->gemm;
   segment seg[MAX_SEGMENTS];
-  if (cols > 512) return; /* make_blocking never makes such blocks */
+  if (cols > 512) return; /* unreachable: make_blocking keeps nc <= 512 */
   if (j->residual) {
     /* C starts as residual + bias; every K chunk then accumulates onto it. */
     const float* rg = j->residual + g * b->m * pixels + n0;
