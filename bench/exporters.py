@@ -147,10 +147,11 @@ def write_ncnn(g: Graph, param_path: Path, bin_path: Path) -> None:
         relu_after = op.relu and op.kind in ("affine", "add")
         out = f"{final}_prerelu" if relu_after else final
         in_hw = tuple(g.shapes[op.inputs[0]][2:])
-        if op.kind == "conv" and in_hw == (1, 1) and a["kernel"] == [1, 1] and a["pad"] == [0, 0] \
-                and a["group"] == 1:
-            # a 1x1 convolution of a 1x1 map (after global pooling: a 1-D blob in ncnn) is an
-            # InnerProduct, the layer ncnn asks for there
+        # a 1x1 convolution of a 1x1 map (after global pooling: a 1-D blob in ncnn) is an InnerProduct,
+        # the layer ncnn asks for there
+        as_fc = op.kind == "conv" and in_hw == (1, 1) and a["kernel"] == [1, 1] and a["pad"] == [0, 0] \
+            and a["group"] == 1
+        if op.kind == "fc" or as_fc:
             wt = a["weight"].reshape(a["weight"].shape[0], -1)
             params = {0: wt.shape[0], 1: 1, 2: int(wt.size)}
             if op.relu:
@@ -170,14 +171,6 @@ def write_ncnn(g: Graph, param_path: Path, bin_path: Path) -> None:
                 ltype = "ConvolutionDepthWise"
                 params[7] = a["group"]
             emit(ltype, op.name, ins, [out], params)
-            w32(wt, True)
-            w32(a["bias"], False)
-        elif op.kind == "fc":
-            wt = a["weight"]
-            params = {0: wt.shape[0], 1: 1, 2: int(wt.size)}
-            if op.relu:
-                params[9] = 1
-            emit("InnerProduct", op.name, ins, [out], params)
             w32(wt, True)
             w32(a["bias"], False)
         elif op.kind == "pool":
