@@ -70,6 +70,15 @@ static inline xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g,
   return first[r_max] == XNN_GEMM_MAX_NARROW ? full : g->narrow[first[r_max]];
 }
 
+/* A block's panels left to right (xnn_f32_gemm_panel in turn, each starting where the previous ended):
+ * computed once per block, not per call in the kernel loops. Fills tiles (at most cols / NR + NR of
+ * them) and returns their count. */
+static inline size_t xnn_f32_gemm_panels(const xnn_f32_gemm_config* g, size_t cols, xnn_f32_gemm_tile* tiles) {
+  size_t n = 0;
+  for (size_t s = 0; s < cols; s += tiles[n++].nr) tiles[n] = xnn_f32_gemm_panel(g, cols - s);
+  return n;
+}
+
 /* The one-column tiles' epilogue on MR GEMV sums. */
 static inline void xnn_f32_gemm_1col_store(size_t mr, const float* acc, float* c, size_t ldc, const float* bias,
                                            const xnn_f32_act_params* params, uint32_t flags) {

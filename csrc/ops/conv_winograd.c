@@ -134,22 +134,9 @@ typedef struct wino_job {
 
 static void pad_channel(void* ctx, size_t ch) {
   const wino_job* j = ctx;
-  const xnn_conv_params* c = j->c;
   const size_t stride = j->p.pad_stride, rows = j->p.pad_rows;
-  float* dst = j->padded + ch * rows * stride;
-  const float* src = j->in + ch * j->ih * j->iw;
-  for (size_t y = 0; y < rows; y++) {
-    float* row = dst + y * stride;
-    const ptrdiff_t sy = (ptrdiff_t)y - c->pad_top;
-    if (sy < 0 || sy >= (ptrdiff_t)j->ih) {
-      memset(row, 0, stride * sizeof(float));
-      continue;
-    }
-    const size_t left = (size_t)c->pad_left, copy = XNN_MIN(j->iw, stride - left);
-    memset(row, 0, left * sizeof(float));
-    memcpy(row + left, src + (size_t)sy * j->iw, copy * sizeof(float));
-    memset(row + left + copy, 0, (stride - left - copy) * sizeof(float));
-  }
+  xnn_pad_plane(j->padded + ch * rows * stride, rows, stride, j->in + ch * j->ih * j->iw, j->ih, j->iw,
+                (size_t)j->c->pad_top, (size_t)j->c->pad_left);
 }
 
 static void tile_task(void* ctx, size_t thread, size_t index) {
@@ -186,6 +173,8 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   }
 
   const size_t per_e = round_up(oc, mr) * ic;
+  xnn_f32_gemm_tile tiles[256 / 4 + 32]; /* a block has at most 256 tiles (columns) */
+  const size_t ntiles = xnn_f32_gemm_panels(gc, count, tiles);
   const xnn_f32_act_params identity = xnn_f32_act_identity();
   const size_t m_end = XNN_MIN(oc, (group + 1) * p->group_rows);
   for (size_t m0 = group * p->group_rows; m0 < m_end; m0 += p->mc) {
@@ -198,11 +187,10 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
         const size_t kc = XNN_MIN((size_t)256, ic - k0);
         const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | XNN_GEMM_LAST;
         for (size_t r = 0; r < rows; r += mr) {
-          for (size_t s = 0; s < count;) {
-            const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(gc, count - s);
+          for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
+            const xnn_f32_gemm_tile t = tiles[i];
             t.ukernel(XNN_MIN(mr, rows - r), XNN_MIN(t.nr, count - s), kc, a + (m0 + r) * ic + k0 * mr,
                       b + s * ic + k0 * t.nr, m + e * m_stride + r * nbp + s, nbp, NULL, &identity, flags);
-            s += t.nr;
           }
         }
       }

@@ -223,45 +223,39 @@ typedef struct conv_job {
 
 static void pad_channel(void* ctx, size_t ch) {
   const conv_job* j = ctx;
-  const xnn_conv_params* c = j->c;
-  float* dst = j->padded + ch * j->ph * j->pw;
-  const float* src = j->in + ch * j->ih * j->iw;
-  memset(dst, 0, (size_t)c->pad_top * j->pw * sizeof(float));
-  for (size_t y = 0; y < j->ih; y++) {
-    float* row = dst + (y + (size_t)c->pad_top) * j->pw;
-    memset(row, 0, (size_t)c->pad_left * sizeof(float));
-    memcpy(row + c->pad_left, src + y * j->iw, j->iw * sizeof(float));
-    memset(row + c->pad_left + j->iw, 0, (size_t)c->pad_right * sizeof(float));
-  }
-  memset(dst + (j->ih + (size_t)c->pad_top) * j->pw, 0, (size_t)c->pad_bottom * j->pw * sizeof(float));
+  xnn_pad_plane(j->padded + ch * j->ph * j->pw, j->ph, j->pw, j->in + ch * j->ih * j->iw, j->ih, j->iw,
+                (size_t)j->c->pad_top, (size_t)j->c->pad_left);
 }
 
 /* A run of a block's pixels inside one output row and one column panel: where it goes in the packed
- * block (for k row p: dst + panel + p * width + q) and where its first pixel's window starts in the plane. */
+ * chunk (for k row p of a kc-row chunk: dst + start * kc + p * width + q) and where its first pixel's
+ * window starts in the plane. */
 typedef struct segment {
-  uint32_t panel, width, q, len;
+  uint32_t start, width, q, len;
   size_t src;
 } segment;
 
-/* Blocks have at most 512 columns: at most one segment per column plus one per panel. */
-enum { MAX_SEGMENTS = 512 + 512 / 8 + 2 };
+/* Blocks have at most 512 columns: full panels (at least 4 wide), then fewer tail tiles than NR (<= 32);
+ * at most one segment per column plus one per panel. */
+enum { MAX_PANELS = 512 / 4 + 32, MAX_SEGMENTS = 512 + MAX_PANELS };
 
-static size_t make_segments(const conv_job* j, size_t n0, size_t cols, size_t kc, segment* seg) {
+/* The block's segments, the same for every K chunk; returns their number. */
+static size_t make_segments(const conv_job* j, size_t n0, size_t cols, const xnn_f32_gemm_tile* tiles,
+                            size_t ntiles, segment* seg) {
   const xnn_conv_params* c = j->c;
   /* Pointwise: the plane is the output grid, one run per panel. */
   const int contiguous = is_pointwise(c);
   size_t count = 0, oy = n0 / j->ow, ox = n0 % j->ow;
-  for (size_t s = 0; s < cols;) {
-    const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(&j->k->gemm, cols - s);
+  for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
+    const xnn_f32_gemm_tile t = tiles[i];
     const size_t len = XNN_MIN((size_t)t.nr, cols - s);
     for (size_t q = 0; q < len;) {
       const size_t run = contiguous ? len - q : XNN_MIN(len - q, j->ow - ox);
       const size_t src = contiguous ? n0 + s + q : oy * (size_t)c->sh * j->pw + ox * (size_t)c->sw;
-      seg[count++] = (segment){(uint32_t)(s * kc), t.nr, (uint32_t)q, (uint32_t)run, src};
+      seg[count++] = (segment){(uint32_t)s, t.nr, (uint32_t)q, (uint32_t)run, src};
       q += run;
       if (!contiguous && (ox += run) == j->ow) ox = 0, oy++;
     }
-    s += t.nr;
   }
   return count;
 }
@@ -279,7 +273,7 @@ static void pack_columns(const conv_job* j, size_t g, const segment* seg, size_t
   if (width > cols) {
     const segment* last = &seg[nseg - 1];
     for (size_t p = 0; p < kc; p++)
-      for (size_t q = last->q + last->len; q < last->width; q++) dst[last->panel + p * last->width + q] = 0.0f;
+      for (size_t q = last->q + last->len; q < last->width; q++) dst[last->start * kc + p * last->width + q] = 0.0f;
   }
   /* Where each K row's window starts in the plane, for the first pixel of the block's grid. */
   size_t offsets[512];
@@ -292,7 +286,8 @@ static void pack_columns(const conv_job* j, size_t g, const segment* seg, size_t
     }
   }
   for (size_t i = 0; i < nseg; i++)
-    j->k->im2col_panel(kc, seg[i].len, in + seg[i].src, offsets, sw, dst + seg[i].panel + seg[i].q, seg[i].width);
+    j->k->im2col_panel(kc, seg[i].len, in + seg[i].src, offsets, sw, dst + seg[i].start * kc + seg[i].q,
+                       seg[i].width);
 }
 
 static void gemm_task(void* ctx, size_t thread, size_t index) {
@@ -309,9 +304,11 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   const float* wg = j->weights + g * mg_padded * kdim;
   const float* bg = j->bias + g * mg_padded;
   float* og = j->out + g * b->m * pixels + n0;
-  const xnn_f32_gemm_config* gc = &j->k->gemm;
   segment seg[MAX_SEGMENTS];
+  xnn_f32_gemm_tile tiles[MAX_PANELS];
   if (cols > 512) return; /* unreachable: make_blocking keeps nc <= 512 */
+  const size_t ntiles = xnn_f32_gemm_panels(&j->k->gemm, cols, tiles);
+  const size_t nseg = make_segments(j, n0, cols, tiles, ntiles, seg);
   if (j->residual) {
     /* C starts as residual + bias; every K chunk then accumulates onto it. */
     const float* rg = j->residual + g * b->m * pixels + n0;
@@ -322,17 +319,15 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
     const size_t kc = XNN_MIN(b->kc, kdim - k0);
     const uint32_t flags =
         (k0 || j->residual ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kc == kdim ? XNN_GEMM_LAST : 0);
-    const size_t nseg = make_segments(j, n0, cols, kc, seg);
     pack_columns(j, g, seg, nseg, cols, k0, kc, packed);
     /* Rows outside, column panels inside: each tile row of C is then written left to right in one
      * sweep (output rows are far apart; hopping between them per panel cost 3x on 112x112 maps), and
      * the weight sliver stays in L1 while the block's packed columns stream from L2. */
     for (size_t m = m0; m < m0 + rows; m += mr) {
-      for (size_t s = 0; s < cols;) {
-        const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(gc, cols - s);
+      for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
+        const xnn_f32_gemm_tile t = tiles[i];
         t.ukernel(XNN_MIN(mr, m0 + rows - m), XNN_MIN(t.nr, cols - s), kc, wg + m * kdim + k0 * mr,
                   packed + s * kc, og + m * pixels + s, pixels, bg + m, &j->c->act, flags);
-        s += t.nr;
       }
     }
   }
@@ -375,13 +370,7 @@ static void dw3x3_channel(void* ctx, size_t thread, size_t ch) {
   const size_t stride = dw_padded_stride(c, j->iw), iw = j->iw;
   float* pad = j->workspace + thread * j->workspace_stride;
   const float* src = j->in + ch * j->ih * iw;
-  float* dst = pad + (size_t)c->pad_top * stride + (size_t)c->pad_left;
-  for (size_t y = 0; y < j->ih; y++, src += iw, dst += stride) {
-    if (iw >= 64)
-      memcpy(dst, src, iw * sizeof(float));
-    else
-      for (size_t x = 0; x < iw; x++) dst[x] = src[x];
-  }
+  xnn_copy_rows(pad + (size_t)c->pad_top * stride + (size_t)c->pad_left, stride, src, j->ih, iw);
   j->dw3x3(j->oh, j->ow, pad, stride, j->weights + ch * 9, j->bias ? j->bias[ch] : 0.0f,
            j->out + ch * j->oh * j->ow, &c->act);
 }

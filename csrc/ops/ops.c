@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Ops left out of the build (CMake's XNN_OPS) resolve to NULL. */
 #ifndef XNN_WITHOUT_ACTIVATION
@@ -142,4 +143,28 @@ int64_t xnn_dims_product(const xnn_shape* s, int32_t from, int32_t to) {
   int64_t n = 1;
   for (int32_t i = from; i < to; i++) n *= s->dims[i];
   return n;
+}
+
+void xnn_pad_plane(float* dst, size_t rows, size_t stride, const float* src, size_t ih, size_t iw, size_t top,
+                   size_t left) {
+  const size_t copy = left < stride ? XNN_MIN(iw, stride - left) : 0;
+  for (size_t y = 0; y < rows; y++) {
+    float* row = dst + y * stride;
+    if (y < top || y - top >= ih) {
+      memset(row, 0, stride * sizeof(float));
+      continue;
+    }
+    memset(row, 0, XNN_MIN(left, stride) * sizeof(float));
+    memcpy(row + left, src + (y - top) * iw, copy * sizeof(float));
+    memset(row + left + copy, 0, (stride - XNN_MIN(left, stride) - copy) * sizeof(float));
+  }
+}
+
+void xnn_copy_rows(float* dst, size_t dst_stride, const float* src, size_t rows, size_t width) {
+  for (size_t y = 0; y < rows; y++, src += width, dst += dst_stride) {
+    if (width >= 64) /* short rows: the call costs more than the copy */
+      memcpy(dst, src, width * sizeof(float));
+    else
+      for (size_t x = 0; x < width; x++) dst[x] = src[x];
+  }
 }

@@ -57,3 +57,10 @@ XNN_INTERNAL xnn_status xnn_shape_error(const char* fmt, ...) XNN_PRINTF(1, 2);
 /* Normalizes a possibly negative axis against ndim; -1 if out of range. */
 XNN_INTERNAL int32_t xnn_axis(int32_t axis, int32_t ndim);
 XNN_INTERNAL int64_t xnn_dims_product(const xnn_shape* s, int32_t from, int32_t to);
+/* Copies an ih x iw plane into a rows x stride zero-padded one, top rows and left columns of zeros first;
+ * the rest of every row and every row past the input are zero too (columns past the stride are cut). */
+XNN_INTERNAL void xnn_pad_plane(float* dst, size_t rows, size_t stride, const float* src, size_t ih, size_t iw,
+                                size_t top, size_t left);
+/* Copies `rows` rows of `width` floats, contiguous in src, to dst rows `dst_stride` apart: the interior of a
+ * scratch plane whose border an op filled once per layer. */
+XNN_INTERNAL void xnn_copy_rows(float* dst, size_t dst_stride, const float* src, size_t rows, size_t width);

@@ -82,14 +82,8 @@ static void pool_plane_padded(void* ctx, size_t thread, size_t i) {
   const pool_job* j = ctx;
   const xnn_pool_geometry* g = &j->geo;
   float* pad = j->workspace + thread * j->workspace_stride;
-  const float* src = j->in + i * g->ih * g->iw;
-  float* dst = pad + g->pad_top * j->pg.stride + g->pad_left;
-  for (size_t y = 0; y < g->ih; y++, src += g->iw, dst += j->pg.stride) {
-    if (g->iw >= 64)
-      memcpy(dst, src, g->iw * sizeof(float));
-    else
-      for (size_t x = 0; x < g->iw; x++) dst[x] = src[x];
-  }
+  xnn_copy_rows(pad + g->pad_top * j->pg.stride + g->pad_left, j->pg.stride, j->in + i * g->ih * g->iw, g->ih,
+                g->iw);
   j->padded_fn(g->oh, g->ow, g->kh, g->kw, j->stride, pad, j->pg.stride, j->out + i * g->oh * g->ow);
 }
 
