@@ -95,23 +95,6 @@ static inline size_t xnn_f32_gemm_packed_width(const xnn_f32_gemm_config* g, siz
   return s;
 }
 
-/* The panel of a `cols`-column block holding column `col`; its first column goes to *start. */
-static inline xnn_f32_gemm_tile xnn_f32_gemm_panel_of(const xnn_f32_gemm_config* g, size_t cols, size_t col,
-                                                      size_t* start) {
-  size_t s = cols / g->nr * g->nr;
-  if (col < s) {
-    *start = col / g->nr * g->nr;
-    return (xnn_f32_gemm_tile){g->ukernel, g->nr};
-  }
-  xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, cols - s);
-  while (col >= s + t.nr) {
-    s += t.nr;
-    t = xnn_f32_gemm_panel(g, cols - s);
-  }
-  *start = s;
-  return t;
-}
-
 void xnn_f32_gemm_ukernel_4x8__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
 void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,

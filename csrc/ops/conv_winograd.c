@@ -156,25 +156,25 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   float* v = j->scratch + thread * j->scratch_stride;
   float* m = v + p->v_floats;
   const size_t v_stride = ic * nbp + SKEW; /* between the 36 operands */
+  xnn_f32_gemm_tile tiles[256 / 4 + 32]; /* a block has at most 256 tiles (columns) */
+  const size_t ntiles = xnn_f32_gemm_panels(gc, count, tiles);
 
   /* Input transform, in runs of tiles that share a tile row and a column panel. */
   for (size_t c = 0; c < ic; c++) {
     const float* plane = padded + c * p->pad_rows * p->pad_stride;
-    for (size_t l = 0; l < count;) {
-      const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
-      size_t s;
-      const size_t w = xnn_f32_gemm_panel_of(gc, count, l, &s).nr;
-      size_t run = XNN_MIN(XNN_MIN(count - l, p->tiles_x - tx), s + w - l);
-      run = XNN_MIN(run, (size_t)XNN_WINO43_TILES);
-      j->k->wino43_input(plane + ty * 4 * p->pad_stride + tx * 4, p->pad_stride, run, v + s * ic + c * w + (l - s),
-                         v_stride);
-      l += run;
+    for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
+      const size_t w = tiles[i].nr, end = XNN_MIN(count, s + w);
+      for (size_t l = s; l < end;) {
+        const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
+        const size_t run = XNN_MIN(XNN_MIN(end - l, p->tiles_x - tx), (size_t)XNN_WINO43_TILES);
+        j->k->wino43_input(plane + ty * 4 * p->pad_stride + tx * 4, p->pad_stride, run,
+                           v + s * ic + c * w + (l - s), v_stride);
+        l += run;
+      }
     }
   }
 
   const size_t per_e = round_up(oc, mr) * ic;
-  xnn_f32_gemm_tile tiles[256 / 4 + 32]; /* a block has at most 256 tiles (columns) */
-  const size_t ntiles = xnn_f32_gemm_panels(gc, count, tiles);
   const xnn_f32_act_params identity = xnn_f32_act_identity();
   const size_t m_end = XNN_MIN(oc, (group + 1) * p->group_rows);
   for (size_t m0 = group * p->group_rows; m0 < m_end; m0 += p->mc) {
