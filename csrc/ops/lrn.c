@@ -51,14 +51,7 @@ static void lrn_across(void* ctx, size_t i) {
       const float* xq = xb + (size_t)ch * hw + p0;
       for (size_t q = 0; q < n; q++) s[q] += xq[q] * xq[q];
     }
-    if (beta == 0.75f) {
-      for (size_t q = 0; q < n; q++) {
-        const float base = k + alpha * s[q];
-        y[p0 + q] = xc[p0 + q] / sqrtf(base * sqrtf(base));
-      }
-    } else {
-      for (size_t q = 0; q < n; q++) y[p0 + q] = xc[p0 + q] * inv_pow(k + alpha * s[q], beta);
-    }
+    for (size_t q = 0; q < n; q++) y[p0 + q] = xc[p0 + q] * inv_pow(k + alpha * s[q], beta);
   }
 }
 
