@@ -1,0 +1,1 @@
+"""Writing .xnn model files (docs/FORMAT.md)."""
