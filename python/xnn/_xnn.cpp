@@ -13,6 +13,7 @@
 
 extern "C" {
 #include "core/testing.h"
+#include "readers/xnn_coding.h"
 }
 
 namespace py = pybind11;
@@ -269,6 +270,49 @@ PYBIND11_MODULE(_xnn, m) {
     const int r = xnn_testing_im2col_panel(isa.c_str(), kc, len, src.data(), offsets.data(), stride,
                                            dst.mutable_data(), dst_stride);
     return r ? py::object(dst) : py::object(py::none());
+  });
+
+  // Symbol coding of the .xnn format (csrc/readers/xnn_coding.h), for tests/test_format_coding.py. None is an
+  // absent bytes field.
+  struct Span {
+    const uint8_t* data = nullptr;
+    size_t size = 0;
+  };
+  auto span = [](const py::object& o) {
+    Span s;
+    if (o.is_none()) return s;
+    char* p;
+    Py_ssize_t n;
+    if (PyBytes_AsStringAndSize(o.ptr(), &p, &n) != 0) throw py::error_already_set();
+    s.data = reinterpret_cast<const uint8_t*>(p);
+    s.size = static_cast<size_t>(n);
+    return s;
+  };
+  t.def("crc32", [span](py::bytes data, uint32_t crc) {
+    const Span s = span(data);
+    return xnn_crc32(crc, s.data, s.size);
+  }, py::arg("data"), py::arg("crc") = 0);
+  t.def("decode_stream", [span](uint64_t count, uint32_t bits, py::object packed, py::object code_lengths,
+                                py::object huffman) {
+    const Span p = span(packed), c = span(code_lengths), h = span(huffman);
+    const xnn_stream_view v{count, bits, p.data, p.size, c.data, c.size, h.data, h.size};
+    py::array_t<uint16_t> out(static_cast<py::ssize_t>(count));
+    check(xnn_stream_decode(&v, out.mutable_data()));
+    return out;
+  });
+  t.def("decode_gaps", [](py::array_t<uint16_t, py::array::c_style | py::array::forcecast> symbols, uint32_t bits,
+                          uint64_t nnz, uint64_t numel) {
+    py::array_t<uint64_t> out(static_cast<py::ssize_t>(nnz));
+    check(xnn_gaps_decode(symbols.data(), static_cast<uint64_t>(symbols.size()), bits, nnz, numel,
+                          out.mutable_data()));
+    return out;
+  });
+  t.def("f16_decode", [span](py::bytes data) {
+    const Span s = span(data);
+    if (s.size % 2) throw py::value_error("float16 data of an odd number of bytes");
+    py::array_t<float> out(static_cast<py::ssize_t>(s.size / 2));
+    check(xnn_f16_decode(s.data, s.size / 2, out.mutable_data()));
+    return out;
   });
 
   py::class_<Model>(m, "Model")
