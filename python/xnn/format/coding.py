@@ -208,7 +208,10 @@ def unpack_lengths(code_lengths: bytes) -> NDArray[np.uint8]:
 
 
 def _huffman_size(counts: NDArray[np.int64]) -> Tuple[NDArray[np.uint8], int]:
-    """Optimal code lengths for `counts` and the bytes of code_lengths plus huffman they take."""
+    """Optimal code lengths for `counts` and the bytes of code_lengths plus huffman they take; no lengths and
+    an infinite size when more symbols are used than codes of at most 15 bits can tell apart."""
+    if np.count_nonzero(counts) > 1 << MAX_CODE_LENGTH:
+        return np.zeros(0, np.uint8), np.iinfo(np.int64).max
     lengths = huffman_lengths(counts)
     coded_bits = int(np.dot(counts.astype(np.int64), lengths.astype(np.int64)))
     return lengths, len(pack_lengths(lengths)) + (coded_bits + 7) // 8
@@ -216,7 +219,8 @@ def _huffman_size(counts: NDArray[np.int64]) -> Tuple[NDArray[np.uint8], int]:
 
 def encode_stream(symbols: ArrayLike, bits: int) -> Stream:
     """``symbols`` (each below ``2**bits``) as a :class:`Stream`, packed or Huffman-coded, whichever takes
-    fewer bytes counting the code-length table (packed when equal)."""
+    fewer bytes counting the code-length table (packed when equal, and always when more than 2**15 distinct
+    symbols occur)."""
     a = _symbols(symbols, bits)
     packed_size = (a.size * bits + 7) // 8
     if a.size == 0:
@@ -310,7 +314,7 @@ def _gaps(positions: ArrayLike) -> NDArray[np.int64]:
     p = np.asarray(positions)
     if p.ndim != 1 or (p.size and p.dtype.kind not in "ui"):
         raise TypeError("positions must be a 1-D integer array")
-    gaps = np.diff(p.astype(np.int64), prepend=np.int64(-1)) - 1
+    gaps = (np.diff(p.astype(np.int64), prepend=np.int64(-1)) - 1).astype(np.int64, copy=False)
     if gaps.size and int(gaps.min()) < 0:
         raise ValueError("positions must be non-negative and strictly increasing")
     return gaps
