@@ -74,31 +74,38 @@ static xnn_status decode_huffman(const xnn_stream_view* s, uint16_t* out) {
   if (left > 0 && !(used == 1 && max_len == 1))
     return xnn_error(XNN_ERROR_PARSE, "Huffman code lengths are not a complete code");
 
-  /* Symbols by (length, symbol), i.e. in the order of their canonical codes. */
-  uint16_t* sorted = malloc((size_t)used * sizeof(uint16_t));
-  if (!sorted) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory for a Huffman code of %d symbols", used);
-  int offset[MAX_CODE + 2], next_code[MAX_CODE + 1];
-  offset[1] = 0;
-  next_code[0] = 0;
-  for (int len = 1; len <= MAX_CODE; len++) {
-    offset[len + 1] = offset[len] + count_of[len];
-    next_code[len] = (next_code[len - 1] + (len > 1 ? count_of[len - 1] : 0)) << 1;
-  }
-  const uint32_t fast_bits = max_len < FAST_BITS ? (uint32_t)max_len : FAST_BITS, fast_size = 1u << fast_bits;
+  /* first[len]: the canonical code of the first symbol of length len (RFC 1951's next_code). */
+  int first[MAX_CODE + 1], next_code[MAX_CODE + 1];
+  first[1] = 0;
+  for (int len = 2; len <= MAX_CODE; len++) first[len] = (first[len - 1] + count_of[len - 1]) << 1;
+  memcpy(next_code, first, sizeof(first));
+  const int fast_bits = XNN_MIN(max_len, FAST_BITS);
+  const uint32_t fast_size = 1u << fast_bits;
   uint32_t fast[1 << FAST_BITS]; /* symbol | length << 16, indexed by the next bits in stream order; 0: longer */
   memset(fast, 0, fast_size * sizeof(fast[0]));
+  /* Symbols of codes longer than the table, by (length, symbol), i.e. in the order of their codes; usually
+   * none, and then nothing is allocated. */
+  int offset[MAX_CODE + 2] = {0};
+  for (int len = fast_bits + 1; len <= MAX_CODE; len++) offset[len + 1] = offset[len] + count_of[len];
+  uint16_t* sorted = NULL;
+  if (offset[MAX_CODE + 1]) {
+    sorted = malloc((size_t)offset[MAX_CODE + 1] * sizeof(uint16_t));
+    if (!sorted) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory for a Huffman code of %d symbols", used);
+  }
   for (size_t sym = 0; sym < nsym; sym++) {
-    const uint32_t len = (lengths[sym / 2] >> (sym % 2 * 4)) & 15;
+    const int len = (lengths[sym / 2] >> (sym % 2 * 4)) & 15;
     if (!len) continue;
-    sorted[offset[len]++] = (uint16_t)sym;
     const uint32_t code = (uint32_t)next_code[len]++;
-    if (len > fast_bits) continue;
+    if (len > fast_bits) {
+      sorted[offset[len]++] = (uint16_t)sym;
+      continue;
+    }
     /* The stream holds codes most significant bit first, so the table is indexed by reversed codes. */
     uint32_t rev = 0;
-    for (uint32_t k = 0; k < len; k++) rev |= ((code >> k) & 1) << (len - 1 - k);
-    for (uint32_t k = rev; k < fast_size; k += 1u << len) fast[k] = (uint32_t)sym | len << 16;
+    for (int k = 0; k < len; k++) rev |= ((code >> k) & 1) << (len - 1 - k);
+    for (uint32_t k = rev; k < fast_size; k += 1u << len) fast[k] = (uint32_t)sym | (uint32_t)len << 16;
   }
-  for (int len = 1; len <= MAX_CODE; len++) offset[len] -= count_of[len]; /* back to each length's start */
+  for (int len = fast_bits + 1; len <= MAX_CODE; len++) offset[len] -= count_of[len]; /* back to their starts */
 
   const uint8_t* p = s->huffman;
   const uint8_t* const end = p + s->huffman_size;
@@ -115,17 +122,16 @@ static xnn_status decode_huffman(const xnn_stream_view* s, uint16_t* out) {
     const uint32_t e = fast[buf & (fast_size - 1)];
     uint32_t len = e >> 16, sym = e & 0xffff;
     if (!len) {
-      /* Canonical decoding: `first` is the first code of length l, `index` its place in `sorted`. */
-      int code = 0, first = 0;
+      /* Not in the table: a code longer than fast_bits, read one more bit at a time. Its prefixes are no
+       * code, so at each length its value is at least that length's first code. */
+      int code = 0;
       for (int l = 1; l <= max_len; l++) {
-        code |= (int)((buf >> (l - 1)) & 1);
-        if (code - first < count_of[l]) {
-          sym = sorted[offset[l] + code - first];
+        code = code << 1 | (int)((buf >> (l - 1)) & 1);
+        if (l > fast_bits && code - first[l] < count_of[l]) {
+          sym = sorted[offset[l] + code - first[l]];
           len = (uint32_t)l;
           break;
         }
-        first = (first + count_of[l]) << 1;
-        code <<= 1;
       }
       if (!len) {
         status = xnn_error(XNN_ERROR_PARSE, "Huffman data has an unassigned code at symbol %llu",
