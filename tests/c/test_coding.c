@@ -223,7 +223,8 @@ static void test_random(void) {
       uint64_t* pos = malloc(nnz ? nnz * sizeof(uint64_t) : 1);
       const xnn_status gs = xnn_gaps_decode(out, count, bits, nnz, numel, pos);
       CHECK(gs == XNN_OK || gs == XNN_ERROR_PARSE, "gaps: status %d", (int)gs);
-      for (uint64_t i = 0; gs == XNN_OK && i < nnz; i++) CHECK(pos[i] < numel && (i == 0 || pos[i] > pos[i - 1]), "gaps");
+      for (uint64_t i = 0; gs == XNN_OK && i < nnz; i++)
+        CHECK(pos[i] < numel && (i == 0 || pos[i] > pos[i - 1]), "gap positions out of order");
       free(pos);
     }
     free(out);
