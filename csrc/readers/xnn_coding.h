@@ -21,7 +21,9 @@ typedef struct xnn_stream_view {
   size_t huffman_size;
 } xnn_stream_view;
 
-/* Decodes the stream's `count` symbols into `out`. */
+/* Decodes the stream's `count` symbols into `out`. A stream that decodes has count <= 8 * (packed_size +
+ * huffman_size) (every symbol takes at least one bit), so a reader can reject a larger count before
+ * allocating `out` for it. */
 XNN_INTERNAL xnn_status xnn_stream_decode(const xnn_stream_view* s, uint16_t* out);
 
 /* Turns `count` gap symbols of width `bits` into the `nnz` positions they store, each below `numel`. */
