@@ -94,3 +94,34 @@ const char* xnn_shape_str(const xnn_shape* s, char* buf, size_t size) {
   if (s->ndim == 0) snprintf(buf, size, "scalar");
   return buf;
 }
+
+xnn_status xnn_read_file(const char* path, char** data, size_t* size) {
+  *data = NULL;
+  *size = 0;
+  FILE* f = fopen(path, "rb");
+  if (!f) return xnn_error(XNN_ERROR_IO, "cannot open '%s'", path);
+  size_t cap = 1 << 16, n = 0;
+  char* buf = malloc(cap);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap) break;
+    char* nb = realloc(buf, cap * 2);
+    if (!nb) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = nb;
+    cap *= 2;
+  }
+  const int err = ferror(f);
+  fclose(f);
+  if (!buf) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory reading '%s'", path);
+  if (err) {
+    free(buf);
+    return xnn_error(XNN_ERROR_IO, "error reading '%s'", path);
+  }
+  *data = buf;
+  *size = n;
+  return XNN_OK;
+}

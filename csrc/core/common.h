@@ -35,6 +35,8 @@ XNN_INTERNAL void* xnn_alloc(size_t size);        /* zeroed; NULL on failure or 
 XNN_INTERNAL void* xnn_alloc_aligned(size_t size); /* 64-byte aligned, not zeroed */
 XNN_INTERNAL void xnn_free_aligned(void* p);
 XNN_INTERNAL char* xnn_strdup(const char* s);
+/* Reads a whole file into a malloc'd buffer (XNN_ERROR_IO naming the path on failure). */
+XNN_INTERNAL xnn_status xnn_read_file(const char* path, char** data, size_t* size);
 
 XNN_INTERNAL int64_t xnn_shape_numel(const xnn_shape* s);
 

@@ -40,6 +40,18 @@ int32_t xnn_graph_add_tensor(xnn_graph* g, const char* name, int32_t producer) {
   return g->num_tensors++;
 }
 
+xnn_status xnn_graph_add_input(xnn_graph* g, int32_t tensor, const xnn_shape* shape) {
+  int32_t* inputs = realloc(g->inputs, (size_t)(g->num_inputs + 1) * sizeof(int32_t));
+  if (inputs) g->inputs = inputs;
+  xnn_shape* shapes = inputs ? realloc(g->input_shapes, (size_t)(g->num_inputs + 1) * sizeof(xnn_shape)) : NULL;
+  if (shapes) g->input_shapes = shapes;
+  if (!inputs || !shapes) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  g->inputs[g->num_inputs] = tensor;
+  g->input_shapes[g->num_inputs] = *shape;
+  g->num_inputs++;
+  return XNN_OK;
+}
+
 xnn_node* xnn_graph_add_node(xnn_graph* g, const char* name, const char* type, int32_t num_inputs,
                              int32_t num_outputs) {
   if (g->num_nodes == g->cap_nodes) {

@@ -125,6 +125,8 @@ XNN_INTERNAL void xnn_graph_free(xnn_graph* g);
 XNN_INTERNAL void xnn_node_free(xnn_node* n);
 /* Adds a tensor and returns its id, or -1 when out of memory. */
 XNN_INTERNAL int32_t xnn_graph_add_tensor(xnn_graph* g, const char* name, int32_t producer);
+/* Appends a graph input: an existing tensor (producer XNN_TENSOR_INPUT) and its declared shape. */
+XNN_INTERNAL xnn_status xnn_graph_add_input(xnn_graph* g, int32_t tensor, const xnn_shape* shape);
 /* Adds a node with room for its inputs/outputs; NULL when out of memory. */
 XNN_INTERNAL xnn_node* xnn_graph_add_node(xnn_graph* g, const char* name, const char* type, int32_t num_inputs,
                                           int32_t num_outputs);

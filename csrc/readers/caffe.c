@@ -12,6 +12,7 @@
 
 #include "core/model.h"
 #include "readers/caffe_schema.h"
+#include "readers/readers.h"
 #include "readers/prototxt.h"
 #include "readers/wire.h"
 
@@ -97,7 +98,7 @@ static xnn_status read_weights(const void* data, size_t size, weights* w) {
       xnn_status st = read_weight_layer(&s, f.number == 2, w);
       if (st != XNN_OK) return st;
     } else if ((f.number == 100 || f.number == 2) && f.type != XNN_WIRE_LEN) {
-      return xnn_error(XNN_ERROR_PARSE, "caffemodel: field %u of NetParameter has the wrong wire type %d",
+      return xnn_error(XNN_ERROR_PARSE, "field %u of NetParameter has the wrong wire type %d",
                        f.number, f.type);
     }
   }
@@ -829,16 +830,9 @@ static xnn_status add_input(xnn_graph* g, const char* name, const xnn_shape* sha
   if (lookup_blob(g, name) >= 0)
     return xnn_error(XNN_ERROR_INVALID_MODEL, "prototxt line %d: input '%s' is declared twice", line, name);
   if (shape->ndim < 1) return xnn_error(XNN_ERROR_INVALID_MODEL, "prototxt line %d: input '%s' has no shape", line, name);
-  const int32_t t = xnn_graph_add_tensor(g, name, -1);
-  int32_t* inputs = realloc(g->inputs, (size_t)(g->num_inputs + 1) * sizeof(int32_t));
-  xnn_shape* shapes = inputs ? realloc(g->input_shapes, (size_t)(g->num_inputs + 1) * sizeof(xnn_shape)) : NULL;
-  if (inputs) g->inputs = inputs;
-  if (shapes) g->input_shapes = shapes;
-  if (t < 0 || !inputs || !shapes) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
-  g->inputs[g->num_inputs] = t;
-  g->input_shapes[g->num_inputs] = *shape;
-  g->num_inputs++;
-  return XNN_OK;
+  const int32_t t = xnn_graph_add_tensor(g, name, XNN_TENSOR_INPUT);
+  if (t < 0) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  return xnn_graph_add_input(g, t, shape);
 }
 
 /* Net-level inputs: `input: "data"` with `input_shape {}` or four `input_dim` per input. */
@@ -993,57 +987,32 @@ static xnn_status build_graph(const xnn_pt_node* net, const weights* w, int has_
   return xnn_graph_finalize(g);
 }
 
-xnn_status xnn_model_load_caffe_memory(const char* prototxt, size_t prototxt_size, const void* caffemodel,
-                                       size_t caffemodel_size, xnn_model** model) {
-  if (!model || !prototxt) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "xnn_model_load_caffe_memory: NULL argument");
-  *model = NULL;
+xnn_status xnn_read_caffe(const char* prototxt, size_t prototxt_size, const void* caffemodel, size_t caffemodel_size,
+                          xnn_graph* g) {
+  memset(g, 0, sizeof(*g));
   xnn_pt_doc* doc = NULL;
   XNN_CHECK(xnn_pt_parse(prototxt, prototxt_size, &doc));
   const xnn_pt_node* root = xnn_pt_root(doc);
   xnn_status st = xnn_pt_validate(root, xnn_caffe_messages, XNN_CAFFE_NET_PARAMETER);
   weights w = {0, 0, NULL};
-  if (st == XNN_OK && caffemodel) st = read_weights(caffemodel, caffemodel_size, &w);
-  xnn_graph g;
-  memset(&g, 0, sizeof(g));
-  if (st == XNN_OK) st = build_graph(root, &w, caffemodel != NULL, &g);
+  if (st == XNN_OK && caffemodel) {
+    st = read_weights(caffemodel, caffemodel_size, &w);
+    if (st == XNN_ERROR_PARSE) xnn_error_prefix("caffemodel: ");
+  }
+  if (st == XNN_OK) st = build_graph(root, &w, caffemodel != NULL, g);
   weights_free(&w);
   xnn_pt_free(doc);
-  if (st != XNN_OK) {
-    xnn_graph_free(&g);
-    return st;
-  }
-  return xnn_model_create(&g, model);
+  if (st != XNN_OK) xnn_graph_free(g);
+  return st;
 }
 
-static xnn_status read_file(const char* path, char** data, size_t* size) {
-  *data = NULL;
-  *size = 0;
-  FILE* f = fopen(path, "rb");
-  if (!f) return xnn_error(XNN_ERROR_IO, "cannot open '%s'", path);
-  size_t cap = 1 << 16, n = 0;
-  char* buf = malloc(cap);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n, f);
-    if (n < cap) break;
-    char* nb = realloc(buf, cap * 2);
-    if (!nb) {
-      free(buf);
-      buf = NULL;
-      break;
-    }
-    buf = nb;
-    cap *= 2;
-  }
-  const int err = ferror(f);
-  fclose(f);
-  if (!buf) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory reading '%s'", path);
-  if (err) {
-    free(buf);
-    return xnn_error(XNN_ERROR_IO, "error reading '%s'", path);
-  }
-  *data = buf;
-  *size = n;
-  return XNN_OK;
+xnn_status xnn_model_load_caffe_memory(const char* prototxt, size_t prototxt_size, const void* caffemodel,
+                                       size_t caffemodel_size, xnn_model** model) {
+  if (!model || !prototxt) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "xnn_model_load_caffe_memory: NULL argument");
+  *model = NULL;
+  xnn_graph g;
+  XNN_CHECK(xnn_read_caffe(prototxt, prototxt_size, caffemodel, caffemodel_size, &g));
+  return xnn_model_create(&g, model);
 }
 
 xnn_status xnn_model_load_caffe(const char* prototxt_path, const char* caffemodel_path, xnn_model** model) {
@@ -1051,8 +1020,8 @@ xnn_status xnn_model_load_caffe(const char* prototxt_path, const char* caffemode
   *model = NULL;
   char *text = NULL, *bin = NULL;
   size_t text_size = 0, bin_size = 0;
-  xnn_status st = read_file(prototxt_path, &text, &text_size);
-  if (st == XNN_OK && caffemodel_path) st = read_file(caffemodel_path, &bin, &bin_size);
+  xnn_status st = xnn_read_file(prototxt_path, &text, &text_size);
+  if (st == XNN_OK && caffemodel_path) st = xnn_read_file(caffemodel_path, &bin, &bin_size);
   if (st == XNN_OK) st = xnn_model_load_caffe_memory(text, text_size, caffemodel_path ? bin : NULL, bin_size, model);
   free(text);
   free(bin);

@@ -23,7 +23,7 @@ int xnn_wire_next(xnn_wire* w, xnn_wire_field* f, const char* what) {
   const size_t offset_left = (size_t)(w->end - w->p);
   uint64_t key;
   if (!xnn_wire_varint(&w->p, w->end, &key) || (key >> 3) == 0 || (key >> 3) > 0x1fffffff) {
-    xnn_error(XNN_ERROR_PARSE, "caffemodel: bad field key in %s (%zu bytes before its end)", what, offset_left);
+    xnn_error(XNN_ERROR_PARSE, "bad field key in %s (%zu bytes before its end)", what, offset_left);
     return -1;
   }
   f->number = (uint32_t)(key >> 3);
@@ -56,10 +56,10 @@ int xnn_wire_next(xnn_wire* w, xnn_wire_field* f, const char* what) {
       return 1;
     }
     default:
-      xnn_error(XNN_ERROR_PARSE, "caffemodel: field %u of %s has unsupported wire type %d", f->number, what,
+      xnn_error(XNN_ERROR_PARSE, "field %u of %s has unsupported wire type %d", f->number, what,
                 f->type);
       return -1;
   }
-  xnn_error(XNN_ERROR_PARSE, "caffemodel: field %u of %s is truncated", f->number, what);
+  xnn_error(XNN_ERROR_PARSE, "field %u of %s is truncated", f->number, what);
   return -1;
 }
