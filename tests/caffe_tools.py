@@ -30,6 +30,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from xnn.format.wire import bytes_field
+
 TESTS_DIR = Path(__file__).resolve().parent
 CAFFE_DATA_DIR = TESTS_DIR / "data" / "caffe"
 CAFFE_PROTO = CAFFE_DATA_DIR / "caffe_ssd.proto"
@@ -758,21 +760,9 @@ def numpy_forward(net, weights: Mapping[str, Sequence[np.ndarray]], inputs: Mapp
     return out
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 def _len_field(number: int, payload: bytes) -> bytes:
     """A length-delimited protobuf field (wire type 2)."""
-    return _varint((number << 3) | 2) + _varint(len(payload)) + payload
+    return bytes_field(number, payload)
 
 
 def _blob_bytes(arr: np.ndarray, legacy_dims: Optional[Sequence[int]] = None) -> bytes:

@@ -558,3 +558,27 @@ def test_cli_run_image_no_resize(capsys, tmp_path, sample):
     ref = xnn.Model.load(MTCNN[1]).predict(img, mean=127.5, scale=0.0078125, channel_order="RGB", resize=False)
     assert ref["prob1"].shape == (1, 2, 15, 10)  # (40 - 10) / 2, (30 - 10) / 2
     np.testing.assert_array_equal(np.load(tmp_path / "o.npz")["prob1"], ref["prob1"])
+
+
+def test_cli_convert_then_every_command_on_the_xnn(capsys, tmp_path):
+    out_path = tmp_path / "det2.xnn"
+    rc, out, err = xnn_main(capsys, "convert", "mtcnn/det2", "-o", out_path)
+    assert rc == 0 and err == "", err
+    size = out_path.stat().st_size
+    assert re.search(rf"det2.xnn: {size:,} bytes \({size / 1024:.1f} KiB\), 13 layers, 100,178 params \(the Caffe", out)
+    x = np.random.default_rng(4).standard_normal((2, 3, 24, 24)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    rc, out, err = xnn_main(capsys, "run", out_path, "--input", tmp_path / "x.npy", "--save", tmp_path / "o.npz")
+    assert rc == 0 and err == ""
+    ref = xnn.Model.load(MTCNN[2]).predict(x)
+    saved = np.load(tmp_path / "o.npz")
+    for name in ref:
+        np.testing.assert_array_equal(saved[name], ref[name])
+    rc, info_xnn, _ = xnn_main(capsys, "info", out_path)
+    rc2, info_caffe, _ = xnn_main(capsys, "info", "mtcnn/det2")
+    assert rc == rc2 == 0
+    assert info_xnn.splitlines()[1:] == info_caffe.splitlines()[1:]  # all but the "model:" line
+    assert xnn_main(capsys, "bench", out_path, "--runs", 2)[0] == 0
+    assert_user_error(*xnn_main(capsys, "convert", out_path), "already a .xnn")
+    (tmp_path / "bad.xnn").write_bytes(out_path.read_bytes()[:-10])
+    assert_user_error(*xnn_main(capsys, "info", tmp_path / "bad.xnn"), "bad.xnn", "truncated")

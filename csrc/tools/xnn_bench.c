@@ -1,7 +1,7 @@
 /* xnn-bench: times a model with the C API only (no Python), for development machines and ARM boards.
  *
- *   xnn-bench MODEL.prototxt WEIGHTS.caffemodel [--runs N] [--warmup N] [--threads N] [--profile]
- *             [--input-shape 1,3,224,224] [--input FILE] [--output FILE]
+ *   xnn-bench MODEL.xnn | MODEL.prototxt WEIGHTS.caffemodel  [--runs N] [--warmup N] [--threads N]
+ *             [--profile] [--input-shape 1,3,224,224] [--input FILE] [--output FILE]
  *
  * Inputs are filled with a fixed pseudo-random pattern, or read from FILE (raw float32, input 0);
  * prints min/median/max latency and, with --profile, the median time, GFLOP/s and share of every
@@ -27,7 +27,7 @@ static int cmp_double(const void* a, const void* b) {
 
 static int usage(void) {
   fprintf(stderr,
-          "usage: xnn-bench MODEL.prototxt WEIGHTS.caffemodel [--runs N] [--warmup N] [--threads N]\n"
+          "usage: xnn-bench MODEL.xnn | MODEL.prototxt WEIGHTS.caffemodel  [--runs N] [--warmup N] [--threads N]\n"
           "                 [--profile] [--input-shape D0,D1,...] [--input FILE] [--output FILE]\n");
   return 2;
 }
@@ -37,15 +37,23 @@ static int fail(const char* what, xnn_status st) {
   return 1;
 }
 
+static int ends_with(const char* s, const char* suffix) {
+  const size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc < 3) return usage();
-  const char* prototxt = argv[1];
-  const char* weights = argv[2];
+  if (argc < 2) return usage();
+  const char* model_path = argv[1];
+  /* A .xnn file is the whole model; a Caffe model is two files. */
+  const int is_xnn = ends_with(model_path, ".xnn");
+  if (!is_xnn && argc < 3) return usage();
+  const char* weights = is_xnn ? NULL : argv[2];
   int runs = 20, warmup = 3, threads = 1, profile = 0;
   const char* input_file = NULL;
   const char* output_file = NULL;
   xnn_shape shape = {0, {0}};
-  for (int i = 3; i < argc; i++) {
+  for (int i = is_xnn ? 2 : 3; i < argc; i++) {
     if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
@@ -65,7 +73,7 @@ int main(int argc, char** argv) {
   if (runs < 1) runs = 1;
   xnn_model* model = NULL;
   xnn_session* session = NULL;
-  xnn_status st = xnn_model_load_caffe(prototxt, weights, &model);
+  xnn_status st = is_xnn ? xnn_model_load(model_path, &model) : xnn_model_load_caffe(model_path, weights, &model);
   if (st != XNN_OK) return fail("load", st);
   st = xnn_session_create(model, threads, &session);
   if (st != XNN_OK) return fail("session", st);
@@ -130,7 +138,7 @@ int main(int argc, char** argv) {
     }
   }
   qsort(times, (size_t)runs, sizeof(double), cmp_double);
-  printf("model %s: %d layers, isa %s, %d thread(s), cpu %s\n", prototxt, layers, xnn_model_isa(model),
+  printf("model %s: %d layers, isa %s, %d thread(s), cpu %s\n", model_path, layers, xnn_model_isa(model),
          xnn_session_num_threads(session), xnn_cpu_features());
   printf("latency over %d runs: min %.3f ms, median %.3f ms, max %.3f ms\n", runs, times[0], times[runs / 2],
          times[runs - 1]);

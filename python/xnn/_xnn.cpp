@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,22 +14,28 @@
 
 extern "C" {
 #include "core/testing.h"
+#include "readers/readers.h"
 #include "readers/xnn_coding.h"
+#include "readers/xnn_ops.h"
 }
 
 namespace py = pybind11;
 
 namespace {
 
+// Names come from model files: never fail on bytes that are not UTF-8.
+py::str text(const char* s) {
+  return py::reinterpret_steal<py::str>(PyUnicode_DecodeUTF8(s, static_cast<Py_ssize_t>(strlen(s)), "backslashreplace"));
+}
+
 [[noreturn]] void raise(xnn_status status) {
   static const char* names[] = {"XnnError", "XnnError", "XnnIOError", "ModelFormatError", "UnsupportedError",
                                 "ModelFormatError", "ShapeError", "XnnMemoryError"};
   const char* name = status >= 0 && status < 8 ? names[status] : "XnnError";
   py::object cls = py::module_::import("xnn.errors").attr(name);
-  // A message cut at its size limit may end inside a UTF-8 sequence: never fail on decoding it.
-  const char* msg = xnn_last_error();
-  py::object text = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(msg, strlen(msg), "backslashreplace"));
-  PyErr_SetObject(cls.ptr(), text.ptr());
+  // A message cut at its size limit may end inside a UTF-8 sequence.
+  py::str message = text(xnn_last_error());
+  PyErr_SetObject(cls.ptr(), message.ptr());
   throw py::error_already_set();
 }
 
@@ -57,7 +64,7 @@ struct Model {
       const char* name;
       xnn_shape s;
       check(inputs ? xnn_model_input(ptr.get(), i, &name, &s) : xnn_model_output(ptr.get(), i, &name, &s));
-      out.append(py::make_tuple(std::string(name), dims(s)));
+      out.append(py::make_tuple(text(name), dims(s)));
     }
     return out;
   }
@@ -67,7 +74,7 @@ struct Model {
     for (int32_t i = 0; i < xnn_model_num_layers(ptr.get()); i++) {
       xnn_layer_info info;
       check(xnn_model_layer(ptr.get(), i, &info));
-      out.append(py::make_tuple(std::string(info.name), std::string(info.type), info.num_params));
+      out.append(py::make_tuple(text(info.name), text(info.type), info.num_params));
     }
     return out;
   }
@@ -131,8 +138,8 @@ struct Session {
       xnn_layer_stats st;
       check(xnn_session_layer_stats(ptr, i, &st));
       py::dict d;
-      d["name"] = std::string(st.name);
-      d["type"] = std::string(st.type);
+      d["name"] = text(st.name);
+      d["type"] = text(st.type);
       d["shape"] = dims(st.output_shape);
       d["macs"] = st.macs;
       d["time_ms"] = st.last_time_ms;
@@ -141,6 +148,80 @@ struct Session {
     return out;
   }
 };
+
+// A reader's graph IR, before fusion and packing, as plain Python data: what xnn.graph.Graph is built
+// from. Attributes are named and ordered by the .xnn operator table, so converting loses nothing.
+py::dict describe_graph(xnn_graph* g) {
+  struct guard {
+    xnn_graph* g;
+    ~guard() { xnn_graph_free(g); }
+  } free_graph{g};
+  py::list tensors, inputs, outputs, nodes;
+  for (int32_t t = 0; t < g->num_tensors; t++) tensors.append(text(g->tensors[t].name));
+  for (int32_t i = 0; i < g->num_inputs; i++) inputs.append(py::make_tuple(g->inputs[i], dims(g->input_shapes[i])));
+  for (int32_t i = 0; i < g->num_outputs; i++) outputs.append(g->outputs[i]);
+  for (int32_t i = 0; i < g->num_nodes; i++) {
+    const xnn_node* n = &g->nodes[i];
+    const xnn_op_schema* s = xnn_op_schema_of(n);
+    if (!s) throw std::runtime_error("node without a .xnn operator");
+    py::dict attrs;
+    const char* base = reinterpret_cast<const char*>(&n->p);
+    for (const xnn_attr_def* a = s->attrs; a->name; a++) {
+      py::list v;
+      if (a->kind == XNN_ATTR_INT) {
+        for (int j = 0; j < a->count; j++) {
+          int32_t x;
+          std::memcpy(&x, base + a->offset + 4 * j, 4);
+          v.append(x);
+        }
+      } else if (a->kind == XNN_ATTR_FLOAT) {
+        for (int j = 0; j < a->count; j++) {
+          float x;
+          std::memcpy(&x, base + a->offset + 4 * j, 4);
+          v.append(x);
+        }
+      } else if (a->kind == XNN_ATTR_COEFFS) {
+        if (!n->p.eltwise.coeffs) continue;
+        for (int32_t j = 0; j < n->num_inputs; j++) v.append(n->p.eltwise.coeffs[j]);
+      } else if (a->kind == XNN_ATTR_POINTS) {
+        if (!n->p.axis.num_points) continue;
+        for (int32_t j = 0; j < n->p.axis.num_points; j++) v.append(n->p.axis.points[j]);
+      } else {
+        for (int32_t j = 0; j < n->p.reshape.shape.ndim; j++) v.append(n->p.reshape.shape.dims[j]);
+      }
+      attrs[a->name] = v;
+    }
+    py::list weights;
+    for (int32_t w = 0; w < n->num_weights; w++) {
+      xnn_shape shape;
+      xnn_op_weight_shape(n, w, &shape);
+      int64_t known = 1;
+      for (int32_t d = 0; d < shape.ndim; d++) known *= shape.dims[d] < 0 ? 1 : shape.dims[d];
+      for (int32_t d = 0; d < shape.ndim; d++)
+        if (shape.dims[d] < 0) shape.dims[d] = n->weight_size[w] / known;
+      py::array_t<float> arr(dims(shape));
+      if (static_cast<int64_t>(arr.size()) != n->weight_size[w]) throw std::runtime_error("weight size mismatch");
+      std::copy(n->weights[w], n->weights[w] + n->weight_size[w], arr.mutable_data());
+      weights.append(arr);
+    }
+    py::dict d;
+    d["name"] = text(n->name);
+    d["op"] = std::string(s->name);
+    d["type"] = text(n->type);
+    d["inputs"] = std::vector<int32_t>(n->inputs, n->inputs + n->num_inputs);
+    d["outputs"] = std::vector<int32_t>(n->outputs, n->outputs + n->num_outputs);
+    d["attrs"] = attrs;
+    d["weights"] = weights;
+    d["num_params"] = n->num_params;
+    nodes.append(d);
+  }
+  py::dict out;
+  out["tensors"] = tensors;
+  out["inputs"] = inputs;
+  out["outputs"] = outputs;
+  out["nodes"] = nodes;
+  return out;
+}
 
 }  // namespace
 
@@ -174,6 +255,48 @@ PYBIND11_MODULE(_xnn, m) {
         return Model(model);
       },
       py::arg("prototxt"), py::arg("caffemodel") = py::none());
+
+  m.def(
+      "load_xnn",
+      [](const std::string& path) {
+        xnn_model* model = nullptr;
+        xnn_status st;
+        {
+          py::gil_scoped_release release;
+          st = xnn_model_load(path.c_str(), &model);
+        }
+        check(st);
+        return Model(model);
+      },
+      py::arg("path"));
+  m.def(
+      "load_xnn_memory",
+      [](const py::bytes& data) {
+        xnn_model* model = nullptr;
+        std::string bin = data;
+        check(xnn_model_load_memory(bin.data(), bin.size(), &model));
+        return Model(model);
+      },
+      py::arg("data"));
+  m.def(
+      "read_caffe_graph",
+      [](const py::bytes& prototxt, py::object caffemodel) {
+        std::string text = prototxt;
+        std::string bin = caffemodel.is_none() ? std::string() : caffemodel.cast<py::bytes>().cast<std::string>();
+        xnn_graph g;
+        check(xnn_read_caffe(text.data(), text.size(), caffemodel.is_none() ? nullptr : bin.data(), bin.size(), &g));
+        return describe_graph(&g);
+      },
+      py::arg("prototxt"), py::arg("caffemodel") = py::none());
+  m.def(
+      "read_xnn_graph",
+      [](const py::bytes& data) {
+        std::string bin = data;
+        xnn_graph g;
+        check(xnn_read_xnn(bin.data(), bin.size(), &g));
+        return describe_graph(&g);
+      },
+      py::arg("data"));
 
   // Kernel testers: each calls one kernel family of a named kernel set (see tests/test_kernels.py).
   py::module_ t = m.def_submodule("testing", "kernel families, for the kernel testers");

@@ -5,9 +5,10 @@
     xnn run deploy.prototxt --input cat.jpg --mean 104,117,123 --top 5
     xnn bench deploy.prototxt --runs 50 --threads 2
     xnn profile deploy.prototxt
+    xnn convert deploy.prototxt -o model.xnn  # one .xnn file, loaded by Model.load / xnn_model_load
 
-MODEL is a Caffe ``deploy.prototxt`` (its weights: ``--weights``, else the ``.caffemodel`` next to it) or a
-model bundled with xnn: ``mtcnn/det1``, ``mtcnn/det2``, ``mtcnn/det3``.
+MODEL is a ``.xnn`` file, a Caffe ``deploy.prototxt`` (its weights: ``--weights``, else the ``.caffemodel``
+next to it) or a model bundled with xnn: ``mtcnn/det1``, ``mtcnn/det2``, ``mtcnn/det3``.
 """
 
 from __future__ import annotations
@@ -391,6 +392,35 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .format import write
+    from .graph import Graph
+
+    path = _resolve_model_path(args.model)
+    if path.suffix == ".xnn":
+        raise UsageError(f"'{path}' is already a .xnn model")
+    proto, weights = _caffe_files(path, args.weights)
+    graph = Graph.from_caffe(proto, weights)
+    out = Path(args.output) if args.output else proto.with_suffix(".xnn")
+    size = write(graph, out)
+    source = proto.stat().st_size + weights.stat().st_size
+    Model.load(out)  # what was written must load back
+    print(f"{out}: {_fmt_bytes(size)}, {len(graph.nodes)} layers, {graph.num_params():,} params "
+          f"(the Caffe files: {source:,} bytes)")
+    return 0
+
+
+def _caffe_files(path: Path, weights: Optional[str]) -> Tuple[Path, Path]:
+    from .model import _resolve_caffe_paths
+
+    if weights is not None and not Path(weights).exists():
+        raise XnnIOError(f"cannot open '{weights}': no such file")
+    proto, caffemodel = _resolve_caffe_paths(path, weights)
+    if caffemodel is None:
+        raise UsageError(f"no weights for '{proto}': pass --weights model.caffemodel")
+    return proto, caffemodel
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
@@ -432,14 +462,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="xnn",
         description="xnn: a small CPU inference engine that runs Caffe models natively.",
-        epilog="MODEL: a Caffe deploy .prototxt (weights from --weights, else the .caffemodel next to it), "
+        epilog="MODEL: a .xnn file, a Caffe deploy .prototxt (weights from --weights, else the .caffemodel next to it), "
         "or a bundled model: mtcnn/det1, mtcnn/det2, mtcnn/det3. Run 'xnn COMMAND --help' for details.",
     )
     parser.add_argument("--version", action="version", version=f"xnn {__version__} ({cpu_features()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def model_args(p: argparse.ArgumentParser, threads: bool = True) -> None:
-        p.add_argument("model", metavar="MODEL", help="Caffe deploy .prototxt, or a bundled model like mtcnn/det1")
+        p.add_argument("model", metavar="MODEL", help=".xnn file, Caffe deploy .prototxt, or a bundled model like mtcnn/det1")
         p.add_argument("--weights", metavar="W", help="the .caffemodel (default: the one next to MODEL)")
         p.add_argument(
             "--input-shape", metavar="[NAME=]SHAPE", type=_shape_spec, action="append",
@@ -489,6 +519,15 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.add_argument("--runs", metavar="N", type=_int_at_least(1), default=10, help="runs (default 10)")
     p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("convert", help="convert a Caffe model to one .xnn file (lossless)",
+                       description="Write the model as a .xnn file: graph and weights in one file that xnn loads "
+                       "directly (Model.load, xnn_model_load); weights stay float32, exactly. The file is loaded back "
+                       "once as a check.")
+    p.add_argument("model", metavar="MODEL", help="Caffe deploy .prototxt, or a bundled model like mtcnn/det1")
+    p.add_argument("--weights", metavar="W", help="the .caffemodel (default: the one next to MODEL)")
+    p.add_argument("-o", "--output", metavar="OUT.xnn", help="output file (default: MODEL with the suffix .xnn)")
+    p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("demo", help="MTCNN face detection on a bundled photo (the built-in models, real weights)",
                        description="Detect faces with the three MTCNN Caffe models shipped in xnn (P-Net on an "

@@ -63,6 +63,16 @@ def _resolve_caffe_paths(path: Path, weights: Optional[Union[str, os.PathLike]])
     return path, None
 
 
+def _is_xnn_file(path: Path) -> bool:
+    if path.suffix == ".xnn":
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"XNNM"
+    except OSError:
+        return False
+
+
 class Model:
     """A loaded network. Create with :meth:`Model.load`.
 
@@ -93,7 +103,8 @@ class Model:
         """Loads a model.
 
         Args:
-            path: a Caffe ``deploy.prototxt``.
+            path: a ``.xnn`` file (written by ``xnn convert`` / ``xnn compress``), or a Caffe
+                ``deploy.prototxt``.
             weights: the ``.caffemodel``; by default the file next to ``path`` with the same stem, or the
                 only ``.caffemodel`` in its folder.
             num_threads: threads for inference; ``None`` uses one per core.
@@ -106,6 +117,8 @@ class Model:
         p = Path(path)
         if not p.exists():
             raise XnnIOError(f"cannot open '{p}': no such file")
+        if _is_xnn_file(p):
+            return cls(_xnn.load_xnn(str(p)), num_threads, source=str(p))
         if p.suffix in (".prototxt", ".pbtxt", ".txt") or p.suffix == ".caffemodel":
             proto, caffemodel = _resolve_caffe_paths(p, weights)
             if caffemodel is None:
@@ -114,7 +127,12 @@ class Model:
                 )
             handle = _xnn.load_caffe(str(proto), str(caffemodel))
             return cls(handle, num_threads, source=str(proto))
-        raise ModelFormatError(f"'{p}': unknown model format (expected a Caffe .prototxt)")
+        raise ModelFormatError(f"'{p}': unknown model format (expected a .xnn file or a Caffe .prototxt)")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, num_threads: Optional[int] = None) -> "Model":
+        """Loads a .xnn model from memory."""
+        return cls(_xnn.load_xnn_memory(bytes(data)), num_threads, source="<memory>")
 
     @classmethod
     def from_caffe_bytes(cls, prototxt: bytes, caffemodel: bytes, num_threads: Optional[int] = None) -> "Model":

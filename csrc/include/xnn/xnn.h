@@ -57,6 +57,10 @@ XNN_API xnn_status xnn_model_load_caffe(const char* prototxt_path, const char* c
 /* The same from memory buffers; the buffers may be freed once the call returns. */
 XNN_API xnn_status xnn_model_load_caffe_memory(const char* prototxt, size_t prototxt_size, const void* caffemodel,
                                                size_t caffemodel_size, xnn_model** model);
+/* Loads a .xnn model (docs/FORMAT.md): written by `xnn convert` or `xnn compress`; its weights, coded in
+ * whatever form the file uses (float16, codebooks, sparse, Huffman), are decoded once here. */
+XNN_API xnn_status xnn_model_load(const char* path, xnn_model** model);
+XNN_API xnn_status xnn_model_load_memory(const void* data, size_t size, xnn_model** model);
 XNN_API void xnn_model_free(xnn_model* model);
 
 XNN_API int32_t xnn_model_num_inputs(const xnn_model* model);

@@ -1,0 +1,259 @@
+#include "readers/xnn_ops.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#define P(field) (uint16_t)(offsetof(xnn_node, p.field) - offsetof(xnn_node, p))
+#define DIM 65536
+#define BIG (1 << 24)
+
+static const xnn_attr_def k_conv[] = {
+    {"num_output", XNN_ATTR_INT, 1, P(conv.num_output), 1, BIG, 1},
+    {"group", XNN_ATTR_INT, 1, P(conv.group), 1, BIG, 0},
+    {"kernel", XNN_ATTR_INT, 2, P(conv.kh), 1, DIM, 1},
+    {"stride", XNN_ATTR_INT, 2, P(conv.sh), 1, DIM, 0},
+    {"dilation", XNN_ATTR_INT, 2, P(conv.dh), 1, DIM, 0},
+    {"pad", XNN_ATTR_INT, 4, P(conv.pad_top), 0, DIM, 0},
+    {"bias", XNN_ATTR_INT, 1, P(conv.has_bias), 0, 1, 0},
+    {"activation", XNN_ATTR_FLOAT, 3, P(conv.act), 0, 0, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_fc[] = {
+    {"num_output", XNN_ATTR_INT, 1, P(fc.num_output), 1, BIG, 1},
+    {"axis", XNN_ATTR_INT, 1, P(fc.axis), -XNN_MAX_DIMS, XNN_MAX_DIMS - 1, 0},
+    {"bias", XNN_ATTR_INT, 1, P(fc.has_bias), 0, 1, 0},
+    {"activation", XNN_ATTR_FLOAT, 3, P(fc.act), 0, 0, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_pool[] = {
+    {"method", XNN_ATTR_INT, 1, P(pool.method), 0, 1, 0},
+    {"global", XNN_ATTR_INT, 1, P(pool.global), 0, 1, 0},
+    {"kernel", XNN_ATTR_INT, 2, P(pool.kh), 1, DIM, 0},
+    {"stride", XNN_ATTR_INT, 2, P(pool.sh), 1, DIM, 0},
+    {"pad", XNN_ATTR_INT, 4, P(pool.pad_top), 0, DIM, 0},
+    {"ceil_mode", XNN_ATTR_INT, 1, P(pool.ceil_mode), 0, 1, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_act[] = {{"activation", XNN_ATTR_FLOAT, 3, P(act), 0, 0, 0}, {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_prelu[] = {{"channel_shared", XNN_ATTR_INT, 1, P(channel_shared), 0, 1, 0},
+                                       {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_lrn[] = {
+    {"size", XNN_ATTR_INT, 1, P(lrn.size), 1, DIM, 0},
+    {"region", XNN_ATTR_INT, 1, P(lrn.region), 0, 1, 0},
+    {"alpha", XNN_ATTR_FLOAT, 1, P(lrn.alpha), 0, 0, 0},
+    {"beta", XNN_ATTR_FLOAT, 1, P(lrn.beta), 0, 0, 0},
+    {"k", XNN_ATTR_FLOAT, 1, P(lrn.k), 0, 0, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_eltwise[] = {
+    {"operation", XNN_ATTR_INT, 1, P(eltwise.op), 0, 2, 0},
+    {"coeffs", XNN_ATTR_COEFFS, 0, 0, 0, 0, 0},
+    {"activation", XNN_ATTR_FLOAT, 3, P(eltwise.act), 0, 0, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_axis[] = {{"axis", XNN_ATTR_INT, 1, P(axis.axis), -XNN_MAX_DIMS, XNN_MAX_DIMS - 1, 0},
+                                      {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_slice[] = {{"axis", XNN_ATTR_INT, 1, P(axis.axis), -XNN_MAX_DIMS, XNN_MAX_DIMS - 1, 0},
+                                       {"points", XNN_ATTR_POINTS, 0, 0, 1, XNN_MAX_DIM, 0},
+                                       {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_flatten[] = {
+    {"axis", XNN_ATTR_INT, 1, P(reshape.axis), -XNN_MAX_DIMS, XNN_MAX_DIMS - 1, 0},
+    {"end_axis", XNN_ATTR_INT, 1, P(reshape.end_axis), -XNN_MAX_DIMS, XNN_MAX_DIMS - 1, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_reshape[] = {
+    {"shape", XNN_ATTR_SHAPE, 0, 0, -1, XNN_MAX_DIM, 1},
+    {"axis", XNN_ATTR_INT, 1, P(reshape.axis), -XNN_MAX_DIMS, XNN_MAX_DIMS, 0},
+    {"num_axes", XNN_ATTR_INT, 1, P(reshape.num_axes), -1, XNN_MAX_DIMS, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_none[] = {{NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_op_schema k_ops[] = {
+    {"Convolution", XNN_OP_CONVOLUTION, 1, 1, 1, 1, k_conv},
+    {"InnerProduct", XNN_OP_INNER_PRODUCT, 1, 1, 1, 1, k_fc},
+    {"Pooling", XNN_OP_POOLING, 1, 1, 1, 1, k_pool},
+    {"ReLU", XNN_OP_RELU, 1, 1, 1, 1, k_act},
+    {"PReLU", XNN_OP_PRELU, 1, 1, 1, 1, k_prelu},
+    {"Sigmoid", XNN_OP_SIGMOID, 1, 1, 1, 1, k_none},
+    {"TanH", XNN_OP_TANH, 1, 1, 1, 1, k_none},
+    {"LRN", XNN_OP_LRN, 1, 1, 1, 1, k_lrn},
+    {"Affine", XNN_OP_AFFINE, 1, 1, 1, 1, k_none},
+    {"Eltwise", XNN_OP_ELTWISE, 2, 0, 1, 1, k_eltwise},
+    {"Concat", XNN_OP_CONCAT, 1, 0, 1, 1, k_axis},
+    {"Slice", XNN_OP_SLICE, 1, 1, 1, 0, k_slice},
+    {"Softmax", XNN_OP_SOFTMAX, 1, 1, 1, 1, k_axis},
+    {"Identity", XNN_OP_IDENTITY, 1, 1, 1, 0, k_none},
+    {"Flatten", XNN_OP_RESHAPE, 1, 1, 1, 1, k_flatten},
+    {"Reshape", XNN_OP_RESHAPE, 1, 1, 1, 1, k_reshape},
+};
+
+const xnn_op_schema* xnn_op_schema_find(const char* name) {
+  for (size_t i = 0; i < sizeof(k_ops) / sizeof(k_ops[0]); i++)
+    if (strcmp(k_ops[i].name, name) == 0) return &k_ops[i];
+  return NULL;
+}
+
+const xnn_op_schema* xnn_op_schema_of(const xnn_node* n) {
+  if (n->op == XNN_OP_RESHAPE) return xnn_op_schema_find(n->p.reshape.is_flatten ? "Flatten" : "Reshape");
+  for (size_t i = 0; i < sizeof(k_ops) / sizeof(k_ops[0]); i++)
+    if (k_ops[i].op == n->op) return &k_ops[i];
+  return NULL;
+}
+
+void xnn_op_schema_defaults(const xnn_op_schema* s, xnn_node* n) {
+  memset(&n->p, 0, sizeof(n->p));
+  n->op = s->op;
+  switch (s->op) {
+    case XNN_OP_CONVOLUTION:
+      n->p.conv.group = 1;
+      n->p.conv.sh = n->p.conv.sw = n->p.conv.dh = n->p.conv.dw = 1;
+      n->p.conv.has_bias = 1;
+      n->p.conv.act = xnn_f32_act_identity();
+      break;
+    case XNN_OP_INNER_PRODUCT:
+      n->p.fc.axis = 1;
+      n->p.fc.has_bias = 1;
+      n->p.fc.act = xnn_f32_act_identity();
+      break;
+    case XNN_OP_POOLING:
+      n->p.pool.kh = n->p.pool.kw = n->p.pool.sh = n->p.pool.sw = 1;
+      n->p.pool.ceil_mode = 1;
+      break;
+    case XNN_OP_RELU:
+      n->p.act = xnn_f32_act_identity();
+      n->p.act.slope = 0.0f;
+      break;
+    case XNN_OP_SIGMOID:
+    case XNN_OP_TANH:
+      n->p.act = xnn_f32_act_identity();
+      break;
+    case XNN_OP_LRN:
+      n->p.lrn.size = 5;
+      n->p.lrn.alpha = 1.0f;
+      n->p.lrn.beta = 0.75f;
+      n->p.lrn.k = 1.0f;
+      break;
+    case XNN_OP_ELTWISE:
+      n->p.eltwise.op = XNN_ELTWISE_SUM;
+      n->p.eltwise.act = xnn_f32_act_identity();
+      break;
+    case XNN_OP_CONCAT:
+    case XNN_OP_SLICE:
+    case XNN_OP_SOFTMAX:
+      n->p.axis.axis = 1;
+      break;
+    case XNN_OP_RESHAPE:
+      n->p.reshape.is_flatten = strcmp(s->name, "Flatten") == 0;
+      n->p.reshape.axis = n->p.reshape.is_flatten ? 1 : 0;
+      n->p.reshape.end_axis = -1;
+      n->p.reshape.num_axes = -1;
+      break;
+    default:
+      break;
+  }
+}
+
+static xnn_status check_act(const char* attr, const xnn_act* a) {
+  if (!isfinite(a->slope) || isnan(a->min) || isnan(a->max) || a->min > a->max)
+    return xnn_error(XNN_ERROR_INVALID_MODEL, "attribute '%s' must be [slope, min, max] with a finite slope and min <= max",
+                     attr);
+  return XNN_OK;
+}
+
+xnn_status xnn_op_schema_check(const xnn_node* n) {
+  switch (n->op) {
+    case XNN_OP_CONVOLUTION:
+      if (n->p.conv.num_output % n->p.conv.group)
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "num_output %d is not divisible by group %d", n->p.conv.num_output,
+                         n->p.conv.group);
+      return check_act("activation", &n->p.conv.act);
+    case XNN_OP_INNER_PRODUCT:
+      return check_act("activation", &n->p.fc.act);
+    case XNN_OP_RELU:
+      return check_act("activation", &n->p.act);
+    case XNN_OP_ELTWISE:
+      return check_act("activation", &n->p.eltwise.act);
+    case XNN_OP_POOLING: {
+      const xnn_pool_params* p = &n->p.pool;
+      if (p->global && (p->pad_top || p->pad_left || p->pad_bottom || p->pad_right || p->sh != 1 || p->sw != 1))
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "global pooling takes no pad and stride 1");
+      if (!p->global && (p->pad_top >= p->kh || p->pad_bottom >= p->kh || p->pad_left >= p->kw || p->pad_right >= p->kw))
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "pads must be smaller than the %dx%d kernel", p->kh, p->kw);
+      return XNN_OK;
+    }
+    case XNN_OP_LRN:
+      if (n->p.lrn.size % 2 == 0) return xnn_error(XNN_ERROR_INVALID_MODEL, "size must be odd, got %d", n->p.lrn.size);
+      if (!isfinite(n->p.lrn.alpha) || !isfinite(n->p.lrn.beta) || !isfinite(n->p.lrn.k))
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "alpha, beta and k must be finite");
+      return XNN_OK;
+    default:
+      return XNN_OK;
+  }
+}
+
+int32_t xnn_op_num_weights(const xnn_node* n) {
+  switch (n->op) {
+    case XNN_OP_CONVOLUTION:
+      return 1 + (n->p.conv.has_bias != 0);
+    case XNN_OP_INNER_PRODUCT:
+      return 1 + (n->p.fc.has_bias != 0);
+    case XNN_OP_PRELU:
+      return 1;
+    case XNN_OP_AFFINE:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+static void set_dims(xnn_shape* s, int32_t ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
+  memset(s, 0, sizeof(*s));
+  s->ndim = ndim;
+  s->dims[0] = d0;
+  s->dims[1] = d1;
+  s->dims[2] = d2;
+  s->dims[3] = d3;
+}
+
+void xnn_op_weight_shape(const xnn_node* n, int32_t slot, xnn_shape* s) {
+  switch (n->op) {
+    case XNN_OP_CONVOLUTION:
+      if (slot == 0)
+        set_dims(s, 4, n->p.conv.num_output, -1, n->p.conv.kh, n->p.conv.kw);
+      else
+        set_dims(s, 1, n->p.conv.num_output, 0, 0, 0);
+      return;
+    case XNN_OP_INNER_PRODUCT:
+      if (slot == 0)
+        set_dims(s, 2, n->p.fc.num_output, -1, 0, 0);
+      else
+        set_dims(s, 1, n->p.fc.num_output, 0, 0, 0);
+      return;
+    case XNN_OP_PRELU:
+      set_dims(s, 1, n->p.channel_shared ? 1 : -1, 0, 0, 0);
+      return;
+    default: /* Affine: a and b, one per channel */
+      set_dims(s, 1, -1, 0, 0, 0);
+      return;
+  }
+}
+
+xnn_status xnn_op_take_weight_shape(xnn_node* n, int32_t slot, const xnn_shape* s) {
+  if (n->op == XNN_OP_CONVOLUTION && slot == 0) {
+    if (s->dims[1] > BIG / n->p.conv.group)
+      return xnn_error(XNN_ERROR_INVALID_MODEL, "%lld input channels per group is too many", (long long)s->dims[1]);
+    n->p.conv.cin = (int32_t)s->dims[1] * n->p.conv.group;
+  } else if (n->op == XNN_OP_INNER_PRODUCT && slot == 0) {
+    n->p.fc.k = s->dims[1];
+  } else if (n->op == XNN_OP_AFFINE && slot == 1 && s->dims[0] != n->weight_size[0]) {
+    return xnn_error(XNN_ERROR_INVALID_MODEL, "b has %lld values and a %lld", (long long)s->dims[0],
+                     (long long)n->weight_size[0]);
+  }
+  return XNN_OK;
+}
