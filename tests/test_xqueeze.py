@@ -286,3 +286,21 @@ def test_cli_compress(tmp_path, capsys):
     (tmp_path / "bad.json").write_text(json.dumps({"steps": [{"step": "nope"}]}))
     assert cli.main(["compress", str(model), "--config", str(tmp_path / "bad.json")]) == 1
     assert "unknown step 'nope'" in capsys.readouterr().err
+
+
+def test_distillation_from_teacher_logits():
+    """Float (N, classes) targets are a teacher's logits: fine-tuning matches them, the error is disagreement
+    with the teacher's top-1."""
+    data = blobs_dataset(2000, 500)
+    teacher = finetune(small_cnn(), data, 2, progress=False)
+    with torch.no_grad():
+        t_train = TorchNet(teacher)(torch.from_numpy(data.x_train), logits=True).numpy()
+        t_test = TorchNet(teacher)(torch.from_numpy(data.x_test), logits=True).numpy()
+    distill = Dataset(data.x_train, t_train.astype(np.float32), data.x_test, t_test.argmax(1))
+    errors = []
+    for epochs in (0, 2):
+        cfg = {"validation": 200, "steps": [{"step": "quantize", "bits": {"*": 3}, "epochs": epochs}]}
+        out = compress(teacher, cfg, distill, progress=False, log=lambda s: None)
+        assert out.report.baseline_error == 0.0  # the teacher agrees with itself
+        errors.append(out.report.steps[0].error)
+    assert errors[1] < 0.7 * errors[0], errors  # training the centroids on the teacher's logits helps

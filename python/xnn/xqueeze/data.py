@@ -24,7 +24,8 @@ _MNIST_FILES = {
 
 @dataclass
 class Dataset:
-    """Float32 NCHW inputs as the model takes them, int64 class labels."""
+    """Float32 NCHW inputs as the model takes them, and int64 class labels, or float32 (N, classes) logits of
+    a teacher model for training by distillation (the error is then disagreement with its top-1)."""
 
     x_train: np.ndarray
     y_train: np.ndarray

@@ -137,7 +137,11 @@ class _Run:
                     gr["lr"] = lr
                 idx = order[i : i + batch]
                 out = net(torch.from_numpy(x[idx]), logits=True)
-                loss = torch.nn.functional.cross_entropy(out.reshape(out.shape[0], -1), torch.from_numpy(y[idx]))
+                target = torch.from_numpy(y[idx])
+                out = out.reshape(out.shape[0], -1)
+                if target.dim() == 2:  # a teacher's logits: distillation
+                    target = torch.softmax(target, dim=1)
+                loss = torch.nn.functional.cross_entropy(out, target)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -161,7 +165,9 @@ class _Run:
         for i in range(0, len(x), 1000):
             out = model.predict(x[i : i + 1000])
             out = next(iter(out.values())) if isinstance(out, dict) else out
-            wrong += int((out.reshape(out.shape[0], -1).argmax(1) != y[i : i + 1000]).sum())
+            want = y[i : i + 1000]
+            want = want.argmax(1) if want.ndim == 2 else want
+            wrong += int((out.reshape(out.shape[0], -1).argmax(1) != want).sum())
         return wrong / len(x)
 
     def spatial(self) -> Dict[int, int]:

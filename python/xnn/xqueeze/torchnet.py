@@ -40,13 +40,21 @@ def _axis(axis: int, ndim: int) -> int:
 
 
 class QuantizedWeight(nn.Module):
-    """W = centroids[indices] * mask: the centroids are trained, the assignment and the mask are fixed."""
+    """W = centroids[indices] * mask: the centroids are trained, the assignment and the mask are fixed.
+
+    A centroid's gradient is the sum of its weights' gradients; it is divided by their number, so that a
+    centroid moves at the pace of one weight and fine-tuning keeps the learning rate of the other steps
+    (the sum, with thousands of weights per centroid, overshoots at any rate that trains weights)."""
 
     def __init__(self, centroids: np.ndarray, indices: np.ndarray, mask: np.ndarray, half: bool = False) -> None:
         super().__init__()
         self.centroids = nn.Parameter(torch.tensor(np.asarray(centroids, np.float32)))
         self.register_buffer("indices", torch.tensor(np.asarray(indices, np.int64)))
         self.register_buffer("mask", torch.tensor(np.asarray(mask, np.float32)))
+        counts = np.bincount(np.asarray(indices).reshape(-1), weights=np.asarray(mask).reshape(-1),
+                             minlength=len(centroids))
+        self.register_buffer("counts", torch.tensor(np.maximum(counts, 1.0), dtype=torch.float32))
+        self.centroids.register_hook(lambda g: g / self.counts)
         self.half = half
 
     def forward(self) -> torch.Tensor:
