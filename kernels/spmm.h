@@ -1,0 +1,46 @@
+/* f32 sparse-times-dense micro-kernel family (SpMM): pruned weights times dense activations in NCHW.
+ * For output channel o < `channels` and pixel p < `pixels`:
+ *
+ *   out[o * out_stride + p] = act(bias_o + residual[o * out_stride + p] + sum_j w_j * in[row_j * in_stride + p])
+ *
+ * over the nonzero weights j of channel o (compressed by output channel):
+ *  weights  channel after channel: its bias, then its nnz[o] nonzero values.
+ *  rows     one per nonzero, in the same order: the input row (input channel, or im2col row) it multiplies.
+ *  nnz      per channel; 0 gives act(bias + residual).
+ *  residual NULL for none, else laid out as the output (an Eltwise SUM fused into the layer).
+ * Strides are in floats; the pixels of a row are contiguous in the input, the output and the residual.
+ * Rows are indices, not offsets, because the weights are packed once per model and the input stride
+ * changes with every input shape a session plans.
+ *
+ * A 1x1 convolution passes its input planes (in_stride = H*W), any other convolution a block of its
+ * im2col (in_stride = the block's width), a fully connected layer one item's features (pixels 1,
+ * in_stride 1) with out_stride 1. Kernels are named by their tile: pixels x channels. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/params.h"
+
+typedef void (*xnn_f32_spmm_ukernel_fn)(size_t pixels, size_t channels, const float* in, size_t in_stride,
+                                        const float* weights, const uint32_t* rows, const uint32_t* nnz, float* out,
+                                        size_t out_stride, const float* residual, const xnn_f32_act_params* params);
+
+typedef struct xnn_f32_spmm_config {
+  xnn_f32_spmm_ukernel_fn ukernel;
+  uint32_t tile; /* pixels per tile: work is split in multiples of it */
+} xnn_f32_spmm_config;
+
+void xnn_f32_spmm_ukernel_8x1__ref(size_t pixels, size_t channels, const float* in, size_t in_stride,
+                                   const float* weights, const uint32_t* rows, const uint32_t* nnz, float* out,
+                                   size_t out_stride, const float* residual, const xnn_f32_act_params* params);
+void xnn_f32_spmm_ukernel_16x1__avx2(size_t pixels, size_t channels, const float* in, size_t in_stride,
+                                     const float* weights, const uint32_t* rows, const uint32_t* nnz, float* out,
+                                     size_t out_stride, const float* residual, const xnn_f32_act_params* params);
+void xnn_f32_spmm_ukernel_32x1__avx512(size_t pixels, size_t channels, const float* in, size_t in_stride,
+                                       const float* weights, const uint32_t* rows, const uint32_t* nnz, float* out,
+                                       size_t out_stride, const float* residual, const xnn_f32_act_params* params);
+
+/* Compresses a dense row-major m x k matrix (zeros included) and its bias (NULL: zeros) into the
+ * family's layout: values (m + nonzeros floats), rows (nonzeros) and nnz (m). Returns the nonzeros. */
+size_t xnn_pack_f32_spmm(size_t m, size_t k, const float* w, const float* bias, float* values, uint32_t* rows,
+                         uint32_t* nnz);
