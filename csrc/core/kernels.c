@@ -12,7 +12,7 @@ static const xnn_kernels g_ref = {
              xnn_f32_gemv_ukernel__ref},
     .im2col_panel = xnn_f32_im2col_panel__ref,
     .fc = xnn_f32_fc__ref,
-    .spmm = {xnn_f32_spmm_ukernel_8x1__ref, 8},
+    .spmm = {xnn_f32_spmm_ukernel_8x1__ref, 8, 0.0f, 0.0f, 0.0f},
     .dwconv = xnn_f32_dwconv__ref,
     .dwconv3x3s1 = xnn_f32_dwconv3x3s1__ref,
     .dwconv3x3s2 = xnn_f32_dwconv3x3s2__ref,
@@ -42,7 +42,7 @@ static void init_sets(void) {
       xnn_f32_gemm_ukernel_6x16__avx2, 6, 16, {{xnn_f32_gemm_ukernel_6x8__avx2, 8}, {xnn_f32_gemm_ukernel_6x1__avx2, 1}},
       xnn_f32_gemv_ukernel__avx2};
   g_avx2.fc = xnn_f32_fc__avx2;
-  g_avx2.spmm = (xnn_f32_spmm_config){xnn_f32_spmm_ukernel_16x1__avx2, 16};
+  g_avx2.spmm = (xnn_f32_spmm_config){xnn_f32_spmm_ukernel_16x1__avx2, 16, 0.0f, 0.0f, 0.0f};
   g_avx2.im2col_panel = xnn_f32_im2col_panel__avx2;
   g_avx2.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx2;
   g_avx2.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx2;
@@ -57,7 +57,7 @@ static void init_sets(void) {
       {{xnn_f32_gemm_ukernel_8x16__avx512, 16}, {xnn_f32_gemm_ukernel_8x8__avx2, 8}, {xnn_f32_gemm_ukernel_8x1__avx2, 1}},
       xnn_f32_gemv_ukernel__avx2};
   g_avx512.fc = xnn_f32_fc__avx512;
-  g_avx512.spmm = (xnn_f32_spmm_config){xnn_f32_spmm_ukernel_32x1__avx512, 32};
+  g_avx512.spmm = (xnn_f32_spmm_config){xnn_f32_spmm_ukernel_32x1__avx512, 32, 0.0f, 0.0f, 0.0f};
   g_avx512.im2col_panel = xnn_f32_im2col_panel__avx512;
   g_avx512.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx512;
   g_avx512.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx512;
