@@ -10,11 +10,11 @@
  *  residual NULL for none, else laid out as the output (an Eltwise SUM fused into the layer).
  * Strides are in floats; the pixels of a row are contiguous in the input, the output and the residual.
  * Rows are indices, not offsets, because the weights are packed once per model and the input stride
- * changes with every input shape a session plans.
+ * changes with every input shape a session plans; row * in_stride stays below 2^31.
  *
- * A 1x1 convolution passes its input planes (in_stride = H*W), any other convolution a block of its
- * im2col (in_stride = the block's width), a fully connected layer one item's features (pixels 1,
- * in_stride 1) with out_stride 1. Kernels are named by their tile: pixels x channels. */
+ * Convolutions pass their im2col (for a 1x1 convolution, the input) packed in panels of one tile of
+ * pixels (in_stride = the tile), a fully connected layer one item's features (pixels 1, in_stride 1)
+ * with out_stride 1. Kernels are named by their tile: pixels x channels. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

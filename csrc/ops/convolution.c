@@ -6,8 +6,8 @@
  * (so no full im2col buffer is ever materialized). K is cut into chunks so that a chunk of weights and
  * a panel of columns stay in cache while the micro-kernel sweeps them.
  *
- * Pruned weights may run sparse instead (chosen at load, ops/sparse.h): a 1x1 convolution multiplies
- * its input planes directly, any other one a block of its im2col with all of K. */
+ * Pruned weights may run sparse instead (chosen at load, ops/sparse.h), on the same im2col (for a 1x1
+ * convolution, the input itself) packed one kernel tile of pixels at a time with all of K. */
 #include <stdint.h>
 #include <string.h>
 
@@ -133,12 +133,6 @@ static size_t kdim_of(const xnn_conv_params* c) {
   return (size_t)(c->cin / c->group) * (size_t)c->kh * (size_t)c->kw;
 }
 
-/* Pixels of a sparse im2col block: all of K for them in half the L2, at most 512 (the segment arrays). */
-static size_t sparse_block_pixels(const xnn_conv_params* c, const xnn_kernels* k) {
-  const size_t tile = k->spmm.tile, fit = xnn_cpu_l2_bytes() / 2 / sizeof(float) / kdim_of(c) / tile * tile;
-  return XNN_MIN(XNN_MAX(fit, tile), (size_t)512);
-}
-
 /* Bytes of the im2col paths' scratch (im2col_scratch): per_thread floats for each thread, and the padded input. */
 static size_t im2col_workspace(size_t per_thread, size_t padded, const xnn_op_plan* plan) {
   return plan->num_threads * (per_thread * sizeof(float) + 64) + padded * sizeof(float) + 64;
@@ -176,8 +170,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   plan->workspace_bytes = 0;
   const size_t padded = padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]);
   if (c->algo == XNN_CONV_SPARSE) {
-    if (!is_pointwise(c))
-      plan->workspace_bytes = im2col_workspace(kdim_of(c) * sparse_block_pixels(c, plan->kernels), padded, plan);
+    plan->workspace_bytes = im2col_workspace(kdim_of(c) * plan->kernels->spmm.tile, padded, plan);
   } else if (c->algo == XNN_CONV_WINOGRAD) {
     plan->workspace_bytes =
         xnn_conv_winograd_workspace(c, plan->kernels, plan->num_threads, (size_t)out->dims[2], (size_t)out->dims[3]);
@@ -358,7 +351,9 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   }
 }
 
-/* A block of pixels x output channels of one group, sparse. */
+/* A block of pixels x output channels of one group, sparse: one kernel tile of pixels at a time, its
+ * im2col (for a 1x1 convolution, its input) packed first into a panel of K contiguous rows of the
+ * tile's width, so that the kernel's many reads of each row hit one aligned run of cache lines. */
 static void sparse_task(void* ctx, size_t thread, size_t index) {
   const conv_job* j = ctx;
   const xnn_conv_params* c = j->c;
@@ -367,24 +362,26 @@ static void sparse_task(void* ctx, size_t thread, size_t index) {
   const size_t g = index / per_group, n0 = index % per_group / s->channel_blocks * s->pixel_block;
   const size_t c0 = index % s->channel_blocks * s->channel_block;
   const size_t mg = (size_t)(c->num_output / c->group), pixels = j->oh * j->ow, kdim = kdim_of(c);
-  const size_t cols = XNN_MIN(s->pixel_block, pixels - n0), first = (g * mg + c0) * pixels + n0;
-  xnn_sparse_block b = {g * mg + c0, XNN_MIN(s->channel_block, mg - c0), cols, NULL, 0, j->out + first, pixels,
-                        j->residual ? j->residual + first : NULL};
-  if (is_pointwise(c)) {
-    b.in = j->in + g * kdim * pixels + n0;
-    b.in_stride = pixels;
-  } else {
-    /* The block as one panel of its own width: K rows of `cols` pixels. */
-    const xnn_f32_gemm_tile whole = {NULL, (uint32_t)cols};
-    segment seg[MAX_SEGMENTS];
-    float* packed = j->workspace + thread * j->workspace_stride;
-    const size_t nseg = make_segments(j, n0, cols, &whole, 1, seg);
-    for (size_t k0 = 0; k0 < kdim; k0 += 512)
-      pack_columns(j, g, seg, nseg, cols, k0, XNN_MIN((size_t)512, kdim - k0), packed + k0 * cols);
-    b.in = packed;
-    b.in_stride = cols;
+  const size_t tile = j->k->spmm.tile, cols = XNN_MIN(s->pixel_block, pixels - n0);
+  const size_t first = (g * mg + c0) * pixels + n0;
+  float* panel = j->workspace + thread * j->workspace_stride;
+  const xnn_f32_gemm_tile whole = {NULL, (uint32_t)tile};
+  segment seg[MAX_SEGMENTS];
+  for (size_t q = 0; q < cols; q += tile) {
+    const size_t len = XNN_MIN(tile, cols - q);
+    xnn_sparse_block b = {g * mg + c0, XNN_MIN(s->channel_block, mg - c0), len, panel, tile,
+                          j->out + first + q, pixels, j->residual ? j->residual + first + q : NULL};
+    if (pixels == 1 && is_pointwise(c)) {
+      /* A classifier on a 1x1 map: the input channels are one fully connected item's features. */
+      b.in = j->in + g * kdim;
+      b.in_stride = 1;
+    } else {
+      const size_t nseg = make_segments(j, n0 + q, len, &whole, 1, seg);
+      for (size_t k0 = 0; k0 < kdim; k0 += 512)
+        pack_columns(j, g, seg, nseg, len, k0, XNN_MIN((size_t)512, kdim - k0), panel + k0 * tile);
+    }
+    xnn_sparse_run(j->n, (size_t)c->num_output, j->k, &b, &c->act);
   }
-  xnn_sparse_run(j->n, (size_t)c->num_output, j->k, &b, &c->act);
 }
 
 /* One output pixel (a classifier after global pooling): a matrix-vector product over the packed
@@ -478,10 +475,9 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.dw3x3 = dw && !j.dw3x3p1 ? dw3x3_kernel(c, ctx->kernels) : NULL;
   const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
   if (c->algo == XNN_CONV_SPARSE) {
-    const size_t most = is_pointwise(c) ? pixels : sparse_block_pixels(c, ctx->kernels);
     j.split = xnn_sparse_split_work(pixels, (size_t)(c->num_output / c->group), (size_t)c->group,
-                                    ctx->kernels->spmm.tile, most, threads > 1 ? 4 * threads : 1);
-    im2col_scratch(&j, ctx->workspace, kdim_of(c) * most);
+                                    ctx->kernels->spmm.tile, threads > 1 ? 4 * threads : 1);
+    im2col_scratch(&j, ctx->workspace, kdim_of(c) * ctx->kernels->spmm.tile);
   } else if (j.dw3x3) {
     j.workspace = ctx->workspace;
     j.workspace_stride = dw_padded_floats(c, j.ih, j.iw) + 16;
@@ -518,12 +514,15 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
  * packing). */
 static void conv_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k) {
   const xnn_conv_params* c = &n->p.conv;
-  if (!is_depthwise(c) && xnn_sparse_choose(n->weights[0], (size_t)c->num_output * kdim_of(c),
-                                            is_pointwise(c) ? XNN_SPARSE_POINTWISE : XNN_SPARSE_CONV, k)) {
+  const xnn_shape* out = &t[n->outputs[0]].shape;
+  /* A 1x1 convolution of a 1x1 map is a fully connected layer. */
+  const xnn_sparse_kind kind = !is_pointwise(c) ? XNN_SPARSE_CONV
+                               : out->dims[2] * out->dims[3] == 1 ? XNN_SPARSE_FC
+                                                                   : XNN_SPARSE_POINTWISE;
+  if (!is_depthwise(c) && xnn_sparse_choose(n->weights[0], (size_t)c->num_output * kdim_of(c), kind, k)) {
     n->p.conv.algo = XNN_CONV_SPARSE;
     return;
   }
-  const xnn_shape* out = &t[n->outputs[0]].shape;
   /* The residual sum is a GEMM epilogue; Winograd's output transform has none. */
   n->p.conv.algo = !n->p.conv.residual && xnn_conv_winograd_fits(&n->p.conv, k, out->dims[2], out->dims[3])
                        ? XNN_CONV_WINOGRAD

@@ -62,12 +62,10 @@ void xnn_sparse_run(const xnn_node* n, size_t m, const xnn_kernels* k, const xnn
                   b->out, b->out_stride, b->residual, act);
 }
 
-xnn_sparse_split xnn_sparse_split_work(size_t pixels, size_t channels, size_t groups, size_t tile, size_t max_pixels,
-                                       size_t tasks) {
+xnn_sparse_split xnn_sparse_split_work(size_t pixels, size_t channels, size_t groups, size_t tile, size_t tasks) {
   xnn_sparse_split s;
   const size_t tiles = div_up(pixels, tile), per_group = div_up(tasks, groups);
-  const size_t most = XNN_MAX(max_pixels / tile, (size_t)1);
-  const size_t blocks = XNN_MAX(div_up(tiles, most), XNN_MIN(tiles, per_group));
+  const size_t blocks = XNN_MIN(tiles, per_group);
   s.pixel_block = div_up(tiles, blocks) * tile;
   s.pixel_blocks = div_up(pixels, s.pixel_block);
   /* Too few pixels for the tasks (7x7 maps, one item of a fully connected layer): split the channels. */

@@ -31,10 +31,10 @@ XNN_INTERNAL void xnn_sparse_run(const xnn_node* n, size_t m, const xnn_kernels*
                                  const xnn_f32_act_params* act);
 
 /* A split of `pixels` x `channels` (per group, `groups` of them) into about `tasks` blocks: pixels first,
- * in whole kernel tiles and at most `max_pixels` per block, then channels. */
+ * in whole kernel tiles, then channels. */
 typedef struct xnn_sparse_split {
   size_t pixel_block, pixel_blocks, channel_block, channel_blocks;
 } xnn_sparse_split;
 
 XNN_INTERNAL xnn_sparse_split xnn_sparse_split_work(size_t pixels, size_t channels, size_t groups, size_t tile,
-                                                    size_t max_pixels, size_t tasks);
+                                                    size_t tasks);

@@ -1,7 +1,7 @@
 /* 16x1 SpMM tile with AVX2+FMA: 16 pixels of one output channel in two ymm, accumulated in two chains
  * (even and odd nonzeros) so that the FMA latency is covered. The last pixels go 8 at a time with a
- * mask. One pixel with unit row stride (a fully connected layer's item) would leave 7 lanes of every
- * FMA empty: there 8 nonzeros' inputs are gathered into one ymm instead. */
+ * mask. A single pixel (a fully connected layer's item) would leave 7 lanes of every FMA empty: there the
+ * inputs of 8 nonzeros are gathered into one ymm instead. */
 #include <immintrin.h>
 
 #include "kernels/spmm.h"
@@ -11,17 +11,19 @@ static __m256i first_lanes(size_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 8 ? n : 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-static float dot_gather(size_t n, const float* w, const uint32_t* r, const float* x) {
+static float dot_gather(size_t n, const float* w, const uint32_t* r, const float* x, size_t stride) {
+  const __m256i k = _mm256_set1_epi32((int)stride);
   __m256 a = _mm256_setzero_ps(), b = a;
   for (; n >= 16; n -= 16, w += 16, r += 16) {
-    const __m256i i = _mm256_loadu_si256((const __m256i*)r), j = _mm256_loadu_si256((const __m256i*)(r + 8));
+    const __m256i i = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i*)r), k);
+    const __m256i j = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i*)(r + 8)), k);
     a = _mm256_fmadd_ps(_mm256_i32gather_ps(x, i, 4), _mm256_loadu_ps(w), a);
     b = _mm256_fmadd_ps(_mm256_i32gather_ps(x, j, 4), _mm256_loadu_ps(w + 8), b);
   }
   while (n) {
     const size_t c = n < 8 ? n : 8;
     const __m256i m = first_lanes(c);
-    const __m256i i = _mm256_maskload_epi32((const int*)r, m);
+    const __m256i i = _mm256_mullo_epi32(_mm256_maskload_epi32((const int*)r, m), k);
     const __m256 v = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), x, i, _mm256_castsi256_ps(m), 4);
     a = _mm256_fmadd_ps(v, _mm256_maskload_ps(w, m), a);
     n -= c, w += c, r += c;
@@ -79,8 +81,8 @@ void xnn_f32_spmm_ukernel_16x1__avx2(size_t pixels, size_t channels, const float
       const size_t n = nnz[o];
       float* y = out + o * out_stride + p;
       const float* s = residual ? residual + o * out_stride + p : NULL;
-      if (pixels - p == 1 && in_stride == 1) {
-        *y = xnn_f32_act_apply(bias + dot_gather(n, w, r, in + p) + (s ? *s : 0.0f), params);
+      if (pixels - p == 1) {
+        *y = xnn_f32_act_apply(bias + dot_gather(n, w, r, in + p, in_stride) + (s ? *s : 0.0f), params);
         w += n, r += n;
         continue;
       }
