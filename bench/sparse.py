@@ -17,7 +17,11 @@ are pruned to the sparsity; the 3x3 convolutions (the first one and the depthwis
 
 ``--thresholds`` sweeps the density (nonzeros / weights) of fully connected, 1x1 and 3x3 layers of
 several shapes, 1 thread, on every kernel set of this CPU, and prints where sparse stops being faster:
-the numbers behind the thresholds in csrc/core/kernels.c.
+the numbers behind the thresholds in csrc/core/kernels.c. ``--aarch64 build/aarch64/xnn-bench`` does the
+same for the AArch64 build (NEON set) where there is no AArch64 machine to time it on: it counts the
+instructions one run executes under qemu-aarch64 (``-singlestep -d nochain,exec``: one trace line per
+instruction; a run = the count of 2 runs minus that of 1), on smaller layers; instruction counts ignore
+memory stalls, so they stand in for time only where the weights stay in cache.
 """
 from __future__ import annotations
 
@@ -44,9 +48,14 @@ SPARSITIES = (0.5, 0.7, 0.8, 0.9)
 #: MobileNet v1's 1x1 convolutions (input channels, map size, output channels) and classifiers (K, N).
 POINTWISE = ((64, 112, 128), (128, 56, 128), (256, 28, 256), (512, 14, 512), (1024, 7, 1024))
 FULLY_CONNECTED = ((1024, 1000), (4096, 4096))
-#: The sweep of --thresholds: 3x3 convolutions (input channels, map size, output channels, stride) too.
+#: 3x3 convolutions of --thresholds (input channels, map size, output channels, stride).
 CONV3X3 = ((64, 56, 64, 1), (128, 28, 128, 1), (256, 14, 256, 1), (512, 7, 512, 1), (128, 56, 256, 2))
-DENSITIES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
+#: The sweep of --thresholds by kind: fully connected layers whose weights stay in cache and one whose
+#: weights do not, and a 1x1 convolution of a 1x1 map (a classifier), which counts as fully connected.
+SWEEP = {"fc": [("fc", (512, 512)), ("fc", (1024, 1000)), ("fc", (2048, 2048)), ("fc", (4096, 4096)),
+                ("1x1", (1024, 1, 1000))],
+         "1x1": [("1x1", shape) for shape in POINTWISE], "3x3": [("3x3", shape) for shape in CONV3X3]}
+DENSITIES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def prune(w: np.ndarray, sparsity: float) -> np.ndarray:
@@ -201,20 +210,19 @@ def bench_mobilenet(threads: int, rounds: int, runs: int) -> list:
 
 
 def break_even(densities, ratios) -> float:
-    """The density where dense time / sparse time falls through 1 (linear between the measured points)."""
+    """The density where dense time / sparse time falls through 1 (linear between the measured points);
+    the last density when sparse is faster at all of them."""
     for (d0, r0), (d1, r1) in zip(zip(densities, ratios), zip(densities[1:], ratios[1:])):
         if r0 >= 1.0 > r1:
             return d0 + (d1 - d0) * (r0 - 1.0) / (r0 - r1)
     return densities[-1] if ratios[-1] >= 1.0 else 0.0
 
 
-def thresholds(rounds: int, runs: int) -> None:
-    import xnn
-
-    for isa in xnn.available_isas().split():
-        for kind, shapes in (("fc", FULLY_CONNECTED), ("1x1", POINTWISE), ("3x3", CONV3X3)):
+def thresholds(isas: list, kinds: list, rounds: int, runs: int) -> None:
+    for isa in isas:
+        for group in kinds:
             found = []
-            for shape in shapes:
+            for kind, shape in SWEEP[group]:
                 prototxt, w, bias, x = random_layer(kind, shape)
                 tag = re.sub(r"\W+", "_", layer_name(kind, shape))
                 models = [load(write_net(f"{tag}_dense", prototxt, {"layer": [w, bias]}), "0", 1, isa)]
@@ -227,8 +235,42 @@ def thresholds(rounds: int, runs: int) -> None:
                 print(f"{isa:7s} {layer_name(kind, shape):26s} dense {t[0]:8.3f} ms  break-even density "
                       f"{found[-1]:.2f}  speed-up " + " ".join(f"{d:.2f}:{r:.2f}" for d, r in zip(DENSITIES, ratios)),
                       flush=True)
-            print(f"{isa:7s} {kind}: break-even densities {' '.join(f'{f:.2f}' for f in found)}, "
+            print(f"{isa:7s} {group}: break-even densities {' '.join(f'{f:.2f}' for f in found)}, "
                   f"lowest {min(found):.2f}\n", flush=True)
+
+
+#: Smaller layers for the instruction counts of --aarch64 (one traced instruction costs ~1 us).
+AARCH64_SWEEP = (("fc", (1024, 1000)), ("1x1", (256, 14, 256)), ("1x1", (512, 7, 512)), ("3x3", (64, 14, 64, 1)),
+                 ("3x3", (64, 14, 128, 2)))
+AARCH64_DENSITIES = (0.1, 0.2, 0.3, 0.4)
+
+
+def qemu_instructions(binary: Path, paths: tuple, mode: str) -> int:
+    """AArch64 instructions of one run of xnn-bench on the model, XNN_SPARSE=mode, under qemu."""
+    def count(runs: int) -> int:
+        cmd = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", "-singlestep", "-d", "nochain,exec", str(binary),
+               str(paths[0]), str(paths[1]), "--runs", str(runs), "--warmup", "0"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=dict(os.environ, XNN_SPARSE=mode))
+        n = sum(1 for line in proc.stderr if line.startswith(b"Trace"))
+        if proc.wait():
+            raise RuntimeError(f"{' '.join(cmd)} failed")
+        return n
+    return count(2) - count(1)
+
+
+def aarch64_thresholds(binary: Path) -> None:
+    for kind, shape in AARCH64_SWEEP:
+        prototxt, w, bias, _ = random_layer(kind, shape)
+        tag = "a64_" + re.sub(r"\W+", "_", layer_name(kind, shape))
+        dense = qemu_instructions(binary, write_net(f"{tag}_dense", prototxt, {"layer": [w, bias]}), "0")
+        ratios = []
+        for d in AARCH64_DENSITIES:
+            paths = write_net(f"{tag}_d{int(d * 100)}", prototxt, {"layer": [prune(w, 1.0 - d), bias]})
+            ratios.append(dense / qemu_instructions(binary, paths, "1"))
+        print(f"neon    {layer_name(kind, shape):26s} dense {dense / 1e6:7.2f} M instructions  break-even density "
+              f"{break_even(AARCH64_DENSITIES, ratios):.2f}  dense/sparse instructions "
+              + " ".join(f"{d:.2f}:{r:.2f}" for d, r in zip(AARCH64_DENSITIES, ratios)), flush=True)
 
 
 def markdown(layers: dict, mobilenet: dict, command: str) -> str:
@@ -297,9 +339,18 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=10, help="timed runs per model per round (default 10)")
     ap.add_argument("--markdown", type=Path, help="write the tables into this file's sparse section")
     ap.add_argument("--thresholds", action="store_true", help="measure break-even densities instead")
+    ap.add_argument("--isas", nargs="+", help="--thresholds: kernel sets (default: all of this CPU)")
+    ap.add_argument("--kinds", nargs="+", default=["fc", "1x1", "3x3"], help="--thresholds: layer kinds")
+    ap.add_argument("--aarch64", type=Path, metavar="XNN_BENCH",
+                    help="--thresholds for this AArch64 xnn-bench, by instruction counts under qemu-aarch64")
     args = ap.parse_args(argv)
+    if args.thresholds and args.aarch64:
+        aarch64_thresholds(args.aarch64)
+        return 0
     if args.thresholds:
-        thresholds(args.rounds, args.runs)
+        import xnn
+
+        thresholds(args.isas or xnn.available_isas().split(), args.kinds, args.rounds, args.runs)
         return 0
     layers = {t: bench_layers(t, args.rounds, args.runs) for t in args.threads}
     mobilenet = {t: bench_mobilenet(t, args.rounds, args.runs) for t in args.threads}

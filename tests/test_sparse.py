@@ -154,3 +154,23 @@ def test_sparse_other_input_sizes(monkeypatch):
     for shape in [(1, 16, 8, 8), (3, 16, 21, 5), (1, 16, 1, 1), (2, 16, 40, 40)]:
         x = randn(rng, *shape)
         check(model.predict(x), ref.conv2d(x, weight, bias, 1, 0, 1, 1), f"input {shape}")
+
+
+@pytest.mark.parametrize("kind", ["1x1", "fc"])
+def test_threshold_choice(kind, isa, monkeypatch):
+    """With XNN_SPARSE unset the planner follows the measured thresholds: 97% zeros run sparse, weights
+    without a zero dense, and so do lightly pruned ones, except 1x1 convolutions on the portable set (its
+    sparse kernel beats its GEMM at any density)."""
+    rng = rng_for("sparse-threshold", kind)
+    if kind == "fc":
+        proto = net_text({"data": (1, 256)}, layer("fc", "InnerProduct", "data", "fc",
+                                                   "inner_product_param { num_output: 64 }"))
+        weight = randn(rng, 64, 256)
+    else:
+        pointwise = conv_param(64, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)
+        proto = net_text({"data": (1, 256, 14, 14)}, layer("fc", "Convolution", "data", "fc", pointwise))
+        weight = randn(rng, 64, 256, 1, 1)
+    bias = randn(rng, 64)
+    for zeros, sparse in [(0.97, True), (0.1, isa == "ref" and kind == "1x1"), (0.0, False)]:
+        model = load(monkeypatch, None, proto, {"fc": [prune(weight, zeros), bias]}, 1)
+        assert bool(sparse_layers(model)) == sparse, (zeros, [l.type for l in model.layers])

@@ -515,18 +515,16 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
 static void conv_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k) {
   const xnn_conv_params* c = &n->p.conv;
   const xnn_shape* out = &t[n->outputs[0]].shape;
-  /* A 1x1 convolution of a 1x1 map is a fully connected layer. */
-  const xnn_sparse_kind kind = !is_pointwise(c) ? XNN_SPARSE_CONV
-                               : out->dims[2] * out->dims[3] == 1 ? XNN_SPARSE_FC
-                                                                   : XNN_SPARSE_POINTWISE;
-  if (!is_depthwise(c) && xnn_sparse_choose(n->weights[0], (size_t)c->num_output * kdim_of(c), kind, k)) {
-    n->p.conv.algo = XNN_CONV_SPARSE;
-    return;
-  }
   /* The residual sum is a GEMM epilogue; Winograd's output transform has none. */
-  n->p.conv.algo = !n->p.conv.residual && xnn_conv_winograd_fits(&n->p.conv, k, out->dims[2], out->dims[3])
-                       ? XNN_CONV_WINOGRAD
-                       : XNN_CONV_GEMM;
+  const int winograd = !c->residual && xnn_conv_winograd_fits(c, k, out->dims[2], out->dims[3]);
+  /* A 1x1 convolution of a 1x1 map is a fully connected layer. */
+  const xnn_sparse_kind kind = !is_pointwise(c)                    ? (winograd ? XNN_SPARSE_WINOGRAD : XNN_SPARSE_CONV)
+                               : out->dims[2] * out->dims[3] == 1 ? XNN_SPARSE_FC
+                                                                  : XNN_SPARSE_POINTWISE;
+  if (!is_depthwise(c) && xnn_sparse_choose(n->weights[0], (size_t)c->num_output * kdim_of(c), kind, k))
+    n->p.conv.algo = XNN_CONV_SPARSE;
+  else
+    n->p.conv.algo = winograd ? XNN_CONV_WINOGRAD : XNN_CONV_GEMM;
 }
 
 const xnn_op_def xnn_op_convolution = {

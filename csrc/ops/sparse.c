@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
+
 static size_t div_up(size_t x, size_t q) { return (x + q - 1) / q; }
 
 static size_t count_nonzeros(const float* w, size_t count) {
@@ -23,8 +25,12 @@ int xnn_sparse_choose(const float* w, size_t count, xnn_sparse_kind kind, const 
   /* The packed form indexes the weights with 32 bits. */
   if (nonzeros == count || count >= UINT32_MAX / 2) return 0;
   if (env && strcmp(env, "1") == 0) return 1;
-  const float threshold = kind == XNN_SPARSE_FC ? k->spmm.fc : kind == XNN_SPARSE_POINTWISE ? k->spmm.pointwise
-                                                                                             : k->spmm.conv;
+  const xnn_f32_spmm_config* c = &k->spmm;
+  const float threshold = kind == XNN_SPARSE_POINTWISE ? c->pointwise
+                          : kind == XNN_SPARSE_CONV    ? c->conv
+                          : kind == XNN_SPARSE_WINOGRAD ? c->winograd
+                          : count * sizeof(float) > xnn_cpu_llc_bytes() ? c->fc_streamed
+                                                                        : c->fc;
   return (double)nonzeros < (double)threshold * (double)count;
 }
 

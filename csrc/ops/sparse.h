@@ -4,11 +4,18 @@
 #pragma once
 #include "ops/ops.h"
 
-typedef enum xnn_sparse_kind { XNN_SPARSE_FC, XNN_SPARSE_POINTWISE, XNN_SPARSE_CONV } xnn_sparse_kind;
+/* What the sparse path competes with: a fully connected layer (or a 1x1 convolution of a 1x1 map), a 1x1
+ * convolution, another convolution that would run as a GEMM, one that would run with Winograd. */
+typedef enum xnn_sparse_kind {
+  XNN_SPARSE_FC,
+  XNN_SPARSE_POINTWISE,
+  XNN_SPARSE_CONV,
+  XNN_SPARSE_WINOGRAD
+} xnn_sparse_kind;
 
 /* Whether the `count` dense weights at w run sparse: never with XNN_SPARSE=0, whenever one of them is
- * zero with XNN_SPARSE=1, otherwise when their density (nonzeros / count) is at most the kernel set's
- * measured threshold for the layer kind. */
+ * zero with XNN_SPARSE=1, otherwise when their density (nonzeros / count) is below the kernel set's
+ * measured threshold for the layer kind (for a fully connected layer, for where its weights live). */
 XNN_INTERNAL int xnn_sparse_choose(const float* w, size_t count, xnn_sparse_kind kind, const xnn_kernels* k);
 
 /* Compresses weights[0] (m x k, dense, row-major) and the bias (weights[1] when has_bias) in place of
