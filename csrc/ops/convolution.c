@@ -476,7 +476,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
   if (c->algo == XNN_CONV_SPARSE) {
     j.split = xnn_sparse_split_work(pixels, (size_t)(c->num_output / c->group), (size_t)c->group,
-                                    ctx->kernels->spmm.tile, threads > 1 ? 4 * threads : 1);
+                                    ctx->kernels->spmm.tile, threads);
     im2col_scratch(&j, ctx->workspace, kdim_of(c) * ctx->kernels->spmm.tile);
   } else if (j.dw3x3) {
     j.workspace = ctx->workspace;

@@ -58,9 +58,8 @@ static void fc_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   fc_job j = {n, ctx->kernels, in->data, ctx->tensors[n->outputs[0]].data,
               (size_t)(xnn_shape_numel(&in->shape) / n->p.fc.k), 0};
   if (n->p.fc.sparse) {
-    const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
     const xnn_sparse_split s = xnn_sparse_split_work(1, (size_t)n->p.fc.num_output, 1, ctx->kernels->spmm.tile,
-                                                     threads > 1 ? 4 * threads : 1);
+                                                     (size_t)xnn_threadpool_size(ctx->pool));
     j.channels = s.channel_block;
     xnn_parallelize(ctx->pool, fc_sparse_block, &j, s.channel_blocks);
     return;

@@ -68,14 +68,16 @@ void xnn_sparse_run(const xnn_node* n, size_t m, const xnn_kernels* k, const xnn
                   b->out, b->out_stride, b->residual, act);
 }
 
-xnn_sparse_split xnn_sparse_split_work(size_t pixels, size_t channels, size_t groups, size_t tile, size_t tasks) {
+xnn_sparse_split xnn_sparse_split_work(size_t pixels, size_t channels, size_t groups, size_t tile, size_t threads) {
   xnn_sparse_split s;
-  const size_t tiles = div_up(pixels, tile), per_group = div_up(tasks, groups);
-  const size_t blocks = XNN_MIN(tiles, per_group);
-  s.pixel_block = div_up(tiles, blocks) * tile;
+  /* About four blocks per thread, so that a thread its core serves slowly leaves pieces to steal. */
+  const size_t tasks = threads > 1 ? 4 * threads : 1, tiles = div_up(pixels, tile);
+  s.pixel_block = div_up(tiles, XNN_MIN(tiles, div_up(tasks, groups))) * tile;
   s.pixel_blocks = div_up(pixels, s.pixel_block);
-  /* Too few pixels for the tasks (7x7 maps, one item of a fully connected layer): split the channels. */
-  s.channel_block = div_up(channels, XNN_MIN(div_up(per_group, s.pixel_blocks), channels));
+  /* Too few pixels for the threads (7x7 maps, one item of a fully connected layer): split the channels
+   * too, but only into two blocks per thread: each block packs its pixels' panels again. */
+  const size_t blocks = s.pixel_blocks * groups;
+  s.channel_block = blocks >= threads ? channels : div_up(channels, XNN_MIN(div_up(2 * threads, blocks), channels));
   s.channel_blocks = div_up(channels, s.channel_block);
   return s;
 }

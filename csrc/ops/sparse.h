@@ -37,11 +37,11 @@ typedef struct xnn_sparse_block {
 XNN_INTERNAL void xnn_sparse_run(const xnn_node* n, size_t m, const xnn_kernels* k, const xnn_sparse_block* b,
                                  const xnn_f32_act_params* act);
 
-/* A split of `pixels` x `channels` (per group, `groups` of them) into about `tasks` blocks: pixels first,
+/* A split of `pixels` x `channels` (per group, `groups` of them) into blocks for `threads`: pixels first,
  * in whole kernel tiles, then channels. */
 typedef struct xnn_sparse_split {
   size_t pixel_block, pixel_blocks, channel_block, channel_blocks;
 } xnn_sparse_split;
 
 XNN_INTERNAL xnn_sparse_split xnn_sparse_split_work(size_t pixels, size_t channels, size_t groups, size_t tile,
-                                                    size_t tasks);
+                                                    size_t threads);
