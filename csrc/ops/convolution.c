@@ -521,7 +521,7 @@ static void conv_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* 
   const xnn_sparse_kind kind = !is_pointwise(c)                    ? (winograd ? XNN_SPARSE_WINOGRAD : XNN_SPARSE_CONV)
                                : out->dims[2] * out->dims[3] == 1 ? XNN_SPARSE_FC
                                                                   : XNN_SPARSE_POINTWISE;
-  if (!is_depthwise(c) && xnn_sparse_choose(n->weights[0], (size_t)c->num_output * kdim_of(c), kind, k))
+  if (!is_depthwise(c) && xnn_sparse_choose(n->weights[0], (size_t)c->num_output, kdim_of(c), kind, k))
     n->p.conv.algo = XNN_CONV_SPARSE;
   else
     n->p.conv.algo = winograd ? XNN_CONV_WINOGRAD : XNN_CONV_GEMM;

@@ -68,7 +68,7 @@ static void fc_run(const xnn_node* n, const xnn_run_ctx* ctx) {
 }
 
 static void fc_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k) {
-  n->p.fc.sparse = xnn_sparse_choose(n->weights[0], (size_t)n->p.fc.num_output * (size_t)n->p.fc.k, XNN_SPARSE_FC, k);
+  n->p.fc.sparse = xnn_sparse_choose(n->weights[0], (size_t)n->p.fc.num_output, (size_t)n->p.fc.k, XNN_SPARSE_FC, k);
 }
 
 static xnn_status fc_pack(xnn_node* n, const xnn_kernels* k) {

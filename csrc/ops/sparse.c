@@ -18,14 +18,16 @@ static size_t count_nonzeros(const float* w, size_t count) {
   return n;
 }
 
-int xnn_sparse_choose(const float* w, size_t count, xnn_sparse_kind kind, const xnn_kernels* k) {
+int xnn_sparse_choose(const float* w, size_t m, size_t k, xnn_sparse_kind kind, const xnn_kernels* ks) {
   const char* env = getenv("XNN_SPARSE");
   if (env && strcmp(env, "0") == 0) return 0;
+  /* The packed form indexes the weights with 32 bits, a kernel the rows of a panel with 31. */
+  const size_t count = m * k;
+  if (count >= INT32_MAX || k * ks->spmm.tile >= INT32_MAX) return 0;
   const size_t nonzeros = count_nonzeros(w, count);
-  /* The packed form indexes the weights with 32 bits. */
-  if (nonzeros == count || count >= UINT32_MAX / 2) return 0;
+  if (nonzeros == count) return 0;
   if (env && strcmp(env, "1") == 0) return 1;
-  const xnn_f32_spmm_config* c = &k->spmm;
+  const xnn_f32_spmm_config* c = &ks->spmm;
   const float threshold = kind == XNN_SPARSE_POINTWISE ? c->pointwise
                           : kind == XNN_SPARSE_CONV    ? c->conv
                           : kind == XNN_SPARSE_WINOGRAD ? c->winograd

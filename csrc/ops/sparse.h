@@ -13,10 +13,10 @@ typedef enum xnn_sparse_kind {
   XNN_SPARSE_WINOGRAD
 } xnn_sparse_kind;
 
-/* Whether the `count` dense weights at w run sparse: never with XNN_SPARSE=0, whenever one of them is
- * zero with XNN_SPARSE=1, otherwise when their density (nonzeros / count) is below the kernel set's
- * measured threshold for the layer kind (for a fully connected layer, for where its weights live). */
-XNN_INTERNAL int xnn_sparse_choose(const float* w, size_t count, xnn_sparse_kind kind, const xnn_kernels* k);
+/* Whether the dense m x k weights at w run sparse: never with XNN_SPARSE=0, whenever one of them is zero
+ * with XNN_SPARSE=1, otherwise when their density (nonzeros / weights) is below the kernel set's measured
+ * threshold for the layer kind (for a fully connected layer, for where its weights live). */
+XNN_INTERNAL int xnn_sparse_choose(const float* w, size_t m, size_t k, xnn_sparse_kind kind, const xnn_kernels* ks);
 
 /* Compresses weights[0] (m x k, dense, row-major) and the bias (weights[1] when has_bias) in place of
  * them, and appends the density to the node's type ("... [sparse: 18.5% nonzero]"). */
