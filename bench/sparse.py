@@ -273,7 +273,7 @@ def aarch64_thresholds(binary: Path) -> None:
               + " ".join(f"{d:.2f}:{r:.2f}" for d, r in zip(AARCH64_DENSITIES, ratios)), flush=True)
 
 
-def markdown(layers: dict, mobilenet: dict, command: str) -> str:
+def markdown(layers: dict, mobilenet: dict, command: str, load: tuple) -> str:
     import xnn
 
     cpu = platform.processor() or platform.machine()
@@ -289,6 +289,8 @@ def markdown(layers: dict, mobilenet: dict, command: str) -> str:
            f"- Repository checkout: git {_git_head()}",
            f"- CPU: {cpu}, {os.cpu_count()} logical cores; xnn kernel set `{_isa()}`, "
            f"cpu_features `{xnn.cpu_features()}`",
+           "- Load average (1/5/15 min) before / after: " + " → ".join(" / ".join(f"{v:.2f}" for v in l) for l in load)
+           + " (the machine is shared: other jobs slow both paths, 2 threads most)",
            "- Speed-up = dense median / sparse median (> 1: sparse is faster); magnitude-pruned random weights.", ""]
     for threads, rows in layers.items():
         out += [f"Layers, {threads} thread{'s' if threads > 1 else ''} (XNN_SPARSE=0 vs 1; layer time from "
@@ -299,7 +301,7 @@ def markdown(layers: dict, mobilenet: dict, command: str) -> str:
     for threads, rows in mobilenet.items():
         out += [f"MobileNet v1, every 1x1 convolution and the classifier pruned, {threads} "
                 f"thread{'s' if threads > 1 else ''} (wall time of `predict`):", "",
-                "| zeros | dense ms | sparse (XNN_SPARSE=1) | by threshold (unset) | sparse layers by threshold |",
+                "| zeros | dense ms | speed-up, XNN_SPARSE=1 | speed-up, by threshold (unset) | layers sparse by threshold |",
                 "|---|---:|---:|---:|---:|"]
         out += [f"| {int(s * 100)}% | {dense:.2f} | {forced:.2f} | {auto:.2f} | {chosen} |"
                 for s, dense, forced, auto, chosen in rows]
@@ -318,7 +320,7 @@ def _git_head() -> str:
 def _isa() -> str:
     import xnn
 
-    return xnn.available_isas().split()[-1]
+    return xnn.available_isas()[-1]
 
 
 def write_section(path: Path, text: str) -> None:
@@ -350,12 +352,13 @@ def main(argv=None) -> int:
     if args.thresholds:
         import xnn
 
-        thresholds(args.isas or xnn.available_isas().split(), args.kinds, args.rounds, args.runs)
+        thresholds(args.isas or xnn.available_isas(), args.kinds, args.rounds, args.runs)
         return 0
+    load = os.getloadavg()
     layers = {t: bench_layers(t, args.rounds, args.runs) for t in args.threads}
     mobilenet = {t: bench_mobilenet(t, args.rounds, args.runs) for t in args.threads}
     command = "python bench/sparse.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = markdown(layers, mobilenet, command.strip())
+    text = markdown(layers, mobilenet, command.strip(), (load, os.getloadavg()))
     print(text)
     if args.markdown:
         write_section(args.markdown, text)
