@@ -174,3 +174,19 @@ def test_threshold_choice(kind, isa, monkeypatch):
     for zeros, sparse in [(0.97, True), (0.1, isa == "ref" and kind == "1x1"), (0.0, False)]:
         model = load(monkeypatch, None, proto, {"fc": [prune(weight, zeros), bias]}, 1)
         assert bool(sparse_layers(model)) == sparse, (zeros, [l.type for l in model.layers])
+
+
+def test_cli_shows_sparse_layers(tmp_path, monkeypatch, capsys):
+    """`xnn info` and `xnn profile` name the layers that run sparse and their density."""
+    from xnn import cli
+
+    rng = rng_for("sparse-cli")
+    pointwise = conv_param(32, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)
+    proto = tmp_path / "net.prototxt"
+    proto.write_text(net_text({"data": (1, 16, 10, 10)}, layer("conv", "Convolution", "data", "conv", pointwise)))
+    weights = tmp_path / "net.caffemodel"
+    weights.write_bytes(caffemodel_bytes({"conv": [prune(randn(rng, 32, 16, 1, 1), 0.75), randn(rng, 32)]}))
+    monkeypatch.setenv("XNN_SPARSE", "1")
+    for command in ("info", "profile"):
+        assert cli.main([command, str(proto), "--weights", str(weights)]) == 0
+        assert "Convolution [sparse: 25.0% nonzero]" in capsys.readouterr().out, command
