@@ -517,10 +517,9 @@ static void conv_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* 
   const xnn_shape* out = &t[n->outputs[0]].shape;
   /* The residual sum is a GEMM epilogue; Winograd's output transform has none. */
   const int winograd = !c->residual && xnn_conv_winograd_fits(c, k, out->dims[2], out->dims[3]);
+  xnn_sparse_kind kind = winograd ? XNN_SPARSE_WINOGRAD : XNN_SPARSE_CONV;
   /* A 1x1 convolution of a 1x1 map is a fully connected layer. */
-  const xnn_sparse_kind kind = !is_pointwise(c)                    ? (winograd ? XNN_SPARSE_WINOGRAD : XNN_SPARSE_CONV)
-                               : out->dims[2] * out->dims[3] == 1 ? XNN_SPARSE_FC
-                                                                  : XNN_SPARSE_POINTWISE;
+  if (is_pointwise(c)) kind = out->dims[2] * out->dims[3] == 1 ? XNN_SPARSE_FC : XNN_SPARSE_POINTWISE;
   if (!is_depthwise(c) && xnn_sparse_choose(n->weights[0], (size_t)c->num_output, kdim_of(c), kind, k))
     n->p.conv.algo = XNN_CONV_SPARSE;
   else
