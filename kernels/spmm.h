@@ -25,13 +25,17 @@ typedef void (*xnn_f32_spmm_ukernel_fn)(size_t pixels, size_t channels, const fl
                                         const float* weights, const uint32_t* rows, const uint32_t* nnz, float* out,
                                         size_t out_stride, const float* residual, const xnn_f32_act_params* params);
 
-/* A set's kernel, and the weight densities (nonzeros / weights) below which it beats the set's dense
+/* A set's kernels, and the weight densities (nonzeros / weights) below which they beat the set's dense
  * kernels, per layer kind: fully connected with weights that fit in the last-level cache and with weights
  * that do not, 1x1 convolution, other convolutions where the dense path is a GEMM and where it is
  * Winograd (core/kernels.c has the measurements). */
 typedef struct xnn_f32_spmm_config {
   xnn_f32_spmm_ukernel_fn ukernel;
   uint32_t tile; /* pixels per tile: work is split in multiples of it */
+  /* Optional (NULL: none), a wider tile for short K: where a panel of it stays in L1 or nearly, it sweeps
+   * the weights once for more pixels. */
+  xnn_f32_spmm_ukernel_fn wide;
+  uint32_t wide_tile;
   float fc, fc_streamed, pointwise, conv, winograd;
 } xnn_f32_spmm_config;
 
@@ -42,6 +46,9 @@ void xnn_f32_spmm_ukernel_16x1__avx2(size_t pixels, size_t channels, const float
                                      const float* weights, const uint32_t* rows, const uint32_t* nnz, float* out,
                                      size_t out_stride, const float* residual, const xnn_f32_act_params* params);
 void xnn_f32_spmm_ukernel_32x1__avx512(size_t pixels, size_t channels, const float* in, size_t in_stride,
+                                       const float* weights, const uint32_t* rows, const uint32_t* nnz, float* out,
+                                       size_t out_stride, const float* residual, const xnn_f32_act_params* params);
+void xnn_f32_spmm_ukernel_64x1__avx512(size_t pixels, size_t channels, const float* in, size_t in_stride,
                                        const float* weights, const uint32_t* rows, const uint32_t* nnz, float* out,
                                        size_t out_stride, const float* residual, const xnn_f32_act_params* params);
 

@@ -170,7 +170,9 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   plan->workspace_bytes = 0;
   const size_t padded = padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]);
   if (c->algo == XNN_CONV_SPARSE) {
-    plan->workspace_bytes = im2col_workspace(kdim_of(c) * plan->kernels->spmm.tile, padded, plan);
+    size_t tile;
+    xnn_sparse_kernel(plan->kernels, kdim_of(c), &tile);
+    plan->workspace_bytes = im2col_workspace(kdim_of(c) * tile, padded, plan);
   } else if (c->algo == XNN_CONV_WINOGRAD) {
     plan->workspace_bytes =
         xnn_conv_winograd_workspace(c, plan->kernels, plan->num_threads, (size_t)out->dims[2], (size_t)out->dims[3]);
@@ -229,6 +231,8 @@ typedef struct conv_job {
   size_t ih, iw, oh, ow;
   blocking b;
   xnn_sparse_split split;
+  xnn_f32_spmm_ukernel_fn spmm;
+  size_t spmm_tile;
   xnn_f32_dwconv3x3_fn dw3x3;
   xnn_f32_dwconv3x3p1_fn dw3x3p1;
   /* GEMM path: the input as the packing reads it, zero-padded once per image when the convolution pads
@@ -362,7 +366,7 @@ static void sparse_task(void* ctx, size_t thread, size_t index) {
   const size_t g = index / per_group, n0 = index % per_group / s->channel_blocks * s->pixel_block;
   const size_t c0 = index % s->channel_blocks * s->channel_block;
   const size_t mg = (size_t)(c->num_output / c->group), pixels = j->oh * j->ow, kdim = kdim_of(c);
-  const size_t tile = j->k->spmm.tile, cols = XNN_MIN(s->pixel_block, pixels - n0);
+  const size_t tile = j->spmm_tile, cols = XNN_MIN(s->pixel_block, pixels - n0);
   const size_t first = (g * mg + c0) * pixels + n0;
   float* panel = j->workspace + thread * j->workspace_stride;
   const xnn_f32_gemm_tile whole = {NULL, (uint32_t)tile};
@@ -380,7 +384,7 @@ static void sparse_task(void* ctx, size_t thread, size_t index) {
       for (size_t k0 = 0; k0 < kdim; k0 += 512)
         pack_columns(j, g, seg, nseg, len, k0, XNN_MIN((size_t)512, kdim - k0), panel + k0 * tile);
     }
-    xnn_sparse_run(j->n, (size_t)c->num_output, j->k, &b, &c->act);
+    xnn_sparse_run(j->n, (size_t)c->num_output, j->spmm, &b, &c->act);
   }
 }
 
@@ -475,9 +479,10 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.dw3x3 = dw && !j.dw3x3p1 ? dw3x3_kernel(c, ctx->kernels) : NULL;
   const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
   if (c->algo == XNN_CONV_SPARSE) {
-    j.split = xnn_sparse_split_work(pixels, (size_t)(c->num_output / c->group), (size_t)c->group,
-                                    ctx->kernels->spmm.tile, threads);
-    im2col_scratch(&j, ctx->workspace, kdim_of(c) * ctx->kernels->spmm.tile);
+    j.spmm = xnn_sparse_kernel(ctx->kernels, kdim_of(c), &j.spmm_tile);
+    j.split = xnn_sparse_split_work(pixels, (size_t)(c->num_output / c->group), (size_t)c->group, j.spmm_tile,
+                                    threads);
+    im2col_scratch(&j, ctx->workspace, kdim_of(c) * j.spmm_tile);
   } else if (j.dw3x3) {
     j.workspace = ctx->workspace;
     j.workspace_stride = dw_padded_floats(c, j.ih, j.iw) + 16;

@@ -49,7 +49,7 @@ static void fc_sparse_block(void* ctx, size_t block) {
   const size_t m = (size_t)p->num_output, k = (size_t)p->k, c0 = block * j->channels;
   for (size_t b = 0; b < j->batch; b++) {
     const xnn_sparse_block blk = {c0, XNN_MIN(j->channels, m - c0), 1, j->x + b * k, 1, j->y + b * m + c0, 1, NULL};
-    xnn_sparse_run(j->n, m, j->k, &blk, &p->act);
+    xnn_sparse_run(j->n, m, j->k->spmm.ukernel, &blk, &p->act);
   }
 }
 

@@ -23,7 +23,7 @@ int xnn_sparse_choose(const float* w, size_t m, size_t k, xnn_sparse_kind kind, 
   if (env && strcmp(env, "0") == 0) return 0;
   /* The packed form indexes the weights with 32 bits, a kernel the rows of a panel with 31. */
   const size_t count = m * k;
-  if (count >= INT32_MAX || k * ks->spmm.tile >= INT32_MAX) return 0;
+  if (count >= INT32_MAX || k * XNN_MAX(ks->spmm.tile, ks->spmm.wide_tile) >= INT32_MAX) return 0;
   const size_t nonzeros = count_nonzeros(w, count);
   if (nonzeros == count) return 0;
   if (env && strcmp(env, "1") == 0) return 1;
@@ -60,14 +60,23 @@ xnn_status xnn_sparse_pack(xnn_node* n, size_t m, size_t k, int has_bias) {
   return xnn_node_append_type(n, " ", what);
 }
 
-void xnn_sparse_run(const xnn_node* n, size_t m, const xnn_kernels* k, const xnn_sparse_block* b,
+void xnn_sparse_run(const xnn_node* n, size_t m, xnn_f32_spmm_ukernel_fn ukernel, const xnn_sparse_block* b,
                     const xnn_f32_act_params* act) {
   const uint32_t* rows = (const uint32_t*)n->weights[1];
   const uint32_t* nnz = rows + (size_t)n->weight_size[1] - 2 * m;
   const uint32_t* start = nnz + m;
   const size_t at = start[b->c0];
-  k->spmm.ukernel(b->pixels, b->count, b->in, b->in_stride, n->weights[0] + at, rows + (at - b->c0), nnz + b->c0,
-                  b->out, b->out_stride, b->residual, act);
+  ukernel(b->pixels, b->count, b->in, b->in_stride, n->weights[0] + at, rows + (at - b->c0), nnz + b->c0, b->out,
+          b->out_stride, b->residual, act);
+}
+
+xnn_f32_spmm_ukernel_fn xnn_sparse_kernel(const xnn_kernels* k, size_t rows, size_t* tile) {
+  const xnn_f32_spmm_config* c = &k->spmm;
+  /* Zen 4, MobileNet v1's 1x1 layers at 80% zeros: the 64x1 tile beats the 32x1 by 8-18% up to K = 256
+   * (a 64 KB panel), loses 7-10% from K = 512. */
+  const int wide = c->wide && rows * c->wide_tile * sizeof(float) <= 2 * xnn_cpu_l1d_bytes();
+  *tile = wide ? c->wide_tile : c->tile;
+  return wide ? c->wide : c->ukernel;
 }
 
 xnn_sparse_split xnn_sparse_split_work(size_t pixels, size_t channels, size_t groups, size_t tile, size_t threads) {

@@ -34,8 +34,12 @@ typedef struct xnn_sparse_block {
   const float* residual;
 } xnn_sparse_block;
 
-XNN_INTERNAL void xnn_sparse_run(const xnn_node* n, size_t m, const xnn_kernels* k, const xnn_sparse_block* b,
-                                 const xnn_f32_act_params* act);
+XNN_INTERNAL void xnn_sparse_run(const xnn_node* n, size_t m, xnn_f32_spmm_ukernel_fn ukernel,
+                                 const xnn_sparse_block* b, const xnn_f32_act_params* act);
+
+/* The kernel for panels of `rows` rows, and its tile of pixels: the set's wide one where such a panel is
+ * at most twice the L1, else its one. */
+XNN_INTERNAL xnn_f32_spmm_ukernel_fn xnn_sparse_kernel(const xnn_kernels* k, size_t rows, size_t* tile);
 
 /* A split of `pixels` x `channels` (per group, `groups` of them) into blocks for `threads`: pixels first,
  * in whole kernel tiles, then channels. */

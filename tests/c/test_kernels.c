@@ -140,8 +140,9 @@ static void test_im2col(const char* isa) {
 /* Weights with a given share of zeros, against a double-precision loop; every buffer has its exact size,
  * so that the sanitizer build catches a read or write past a row's last pixel. */
 static void test_spmm(const char* isa) {
-  static const size_t shapes[][3] = {{1, 1, 1},   {1, 9, 2000}, {3, 5, 7},  {8, 12, 16}, {17, 4, 33},
-                                     {31, 3, 64}, {32, 7, 9},   {33, 2, 5}, {49, 16, 100}, {70, 5, 3}};
+  static const size_t shapes[][3] = {{1, 1, 1},    {1, 9, 2000}, {3, 5, 7},     {8, 12, 16}, {17, 4, 33},
+                                     {31, 3, 64},  {32, 7, 9},   {33, 2, 5},    {49, 16, 100}, {70, 5, 3},
+                                     {64, 3, 20},  {97, 4, 40},  {127, 2, 17}};
   const float zero_shares[] = {0.0f, 0.5f, 0.9f, 1.0f};
   const xnn_f32_act_params relu = {0.0f, -INFINITY, INFINITY};
   for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
@@ -157,17 +158,22 @@ static void test_spmm(const char* isa) {
       for (size_t i = 0; i < channels; i++) bias[i] = frand();
       for (size_t i = 0; i < channels * pixels; i++) res[i] = frand();
       const float* residual = s % 2 ? res : NULL;
-      const int r = xnn_testing_spmm(isa, pixels, channels, k, in, pixels, w, bias, residual, &relu, out, pixels);
-      CHECK(r == 1, "%s spmm: kernel set missing", isa);
-      double err = 0;
-      for (size_t o = 0; o < channels; o++)
-        for (size_t p = 0; p < pixels; p++) {
-          double y = bias[o] + (residual ? residual[o * pixels + p] : 0.0);
-          for (size_t i = 0; i < k; i++) y += (double)w[o * k + i] * in[i * pixels + p];
-          err = fmax(err, fabs(act(y, &relu) - out[o * pixels + p]));
-        }
-      CHECK(err <= 1e-4 * (1.0 + sqrt((double)k)), "%s spmm pixels=%zu channels=%zu k=%zu zeros=%.2f: max error %g",
-            isa, pixels, channels, k, zero_shares[z], err);
+      for (int wide = 0; wide <= 1; wide++) {
+        const int r = xnn_testing_spmm(isa, wide, pixels, channels, k, in, pixels, w, bias, residual, &relu, out,
+                                       pixels);
+        CHECK(r == 1 || (r == 0 && wide), "%s spmm: kernel set missing", isa);
+        if (r != 1) continue;
+        double err = 0;
+        for (size_t o = 0; o < channels; o++)
+          for (size_t p = 0; p < pixels; p++) {
+            double y = bias[o] + (residual ? residual[o * pixels + p] : 0.0);
+            for (size_t i = 0; i < k; i++) y += (double)w[o * k + i] * in[i * pixels + p];
+            err = fmax(err, fabs(act(y, &relu) - out[o * pixels + p]));
+          }
+        CHECK(err <= 1e-4 * (1.0 + sqrt((double)k)),
+              "%s spmm%s pixels=%zu channels=%zu k=%zu zeros=%.2f: max error %g", isa, wide ? " wide" : "", pixels,
+              channels, k, zero_shares[z], err);
+      }
       free(in);
       free(w);
       free(bias);
