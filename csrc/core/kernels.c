@@ -20,7 +20,7 @@
  * the dense weights come from memory. The portable kernel is far faster than the portable GEMM.
  *   neon   (the portable kernel against the NEON assembly; no AArch64 machine to time: executed AArch64
  *          instructions per run under qemu, `--thresholds --aarch64`, which cannot see memory stalls) FC
- *          1024x1000 .17; 1x1 14x14x256 .18, 7x7x512 .18; 3x3 GEMM 14x14x64/2 .18; Winograd 14x14x64 .09. */
+ *          1024x1000 .17; 1x1 14x14x256 .19, 7x7x512 .19; 3x3 GEMM 14x14x64/2 .19; Winograd 14x14x64 .10. */
 static const xnn_kernels g_ref = {
     .isa = "ref",
     .gemm = {xnn_f32_gemm_ukernel_4x16__ref, 4, 16, {{xnn_f32_gemm_ukernel_4x8__ref, 8}, {xnn_f32_gemm_ukernel_4x1__ref, 1}},
