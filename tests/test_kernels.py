@@ -74,6 +74,51 @@ def test_fc(isa, act_name):
             assert err <= 1e-5 * scale, f"{isa} fc batch={batch} n={n} k={k} bias={with_bias}: max error {err:.3g}"
 
 
+def pruned(rng, shape, zeros):
+    """Random weights with a fraction `zeros` of them exactly 0 (and -0.0 among the zeros: it is a zero too)."""
+    w = rng.standard_normal(shape).astype(np.float32)
+    cut = rng.random(shape) < zeros
+    w[cut] = np.where(rng.random(int(cut.sum())) < 0.5, 0.0, -0.0)
+    return w
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("wide", [False, True], ids=["tile", "wide"])
+@pytest.mark.parametrize("zeros", [0.0, 0.5, 0.9, 0.99, 1.0])
+def test_spmm(isa, wide, zeros):
+    """The SpMM family (the set's kernel, and its wide one for short K where it has one) against NumPy:
+    pixel counts around every tile and vector width (and tails shorter than a vector), 1 to many channels,
+    rows with no nonzero, strided input and output (the columns past `pixels` must stay untouched), bias
+    and residual present or not, every activation; one pixel with unit row stride (a fully connected
+    item) with rows long enough for every gather width."""
+    if wide and not has(isa, "spmm_wide"):
+        assert T.spmm(isa, True, 1, np.ones((1, 1), np.float32), np.ones((1, 1), np.float32), None, None, 1,
+                      *ACTS["identity"]) is None
+        return
+    rng = np.random.default_rng(int(zeros * 100) + len(isa))
+    pixels_list = [1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, 48, 49, 63, 64, 65, 80, 96, 97, 100, 127,
+                   196]
+    cases = [(p, int(rng.integers(1, 20)), int(rng.integers(1, 70))) for p in pixels_list]
+    cases += [(1, 9, 2000), (1, 40, 33), (1, 5, 17), (49, 64, 512), (5, 3, 300), (32, 1, 1), (1, 1, 1)]
+    for n, (pixels, channels, k) in enumerate(cases):
+        w = pruned(rng, (channels, k), zeros)
+        if channels > 2 and zeros < 1:
+            w[channels // 2] = 0.0  # a channel with no nonzero
+        in_stride = pixels + (n % 3) * 5
+        out_stride = pixels + n % 2 * 3
+        x = rng.standard_normal((k, in_stride)).astype(np.float32)
+        bias = rng.standard_normal(channels).astype(np.float32) if n % 2 else None
+        residual = rng.standard_normal((channels, out_stride)).astype(np.float32) if n % 3 == 1 else None
+        want = w.astype(np.float64) @ x[:, :pixels]
+        want += 0 if bias is None else bias[:, None]
+        want += 0 if residual is None else residual[:, :pixels]
+        for name, (slope, lo, hi) in ACTS.items():
+            got = T.spmm(isa, wide, pixels, x, w, bias, residual, out_stride, slope, lo, hi)
+            what = f"{isa} spmm zeros={zeros} pixels={pixels} channels={channels} k={k} strides={in_stride},{out_stride}"
+            assert np.isnan(got[:, pixels:]).all(), f"{what}: wrote past the last pixel"
+            close(got[:, :pixels], act(want, slope, lo, hi), f"{what} {name}")
+
+
 def test_gemm_tiles():
     """Each set's GEMM tiles: the full tile and the narrow ones for column tails (all reached by test_gemm)."""
     want = {"ref": "4x16 4x8 4x1", "avx2": "6x16 6x8 6x1", "avx512": "8x32 8x16 8x8 8x1", "neon": "8x12 8x1"}
@@ -223,6 +268,6 @@ def test_dwconv3x3p1(isa, stride):
 def test_every_set_has_its_families():
     """The optional families each set is meant to have (a set losing one would silently skip its tester)."""
     common = {"dwconv3x3", "maxpool_padded", "wino43"}
-    want = {"ref": common, "avx2": common, "avx512": common | {"dwconv3x3p1"}, "neon": common}
+    want = {"ref": common, "avx2": common, "avx512": common | {"dwconv3x3p1", "spmm_wide"}, "neon": common}
     for isa in ISAS:
         assert set(T.families(isa).split()) == want[isa], isa

@@ -41,7 +41,7 @@ static uint32_t detect(void) { return 0; }
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static uint32_t g_flags;
 static char g_names[96];
-static size_t g_l1d = 32 * 1024, g_l2 = 512 * 1024;
+static size_t g_l1d = 32 * 1024, g_l2 = 512 * 1024, g_llc;
 
 /* Reads cpu0's cache description from sysfs ("index<i>/level", "type", "size" such as "1024K"). */
 static size_t sysfs_cache(int level) {
@@ -94,6 +94,7 @@ static void init(void) {
     const unsigned long v = strtoul(env, NULL, 10);
     if (v >= 16 * 1024 && v <= 64ul * 1024 * 1024) g_l2 = (size_t)v;
   }
+  g_llc = XNN_MAX(sysfs_cache(3), g_l2);
 }
 
 uint32_t xnn_cpu_flags(void) {
@@ -114,4 +115,9 @@ size_t xnn_cpu_l1d_bytes(void) {
 size_t xnn_cpu_l2_bytes(void) {
   pthread_once(&g_once, init);
   return g_l2;
+}
+
+size_t xnn_cpu_llc_bytes(void) {
+  pthread_once(&g_once, init);
+  return g_llc;
 }

@@ -16,3 +16,6 @@ XNN_INTERNAL uint32_t xnn_cpu_flags(void);
  * (L1 32 KB; L2 512 KB). Detected once per process; XNN_L2_BYTES in the environment overrides L2. */
 XNN_INTERNAL size_t xnn_cpu_l1d_bytes(void);
 XNN_INTERNAL size_t xnn_cpu_l2_bytes(void);
+/* The last level of cache (L3 where sysfs has one, else L2): weights larger than it come from memory on
+ * every run. */
+XNN_INTERNAL size_t xnn_cpu_llc_bytes(void);

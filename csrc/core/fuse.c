@@ -4,7 +4,6 @@
  * (a residual connection: the GEMM accumulates onto it) and a ReLU after that; an Eltwise absorbs a
  * following ReLU; all as long as nothing else reads the intermediate tensors. The result is the same up
  * to float rounding. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,16 +36,6 @@ static xnn_status fold_affine(xnn_node* n, const xnn_node* affine, int32_t oc, i
     for (int64_t i = 0; i < k; i++) w[(int64_t)o * k + i] *= a[o];
     bias[o] = bias[o] * a[o] + b[o];
   }
-  return XNN_OK;
-}
-
-static xnn_status append_type(xnn_node* n, const char* type) {
-  const size_t len = strlen(n->type) + strlen(type) + 2;
-  char* t = malloc(len);
-  if (!t) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
-  snprintf(t, len, "%s+%s", n->type, type);
-  free(n->type);
-  n->type = t;
   return XNN_OK;
 }
 
@@ -109,7 +98,7 @@ xnn_status xnn_graph_fuse(xnn_graph* g) {
       } else {
         break;
       }
-      if (st == XNN_OK) st = append_type(n, m->type);
+      if (st == XNN_OK) st = xnn_node_append_type(n, "+", m->type);
       if (st != XNN_OK) break;
       /* Splice m out: n now writes m's output; n's old output is dropped. */
       g->tensors[t].producer = XNN_TENSOR_DEAD;

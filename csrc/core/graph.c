@@ -1,5 +1,6 @@
 #include "core/graph.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,16 @@ void xnn_node_free(xnn_node* n) {
   for (int i = 0; i < n->num_weights; i++) xnn_free_aligned(n->weights[i]);
   if (n->op == XNN_OP_ELTWISE) free(n->p.eltwise.coeffs);
   if (n->op == XNN_OP_SLICE) free(n->p.axis.points);
+}
+
+xnn_status xnn_node_append_type(xnn_node* n, const char* separator, const char* what) {
+  const size_t len = strlen(n->type) + strlen(separator) + strlen(what) + 1;
+  char* t = malloc(len);
+  if (!t) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  snprintf(t, len, "%s%s%s", n->type, separator, what);
+  free(n->type);
+  n->type = t;
+  return XNN_OK;
 }
 
 void xnn_graph_free(xnn_graph* g) {

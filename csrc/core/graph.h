@@ -35,15 +35,16 @@ typedef struct xnn_conv_params {
    * load, the residual connection of ResNets. */
   int32_t residual;
   xnn_act act;
-  int32_t algo; /* XNN_CONV_*: chosen at load from the declared shapes, before the weights are packed */
+  int32_t algo; /* XNN_CONV_*: chosen at load from the declared shapes and the weights, before they are packed */
 } xnn_conv_params;
 
-enum { XNN_CONV_GEMM = 0, XNN_CONV_WINOGRAD = 1 };
+enum { XNN_CONV_GEMM = 0, XNN_CONV_WINOGRAD = 1, XNN_CONV_SPARSE = 2 };
 
 typedef struct xnn_fc_params {
   int32_t num_output, axis, has_bias;
   int64_t k;
   xnn_act act;
+  int32_t sparse; /* chosen at load from the weights' density, before they are packed */
 } xnn_fc_params;
 
 enum { XNN_POOL_MAX, XNN_POOL_AVE };
@@ -123,6 +124,9 @@ typedef struct xnn_graph {
 XNN_INTERNAL void xnn_graph_free(xnn_graph* g);
 /* Frees what one node owns (not the node itself). */
 XNN_INTERNAL void xnn_node_free(xnn_node* n);
+/* The node's type becomes type + separator + what: a fused layer's "Convolution+ReLU", a sparse one's
+ * "... [sparse: 18.5% nonzero]". */
+XNN_INTERNAL xnn_status xnn_node_append_type(xnn_node* n, const char* separator, const char* what);
 /* Adds a tensor and returns its id, or -1 when out of memory. */
 XNN_INTERNAL int32_t xnn_graph_add_tensor(xnn_graph* g, const char* name, int32_t producer);
 /* Appends a graph input: an existing tensor (producer XNN_TENSOR_INPUT) and its declared shape. */

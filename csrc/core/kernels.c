@@ -6,12 +6,29 @@
 
 #include "core/cpu.h"
 
+/* SpMM thresholds: the lowest break-even density (dense time = sparse time) that `python bench/sparse.py
+ * --thresholds` measured over its layers of each kind, 1 thread, rounded down to 0.05. AMD EPYC (Zen 4, 2
+ * cores shared with other jobs, 32 MB L3), 2026-11-25:
+ *   ref    FC 512x512 .17, 1024x1000 .14, 2048x2048 .14, 1x1 convolution 1x1x1024->1000 .90+ (in L3);
+ *          4096x4096 .26 (from memory). 1x1 (MobileNet v1's, 7x7x1024 to 112x112x64) and 3x3 by GEMM
+ *          (7x7x512, 56x56x128/2): sparse still 2.6-4.8x faster at .90; 3x3 by Winograd (56x56x64,
+ *          28x28x128, 14x14x256) .84-.90+.
+ *   avx2   FC .09 .13 .23 .22; .47. 1x1 .58 .66 .59 .50 .37. 3x3 GEMM .36 .38; Winograd .20 .17 .15.
+ *   avx512 FC .07 .10 .17 .11; .39. 1x1 .60 .60 .60 .48 .35. 3x3 GEMM .34 .42; Winograd .15 .15 .16 (with
+ *          the 32x1 tile only: the 64x1 tile for K <= 256 came later and makes those layers' sparse side faster).
+ * A 1-pixel product gathers its inputs, slowly on Zen 4: sparse fully connected layers win only where
+ * the dense weights come from memory. The portable kernel is far faster than the portable GEMM.
+ *   neon   (the portable kernel against the NEON assembly; no AArch64 machine to time: executed AArch64
+ *          instructions per run under qemu, `--thresholds --aarch64`, which cannot see memory stalls) FC
+ *          1024x1000 .17; 1x1 14x14x256 .19, 7x7x512 .19; 3x3 GEMM 14x14x64/2 .19; Winograd 14x14x64 .10. */
 static const xnn_kernels g_ref = {
     .isa = "ref",
     .gemm = {xnn_f32_gemm_ukernel_4x16__ref, 4, 16, {{xnn_f32_gemm_ukernel_4x8__ref, 8}, {xnn_f32_gemm_ukernel_4x1__ref, 1}},
              xnn_f32_gemv_ukernel__ref},
     .im2col_panel = xnn_f32_im2col_panel__ref,
     .fc = xnn_f32_fc__ref,
+    .spmm = {.ukernel = xnn_f32_spmm_ukernel_8x1__ref, .tile = 8, .fc = 0.10f, .fc_streamed = 0.25f,
+             .pointwise = 1.0f, .conv = 1.0f, .winograd = 0.80f},
     .dwconv = xnn_f32_dwconv__ref,
     .dwconv3x3s1 = xnn_f32_dwconv3x3s1__ref,
     .dwconv3x3s2 = xnn_f32_dwconv3x3s2__ref,
@@ -41,6 +58,8 @@ static void init_sets(void) {
       xnn_f32_gemm_ukernel_6x16__avx2, 6, 16, {{xnn_f32_gemm_ukernel_6x8__avx2, 8}, {xnn_f32_gemm_ukernel_6x1__avx2, 1}},
       xnn_f32_gemv_ukernel__avx2};
   g_avx2.fc = xnn_f32_fc__avx2;
+  g_avx2.spmm = (xnn_f32_spmm_config){.ukernel = xnn_f32_spmm_ukernel_16x1__avx2, .tile = 16, .fc = 0.05f,
+                                      .fc_streamed = 0.45f, .pointwise = 0.35f, .conv = 0.35f, .winograd = 0.15f};
   g_avx2.im2col_panel = xnn_f32_im2col_panel__avx2;
   g_avx2.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx2;
   g_avx2.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx2;
@@ -55,6 +74,9 @@ static void init_sets(void) {
       {{xnn_f32_gemm_ukernel_8x16__avx512, 16}, {xnn_f32_gemm_ukernel_8x8__avx2, 8}, {xnn_f32_gemm_ukernel_8x1__avx2, 1}},
       xnn_f32_gemv_ukernel__avx2};
   g_avx512.fc = xnn_f32_fc__avx512;
+  g_avx512.spmm = (xnn_f32_spmm_config){.ukernel = xnn_f32_spmm_ukernel_32x1__avx512, .tile = 32,
+                                        .wide = xnn_f32_spmm_ukernel_64x1__avx512, .wide_tile = 64, .fc = 0.05f,
+                                        .fc_streamed = 0.35f, .pointwise = 0.35f, .conv = 0.30f, .winograd = 0.15f};
   g_avx512.im2col_panel = xnn_f32_im2col_panel__avx512;
   g_avx512.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx512;
   g_avx512.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx512;
@@ -70,6 +92,8 @@ static void init_sets(void) {
   g_neon.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12, {{xnn_f32_gemm_ukernel_8x1__neon, 1}},
                                       xnn_f32_gemv_ukernel__neon};
   g_neon.im2col_panel = xnn_f32_im2col_panel__neon;
+  g_neon.spmm.fc = g_neon.spmm.fc_streamed = g_neon.spmm.pointwise = g_neon.spmm.conv = 0.15f;
+  g_neon.spmm.winograd = 0.05f;
   g_neon.dwconv3x3s1 = xnn_f32_dwconv3x3s1__neon_asm;
   g_neon.dwconv3x3s2 = xnn_f32_dwconv3x3s2__neon_asm;
   g_neon.maxpool_padded = xnn_f32_maxpool_padded__neon;

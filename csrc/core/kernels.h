@@ -6,6 +6,7 @@
 #include "kernels/gemm.h"
 #include "kernels/im2col.h"
 #include "kernels/pool.h"
+#include "kernels/spmm.h"
 #include "kernels/vunary.h"
 #include "kernels/winograd.h"
 
@@ -14,6 +15,7 @@ typedef struct xnn_kernels {
   xnn_f32_gemm_config gemm;
   xnn_f32_im2col_panel_fn im2col_panel;
   xnn_f32_fc_fn fc;
+  xnn_f32_spmm_config spmm;
   xnn_f32_dwconv_fn dwconv;
   xnn_f32_dwconv3x3_fn dwconv3x3s1, dwconv3x3s2;
   xnn_f32_dwconv3x3p1_fn dwconv3x3p1s1, dwconv3x3p1s2; /* optional: NULL uses the padded ones */

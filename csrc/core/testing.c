@@ -132,6 +132,7 @@ const char* xnn_testing_families(const char* isa) {
   if (ks->dwconv3x3p1s1 && ks->dwconv3x3p1s2) strcat(buf, "dwconv3x3p1 ");
   if (ks->maxpool_padded) strcat(buf, "maxpool_padded ");
   if (ks->wino43_input) strcat(buf, "wino43 ");
+  if (ks->spmm.wide) strcat(buf, "spmm_wide ");
   return buf;
 }
 
@@ -159,4 +160,26 @@ int xnn_testing_im2col_panel(const char* isa, size_t kc, size_t len, const float
   if (!ks) return 0;
   ks->im2col_panel(kc, len, src, offsets, stride, dst, dst_stride);
   return 1;
+}
+
+int xnn_testing_spmm(const char* isa, int wide, size_t pixels, size_t channels, size_t k, const float* in,
+                     size_t in_stride, const float* w, const float* bias, const float* residual,
+                     const xnn_f32_act_params* act, float* out, size_t out_stride) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks || (wide && !ks->spmm.wide)) return 0;
+  size_t nonzeros = 0;
+  for (size_t i = 0; i < channels * k; i++) nonzeros += w[i] != 0.0f;
+  float* values = malloc((channels + nonzeros) * sizeof(float));
+  uint32_t* rows = malloc((nonzeros + 1) * sizeof(uint32_t));
+  uint32_t* nnz = malloc((channels + 1) * sizeof(uint32_t));
+  if (values && rows && nnz) {
+    xnn_pack_f32_spmm(channels, k, w, bias, values, rows, nnz);
+    (wide ? ks->spmm.wide : ks->spmm.ukernel)(pixels, channels, in, in_stride, values, rows, nnz, out, out_stride,
+                                              residual, act);
+  }
+  const int r = values && rows && nnz ? 1 : -1;
+  free(values);
+  free(rows);
+  free(nnz);
+  return r;
 }

@@ -4,13 +4,17 @@
  * C[oc][pixel] = W[oc][cin*kh*kw] * im2col[cin*kh*kw][pixel], with the weights packed at load into
  * MR-row panels and the im2col built directly in NR-column panels, one block of output pixels per task
  * (so no full im2col buffer is ever materialized). K is cut into chunks so that a chunk of weights and
- * a panel of columns stay in cache while the micro-kernel sweeps them. */
+ * a panel of columns stay in cache while the micro-kernel sweeps them.
+ *
+ * Pruned weights may run sparse instead (chosen at load, ops/sparse.h), on the same im2col (for a 1x1
+ * convolution, the input itself) packed one kernel tile of pixels at a time with all of K. */
 #include <stdint.h>
 #include <string.h>
 
 #include "core/cpu.h"
 #include "ops/conv_winograd.h"
 #include "ops/ops.h"
+#include "ops/sparse.h"
 
 static int is_depthwise(const xnn_conv_params* c) {
   return c->group > 1 && c->group == c->cin && c->group == c->num_output;
@@ -125,6 +129,15 @@ static size_t dw_padded_floats(const xnn_conv_params* c, size_t ih, size_t iw) {
   return (ih + (size_t)c->pad_top + (size_t)c->pad_bottom + 1) * dw_padded_stride(c, iw) + XNN_DWCONV_EXTRA;
 }
 
+static size_t kdim_of(const xnn_conv_params* c) {
+  return (size_t)(c->cin / c->group) * (size_t)c->kh * (size_t)c->kw;
+}
+
+/* Bytes of the im2col paths' scratch (im2col_scratch): per_thread floats for each thread, and the padded input. */
+static size_t im2col_workspace(size_t per_thread, size_t padded, const xnn_op_plan* plan) {
+  return plan->num_threads * (per_thread * sizeof(float) + 64) + padded * sizeof(float) + 64;
+}
+
 static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* plan) {
   const xnn_conv_params* c = &n->p.conv;
   const xnn_shape* in = &t[n->inputs[0]].shape;
@@ -155,7 +168,12 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   const int64_t kdim = (int64_t)(c->cin / c->group) * c->kh * c->kw;
   plan->macs = xnn_mul_sat(xnn_mul_sat(out->dims[0] * c->num_output, out->dims[2] * out->dims[3]), kdim);
   plan->workspace_bytes = 0;
-  if (c->algo == XNN_CONV_WINOGRAD) {
+  const size_t padded = padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]);
+  if (c->algo == XNN_CONV_SPARSE) {
+    size_t tile;
+    xnn_sparse_kernel(plan->kernels, kdim_of(c), &tile);
+    plan->workspace_bytes = im2col_workspace(kdim_of(c) * tile, padded, plan);
+  } else if (c->algo == XNN_CONV_WINOGRAD) {
     plan->workspace_bytes =
         xnn_conv_winograd_workspace(c, plan->kernels, plan->num_threads, (size_t)out->dims[2], (size_t)out->dims[3]);
   } else if (is_depthwise(c) && dw3x3p1_kernel(c, plan->kernels)) {
@@ -166,8 +184,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   } else if (!is_depthwise(c)) {
     const blocking b = make_blocking(c, (size_t)(out->dims[2] * out->dims[3]), &plan->kernels->gemm,
                                      plan->num_threads);
-    plan->workspace_bytes = plan->num_threads * (packed_b_floats(&b, &plan->kernels->gemm) * sizeof(float) + 64) +
-                            padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]) * sizeof(float) + 64;
+    plan->workspace_bytes = im2col_workspace(packed_b_floats(&b, &plan->kernels->gemm), padded, plan);
   }
   return XNN_OK;
 }
@@ -175,9 +192,10 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
 static xnn_status conv_pack(xnn_node* n, const xnn_kernels* k) {
   xnn_conv_params* c = &n->p.conv;
   if (c->algo == XNN_CONV_WINOGRAD) return xnn_conv_winograd_pack(n, k);
+  if (c->algo == XNN_CONV_SPARSE) return xnn_sparse_pack(n, (size_t)c->num_output, kdim_of(c), c->has_bias);
   if (is_depthwise(c)) return XNN_OK;
   const size_t mr = k->gemm.mr, mg = (size_t)(c->num_output / c->group);
-  const size_t kdim = (size_t)(c->cin / c->group) * (size_t)c->kh * (size_t)c->kw;
+  const size_t kdim = kdim_of(c);
   const size_t rows = round_up(mg, mr) * (size_t)c->group;
   float* a = xnn_alloc_aligned(rows * kdim * sizeof(float));
   float* bias = xnn_alloc_aligned(rows * sizeof(float));
@@ -201,6 +219,7 @@ static xnn_status conv_pack(xnn_node* n, const xnn_kernels* k) {
 }
 
 typedef struct conv_job {
+  const xnn_node* n;
   const xnn_conv_params* c;
   const xnn_kernels* k;
   const float* in; /* one image */
@@ -211,6 +230,9 @@ typedef struct conv_job {
   size_t workspace_stride; /* floats per thread */
   size_t ih, iw, oh, ow;
   blocking b;
+  xnn_sparse_split split;
+  xnn_f32_spmm_ukernel_fn spmm;
+  size_t spmm_tile;
   xnn_f32_dwconv3x3_fn dw3x3;
   xnn_f32_dwconv3x3p1_fn dw3x3p1;
   /* GEMM path: the input as the packing reads it, zero-padded once per image when the convolution pads
@@ -333,6 +355,39 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   }
 }
 
+/* A block of pixels x output channels of one group, sparse: one kernel tile of pixels at a time, its
+ * im2col (for a 1x1 convolution, its input) packed first into a panel of K contiguous rows of the
+ * tile's width, so that the kernel's many reads of each row hit one aligned run of cache lines. */
+static void sparse_task(void* ctx, size_t thread, size_t index) {
+  const conv_job* j = ctx;
+  const xnn_conv_params* c = j->c;
+  const xnn_sparse_split* s = &j->split;
+  const size_t per_group = s->pixel_blocks * s->channel_blocks;
+  const size_t g = index / per_group, n0 = index % per_group / s->channel_blocks * s->pixel_block;
+  const size_t c0 = index % s->channel_blocks * s->channel_block;
+  const size_t mg = (size_t)(c->num_output / c->group), pixels = j->oh * j->ow, kdim = kdim_of(c);
+  const size_t tile = j->spmm_tile, cols = XNN_MIN(s->pixel_block, pixels - n0);
+  const size_t first = (g * mg + c0) * pixels + n0;
+  float* panel = j->workspace + thread * j->workspace_stride;
+  const xnn_f32_gemm_tile whole = {NULL, (uint32_t)tile};
+  segment seg[MAX_SEGMENTS];
+  for (size_t q = 0; q < cols; q += tile) {
+    const size_t len = XNN_MIN(tile, cols - q);
+    xnn_sparse_block b = {g * mg + c0, XNN_MIN(s->channel_block, mg - c0), len, panel, tile,
+                          j->out + first + q, pixels, j->residual ? j->residual + first + q : NULL};
+    if (pixels == 1 && is_pointwise(c)) {
+      /* A classifier on a 1x1 map: the input channels are one fully connected item's features. */
+      b.in = j->in + g * kdim;
+      b.in_stride = 1;
+    } else {
+      const size_t nseg = make_segments(j, n0 + q, len, &whole, 1, seg);
+      for (size_t k0 = 0; k0 < kdim; k0 += 512)
+        pack_columns(j, g, seg, nseg, len, k0, XNN_MIN((size_t)512, kdim - k0), panel + k0 * tile);
+    }
+    xnn_sparse_run(j->n, (size_t)c->num_output, j->spmm, &b, &c->act);
+  }
+}
+
 /* One output pixel (a classifier after global pooling): a matrix-vector product over the packed
  * weights, memory bound, so no column panel is padded to NR. */
 static void gemv_panel(void* ctx, size_t index) {
@@ -381,6 +436,24 @@ static void dw3x3p1_channel(void* ctx, size_t ch) {
              j->out + ch * j->oh * j->ow, &j->c->act);
 }
 
+/* The im2col paths' scratch: the zero-padded input, then `per_thread` floats for each thread. */
+static void im2col_scratch(conv_job* j, float* workspace, size_t per_thread) {
+  j->ph = j->ih + (size_t)j->c->pad_top + (size_t)j->c->pad_bottom;
+  j->pw = j->iw + (size_t)j->c->pad_left + (size_t)j->c->pad_right;
+  j->padded = workspace;
+  j->workspace = workspace + round_up(padded_floats(j->c, j->ih, j->iw), 16);
+  j->workspace_stride = per_thread + 16;
+}
+
+/* The image as the im2col paths read it: zero-padded first when the convolution pads. */
+static void im2col_source(conv_job* j, xnn_threadpool* pool) {
+  j->src = j->in;
+  if (pads(j->c)) {
+    xnn_parallelize(pool, pad_channel, j, (size_t)j->c->cin);
+    j->src = j->padded;
+  }
+}
+
 static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const xnn_conv_params* c = &n->p.conv;
   if (c->algo == XNN_CONV_WINOGRAD) {
@@ -391,6 +464,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const xnn_tensor_rt* out = &ctx->tensors[n->outputs[0]];
   conv_job j;
   memset(&j, 0, sizeof(j));
+  j.n = n;
   j.c = c;
   j.k = ctx->kernels;
   j.weights = n->weights[0];
@@ -403,23 +477,28 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const int dw = is_depthwise(c);
   j.dw3x3p1 = dw ? dw3x3p1_kernel(c, ctx->kernels) : NULL;
   j.dw3x3 = dw && !j.dw3x3p1 ? dw3x3_kernel(c, ctx->kernels) : NULL;
-  if (j.dw3x3) {
+  const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
+  if (c->algo == XNN_CONV_SPARSE) {
+    j.spmm = xnn_sparse_kernel(ctx->kernels, kdim_of(c), &j.spmm_tile);
+    j.split = xnn_sparse_split_work(pixels, (size_t)(c->num_output / c->group), (size_t)c->group, j.spmm_tile,
+                                    threads);
+    im2col_scratch(&j, ctx->workspace, kdim_of(c) * j.spmm_tile);
+  } else if (j.dw3x3) {
     j.workspace = ctx->workspace;
     j.workspace_stride = dw_padded_floats(c, j.ih, j.iw) + 16;
   } else if (!dw) {
-    const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
     j.b = make_blocking(c, pixels, &ctx->kernels->gemm, threads);
-    j.ph = j.ih + (size_t)c->pad_top + (size_t)c->pad_bottom;
-    j.pw = j.iw + (size_t)c->pad_left + (size_t)c->pad_right;
-    j.padded = ctx->workspace;
-    j.workspace = ctx->workspace + round_up(padded_floats(c, j.ih, j.iw), 16);
-    j.workspace_stride = packed_b_floats(&j.b, &ctx->kernels->gemm) + 16;
+    im2col_scratch(&j, ctx->workspace, packed_b_floats(&j.b, &ctx->kernels->gemm));
   }
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * c->num_output * pixels;
     j.residual = c->residual ? ctx->tensors[n->inputs[1]].data + (size_t)b * c->num_output * pixels : NULL;
-    if (j.dw3x3p1) {
+    if (c->algo == XNN_CONV_SPARSE) {
+      im2col_source(&j, ctx->pool);
+      xnn_parallelize_thread(ctx->pool, sparse_task, &j,
+                             (size_t)c->group * j.split.pixel_blocks * j.split.channel_blocks);
+    } else if (j.dw3x3p1) {
       xnn_parallelize(ctx->pool, dw3x3p1_channel, &j, (size_t)c->cin);
     } else if (j.dw3x3) {
       memset(j.workspace, 0, (size_t)xnn_threadpool_size(ctx->pool) * j.workspace_stride * sizeof(float));
@@ -430,23 +509,26 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     else if (dw)
       xnn_parallelize(ctx->pool, dw_channel, &j, (size_t)c->cin);
     else {
-      j.src = j.in;
-      if (pads(c)) {
-        xnn_parallelize(ctx->pool, pad_channel, &j, (size_t)c->cin);
-        j.src = j.padded;
-      }
+      im2col_source(&j, ctx->pool);
       xnn_parallelize_thread(ctx->pool, gemm_task, &j, (size_t)c->group * j.b.n_blocks * j.b.m_blocks);
     }
   }
 }
 
-/* Chooses the algorithm from the output shape of the declared input (done once, before packing). */
+/* Chooses the algorithm from the weights and the output shape of the declared input (done once, before
+ * packing). */
 static void conv_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k) {
+  const xnn_conv_params* c = &n->p.conv;
   const xnn_shape* out = &t[n->outputs[0]].shape;
   /* The residual sum is a GEMM epilogue; Winograd's output transform has none. */
-  n->p.conv.algo = !n->p.conv.residual && xnn_conv_winograd_fits(&n->p.conv, k, out->dims[2], out->dims[3])
-                       ? XNN_CONV_WINOGRAD
-                       : XNN_CONV_GEMM;
+  const int winograd = !c->residual && xnn_conv_winograd_fits(c, k, out->dims[2], out->dims[3]);
+  xnn_sparse_kind kind = winograd ? XNN_SPARSE_WINOGRAD : XNN_SPARSE_CONV;
+  /* A 1x1 convolution of a 1x1 map is a fully connected layer. */
+  if (is_pointwise(c)) kind = out->dims[2] * out->dims[3] == 1 ? XNN_SPARSE_FC : XNN_SPARSE_POINTWISE;
+  if (!is_depthwise(c) && xnn_sparse_choose(n->weights[0], (size_t)c->num_output, kdim_of(c), kind, k))
+    n->p.conv.algo = XNN_CONV_SPARSE;
+  else
+    n->p.conv.algo = winograd ? XNN_CONV_WINOGRAD : XNN_CONV_GEMM;
 }
 
 const xnn_op_def xnn_op_convolution = {

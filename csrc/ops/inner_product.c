@@ -1,5 +1,7 @@
-/* InnerProduct (fully connected): the input is flattened from `axis` on; the dims before it are the batch. */
+/* InnerProduct (fully connected): the input is flattened from `axis` on; the dims before it are the batch.
+ * Pruned weights may run sparse (chosen at load, ops/sparse.h): a sparse matrix-vector product per item. */
 #include "ops/ops.h"
+#include "ops/sparse.h"
 
 enum { TILE_N = 64 };
 
@@ -28,6 +30,7 @@ typedef struct fc_job {
   const float* x;
   float* y;
   size_t batch;
+  size_t channels; /* per block, sparse */
 } fc_job;
 
 static void fc_tile(void* ctx, size_t tile) {
@@ -39,11 +42,38 @@ static void fc_tile(void* ctx, size_t tile) {
            j->y + o0, (size_t)p->num_output, &p->act);
 }
 
+/* A block of output channels for every item, sparse. */
+static void fc_sparse_block(void* ctx, size_t block) {
+  const fc_job* j = ctx;
+  const xnn_fc_params* p = &j->n->p.fc;
+  const size_t m = (size_t)p->num_output, k = (size_t)p->k, c0 = block * j->channels;
+  for (size_t b = 0; b < j->batch; b++) {
+    const xnn_sparse_block blk = {c0, XNN_MIN(j->channels, m - c0), 1, j->x + b * k, 1, j->y + b * m + c0, 1, NULL};
+    xnn_sparse_run(j->n, m, j->k->spmm.ukernel, &blk, &p->act);
+  }
+}
+
 static void fc_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const xnn_tensor_rt* in = &ctx->tensors[n->inputs[0]];
   fc_job j = {n, ctx->kernels, in->data, ctx->tensors[n->outputs[0]].data,
-              (size_t)(xnn_shape_numel(&in->shape) / n->p.fc.k)};
+              (size_t)(xnn_shape_numel(&in->shape) / n->p.fc.k), 0};
+  if (n->p.fc.sparse) {
+    const xnn_sparse_split s = xnn_sparse_split_work(1, (size_t)n->p.fc.num_output, 1, ctx->kernels->spmm.tile,
+                                                     (size_t)xnn_threadpool_size(ctx->pool));
+    j.channels = s.channel_block;
+    xnn_parallelize(ctx->pool, fc_sparse_block, &j, s.channel_blocks);
+    return;
+  }
   xnn_parallelize(ctx->pool, fc_tile, &j, ((size_t)n->p.fc.num_output + TILE_N - 1) / TILE_N);
 }
 
-const xnn_op_def xnn_op_inner_product = {.reshape = fc_reshape, .run = fc_run};
+static void fc_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k) {
+  n->p.fc.sparse = xnn_sparse_choose(n->weights[0], (size_t)n->p.fc.num_output, (size_t)n->p.fc.k, XNN_SPARSE_FC, k);
+}
+
+static xnn_status fc_pack(xnn_node* n, const xnn_kernels* k) {
+  const xnn_fc_params* p = &n->p.fc;
+  return p->sparse ? xnn_sparse_pack(n, (size_t)p->num_output, (size_t)p->k, p->has_bias) : XNN_OK;
+}
+
+const xnn_op_def xnn_op_inner_product = {.reshape = fc_reshape, .run = fc_run, .choose = fc_choose, .pack = fc_pack};

@@ -993,7 +993,7 @@ xnn_status xnn_read_caffe(const char* prototxt, size_t prototxt_size, const void
   xnn_pt_doc* doc = NULL;
   XNN_CHECK(xnn_pt_parse(prototxt, prototxt_size, &doc));
   const xnn_pt_node* root = xnn_pt_root(doc);
-  xnn_status st = xnn_pt_validate(root, xnn_caffe_messages, XNN_CAFFE_NET_PARAMETER);
+  xnn_status st = xnn_pt_validate(root, &xnn_caffe_schema, XNN_CAFFE_NET_PARAMETER);
   weights w = {0, 0, NULL};
   if (st == XNN_OK && caffemodel) {
     st = read_weights(caffemodel, caffemodel_size, &w);

@@ -2,863 +2,1167 @@
 #pragma once
 #include "readers/prototxt.h"
 
-static const xnn_pt_field xnn_caffe_fields_AccuracyParameter[] = {
-  {"top_k", XNN_PT_NUMBER},
-  {"axis", XNN_PT_NUMBER},
-  {"ignore_label", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_AnnotatedDataParameter[] = {
-  {"batch_sampler", 7},
-  {"label_map_file", XNN_PT_STRING},
-  {"anno_type", XNN_PT_ENUM},
-};
-static const xnn_pt_field xnn_caffe_fields_AnnotatedDatum[] = {
-  {"datum", 18},
-  {"type", XNN_PT_ENUM},
-  {"annotation_group", 4},
-};
-static const xnn_pt_field xnn_caffe_fields_Annotation[] = {
-  {"instance_id", XNN_PT_NUMBER},
-  {"bbox", 54},
-};
-static const xnn_pt_field xnn_caffe_fields_AnnotationGroup[] = {
-  {"group_label", XNN_PT_NUMBER},
-  {"annotation", 3},
-};
-static const xnn_pt_field xnn_caffe_fields_ArgMaxParameter[] = {
-  {"out_max_val", XNN_PT_NUMBER},
-  {"top_k", XNN_PT_NUMBER},
-  {"axis", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_BatchNormParameter[] = {
-  {"use_global_stats", XNN_PT_NUMBER},
-  {"moving_average_fraction", XNN_PT_NUMBER},
-  {"eps", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_BatchSampler[] = {
-  {"use_original_image", XNN_PT_NUMBER},
-  {"sampler", 71},
-  {"sample_constraint", 70},
-  {"max_sample", XNN_PT_NUMBER},
-  {"max_trials", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_BiasParameter[] = {
-  {"axis", XNN_PT_NUMBER},
-  {"num_axes", XNN_PT_NUMBER},
-  {"filler", 30},
-};
-static const xnn_pt_field xnn_caffe_fields_BlobProto[] = {
-  {"shape", 11},
-  {"data", XNN_PT_NUMBER},
-  {"diff", XNN_PT_NUMBER},
-  {"double_data", XNN_PT_NUMBER},
-  {"double_diff", XNN_PT_NUMBER},
-  {"num", XNN_PT_NUMBER},
-  {"channels", XNN_PT_NUMBER},
-  {"height", XNN_PT_NUMBER},
-  {"width", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_BlobProtoVector[] = {
-  {"blobs", 9},
-};
-static const xnn_pt_field xnn_caffe_fields_BlobShape[] = {
-  {"dim", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ClipParameter[] = {
-  {"min", XNN_PT_NUMBER},
-  {"max", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ConcatParameter[] = {
-  {"axis", XNN_PT_NUMBER},
-  {"concat_dim", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ContrastiveLossParameter[] = {
-  {"margin", XNN_PT_NUMBER},
-  {"legacy_version", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ConvolutionParameter[] = {
-  {"num_output", XNN_PT_NUMBER},
-  {"bias_term", XNN_PT_NUMBER},
-  {"pad", XNN_PT_NUMBER},
-  {"kernel_size", XNN_PT_NUMBER},
-  {"stride", XNN_PT_NUMBER},
-  {"dilation", XNN_PT_NUMBER},
-  {"pad_h", XNN_PT_NUMBER},
-  {"pad_w", XNN_PT_NUMBER},
-  {"kernel_h", XNN_PT_NUMBER},
-  {"kernel_w", XNN_PT_NUMBER},
-  {"stride_h", XNN_PT_NUMBER},
-  {"stride_w", XNN_PT_NUMBER},
-  {"group", XNN_PT_NUMBER},
-  {"weight_filler", 30},
-  {"bias_filler", 30},
-  {"engine", XNN_PT_ENUM},
-  {"axis", XNN_PT_NUMBER},
-  {"force_nd_im2col", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_CropParameter[] = {
-  {"axis", XNN_PT_NUMBER},
-  {"offset", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_DataParameter[] = {
-  {"source", XNN_PT_STRING},
-  {"batch_size", XNN_PT_NUMBER},
-  {"rand_skip", XNN_PT_NUMBER},
-  {"backend", XNN_PT_ENUM},
-  {"scale", XNN_PT_NUMBER},
-  {"mean_file", XNN_PT_STRING},
-  {"crop_size", XNN_PT_NUMBER},
-  {"mirror", XNN_PT_NUMBER},
-  {"force_encoded_color", XNN_PT_NUMBER},
-  {"prefetch", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_Datum[] = {
-  {"channels", XNN_PT_NUMBER},
-  {"height", XNN_PT_NUMBER},
-  {"width", XNN_PT_NUMBER},
-  {"data", XNN_PT_STRING},
-  {"label", XNN_PT_NUMBER},
-  {"float_data", XNN_PT_NUMBER},
-  {"encoded", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_DetectionEvaluateParameter[] = {
-  {"num_classes", XNN_PT_NUMBER},
-  {"background_label_id", XNN_PT_NUMBER},
-  {"overlap_threshold", XNN_PT_NUMBER},
-  {"evaluate_difficult_gt", XNN_PT_NUMBER},
-  {"name_size_file", XNN_PT_STRING},
-  {"resize_param", 67},
-};
-static const xnn_pt_field xnn_caffe_fields_DetectionOutputParameter[] = {
-  {"num_classes", XNN_PT_NUMBER},
-  {"share_location", XNN_PT_NUMBER},
-  {"background_label_id", XNN_PT_NUMBER},
-  {"nms_param", 52},
-  {"save_output_param", 72},
-  {"code_type", XNN_PT_ENUM},
-  {"variance_encoded_in_target", XNN_PT_NUMBER},
-  {"keep_top_k", XNN_PT_NUMBER},
-  {"confidence_threshold", XNN_PT_NUMBER},
-  {"visualize", XNN_PT_NUMBER},
-  {"visualize_threshold", XNN_PT_NUMBER},
-  {"save_file", XNN_PT_STRING},
-};
-static const xnn_pt_field xnn_caffe_fields_DistortionParameter[] = {
-  {"brightness_prob", XNN_PT_NUMBER},
-  {"brightness_delta", XNN_PT_NUMBER},
-  {"contrast_prob", XNN_PT_NUMBER},
-  {"contrast_lower", XNN_PT_NUMBER},
-  {"contrast_upper", XNN_PT_NUMBER},
-  {"hue_prob", XNN_PT_NUMBER},
-  {"hue_delta", XNN_PT_NUMBER},
-  {"saturation_prob", XNN_PT_NUMBER},
-  {"saturation_lower", XNN_PT_NUMBER},
-  {"saturation_upper", XNN_PT_NUMBER},
-  {"random_order_prob", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_DropoutParameter[] = {
-  {"dropout_ratio", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_DummyDataParameter[] = {
-  {"data_filler", 30},
-  {"shape", 11},
-  {"num", XNN_PT_NUMBER},
-  {"channels", XNN_PT_NUMBER},
-  {"height", XNN_PT_NUMBER},
-  {"width", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ELUParameter[] = {
-  {"alpha", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_EltwiseParameter[] = {
-  {"operation", XNN_PT_ENUM},
-  {"coeff", XNN_PT_NUMBER},
-  {"stable_prod_grad", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_EmbedParameter[] = {
-  {"num_output", XNN_PT_NUMBER},
-  {"input_dim", XNN_PT_NUMBER},
-  {"bias_term", XNN_PT_NUMBER},
-  {"weight_filler", 30},
-  {"bias_filler", 30},
-};
-static const xnn_pt_field xnn_caffe_fields_EmitConstraint[] = {
-  {"emit_type", XNN_PT_ENUM},
-  {"emit_overlap", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ExpParameter[] = {
-  {"base", XNN_PT_NUMBER},
-  {"scale", XNN_PT_NUMBER},
-  {"shift", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ExpansionParameter[] = {
-  {"prob", XNN_PT_NUMBER},
-  {"max_expand_ratio", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_FillerParameter[] = {
-  {"type", XNN_PT_STRING},
-  {"value", XNN_PT_NUMBER},
-  {"min", XNN_PT_NUMBER},
-  {"max", XNN_PT_NUMBER},
-  {"mean", XNN_PT_NUMBER},
-  {"std", XNN_PT_NUMBER},
-  {"sparse", XNN_PT_NUMBER},
-  {"variance_norm", XNN_PT_ENUM},
-};
-static const xnn_pt_field xnn_caffe_fields_FlattenParameter[] = {
-  {"axis", XNN_PT_NUMBER},
-  {"end_axis", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_HDF5DataParameter[] = {
-  {"source", XNN_PT_STRING},
-  {"batch_size", XNN_PT_NUMBER},
-  {"shuffle", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_HDF5OutputParameter[] = {
-  {"file_name", XNN_PT_STRING},
-};
-static const xnn_pt_field xnn_caffe_fields_HingeLossParameter[] = {
-  {"norm", XNN_PT_ENUM},
-};
-static const xnn_pt_field xnn_caffe_fields_ImageDataParameter[] = {
-  {"source", XNN_PT_STRING},
-  {"batch_size", XNN_PT_NUMBER},
-  {"rand_skip", XNN_PT_NUMBER},
-  {"shuffle", XNN_PT_NUMBER},
-  {"new_height", XNN_PT_NUMBER},
-  {"new_width", XNN_PT_NUMBER},
-  {"is_color", XNN_PT_NUMBER},
-  {"scale", XNN_PT_NUMBER},
-  {"mean_file", XNN_PT_STRING},
-  {"crop_size", XNN_PT_NUMBER},
-  {"mirror", XNN_PT_NUMBER},
-  {"root_folder", XNN_PT_STRING},
-};
-static const xnn_pt_field xnn_caffe_fields_InfogainLossParameter[] = {
-  {"source", XNN_PT_STRING},
-  {"axis", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_InnerProductParameter[] = {
-  {"num_output", XNN_PT_NUMBER},
-  {"bias_term", XNN_PT_NUMBER},
-  {"weight_filler", 30},
-  {"bias_filler", 30},
-  {"axis", XNN_PT_NUMBER},
-  {"transpose", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_InputParameter[] = {
-  {"shape", 11},
-};
-static const xnn_pt_field xnn_caffe_fields_LRNParameter[] = {
-  {"local_size", XNN_PT_NUMBER},
-  {"alpha", XNN_PT_NUMBER},
-  {"beta", XNN_PT_NUMBER},
-  {"norm_region", XNN_PT_ENUM},
-  {"k", XNN_PT_NUMBER},
-  {"engine", XNN_PT_ENUM},
-};
-static const xnn_pt_field xnn_caffe_fields_LabelMap[] = {
-  {"item", 41},
-};
-static const xnn_pt_field xnn_caffe_fields_LabelMapItem[] = {
-  {"name", XNN_PT_STRING},
-  {"label", XNN_PT_NUMBER},
-  {"display_name", XNN_PT_STRING},
-};
-static const xnn_pt_field xnn_caffe_fields_LayerParameter[] = {
-  {"name", XNN_PT_STRING},
-  {"type", XNN_PT_STRING},
-  {"bottom", XNN_PT_STRING},
-  {"top", XNN_PT_STRING},
-  {"phase", XNN_PT_ENUM},
-  {"loss_weight", XNN_PT_NUMBER},
-  {"param", 56},
-  {"blobs", 9},
-  {"propagate_down", XNN_PT_NUMBER},
-  {"include", 50},
-  {"exclude", 50},
-  {"transform_param", 83},
-  {"loss_param", 44},
-  {"accuracy_param", 0},
-  {"argmax_param", 5},
-  {"batch_norm_param", 6},
-  {"bias_param", 8},
-  {"clip_param", 12},
-  {"concat_param", 13},
-  {"contrastive_loss_param", 14},
-  {"convolution_param", 15},
-  {"crop_param", 16},
-  {"data_param", 17},
-  {"dropout_param", 22},
-  {"dummy_data_param", 23},
-  {"eltwise_param", 25},
-  {"elu_param", 24},
-  {"embed_param", 26},
-  {"exp_param", 28},
-  {"flatten_param", 31},
-  {"hdf5_data_param", 32},
-  {"hdf5_output_param", 33},
-  {"hinge_loss_param", 34},
-  {"image_data_param", 35},
-  {"infogain_loss_param", 36},
-  {"inner_product_param", 37},
-  {"input_param", 38},
-  {"log_param", 43},
-  {"lrn_param", 39},
-  {"memory_data_param", 46},
-  {"mvn_param", 45},
-  {"parameter_param", 57},
-  {"pooling_param", 59},
-  {"power_param", 60},
-  {"prelu_param", 55},
-  {"python_param", 62},
-  {"recurrent_param", 64},
-  {"reduction_param", 65},
-  {"relu_param", 63},
-  {"reshape_param", 66},
-  {"scale_param", 73},
-  {"sigmoid_param", 74},
-  {"softmax_param", 76},
-  {"spp_param", 68},
-  {"slice_param", 75},
-  {"swish_param", 79},
-  {"tanh_param", 80},
-  {"threshold_param", 81},
-  {"tile_param", 82},
-  {"window_data_param", 87},
-  {"annotated_data_param", 1},
-  {"detection_evaluate_param", 19},
-  {"detection_output_param", 20},
-  {"multibox_loss_param", 47},
-  {"norm_param", 53},
-  {"permute_param", 58},
-  {"prior_box_param", 61},
-  {"video_data_param", 86},
-};
-static const xnn_pt_field xnn_caffe_fields_LogParameter[] = {
-  {"base", XNN_PT_NUMBER},
-  {"scale", XNN_PT_NUMBER},
-  {"shift", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_LossParameter[] = {
-  {"ignore_label", XNN_PT_NUMBER},
-  {"normalization", XNN_PT_ENUM},
-  {"normalize", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_MVNParameter[] = {
-  {"normalize_variance", XNN_PT_NUMBER},
-  {"across_channels", XNN_PT_NUMBER},
-  {"eps", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_MemoryDataParameter[] = {
-  {"batch_size", XNN_PT_NUMBER},
-  {"channels", XNN_PT_NUMBER},
-  {"height", XNN_PT_NUMBER},
-  {"width", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_MultiBoxLossParameter[] = {
-  {"loc_loss_type", XNN_PT_ENUM},
-  {"conf_loss_type", XNN_PT_ENUM},
-  {"loc_weight", XNN_PT_NUMBER},
-  {"num_classes", XNN_PT_NUMBER},
-  {"share_location", XNN_PT_NUMBER},
-  {"match_type", XNN_PT_ENUM},
-  {"overlap_threshold", XNN_PT_NUMBER},
-  {"use_prior_for_matching", XNN_PT_NUMBER},
-  {"background_label_id", XNN_PT_NUMBER},
-  {"use_difficult_gt", XNN_PT_NUMBER},
-  {"do_neg_mining", XNN_PT_NUMBER},
-  {"neg_pos_ratio", XNN_PT_NUMBER},
-  {"neg_overlap", XNN_PT_NUMBER},
-  {"code_type", XNN_PT_ENUM},
-  {"encode_variance_in_target", XNN_PT_NUMBER},
-  {"map_object_to_agnostic", XNN_PT_NUMBER},
-  {"ignore_cross_boundary_bbox", XNN_PT_NUMBER},
-  {"bp_inside", XNN_PT_NUMBER},
-  {"mining_type", XNN_PT_ENUM},
-  {"nms_param", 52},
-  {"sample_size", XNN_PT_NUMBER},
-  {"use_prior_for_nms", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_NetParameter[] = {
-  {"name", XNN_PT_STRING},
-  {"input", XNN_PT_STRING},
-  {"input_shape", 11},
-  {"input_dim", XNN_PT_NUMBER},
-  {"force_backward", XNN_PT_NUMBER},
-  {"state", 49},
-  {"debug_info", XNN_PT_NUMBER},
-  {"layer", 42},
-  {"layers", 85},
-};
-static const xnn_pt_field xnn_caffe_fields_NetState[] = {
-  {"phase", XNN_PT_ENUM},
-  {"level", XNN_PT_NUMBER},
-  {"stage", XNN_PT_STRING},
-};
-static const xnn_pt_field xnn_caffe_fields_NetStateRule[] = {
-  {"phase", XNN_PT_ENUM},
-  {"min_level", XNN_PT_NUMBER},
-  {"max_level", XNN_PT_NUMBER},
-  {"stage", XNN_PT_STRING},
-  {"not_stage", XNN_PT_STRING},
-};
-static const xnn_pt_field xnn_caffe_fields_NoiseParameter[] = {
-  {"prob", XNN_PT_NUMBER},
-  {"hist_eq", XNN_PT_NUMBER},
-  {"inverse", XNN_PT_NUMBER},
-  {"decolorize", XNN_PT_NUMBER},
-  {"gauss_blur", XNN_PT_NUMBER},
-  {"jpeg", XNN_PT_NUMBER},
-  {"posterize", XNN_PT_NUMBER},
-  {"erode", XNN_PT_NUMBER},
-  {"saltpepper", XNN_PT_NUMBER},
-  {"saltpepper_param", 69},
-  {"clahe", XNN_PT_NUMBER},
-  {"convert_to_hsv", XNN_PT_NUMBER},
-  {"convert_to_lab", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_NonMaximumSuppressionParameter[] = {
-  {"nms_threshold", XNN_PT_NUMBER},
-  {"top_k", XNN_PT_NUMBER},
-  {"eta", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_NormalizeParameter[] = {
-  {"across_spatial", XNN_PT_NUMBER},
-  {"scale_filler", 30},
-  {"channel_shared", XNN_PT_NUMBER},
-  {"eps", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_NormalizedBBox[] = {
-  {"xmin", XNN_PT_NUMBER},
-  {"ymin", XNN_PT_NUMBER},
-  {"xmax", XNN_PT_NUMBER},
-  {"ymax", XNN_PT_NUMBER},
-  {"label", XNN_PT_NUMBER},
-  {"difficult", XNN_PT_NUMBER},
-  {"score", XNN_PT_NUMBER},
-  {"size", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_PReLUParameter[] = {
-  {"filler", 30},
-  {"channel_shared", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ParamSpec[] = {
-  {"name", XNN_PT_STRING},
-  {"share_mode", XNN_PT_ENUM},
-  {"lr_mult", XNN_PT_NUMBER},
-  {"decay_mult", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ParameterParameter[] = {
-  {"shape", 11},
-};
-static const xnn_pt_field xnn_caffe_fields_PermuteParameter[] = {
-  {"order", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_PoolingParameter[] = {
-  {"pool", XNN_PT_ENUM},
-  {"pad", XNN_PT_NUMBER},
-  {"pad_h", XNN_PT_NUMBER},
-  {"pad_w", XNN_PT_NUMBER},
-  {"kernel_size", XNN_PT_NUMBER},
-  {"kernel_h", XNN_PT_NUMBER},
-  {"kernel_w", XNN_PT_NUMBER},
-  {"stride", XNN_PT_NUMBER},
-  {"stride_h", XNN_PT_NUMBER},
-  {"stride_w", XNN_PT_NUMBER},
-  {"engine", XNN_PT_ENUM},
-  {"global_pooling", XNN_PT_NUMBER},
-  {"round_mode", XNN_PT_ENUM},
-};
-static const xnn_pt_field xnn_caffe_fields_PowerParameter[] = {
-  {"power", XNN_PT_NUMBER},
-  {"scale", XNN_PT_NUMBER},
-  {"shift", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_PriorBoxParameter[] = {
-  {"min_size", XNN_PT_NUMBER},
-  {"max_size", XNN_PT_NUMBER},
-  {"aspect_ratio", XNN_PT_NUMBER},
-  {"flip", XNN_PT_NUMBER},
-  {"clip", XNN_PT_NUMBER},
-  {"variance", XNN_PT_NUMBER},
-  {"img_size", XNN_PT_NUMBER},
-  {"img_h", XNN_PT_NUMBER},
-  {"img_w", XNN_PT_NUMBER},
-  {"step", XNN_PT_NUMBER},
-  {"step_h", XNN_PT_NUMBER},
-  {"step_w", XNN_PT_NUMBER},
-  {"offset", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_PythonParameter[] = {
-  {"module", XNN_PT_STRING},
-  {"layer", XNN_PT_STRING},
-  {"param_str", XNN_PT_STRING},
-  {"share_in_parallel", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ReLUParameter[] = {
-  {"negative_slope", XNN_PT_NUMBER},
-  {"engine", XNN_PT_ENUM},
-};
-static const xnn_pt_field xnn_caffe_fields_RecurrentParameter[] = {
-  {"num_output", XNN_PT_NUMBER},
-  {"weight_filler", 30},
-  {"bias_filler", 30},
-  {"debug_info", XNN_PT_NUMBER},
-  {"expose_hidden", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ReductionParameter[] = {
-  {"operation", XNN_PT_ENUM},
-  {"axis", XNN_PT_NUMBER},
-  {"coeff", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ReshapeParameter[] = {
-  {"shape", 11},
-  {"axis", XNN_PT_NUMBER},
-  {"num_axes", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_ResizeParameter[] = {
-  {"prob", XNN_PT_NUMBER},
-  {"resize_mode", XNN_PT_ENUM},
-  {"height", XNN_PT_NUMBER},
-  {"width", XNN_PT_NUMBER},
-  {"height_scale", XNN_PT_NUMBER},
-  {"width_scale", XNN_PT_NUMBER},
-  {"pad_mode", XNN_PT_ENUM},
-  {"pad_value", XNN_PT_NUMBER},
-  {"interp_mode", XNN_PT_ENUM},
-};
-static const xnn_pt_field xnn_caffe_fields_SPPParameter[] = {
-  {"pyramid_height", XNN_PT_NUMBER},
-  {"pool", XNN_PT_ENUM},
-  {"engine", XNN_PT_ENUM},
-};
-static const xnn_pt_field xnn_caffe_fields_SaltPepperParameter[] = {
-  {"fraction", XNN_PT_NUMBER},
-  {"value", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_SampleConstraint[] = {
-  {"min_jaccard_overlap", XNN_PT_NUMBER},
-  {"max_jaccard_overlap", XNN_PT_NUMBER},
-  {"min_sample_coverage", XNN_PT_NUMBER},
-  {"max_sample_coverage", XNN_PT_NUMBER},
-  {"min_object_coverage", XNN_PT_NUMBER},
-  {"max_object_coverage", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_Sampler[] = {
-  {"min_scale", XNN_PT_NUMBER},
-  {"max_scale", XNN_PT_NUMBER},
-  {"min_aspect_ratio", XNN_PT_NUMBER},
-  {"max_aspect_ratio", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_SaveOutputParameter[] = {
-  {"output_directory", XNN_PT_STRING},
-  {"output_name_prefix", XNN_PT_STRING},
-  {"output_format", XNN_PT_STRING},
-  {"label_map_file", XNN_PT_STRING},
-  {"name_size_file", XNN_PT_STRING},
-  {"num_test_image", XNN_PT_NUMBER},
-  {"resize_param", 67},
-};
-static const xnn_pt_field xnn_caffe_fields_ScaleParameter[] = {
-  {"axis", XNN_PT_NUMBER},
-  {"num_axes", XNN_PT_NUMBER},
-  {"filler", 30},
-  {"bias_term", XNN_PT_NUMBER},
-  {"bias_filler", 30},
-};
-static const xnn_pt_field xnn_caffe_fields_SigmoidParameter[] = {
-  {"engine", XNN_PT_ENUM},
-};
-static const xnn_pt_field xnn_caffe_fields_SliceParameter[] = {
-  {"axis", XNN_PT_NUMBER},
-  {"slice_point", XNN_PT_NUMBER},
-  {"slice_dim", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_SoftmaxParameter[] = {
-  {"engine", XNN_PT_ENUM},
-  {"axis", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_SolverParameter[] = {
-  {"net", XNN_PT_STRING},
-  {"net_param", 48},
-  {"train_net", XNN_PT_STRING},
-  {"test_net", XNN_PT_STRING},
-  {"train_net_param", 48},
-  {"test_net_param", 48},
-  {"train_state", 49},
-  {"test_state", 49},
-  {"test_iter", XNN_PT_NUMBER},
-  {"test_interval", XNN_PT_NUMBER},
-  {"test_compute_loss", XNN_PT_NUMBER},
-  {"test_initialization", XNN_PT_NUMBER},
-  {"base_lr", XNN_PT_NUMBER},
-  {"display", XNN_PT_NUMBER},
-  {"average_loss", XNN_PT_NUMBER},
-  {"max_iter", XNN_PT_NUMBER},
-  {"iter_size", XNN_PT_NUMBER},
-  {"lr_policy", XNN_PT_STRING},
-  {"gamma", XNN_PT_NUMBER},
-  {"power", XNN_PT_NUMBER},
-  {"momentum", XNN_PT_NUMBER},
-  {"weight_decay", XNN_PT_NUMBER},
-  {"regularization_type", XNN_PT_STRING},
-  {"stepsize", XNN_PT_NUMBER},
-  {"stepvalue", XNN_PT_NUMBER},
-  {"clip_gradients", XNN_PT_NUMBER},
-  {"snapshot", XNN_PT_NUMBER},
-  {"snapshot_prefix", XNN_PT_STRING},
-  {"snapshot_diff", XNN_PT_NUMBER},
-  {"snapshot_format", XNN_PT_ENUM},
-  {"solver_mode", XNN_PT_ENUM},
-  {"device_id", XNN_PT_NUMBER},
-  {"random_seed", XNN_PT_NUMBER},
-  {"type", XNN_PT_STRING},
-  {"delta", XNN_PT_NUMBER},
-  {"momentum2", XNN_PT_NUMBER},
-  {"rms_decay", XNN_PT_NUMBER},
-  {"debug_info", XNN_PT_NUMBER},
-  {"snapshot_after_train", XNN_PT_NUMBER},
-  {"solver_type", XNN_PT_ENUM},
-  {"layer_wise_reduce", XNN_PT_NUMBER},
-  {"weights", XNN_PT_STRING},
-  {"eval_type", XNN_PT_STRING},
-  {"ap_version", XNN_PT_STRING},
-  {"show_per_class_result", XNN_PT_NUMBER},
-  {"plateau_winsize", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_SolverState[] = {
-  {"iter", XNN_PT_NUMBER},
-  {"learned_net", XNN_PT_STRING},
-  {"history", 9},
-  {"current_step", XNN_PT_NUMBER},
-  {"minimum_loss", XNN_PT_NUMBER},
-  {"iter_last_event", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_SwishParameter[] = {
-  {"beta", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_TanHParameter[] = {
-  {"engine", XNN_PT_ENUM},
-};
-static const xnn_pt_field xnn_caffe_fields_ThresholdParameter[] = {
-  {"threshold", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_TileParameter[] = {
-  {"axis", XNN_PT_NUMBER},
-  {"tiles", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_TransformationParameter[] = {
-  {"scale", XNN_PT_NUMBER},
-  {"mirror", XNN_PT_NUMBER},
-  {"crop_size", XNN_PT_NUMBER},
-  {"mean_file", XNN_PT_STRING},
-  {"mean_value", XNN_PT_NUMBER},
-  {"force_color", XNN_PT_NUMBER},
-  {"force_gray", XNN_PT_NUMBER},
-  {"crop_h", XNN_PT_NUMBER},
-  {"crop_w", XNN_PT_NUMBER},
-  {"resize_param", 67},
-  {"noise_param", 51},
-  {"distort_param", 21},
-  {"expand_param", 29},
-  {"emit_constraint", 27},
-};
-static const xnn_pt_field xnn_caffe_fields_V0LayerParameter[] = {
-  {"name", XNN_PT_STRING},
-  {"type", XNN_PT_STRING},
-  {"num_output", XNN_PT_NUMBER},
-  {"biasterm", XNN_PT_NUMBER},
-  {"weight_filler", 30},
-  {"bias_filler", 30},
-  {"pad", XNN_PT_NUMBER},
-  {"kernelsize", XNN_PT_NUMBER},
-  {"group", XNN_PT_NUMBER},
-  {"stride", XNN_PT_NUMBER},
-  {"pool", XNN_PT_ENUM},
-  {"dropout_ratio", XNN_PT_NUMBER},
-  {"local_size", XNN_PT_NUMBER},
-  {"alpha", XNN_PT_NUMBER},
-  {"beta", XNN_PT_NUMBER},
-  {"k", XNN_PT_NUMBER},
-  {"source", XNN_PT_STRING},
-  {"scale", XNN_PT_NUMBER},
-  {"meanfile", XNN_PT_STRING},
-  {"batchsize", XNN_PT_NUMBER},
-  {"cropsize", XNN_PT_NUMBER},
-  {"mirror", XNN_PT_NUMBER},
-  {"blobs", 9},
-  {"blobs_lr", XNN_PT_NUMBER},
-  {"weight_decay", XNN_PT_NUMBER},
-  {"rand_skip", XNN_PT_NUMBER},
-  {"det_fg_threshold", XNN_PT_NUMBER},
-  {"det_bg_threshold", XNN_PT_NUMBER},
-  {"det_fg_fraction", XNN_PT_NUMBER},
-  {"det_context_pad", XNN_PT_NUMBER},
-  {"det_crop_mode", XNN_PT_STRING},
-  {"new_num", XNN_PT_NUMBER},
-  {"new_channels", XNN_PT_NUMBER},
-  {"new_height", XNN_PT_NUMBER},
-  {"new_width", XNN_PT_NUMBER},
-  {"shuffle_images", XNN_PT_NUMBER},
-  {"concat_dim", XNN_PT_NUMBER},
-  {"hdf5_output_param", 33},
-};
-static const xnn_pt_field xnn_caffe_fields_V1LayerParameter[] = {
-  {"bottom", XNN_PT_STRING},
-  {"top", XNN_PT_STRING},
-  {"name", XNN_PT_STRING},
-  {"include", 50},
-  {"exclude", 50},
-  {"type", XNN_PT_ENUM},
-  {"blobs", 9},
-  {"param", XNN_PT_STRING},
-  {"blob_share_mode", XNN_PT_ENUM},
-  {"blobs_lr", XNN_PT_NUMBER},
-  {"weight_decay", XNN_PT_NUMBER},
-  {"loss_weight", XNN_PT_NUMBER},
-  {"accuracy_param", 0},
-  {"argmax_param", 5},
-  {"concat_param", 13},
-  {"contrastive_loss_param", 14},
-  {"convolution_param", 15},
-  {"data_param", 17},
-  {"dropout_param", 22},
-  {"dummy_data_param", 23},
-  {"eltwise_param", 25},
-  {"exp_param", 28},
-  {"hdf5_data_param", 32},
-  {"hdf5_output_param", 33},
-  {"hinge_loss_param", 34},
-  {"image_data_param", 35},
-  {"infogain_loss_param", 36},
-  {"inner_product_param", 37},
-  {"lrn_param", 39},
-  {"memory_data_param", 46},
-  {"mvn_param", 45},
-  {"pooling_param", 59},
-  {"power_param", 60},
-  {"relu_param", 63},
-  {"sigmoid_param", 74},
-  {"softmax_param", 76},
-  {"slice_param", 75},
-  {"tanh_param", 80},
-  {"threshold_param", 81},
-  {"window_data_param", 87},
-  {"transform_param", 83},
-  {"loss_param", 44},
-  {"layer", 84},
-};
-static const xnn_pt_field xnn_caffe_fields_VideoDataParameter[] = {
-  {"video_type", XNN_PT_ENUM},
-  {"device_id", XNN_PT_NUMBER},
-  {"video_file", XNN_PT_STRING},
-  {"skip_frames", XNN_PT_NUMBER},
-};
-static const xnn_pt_field xnn_caffe_fields_WindowDataParameter[] = {
-  {"source", XNN_PT_STRING},
-  {"scale", XNN_PT_NUMBER},
-  {"mean_file", XNN_PT_STRING},
-  {"batch_size", XNN_PT_NUMBER},
-  {"crop_size", XNN_PT_NUMBER},
-  {"mirror", XNN_PT_NUMBER},
-  {"fg_threshold", XNN_PT_NUMBER},
-  {"bg_threshold", XNN_PT_NUMBER},
-  {"fg_fraction", XNN_PT_NUMBER},
-  {"context_pad", XNN_PT_NUMBER},
-  {"crop_mode", XNN_PT_STRING},
-  {"cache_images", XNN_PT_NUMBER},
-  {"root_folder", XNN_PT_STRING},
+static const char xnn_caffe_names[] =
+  "top_k\0"
+  "axis\0"
+  "ignore_label\0"
+  "AccuracyParameter\0"
+  "batch_sampler\0"
+  "label_map_file\0"
+  "anno_type\0"
+  "AnnotatedDataParameter\0"
+  "datum\0"
+  "type\0"
+  "annotation_group\0"
+  "AnnotatedDatum\0"
+  "instance_id\0"
+  "bbox\0"
+  "Annotation\0"
+  "group_label\0"
+  "annotation\0"
+  "AnnotationGroup\0"
+  "out_max_val\0"
+  "ArgMaxParameter\0"
+  "use_global_stats\0"
+  "moving_average_fraction\0"
+  "eps\0"
+  "BatchNormParameter\0"
+  "use_original_image\0"
+  "sampler\0"
+  "sample_constraint\0"
+  "max_sample\0"
+  "max_trials\0"
+  "BatchSampler\0"
+  "num_axes\0"
+  "filler\0"
+  "BiasParameter\0"
+  "shape\0"
+  "data\0"
+  "diff\0"
+  "double_data\0"
+  "double_diff\0"
+  "num\0"
+  "channels\0"
+  "height\0"
+  "width\0"
+  "BlobProto\0"
+  "blobs\0"
+  "BlobProtoVector\0"
+  "dim\0"
+  "BlobShape\0"
+  "min\0"
+  "max\0"
+  "ClipParameter\0"
+  "concat_dim\0"
+  "ConcatParameter\0"
+  "margin\0"
+  "legacy_version\0"
+  "ContrastiveLossParameter\0"
+  "num_output\0"
+  "bias_term\0"
+  "pad\0"
+  "kernel_size\0"
+  "stride\0"
+  "dilation\0"
+  "pad_h\0"
+  "pad_w\0"
+  "kernel_h\0"
+  "kernel_w\0"
+  "stride_h\0"
+  "stride_w\0"
+  "group\0"
+  "weight_filler\0"
+  "bias_filler\0"
+  "engine\0"
+  "force_nd_im2col\0"
+  "ConvolutionParameter\0"
+  "offset\0"
+  "CropParameter\0"
+  "source\0"
+  "batch_size\0"
+  "rand_skip\0"
+  "backend\0"
+  "scale\0"
+  "mean_file\0"
+  "crop_size\0"
+  "mirror\0"
+  "force_encoded_color\0"
+  "prefetch\0"
+  "DataParameter\0"
+  "label\0"
+  "float_data\0"
+  "encoded\0"
+  "Datum\0"
+  "num_classes\0"
+  "background_label_id\0"
+  "overlap_threshold\0"
+  "evaluate_difficult_gt\0"
+  "name_size_file\0"
+  "resize_param\0"
+  "DetectionEvaluateParameter\0"
+  "share_location\0"
+  "nms_param\0"
+  "save_output_param\0"
+  "code_type\0"
+  "variance_encoded_in_target\0"
+  "keep_top_k\0"
+  "confidence_threshold\0"
+  "visualize\0"
+  "visualize_threshold\0"
+  "save_file\0"
+  "DetectionOutputParameter\0"
+  "brightness_prob\0"
+  "brightness_delta\0"
+  "contrast_prob\0"
+  "contrast_lower\0"
+  "contrast_upper\0"
+  "hue_prob\0"
+  "hue_delta\0"
+  "saturation_prob\0"
+  "saturation_lower\0"
+  "saturation_upper\0"
+  "random_order_prob\0"
+  "DistortionParameter\0"
+  "dropout_ratio\0"
+  "DropoutParameter\0"
+  "data_filler\0"
+  "DummyDataParameter\0"
+  "alpha\0"
+  "ELUParameter\0"
+  "operation\0"
+  "coeff\0"
+  "stable_prod_grad\0"
+  "EltwiseParameter\0"
+  "input_dim\0"
+  "EmbedParameter\0"
+  "emit_type\0"
+  "emit_overlap\0"
+  "EmitConstraint\0"
+  "base\0"
+  "shift\0"
+  "ExpParameter\0"
+  "prob\0"
+  "max_expand_ratio\0"
+  "ExpansionParameter\0"
+  "value\0"
+  "mean\0"
+  "std\0"
+  "sparse\0"
+  "variance_norm\0"
+  "FillerParameter\0"
+  "end_axis\0"
+  "FlattenParameter\0"
+  "shuffle\0"
+  "HDF5DataParameter\0"
+  "file_name\0"
+  "HDF5OutputParameter\0"
+  "norm\0"
+  "HingeLossParameter\0"
+  "new_height\0"
+  "new_width\0"
+  "is_color\0"
+  "root_folder\0"
+  "ImageDataParameter\0"
+  "InfogainLossParameter\0"
+  "transpose\0"
+  "InnerProductParameter\0"
+  "InputParameter\0"
+  "local_size\0"
+  "beta\0"
+  "norm_region\0"
+  "k\0"
+  "LRNParameter\0"
+  "item\0"
+  "LabelMap\0"
+  "name\0"
+  "display_name\0"
+  "LabelMapItem\0"
+  "bottom\0"
+  "top\0"
+  "phase\0"
+  "loss_weight\0"
+  "param\0"
+  "propagate_down\0"
+  "include\0"
+  "exclude\0"
+  "transform_param\0"
+  "loss_param\0"
+  "accuracy_param\0"
+  "argmax_param\0"
+  "batch_norm_param\0"
+  "bias_param\0"
+  "clip_param\0"
+  "concat_param\0"
+  "contrastive_loss_param\0"
+  "convolution_param\0"
+  "crop_param\0"
+  "data_param\0"
+  "dropout_param\0"
+  "dummy_data_param\0"
+  "eltwise_param\0"
+  "elu_param\0"
+  "embed_param\0"
+  "exp_param\0"
+  "flatten_param\0"
+  "hdf5_data_param\0"
+  "hdf5_output_param\0"
+  "hinge_loss_param\0"
+  "image_data_param\0"
+  "infogain_loss_param\0"
+  "inner_product_param\0"
+  "input_param\0"
+  "log_param\0"
+  "lrn_param\0"
+  "memory_data_param\0"
+  "mvn_param\0"
+  "parameter_param\0"
+  "pooling_param\0"
+  "power_param\0"
+  "prelu_param\0"
+  "python_param\0"
+  "recurrent_param\0"
+  "reduction_param\0"
+  "relu_param\0"
+  "reshape_param\0"
+  "scale_param\0"
+  "sigmoid_param\0"
+  "softmax_param\0"
+  "spp_param\0"
+  "slice_param\0"
+  "swish_param\0"
+  "tanh_param\0"
+  "threshold_param\0"
+  "tile_param\0"
+  "window_data_param\0"
+  "annotated_data_param\0"
+  "detection_evaluate_param\0"
+  "detection_output_param\0"
+  "multibox_loss_param\0"
+  "norm_param\0"
+  "permute_param\0"
+  "prior_box_param\0"
+  "video_data_param\0"
+  "LayerParameter\0"
+  "LogParameter\0"
+  "normalization\0"
+  "normalize\0"
+  "LossParameter\0"
+  "normalize_variance\0"
+  "across_channels\0"
+  "MVNParameter\0"
+  "MemoryDataParameter\0"
+  "loc_loss_type\0"
+  "conf_loss_type\0"
+  "loc_weight\0"
+  "match_type\0"
+  "use_prior_for_matching\0"
+  "use_difficult_gt\0"
+  "do_neg_mining\0"
+  "neg_pos_ratio\0"
+  "neg_overlap\0"
+  "encode_variance_in_target\0"
+  "map_object_to_agnostic\0"
+  "ignore_cross_boundary_bbox\0"
+  "bp_inside\0"
+  "mining_type\0"
+  "sample_size\0"
+  "use_prior_for_nms\0"
+  "MultiBoxLossParameter\0"
+  "input\0"
+  "input_shape\0"
+  "force_backward\0"
+  "state\0"
+  "debug_info\0"
+  "layer\0"
+  "layers\0"
+  "NetParameter\0"
+  "level\0"
+  "stage\0"
+  "NetState\0"
+  "min_level\0"
+  "max_level\0"
+  "not_stage\0"
+  "NetStateRule\0"
+  "hist_eq\0"
+  "inverse\0"
+  "decolorize\0"
+  "gauss_blur\0"
+  "jpeg\0"
+  "posterize\0"
+  "erode\0"
+  "saltpepper\0"
+  "saltpepper_param\0"
+  "clahe\0"
+  "convert_to_hsv\0"
+  "convert_to_lab\0"
+  "NoiseParameter\0"
+  "nms_threshold\0"
+  "eta\0"
+  "NonMaximumSuppressionParameter\0"
+  "across_spatial\0"
+  "scale_filler\0"
+  "channel_shared\0"
+  "NormalizeParameter\0"
+  "xmin\0"
+  "ymin\0"
+  "xmax\0"
+  "ymax\0"
+  "difficult\0"
+  "score\0"
+  "size\0"
+  "NormalizedBBox\0"
+  "PReLUParameter\0"
+  "share_mode\0"
+  "lr_mult\0"
+  "decay_mult\0"
+  "ParamSpec\0"
+  "ParameterParameter\0"
+  "order\0"
+  "PermuteParameter\0"
+  "pool\0"
+  "global_pooling\0"
+  "round_mode\0"
+  "PoolingParameter\0"
+  "power\0"
+  "PowerParameter\0"
+  "min_size\0"
+  "max_size\0"
+  "aspect_ratio\0"
+  "flip\0"
+  "clip\0"
+  "variance\0"
+  "img_size\0"
+  "img_h\0"
+  "img_w\0"
+  "step\0"
+  "step_h\0"
+  "step_w\0"
+  "PriorBoxParameter\0"
+  "module\0"
+  "param_str\0"
+  "share_in_parallel\0"
+  "PythonParameter\0"
+  "negative_slope\0"
+  "ReLUParameter\0"
+  "expose_hidden\0"
+  "RecurrentParameter\0"
+  "ReductionParameter\0"
+  "ReshapeParameter\0"
+  "resize_mode\0"
+  "height_scale\0"
+  "width_scale\0"
+  "pad_mode\0"
+  "pad_value\0"
+  "interp_mode\0"
+  "ResizeParameter\0"
+  "pyramid_height\0"
+  "SPPParameter\0"
+  "fraction\0"
+  "SaltPepperParameter\0"
+  "min_jaccard_overlap\0"
+  "max_jaccard_overlap\0"
+  "min_sample_coverage\0"
+  "max_sample_coverage\0"
+  "min_object_coverage\0"
+  "max_object_coverage\0"
+  "SampleConstraint\0"
+  "min_scale\0"
+  "max_scale\0"
+  "min_aspect_ratio\0"
+  "max_aspect_ratio\0"
+  "Sampler\0"
+  "output_directory\0"
+  "output_name_prefix\0"
+  "output_format\0"
+  "num_test_image\0"
+  "SaveOutputParameter\0"
+  "ScaleParameter\0"
+  "SigmoidParameter\0"
+  "slice_point\0"
+  "slice_dim\0"
+  "SliceParameter\0"
+  "SoftmaxParameter\0"
+  "net\0"
+  "net_param\0"
+  "train_net\0"
+  "test_net\0"
+  "train_net_param\0"
+  "test_net_param\0"
+  "train_state\0"
+  "test_state\0"
+  "test_iter\0"
+  "test_interval\0"
+  "test_compute_loss\0"
+  "test_initialization\0"
+  "base_lr\0"
+  "display\0"
+  "average_loss\0"
+  "max_iter\0"
+  "iter_size\0"
+  "lr_policy\0"
+  "gamma\0"
+  "momentum\0"
+  "weight_decay\0"
+  "regularization_type\0"
+  "stepsize\0"
+  "stepvalue\0"
+  "clip_gradients\0"
+  "snapshot\0"
+  "snapshot_prefix\0"
+  "snapshot_diff\0"
+  "snapshot_format\0"
+  "solver_mode\0"
+  "device_id\0"
+  "random_seed\0"
+  "delta\0"
+  "momentum2\0"
+  "rms_decay\0"
+  "snapshot_after_train\0"
+  "solver_type\0"
+  "layer_wise_reduce\0"
+  "weights\0"
+  "eval_type\0"
+  "ap_version\0"
+  "show_per_class_result\0"
+  "plateau_winsize\0"
+  "SolverParameter\0"
+  "iter\0"
+  "learned_net\0"
+  "history\0"
+  "current_step\0"
+  "minimum_loss\0"
+  "iter_last_event\0"
+  "SolverState\0"
+  "SwishParameter\0"
+  "TanHParameter\0"
+  "threshold\0"
+  "ThresholdParameter\0"
+  "tiles\0"
+  "TileParameter\0"
+  "mean_value\0"
+  "force_color\0"
+  "force_gray\0"
+  "crop_h\0"
+  "crop_w\0"
+  "noise_param\0"
+  "distort_param\0"
+  "expand_param\0"
+  "emit_constraint\0"
+  "TransformationParameter\0"
+  "biasterm\0"
+  "kernelsize\0"
+  "meanfile\0"
+  "batchsize\0"
+  "cropsize\0"
+  "blobs_lr\0"
+  "det_fg_threshold\0"
+  "det_bg_threshold\0"
+  "det_fg_fraction\0"
+  "det_context_pad\0"
+  "det_crop_mode\0"
+  "new_num\0"
+  "new_channels\0"
+  "shuffle_images\0"
+  "V0LayerParameter\0"
+  "blob_share_mode\0"
+  "V1LayerParameter\0"
+  "video_type\0"
+  "video_file\0"
+  "skip_frames\0"
+  "VideoDataParameter\0"
+  "fg_threshold\0"
+  "bg_threshold\0"
+  "fg_fraction\0"
+  "context_pad\0"
+  "crop_mode\0"
+  "cache_images\0"
+  "WindowDataParameter\0";
+
+static const xnn_pt_field xnn_caffe_fields[] = {
+  {0, XNN_PT_NUMBER}, /* AccuracyParameter.top_k */
+  {6, XNN_PT_NUMBER}, /* AccuracyParameter.axis */
+  {11, XNN_PT_NUMBER}, /* AccuracyParameter.ignore_label */
+  {42, 7}, /* AnnotatedDataParameter.batch_sampler */
+  {56, XNN_PT_STRING}, /* AnnotatedDataParameter.label_map_file */
+  {71, XNN_PT_ENUM}, /* AnnotatedDataParameter.anno_type */
+  {104, 18}, /* AnnotatedDatum.datum */
+  {110, XNN_PT_ENUM}, /* AnnotatedDatum.type */
+  {115, 4}, /* AnnotatedDatum.annotation_group */
+  {147, XNN_PT_NUMBER}, /* Annotation.instance_id */
+  {159, 54}, /* Annotation.bbox */
+  {175, XNN_PT_NUMBER}, /* AnnotationGroup.group_label */
+  {187, 3}, /* AnnotationGroup.annotation */
+  {214, XNN_PT_NUMBER}, /* ArgMaxParameter.out_max_val */
+  {0, XNN_PT_NUMBER}, /* ArgMaxParameter.top_k */
+  {6, XNN_PT_NUMBER}, /* ArgMaxParameter.axis */
+  {242, XNN_PT_NUMBER}, /* BatchNormParameter.use_global_stats */
+  {259, XNN_PT_NUMBER}, /* BatchNormParameter.moving_average_fraction */
+  {283, XNN_PT_NUMBER}, /* BatchNormParameter.eps */
+  {306, XNN_PT_NUMBER}, /* BatchSampler.use_original_image */
+  {325, 71}, /* BatchSampler.sampler */
+  {333, 70}, /* BatchSampler.sample_constraint */
+  {351, XNN_PT_NUMBER}, /* BatchSampler.max_sample */
+  {362, XNN_PT_NUMBER}, /* BatchSampler.max_trials */
+  {6, XNN_PT_NUMBER}, /* BiasParameter.axis */
+  {386, XNN_PT_NUMBER}, /* BiasParameter.num_axes */
+  {395, 30}, /* BiasParameter.filler */
+  {416, 11}, /* BlobProto.shape */
+  {422, XNN_PT_NUMBER}, /* BlobProto.data */
+  {427, XNN_PT_NUMBER}, /* BlobProto.diff */
+  {432, XNN_PT_NUMBER}, /* BlobProto.double_data */
+  {444, XNN_PT_NUMBER}, /* BlobProto.double_diff */
+  {456, XNN_PT_NUMBER}, /* BlobProto.num */
+  {460, XNN_PT_NUMBER}, /* BlobProto.channels */
+  {469, XNN_PT_NUMBER}, /* BlobProto.height */
+  {476, XNN_PT_NUMBER}, /* BlobProto.width */
+  {492, 9}, /* BlobProtoVector.blobs */
+  {514, XNN_PT_NUMBER}, /* BlobShape.dim */
+  {528, XNN_PT_NUMBER}, /* ClipParameter.min */
+  {532, XNN_PT_NUMBER}, /* ClipParameter.max */
+  {6, XNN_PT_NUMBER}, /* ConcatParameter.axis */
+  {550, XNN_PT_NUMBER}, /* ConcatParameter.concat_dim */
+  {577, XNN_PT_NUMBER}, /* ContrastiveLossParameter.margin */
+  {584, XNN_PT_NUMBER}, /* ContrastiveLossParameter.legacy_version */
+  {624, XNN_PT_NUMBER}, /* ConvolutionParameter.num_output */
+  {635, XNN_PT_NUMBER}, /* ConvolutionParameter.bias_term */
+  {645, XNN_PT_NUMBER}, /* ConvolutionParameter.pad */
+  {649, XNN_PT_NUMBER}, /* ConvolutionParameter.kernel_size */
+  {661, XNN_PT_NUMBER}, /* ConvolutionParameter.stride */
+  {668, XNN_PT_NUMBER}, /* ConvolutionParameter.dilation */
+  {677, XNN_PT_NUMBER}, /* ConvolutionParameter.pad_h */
+  {683, XNN_PT_NUMBER}, /* ConvolutionParameter.pad_w */
+  {689, XNN_PT_NUMBER}, /* ConvolutionParameter.kernel_h */
+  {698, XNN_PT_NUMBER}, /* ConvolutionParameter.kernel_w */
+  {707, XNN_PT_NUMBER}, /* ConvolutionParameter.stride_h */
+  {716, XNN_PT_NUMBER}, /* ConvolutionParameter.stride_w */
+  {725, XNN_PT_NUMBER}, /* ConvolutionParameter.group */
+  {731, 30}, /* ConvolutionParameter.weight_filler */
+  {745, 30}, /* ConvolutionParameter.bias_filler */
+  {757, XNN_PT_ENUM}, /* ConvolutionParameter.engine */
+  {6, XNN_PT_NUMBER}, /* ConvolutionParameter.axis */
+  {764, XNN_PT_NUMBER}, /* ConvolutionParameter.force_nd_im2col */
+  {6, XNN_PT_NUMBER}, /* CropParameter.axis */
+  {801, XNN_PT_NUMBER}, /* CropParameter.offset */
+  {822, XNN_PT_STRING}, /* DataParameter.source */
+  {829, XNN_PT_NUMBER}, /* DataParameter.batch_size */
+  {840, XNN_PT_NUMBER}, /* DataParameter.rand_skip */
+  {850, XNN_PT_ENUM}, /* DataParameter.backend */
+  {858, XNN_PT_NUMBER}, /* DataParameter.scale */
+  {864, XNN_PT_STRING}, /* DataParameter.mean_file */
+  {874, XNN_PT_NUMBER}, /* DataParameter.crop_size */
+  {884, XNN_PT_NUMBER}, /* DataParameter.mirror */
+  {891, XNN_PT_NUMBER}, /* DataParameter.force_encoded_color */
+  {911, XNN_PT_NUMBER}, /* DataParameter.prefetch */
+  {460, XNN_PT_NUMBER}, /* Datum.channels */
+  {469, XNN_PT_NUMBER}, /* Datum.height */
+  {476, XNN_PT_NUMBER}, /* Datum.width */
+  {422, XNN_PT_STRING}, /* Datum.data */
+  {934, XNN_PT_NUMBER}, /* Datum.label */
+  {940, XNN_PT_NUMBER}, /* Datum.float_data */
+  {951, XNN_PT_NUMBER}, /* Datum.encoded */
+  {965, XNN_PT_NUMBER}, /* DetectionEvaluateParameter.num_classes */
+  {977, XNN_PT_NUMBER}, /* DetectionEvaluateParameter.background_label_id */
+  {997, XNN_PT_NUMBER}, /* DetectionEvaluateParameter.overlap_threshold */
+  {1015, XNN_PT_NUMBER}, /* DetectionEvaluateParameter.evaluate_difficult_gt */
+  {1037, XNN_PT_STRING}, /* DetectionEvaluateParameter.name_size_file */
+  {1052, 67}, /* DetectionEvaluateParameter.resize_param */
+  {965, XNN_PT_NUMBER}, /* DetectionOutputParameter.num_classes */
+  {1092, XNN_PT_NUMBER}, /* DetectionOutputParameter.share_location */
+  {977, XNN_PT_NUMBER}, /* DetectionOutputParameter.background_label_id */
+  {1107, 52}, /* DetectionOutputParameter.nms_param */
+  {1117, 72}, /* DetectionOutputParameter.save_output_param */
+  {1135, XNN_PT_ENUM}, /* DetectionOutputParameter.code_type */
+  {1145, XNN_PT_NUMBER}, /* DetectionOutputParameter.variance_encoded_in_target */
+  {1172, XNN_PT_NUMBER}, /* DetectionOutputParameter.keep_top_k */
+  {1183, XNN_PT_NUMBER}, /* DetectionOutputParameter.confidence_threshold */
+  {1204, XNN_PT_NUMBER}, /* DetectionOutputParameter.visualize */
+  {1214, XNN_PT_NUMBER}, /* DetectionOutputParameter.visualize_threshold */
+  {1234, XNN_PT_STRING}, /* DetectionOutputParameter.save_file */
+  {1269, XNN_PT_NUMBER}, /* DistortionParameter.brightness_prob */
+  {1285, XNN_PT_NUMBER}, /* DistortionParameter.brightness_delta */
+  {1302, XNN_PT_NUMBER}, /* DistortionParameter.contrast_prob */
+  {1316, XNN_PT_NUMBER}, /* DistortionParameter.contrast_lower */
+  {1331, XNN_PT_NUMBER}, /* DistortionParameter.contrast_upper */
+  {1346, XNN_PT_NUMBER}, /* DistortionParameter.hue_prob */
+  {1355, XNN_PT_NUMBER}, /* DistortionParameter.hue_delta */
+  {1365, XNN_PT_NUMBER}, /* DistortionParameter.saturation_prob */
+  {1381, XNN_PT_NUMBER}, /* DistortionParameter.saturation_lower */
+  {1398, XNN_PT_NUMBER}, /* DistortionParameter.saturation_upper */
+  {1415, XNN_PT_NUMBER}, /* DistortionParameter.random_order_prob */
+  {1453, XNN_PT_NUMBER}, /* DropoutParameter.dropout_ratio */
+  {1484, 30}, /* DummyDataParameter.data_filler */
+  {416, 11}, /* DummyDataParameter.shape */
+  {456, XNN_PT_NUMBER}, /* DummyDataParameter.num */
+  {460, XNN_PT_NUMBER}, /* DummyDataParameter.channels */
+  {469, XNN_PT_NUMBER}, /* DummyDataParameter.height */
+  {476, XNN_PT_NUMBER}, /* DummyDataParameter.width */
+  {1515, XNN_PT_NUMBER}, /* ELUParameter.alpha */
+  {1534, XNN_PT_ENUM}, /* EltwiseParameter.operation */
+  {1544, XNN_PT_NUMBER}, /* EltwiseParameter.coeff */
+  {1550, XNN_PT_NUMBER}, /* EltwiseParameter.stable_prod_grad */
+  {624, XNN_PT_NUMBER}, /* EmbedParameter.num_output */
+  {1584, XNN_PT_NUMBER}, /* EmbedParameter.input_dim */
+  {635, XNN_PT_NUMBER}, /* EmbedParameter.bias_term */
+  {731, 30}, /* EmbedParameter.weight_filler */
+  {745, 30}, /* EmbedParameter.bias_filler */
+  {1609, XNN_PT_ENUM}, /* EmitConstraint.emit_type */
+  {1619, XNN_PT_NUMBER}, /* EmitConstraint.emit_overlap */
+  {1647, XNN_PT_NUMBER}, /* ExpParameter.base */
+  {858, XNN_PT_NUMBER}, /* ExpParameter.scale */
+  {1652, XNN_PT_NUMBER}, /* ExpParameter.shift */
+  {1671, XNN_PT_NUMBER}, /* ExpansionParameter.prob */
+  {1676, XNN_PT_NUMBER}, /* ExpansionParameter.max_expand_ratio */
+  {110, XNN_PT_STRING}, /* FillerParameter.type */
+  {1712, XNN_PT_NUMBER}, /* FillerParameter.value */
+  {528, XNN_PT_NUMBER}, /* FillerParameter.min */
+  {532, XNN_PT_NUMBER}, /* FillerParameter.max */
+  {1718, XNN_PT_NUMBER}, /* FillerParameter.mean */
+  {1723, XNN_PT_NUMBER}, /* FillerParameter.std */
+  {1727, XNN_PT_NUMBER}, /* FillerParameter.sparse */
+  {1734, XNN_PT_ENUM}, /* FillerParameter.variance_norm */
+  {6, XNN_PT_NUMBER}, /* FlattenParameter.axis */
+  {1764, XNN_PT_NUMBER}, /* FlattenParameter.end_axis */
+  {822, XNN_PT_STRING}, /* HDF5DataParameter.source */
+  {829, XNN_PT_NUMBER}, /* HDF5DataParameter.batch_size */
+  {1790, XNN_PT_NUMBER}, /* HDF5DataParameter.shuffle */
+  {1816, XNN_PT_STRING}, /* HDF5OutputParameter.file_name */
+  {1846, XNN_PT_ENUM}, /* HingeLossParameter.norm */
+  {822, XNN_PT_STRING}, /* ImageDataParameter.source */
+  {829, XNN_PT_NUMBER}, /* ImageDataParameter.batch_size */
+  {840, XNN_PT_NUMBER}, /* ImageDataParameter.rand_skip */
+  {1790, XNN_PT_NUMBER}, /* ImageDataParameter.shuffle */
+  {1870, XNN_PT_NUMBER}, /* ImageDataParameter.new_height */
+  {1881, XNN_PT_NUMBER}, /* ImageDataParameter.new_width */
+  {1891, XNN_PT_NUMBER}, /* ImageDataParameter.is_color */
+  {858, XNN_PT_NUMBER}, /* ImageDataParameter.scale */
+  {864, XNN_PT_STRING}, /* ImageDataParameter.mean_file */
+  {874, XNN_PT_NUMBER}, /* ImageDataParameter.crop_size */
+  {884, XNN_PT_NUMBER}, /* ImageDataParameter.mirror */
+  {1900, XNN_PT_STRING}, /* ImageDataParameter.root_folder */
+  {822, XNN_PT_STRING}, /* InfogainLossParameter.source */
+  {6, XNN_PT_NUMBER}, /* InfogainLossParameter.axis */
+  {624, XNN_PT_NUMBER}, /* InnerProductParameter.num_output */
+  {635, XNN_PT_NUMBER}, /* InnerProductParameter.bias_term */
+  {731, 30}, /* InnerProductParameter.weight_filler */
+  {745, 30}, /* InnerProductParameter.bias_filler */
+  {6, XNN_PT_NUMBER}, /* InnerProductParameter.axis */
+  {1953, XNN_PT_NUMBER}, /* InnerProductParameter.transpose */
+  {416, 11}, /* InputParameter.shape */
+  {2000, XNN_PT_NUMBER}, /* LRNParameter.local_size */
+  {1515, XNN_PT_NUMBER}, /* LRNParameter.alpha */
+  {2011, XNN_PT_NUMBER}, /* LRNParameter.beta */
+  {2016, XNN_PT_ENUM}, /* LRNParameter.norm_region */
+  {2028, XNN_PT_NUMBER}, /* LRNParameter.k */
+  {757, XNN_PT_ENUM}, /* LRNParameter.engine */
+  {2043, 41}, /* LabelMap.item */
+  {2057, XNN_PT_STRING}, /* LabelMapItem.name */
+  {934, XNN_PT_NUMBER}, /* LabelMapItem.label */
+  {2062, XNN_PT_STRING}, /* LabelMapItem.display_name */
+  {2057, XNN_PT_STRING}, /* LayerParameter.name */
+  {110, XNN_PT_STRING}, /* LayerParameter.type */
+  {2088, XNN_PT_STRING}, /* LayerParameter.bottom */
+  {2095, XNN_PT_STRING}, /* LayerParameter.top */
+  {2099, XNN_PT_ENUM}, /* LayerParameter.phase */
+  {2105, XNN_PT_NUMBER}, /* LayerParameter.loss_weight */
+  {2117, 56}, /* LayerParameter.param */
+  {492, 9}, /* LayerParameter.blobs */
+  {2123, XNN_PT_NUMBER}, /* LayerParameter.propagate_down */
+  {2138, 50}, /* LayerParameter.include */
+  {2146, 50}, /* LayerParameter.exclude */
+  {2154, 83}, /* LayerParameter.transform_param */
+  {2170, 44}, /* LayerParameter.loss_param */
+  {2181, 0}, /* LayerParameter.accuracy_param */
+  {2196, 5}, /* LayerParameter.argmax_param */
+  {2209, 6}, /* LayerParameter.batch_norm_param */
+  {2226, 8}, /* LayerParameter.bias_param */
+  {2237, 12}, /* LayerParameter.clip_param */
+  {2248, 13}, /* LayerParameter.concat_param */
+  {2261, 14}, /* LayerParameter.contrastive_loss_param */
+  {2284, 15}, /* LayerParameter.convolution_param */
+  {2302, 16}, /* LayerParameter.crop_param */
+  {2313, 17}, /* LayerParameter.data_param */
+  {2324, 22}, /* LayerParameter.dropout_param */
+  {2338, 23}, /* LayerParameter.dummy_data_param */
+  {2355, 25}, /* LayerParameter.eltwise_param */
+  {2369, 24}, /* LayerParameter.elu_param */
+  {2379, 26}, /* LayerParameter.embed_param */
+  {2391, 28}, /* LayerParameter.exp_param */
+  {2401, 31}, /* LayerParameter.flatten_param */
+  {2415, 32}, /* LayerParameter.hdf5_data_param */
+  {2431, 33}, /* LayerParameter.hdf5_output_param */
+  {2449, 34}, /* LayerParameter.hinge_loss_param */
+  {2466, 35}, /* LayerParameter.image_data_param */
+  {2483, 36}, /* LayerParameter.infogain_loss_param */
+  {2503, 37}, /* LayerParameter.inner_product_param */
+  {2523, 38}, /* LayerParameter.input_param */
+  {2535, 43}, /* LayerParameter.log_param */
+  {2545, 39}, /* LayerParameter.lrn_param */
+  {2555, 46}, /* LayerParameter.memory_data_param */
+  {2573, 45}, /* LayerParameter.mvn_param */
+  {2583, 57}, /* LayerParameter.parameter_param */
+  {2599, 59}, /* LayerParameter.pooling_param */
+  {2613, 60}, /* LayerParameter.power_param */
+  {2625, 55}, /* LayerParameter.prelu_param */
+  {2637, 62}, /* LayerParameter.python_param */
+  {2650, 64}, /* LayerParameter.recurrent_param */
+  {2666, 65}, /* LayerParameter.reduction_param */
+  {2682, 63}, /* LayerParameter.relu_param */
+  {2693, 66}, /* LayerParameter.reshape_param */
+  {2707, 73}, /* LayerParameter.scale_param */
+  {2719, 74}, /* LayerParameter.sigmoid_param */
+  {2733, 76}, /* LayerParameter.softmax_param */
+  {2747, 68}, /* LayerParameter.spp_param */
+  {2757, 75}, /* LayerParameter.slice_param */
+  {2769, 79}, /* LayerParameter.swish_param */
+  {2781, 80}, /* LayerParameter.tanh_param */
+  {2792, 81}, /* LayerParameter.threshold_param */
+  {2808, 82}, /* LayerParameter.tile_param */
+  {2819, 87}, /* LayerParameter.window_data_param */
+  {2837, 1}, /* LayerParameter.annotated_data_param */
+  {2858, 19}, /* LayerParameter.detection_evaluate_param */
+  {2883, 20}, /* LayerParameter.detection_output_param */
+  {2906, 47}, /* LayerParameter.multibox_loss_param */
+  {2926, 53}, /* LayerParameter.norm_param */
+  {2937, 58}, /* LayerParameter.permute_param */
+  {2951, 61}, /* LayerParameter.prior_box_param */
+  {2967, 86}, /* LayerParameter.video_data_param */
+  {1647, XNN_PT_NUMBER}, /* LogParameter.base */
+  {858, XNN_PT_NUMBER}, /* LogParameter.scale */
+  {1652, XNN_PT_NUMBER}, /* LogParameter.shift */
+  {11, XNN_PT_NUMBER}, /* LossParameter.ignore_label */
+  {3012, XNN_PT_ENUM}, /* LossParameter.normalization */
+  {3026, XNN_PT_NUMBER}, /* LossParameter.normalize */
+  {3050, XNN_PT_NUMBER}, /* MVNParameter.normalize_variance */
+  {3069, XNN_PT_NUMBER}, /* MVNParameter.across_channels */
+  {283, XNN_PT_NUMBER}, /* MVNParameter.eps */
+  {829, XNN_PT_NUMBER}, /* MemoryDataParameter.batch_size */
+  {460, XNN_PT_NUMBER}, /* MemoryDataParameter.channels */
+  {469, XNN_PT_NUMBER}, /* MemoryDataParameter.height */
+  {476, XNN_PT_NUMBER}, /* MemoryDataParameter.width */
+  {3118, XNN_PT_ENUM}, /* MultiBoxLossParameter.loc_loss_type */
+  {3132, XNN_PT_ENUM}, /* MultiBoxLossParameter.conf_loss_type */
+  {3147, XNN_PT_NUMBER}, /* MultiBoxLossParameter.loc_weight */
+  {965, XNN_PT_NUMBER}, /* MultiBoxLossParameter.num_classes */
+  {1092, XNN_PT_NUMBER}, /* MultiBoxLossParameter.share_location */
+  {3158, XNN_PT_ENUM}, /* MultiBoxLossParameter.match_type */
+  {997, XNN_PT_NUMBER}, /* MultiBoxLossParameter.overlap_threshold */
+  {3169, XNN_PT_NUMBER}, /* MultiBoxLossParameter.use_prior_for_matching */
+  {977, XNN_PT_NUMBER}, /* MultiBoxLossParameter.background_label_id */
+  {3192, XNN_PT_NUMBER}, /* MultiBoxLossParameter.use_difficult_gt */
+  {3209, XNN_PT_NUMBER}, /* MultiBoxLossParameter.do_neg_mining */
+  {3223, XNN_PT_NUMBER}, /* MultiBoxLossParameter.neg_pos_ratio */
+  {3237, XNN_PT_NUMBER}, /* MultiBoxLossParameter.neg_overlap */
+  {1135, XNN_PT_ENUM}, /* MultiBoxLossParameter.code_type */
+  {3249, XNN_PT_NUMBER}, /* MultiBoxLossParameter.encode_variance_in_target */
+  {3275, XNN_PT_NUMBER}, /* MultiBoxLossParameter.map_object_to_agnostic */
+  {3298, XNN_PT_NUMBER}, /* MultiBoxLossParameter.ignore_cross_boundary_bbox */
+  {3325, XNN_PT_NUMBER}, /* MultiBoxLossParameter.bp_inside */
+  {3335, XNN_PT_ENUM}, /* MultiBoxLossParameter.mining_type */
+  {1107, 52}, /* MultiBoxLossParameter.nms_param */
+  {3347, XNN_PT_NUMBER}, /* MultiBoxLossParameter.sample_size */
+  {3359, XNN_PT_NUMBER}, /* MultiBoxLossParameter.use_prior_for_nms */
+  {2057, XNN_PT_STRING}, /* NetParameter.name */
+  {3399, XNN_PT_STRING}, /* NetParameter.input */
+  {3405, 11}, /* NetParameter.input_shape */
+  {1584, XNN_PT_NUMBER}, /* NetParameter.input_dim */
+  {3417, XNN_PT_NUMBER}, /* NetParameter.force_backward */
+  {3432, 49}, /* NetParameter.state */
+  {3438, XNN_PT_NUMBER}, /* NetParameter.debug_info */
+  {3449, 42}, /* NetParameter.layer */
+  {3455, 85}, /* NetParameter.layers */
+  {2099, XNN_PT_ENUM}, /* NetState.phase */
+  {3475, XNN_PT_NUMBER}, /* NetState.level */
+  {3481, XNN_PT_STRING}, /* NetState.stage */
+  {2099, XNN_PT_ENUM}, /* NetStateRule.phase */
+  {3496, XNN_PT_NUMBER}, /* NetStateRule.min_level */
+  {3506, XNN_PT_NUMBER}, /* NetStateRule.max_level */
+  {3481, XNN_PT_STRING}, /* NetStateRule.stage */
+  {3516, XNN_PT_STRING}, /* NetStateRule.not_stage */
+  {1671, XNN_PT_NUMBER}, /* NoiseParameter.prob */
+  {3539, XNN_PT_NUMBER}, /* NoiseParameter.hist_eq */
+  {3547, XNN_PT_NUMBER}, /* NoiseParameter.inverse */
+  {3555, XNN_PT_NUMBER}, /* NoiseParameter.decolorize */
+  {3566, XNN_PT_NUMBER}, /* NoiseParameter.gauss_blur */
+  {3577, XNN_PT_NUMBER}, /* NoiseParameter.jpeg */
+  {3582, XNN_PT_NUMBER}, /* NoiseParameter.posterize */
+  {3592, XNN_PT_NUMBER}, /* NoiseParameter.erode */
+  {3598, XNN_PT_NUMBER}, /* NoiseParameter.saltpepper */
+  {3609, 69}, /* NoiseParameter.saltpepper_param */
+  {3626, XNN_PT_NUMBER}, /* NoiseParameter.clahe */
+  {3632, XNN_PT_NUMBER}, /* NoiseParameter.convert_to_hsv */
+  {3647, XNN_PT_NUMBER}, /* NoiseParameter.convert_to_lab */
+  {3677, XNN_PT_NUMBER}, /* NonMaximumSuppressionParameter.nms_threshold */
+  {0, XNN_PT_NUMBER}, /* NonMaximumSuppressionParameter.top_k */
+  {3691, XNN_PT_NUMBER}, /* NonMaximumSuppressionParameter.eta */
+  {3726, XNN_PT_NUMBER}, /* NormalizeParameter.across_spatial */
+  {3741, 30}, /* NormalizeParameter.scale_filler */
+  {3754, XNN_PT_NUMBER}, /* NormalizeParameter.channel_shared */
+  {283, XNN_PT_NUMBER}, /* NormalizeParameter.eps */
+  {3788, XNN_PT_NUMBER}, /* NormalizedBBox.xmin */
+  {3793, XNN_PT_NUMBER}, /* NormalizedBBox.ymin */
+  {3798, XNN_PT_NUMBER}, /* NormalizedBBox.xmax */
+  {3803, XNN_PT_NUMBER}, /* NormalizedBBox.ymax */
+  {934, XNN_PT_NUMBER}, /* NormalizedBBox.label */
+  {3808, XNN_PT_NUMBER}, /* NormalizedBBox.difficult */
+  {3818, XNN_PT_NUMBER}, /* NormalizedBBox.score */
+  {3824, XNN_PT_NUMBER}, /* NormalizedBBox.size */
+  {395, 30}, /* PReLUParameter.filler */
+  {3754, XNN_PT_NUMBER}, /* PReLUParameter.channel_shared */
+  {2057, XNN_PT_STRING}, /* ParamSpec.name */
+  {3859, XNN_PT_ENUM}, /* ParamSpec.share_mode */
+  {3870, XNN_PT_NUMBER}, /* ParamSpec.lr_mult */
+  {3878, XNN_PT_NUMBER}, /* ParamSpec.decay_mult */
+  {416, 11}, /* ParameterParameter.shape */
+  {3918, XNN_PT_NUMBER}, /* PermuteParameter.order */
+  {3941, XNN_PT_ENUM}, /* PoolingParameter.pool */
+  {645, XNN_PT_NUMBER}, /* PoolingParameter.pad */
+  {677, XNN_PT_NUMBER}, /* PoolingParameter.pad_h */
+  {683, XNN_PT_NUMBER}, /* PoolingParameter.pad_w */
+  {649, XNN_PT_NUMBER}, /* PoolingParameter.kernel_size */
+  {689, XNN_PT_NUMBER}, /* PoolingParameter.kernel_h */
+  {698, XNN_PT_NUMBER}, /* PoolingParameter.kernel_w */
+  {661, XNN_PT_NUMBER}, /* PoolingParameter.stride */
+  {707, XNN_PT_NUMBER}, /* PoolingParameter.stride_h */
+  {716, XNN_PT_NUMBER}, /* PoolingParameter.stride_w */
+  {757, XNN_PT_ENUM}, /* PoolingParameter.engine */
+  {3946, XNN_PT_NUMBER}, /* PoolingParameter.global_pooling */
+  {3961, XNN_PT_ENUM}, /* PoolingParameter.round_mode */
+  {3989, XNN_PT_NUMBER}, /* PowerParameter.power */
+  {858, XNN_PT_NUMBER}, /* PowerParameter.scale */
+  {1652, XNN_PT_NUMBER}, /* PowerParameter.shift */
+  {4010, XNN_PT_NUMBER}, /* PriorBoxParameter.min_size */
+  {4019, XNN_PT_NUMBER}, /* PriorBoxParameter.max_size */
+  {4028, XNN_PT_NUMBER}, /* PriorBoxParameter.aspect_ratio */
+  {4041, XNN_PT_NUMBER}, /* PriorBoxParameter.flip */
+  {4046, XNN_PT_NUMBER}, /* PriorBoxParameter.clip */
+  {4051, XNN_PT_NUMBER}, /* PriorBoxParameter.variance */
+  {4060, XNN_PT_NUMBER}, /* PriorBoxParameter.img_size */
+  {4069, XNN_PT_NUMBER}, /* PriorBoxParameter.img_h */
+  {4075, XNN_PT_NUMBER}, /* PriorBoxParameter.img_w */
+  {4081, XNN_PT_NUMBER}, /* PriorBoxParameter.step */
+  {4086, XNN_PT_NUMBER}, /* PriorBoxParameter.step_h */
+  {4093, XNN_PT_NUMBER}, /* PriorBoxParameter.step_w */
+  {801, XNN_PT_NUMBER}, /* PriorBoxParameter.offset */
+  {4118, XNN_PT_STRING}, /* PythonParameter.module */
+  {3449, XNN_PT_STRING}, /* PythonParameter.layer */
+  {4125, XNN_PT_STRING}, /* PythonParameter.param_str */
+  {4135, XNN_PT_NUMBER}, /* PythonParameter.share_in_parallel */
+  {4169, XNN_PT_NUMBER}, /* ReLUParameter.negative_slope */
+  {757, XNN_PT_ENUM}, /* ReLUParameter.engine */
+  {624, XNN_PT_NUMBER}, /* RecurrentParameter.num_output */
+  {731, 30}, /* RecurrentParameter.weight_filler */
+  {745, 30}, /* RecurrentParameter.bias_filler */
+  {3438, XNN_PT_NUMBER}, /* RecurrentParameter.debug_info */
+  {4198, XNN_PT_NUMBER}, /* RecurrentParameter.expose_hidden */
+  {1534, XNN_PT_ENUM}, /* ReductionParameter.operation */
+  {6, XNN_PT_NUMBER}, /* ReductionParameter.axis */
+  {1544, XNN_PT_NUMBER}, /* ReductionParameter.coeff */
+  {416, 11}, /* ReshapeParameter.shape */
+  {6, XNN_PT_NUMBER}, /* ReshapeParameter.axis */
+  {386, XNN_PT_NUMBER}, /* ReshapeParameter.num_axes */
+  {1671, XNN_PT_NUMBER}, /* ResizeParameter.prob */
+  {4267, XNN_PT_ENUM}, /* ResizeParameter.resize_mode */
+  {469, XNN_PT_NUMBER}, /* ResizeParameter.height */
+  {476, XNN_PT_NUMBER}, /* ResizeParameter.width */
+  {4279, XNN_PT_NUMBER}, /* ResizeParameter.height_scale */
+  {4292, XNN_PT_NUMBER}, /* ResizeParameter.width_scale */
+  {4304, XNN_PT_ENUM}, /* ResizeParameter.pad_mode */
+  {4313, XNN_PT_NUMBER}, /* ResizeParameter.pad_value */
+  {4323, XNN_PT_ENUM}, /* ResizeParameter.interp_mode */
+  {4351, XNN_PT_NUMBER}, /* SPPParameter.pyramid_height */
+  {3941, XNN_PT_ENUM}, /* SPPParameter.pool */
+  {757, XNN_PT_ENUM}, /* SPPParameter.engine */
+  {4379, XNN_PT_NUMBER}, /* SaltPepperParameter.fraction */
+  {1712, XNN_PT_NUMBER}, /* SaltPepperParameter.value */
+  {4408, XNN_PT_NUMBER}, /* SampleConstraint.min_jaccard_overlap */
+  {4428, XNN_PT_NUMBER}, /* SampleConstraint.max_jaccard_overlap */
+  {4448, XNN_PT_NUMBER}, /* SampleConstraint.min_sample_coverage */
+  {4468, XNN_PT_NUMBER}, /* SampleConstraint.max_sample_coverage */
+  {4488, XNN_PT_NUMBER}, /* SampleConstraint.min_object_coverage */
+  {4508, XNN_PT_NUMBER}, /* SampleConstraint.max_object_coverage */
+  {4545, XNN_PT_NUMBER}, /* Sampler.min_scale */
+  {4555, XNN_PT_NUMBER}, /* Sampler.max_scale */
+  {4565, XNN_PT_NUMBER}, /* Sampler.min_aspect_ratio */
+  {4582, XNN_PT_NUMBER}, /* Sampler.max_aspect_ratio */
+  {4607, XNN_PT_STRING}, /* SaveOutputParameter.output_directory */
+  {4624, XNN_PT_STRING}, /* SaveOutputParameter.output_name_prefix */
+  {4643, XNN_PT_STRING}, /* SaveOutputParameter.output_format */
+  {56, XNN_PT_STRING}, /* SaveOutputParameter.label_map_file */
+  {1037, XNN_PT_STRING}, /* SaveOutputParameter.name_size_file */
+  {4657, XNN_PT_NUMBER}, /* SaveOutputParameter.num_test_image */
+  {1052, 67}, /* SaveOutputParameter.resize_param */
+  {6, XNN_PT_NUMBER}, /* ScaleParameter.axis */
+  {386, XNN_PT_NUMBER}, /* ScaleParameter.num_axes */
+  {395, 30}, /* ScaleParameter.filler */
+  {635, XNN_PT_NUMBER}, /* ScaleParameter.bias_term */
+  {745, 30}, /* ScaleParameter.bias_filler */
+  {757, XNN_PT_ENUM}, /* SigmoidParameter.engine */
+  {6, XNN_PT_NUMBER}, /* SliceParameter.axis */
+  {4724, XNN_PT_NUMBER}, /* SliceParameter.slice_point */
+  {4736, XNN_PT_NUMBER}, /* SliceParameter.slice_dim */
+  {757, XNN_PT_ENUM}, /* SoftmaxParameter.engine */
+  {6, XNN_PT_NUMBER}, /* SoftmaxParameter.axis */
+  {4778, XNN_PT_STRING}, /* SolverParameter.net */
+  {4782, 48}, /* SolverParameter.net_param */
+  {4792, XNN_PT_STRING}, /* SolverParameter.train_net */
+  {4802, XNN_PT_STRING}, /* SolverParameter.test_net */
+  {4811, 48}, /* SolverParameter.train_net_param */
+  {4827, 48}, /* SolverParameter.test_net_param */
+  {4842, 49}, /* SolverParameter.train_state */
+  {4854, 49}, /* SolverParameter.test_state */
+  {4865, XNN_PT_NUMBER}, /* SolverParameter.test_iter */
+  {4875, XNN_PT_NUMBER}, /* SolverParameter.test_interval */
+  {4889, XNN_PT_NUMBER}, /* SolverParameter.test_compute_loss */
+  {4907, XNN_PT_NUMBER}, /* SolverParameter.test_initialization */
+  {4927, XNN_PT_NUMBER}, /* SolverParameter.base_lr */
+  {4935, XNN_PT_NUMBER}, /* SolverParameter.display */
+  {4943, XNN_PT_NUMBER}, /* SolverParameter.average_loss */
+  {4956, XNN_PT_NUMBER}, /* SolverParameter.max_iter */
+  {4965, XNN_PT_NUMBER}, /* SolverParameter.iter_size */
+  {4975, XNN_PT_STRING}, /* SolverParameter.lr_policy */
+  {4985, XNN_PT_NUMBER}, /* SolverParameter.gamma */
+  {3989, XNN_PT_NUMBER}, /* SolverParameter.power */
+  {4991, XNN_PT_NUMBER}, /* SolverParameter.momentum */
+  {5000, XNN_PT_NUMBER}, /* SolverParameter.weight_decay */
+  {5013, XNN_PT_STRING}, /* SolverParameter.regularization_type */
+  {5033, XNN_PT_NUMBER}, /* SolverParameter.stepsize */
+  {5042, XNN_PT_NUMBER}, /* SolverParameter.stepvalue */
+  {5052, XNN_PT_NUMBER}, /* SolverParameter.clip_gradients */
+  {5067, XNN_PT_NUMBER}, /* SolverParameter.snapshot */
+  {5076, XNN_PT_STRING}, /* SolverParameter.snapshot_prefix */
+  {5092, XNN_PT_NUMBER}, /* SolverParameter.snapshot_diff */
+  {5106, XNN_PT_ENUM}, /* SolverParameter.snapshot_format */
+  {5122, XNN_PT_ENUM}, /* SolverParameter.solver_mode */
+  {5134, XNN_PT_NUMBER}, /* SolverParameter.device_id */
+  {5144, XNN_PT_NUMBER}, /* SolverParameter.random_seed */
+  {110, XNN_PT_STRING}, /* SolverParameter.type */
+  {5156, XNN_PT_NUMBER}, /* SolverParameter.delta */
+  {5162, XNN_PT_NUMBER}, /* SolverParameter.momentum2 */
+  {5172, XNN_PT_NUMBER}, /* SolverParameter.rms_decay */
+  {3438, XNN_PT_NUMBER}, /* SolverParameter.debug_info */
+  {5182, XNN_PT_NUMBER}, /* SolverParameter.snapshot_after_train */
+  {5203, XNN_PT_ENUM}, /* SolverParameter.solver_type */
+  {5215, XNN_PT_NUMBER}, /* SolverParameter.layer_wise_reduce */
+  {5233, XNN_PT_STRING}, /* SolverParameter.weights */
+  {5241, XNN_PT_STRING}, /* SolverParameter.eval_type */
+  {5251, XNN_PT_STRING}, /* SolverParameter.ap_version */
+  {5262, XNN_PT_NUMBER}, /* SolverParameter.show_per_class_result */
+  {5284, XNN_PT_NUMBER}, /* SolverParameter.plateau_winsize */
+  {5316, XNN_PT_NUMBER}, /* SolverState.iter */
+  {5321, XNN_PT_STRING}, /* SolverState.learned_net */
+  {5333, 9}, /* SolverState.history */
+  {5341, XNN_PT_NUMBER}, /* SolverState.current_step */
+  {5354, XNN_PT_NUMBER}, /* SolverState.minimum_loss */
+  {5367, XNN_PT_NUMBER}, /* SolverState.iter_last_event */
+  {2011, XNN_PT_NUMBER}, /* SwishParameter.beta */
+  {757, XNN_PT_ENUM}, /* TanHParameter.engine */
+  {5424, XNN_PT_NUMBER}, /* ThresholdParameter.threshold */
+  {6, XNN_PT_NUMBER}, /* TileParameter.axis */
+  {5453, XNN_PT_NUMBER}, /* TileParameter.tiles */
+  {858, XNN_PT_NUMBER}, /* TransformationParameter.scale */
+  {884, XNN_PT_NUMBER}, /* TransformationParameter.mirror */
+  {874, XNN_PT_NUMBER}, /* TransformationParameter.crop_size */
+  {864, XNN_PT_STRING}, /* TransformationParameter.mean_file */
+  {5473, XNN_PT_NUMBER}, /* TransformationParameter.mean_value */
+  {5484, XNN_PT_NUMBER}, /* TransformationParameter.force_color */
+  {5496, XNN_PT_NUMBER}, /* TransformationParameter.force_gray */
+  {5507, XNN_PT_NUMBER}, /* TransformationParameter.crop_h */
+  {5514, XNN_PT_NUMBER}, /* TransformationParameter.crop_w */
+  {1052, 67}, /* TransformationParameter.resize_param */
+  {5521, 51}, /* TransformationParameter.noise_param */
+  {5533, 21}, /* TransformationParameter.distort_param */
+  {5547, 29}, /* TransformationParameter.expand_param */
+  {5560, 27}, /* TransformationParameter.emit_constraint */
+  {2057, XNN_PT_STRING}, /* V0LayerParameter.name */
+  {110, XNN_PT_STRING}, /* V0LayerParameter.type */
+  {624, XNN_PT_NUMBER}, /* V0LayerParameter.num_output */
+  {5600, XNN_PT_NUMBER}, /* V0LayerParameter.biasterm */
+  {731, 30}, /* V0LayerParameter.weight_filler */
+  {745, 30}, /* V0LayerParameter.bias_filler */
+  {645, XNN_PT_NUMBER}, /* V0LayerParameter.pad */
+  {5609, XNN_PT_NUMBER}, /* V0LayerParameter.kernelsize */
+  {725, XNN_PT_NUMBER}, /* V0LayerParameter.group */
+  {661, XNN_PT_NUMBER}, /* V0LayerParameter.stride */
+  {3941, XNN_PT_ENUM}, /* V0LayerParameter.pool */
+  {1453, XNN_PT_NUMBER}, /* V0LayerParameter.dropout_ratio */
+  {2000, XNN_PT_NUMBER}, /* V0LayerParameter.local_size */
+  {1515, XNN_PT_NUMBER}, /* V0LayerParameter.alpha */
+  {2011, XNN_PT_NUMBER}, /* V0LayerParameter.beta */
+  {2028, XNN_PT_NUMBER}, /* V0LayerParameter.k */
+  {822, XNN_PT_STRING}, /* V0LayerParameter.source */
+  {858, XNN_PT_NUMBER}, /* V0LayerParameter.scale */
+  {5620, XNN_PT_STRING}, /* V0LayerParameter.meanfile */
+  {5629, XNN_PT_NUMBER}, /* V0LayerParameter.batchsize */
+  {5639, XNN_PT_NUMBER}, /* V0LayerParameter.cropsize */
+  {884, XNN_PT_NUMBER}, /* V0LayerParameter.mirror */
+  {492, 9}, /* V0LayerParameter.blobs */
+  {5648, XNN_PT_NUMBER}, /* V0LayerParameter.blobs_lr */
+  {5000, XNN_PT_NUMBER}, /* V0LayerParameter.weight_decay */
+  {840, XNN_PT_NUMBER}, /* V0LayerParameter.rand_skip */
+  {5657, XNN_PT_NUMBER}, /* V0LayerParameter.det_fg_threshold */
+  {5674, XNN_PT_NUMBER}, /* V0LayerParameter.det_bg_threshold */
+  {5691, XNN_PT_NUMBER}, /* V0LayerParameter.det_fg_fraction */
+  {5707, XNN_PT_NUMBER}, /* V0LayerParameter.det_context_pad */
+  {5723, XNN_PT_STRING}, /* V0LayerParameter.det_crop_mode */
+  {5737, XNN_PT_NUMBER}, /* V0LayerParameter.new_num */
+  {5745, XNN_PT_NUMBER}, /* V0LayerParameter.new_channels */
+  {1870, XNN_PT_NUMBER}, /* V0LayerParameter.new_height */
+  {1881, XNN_PT_NUMBER}, /* V0LayerParameter.new_width */
+  {5758, XNN_PT_NUMBER}, /* V0LayerParameter.shuffle_images */
+  {550, XNN_PT_NUMBER}, /* V0LayerParameter.concat_dim */
+  {2431, 33}, /* V0LayerParameter.hdf5_output_param */
+  {2088, XNN_PT_STRING}, /* V1LayerParameter.bottom */
+  {2095, XNN_PT_STRING}, /* V1LayerParameter.top */
+  {2057, XNN_PT_STRING}, /* V1LayerParameter.name */
+  {2138, 50}, /* V1LayerParameter.include */
+  {2146, 50}, /* V1LayerParameter.exclude */
+  {110, XNN_PT_ENUM}, /* V1LayerParameter.type */
+  {492, 9}, /* V1LayerParameter.blobs */
+  {2117, XNN_PT_STRING}, /* V1LayerParameter.param */
+  {5790, XNN_PT_ENUM}, /* V1LayerParameter.blob_share_mode */
+  {5648, XNN_PT_NUMBER}, /* V1LayerParameter.blobs_lr */
+  {5000, XNN_PT_NUMBER}, /* V1LayerParameter.weight_decay */
+  {2105, XNN_PT_NUMBER}, /* V1LayerParameter.loss_weight */
+  {2181, 0}, /* V1LayerParameter.accuracy_param */
+  {2196, 5}, /* V1LayerParameter.argmax_param */
+  {2248, 13}, /* V1LayerParameter.concat_param */
+  {2261, 14}, /* V1LayerParameter.contrastive_loss_param */
+  {2284, 15}, /* V1LayerParameter.convolution_param */
+  {2313, 17}, /* V1LayerParameter.data_param */
+  {2324, 22}, /* V1LayerParameter.dropout_param */
+  {2338, 23}, /* V1LayerParameter.dummy_data_param */
+  {2355, 25}, /* V1LayerParameter.eltwise_param */
+  {2391, 28}, /* V1LayerParameter.exp_param */
+  {2415, 32}, /* V1LayerParameter.hdf5_data_param */
+  {2431, 33}, /* V1LayerParameter.hdf5_output_param */
+  {2449, 34}, /* V1LayerParameter.hinge_loss_param */
+  {2466, 35}, /* V1LayerParameter.image_data_param */
+  {2483, 36}, /* V1LayerParameter.infogain_loss_param */
+  {2503, 37}, /* V1LayerParameter.inner_product_param */
+  {2545, 39}, /* V1LayerParameter.lrn_param */
+  {2555, 46}, /* V1LayerParameter.memory_data_param */
+  {2573, 45}, /* V1LayerParameter.mvn_param */
+  {2599, 59}, /* V1LayerParameter.pooling_param */
+  {2613, 60}, /* V1LayerParameter.power_param */
+  {2682, 63}, /* V1LayerParameter.relu_param */
+  {2719, 74}, /* V1LayerParameter.sigmoid_param */
+  {2733, 76}, /* V1LayerParameter.softmax_param */
+  {2757, 75}, /* V1LayerParameter.slice_param */
+  {2781, 80}, /* V1LayerParameter.tanh_param */
+  {2792, 81}, /* V1LayerParameter.threshold_param */
+  {2819, 87}, /* V1LayerParameter.window_data_param */
+  {2154, 83}, /* V1LayerParameter.transform_param */
+  {2170, 44}, /* V1LayerParameter.loss_param */
+  {3449, 84}, /* V1LayerParameter.layer */
+  {5823, XNN_PT_ENUM}, /* VideoDataParameter.video_type */
+  {5134, XNN_PT_NUMBER}, /* VideoDataParameter.device_id */
+  {5834, XNN_PT_STRING}, /* VideoDataParameter.video_file */
+  {5845, XNN_PT_NUMBER}, /* VideoDataParameter.skip_frames */
+  {822, XNN_PT_STRING}, /* WindowDataParameter.source */
+  {858, XNN_PT_NUMBER}, /* WindowDataParameter.scale */
+  {864, XNN_PT_STRING}, /* WindowDataParameter.mean_file */
+  {829, XNN_PT_NUMBER}, /* WindowDataParameter.batch_size */
+  {874, XNN_PT_NUMBER}, /* WindowDataParameter.crop_size */
+  {884, XNN_PT_NUMBER}, /* WindowDataParameter.mirror */
+  {5876, XNN_PT_NUMBER}, /* WindowDataParameter.fg_threshold */
+  {5889, XNN_PT_NUMBER}, /* WindowDataParameter.bg_threshold */
+  {5902, XNN_PT_NUMBER}, /* WindowDataParameter.fg_fraction */
+  {5914, XNN_PT_NUMBER}, /* WindowDataParameter.context_pad */
+  {5926, XNN_PT_STRING}, /* WindowDataParameter.crop_mode */
+  {5936, XNN_PT_NUMBER}, /* WindowDataParameter.cache_images */
+  {1900, XNN_PT_STRING}, /* WindowDataParameter.root_folder */
 };
 
 static const xnn_pt_message xnn_caffe_messages[] = {
-  {"AccuracyParameter", xnn_caffe_fields_AccuracyParameter, 3},
-  {"AnnotatedDataParameter", xnn_caffe_fields_AnnotatedDataParameter, 3},
-  {"AnnotatedDatum", xnn_caffe_fields_AnnotatedDatum, 3},
-  {"Annotation", xnn_caffe_fields_Annotation, 2},
-  {"AnnotationGroup", xnn_caffe_fields_AnnotationGroup, 2},
-  {"ArgMaxParameter", xnn_caffe_fields_ArgMaxParameter, 3},
-  {"BatchNormParameter", xnn_caffe_fields_BatchNormParameter, 3},
-  {"BatchSampler", xnn_caffe_fields_BatchSampler, 5},
-  {"BiasParameter", xnn_caffe_fields_BiasParameter, 3},
-  {"BlobProto", xnn_caffe_fields_BlobProto, 9},
-  {"BlobProtoVector", xnn_caffe_fields_BlobProtoVector, 1},
-  {"BlobShape", xnn_caffe_fields_BlobShape, 1},
-  {"ClipParameter", xnn_caffe_fields_ClipParameter, 2},
-  {"ConcatParameter", xnn_caffe_fields_ConcatParameter, 2},
-  {"ContrastiveLossParameter", xnn_caffe_fields_ContrastiveLossParameter, 2},
-  {"ConvolutionParameter", xnn_caffe_fields_ConvolutionParameter, 18},
-  {"CropParameter", xnn_caffe_fields_CropParameter, 2},
-  {"DataParameter", xnn_caffe_fields_DataParameter, 10},
-  {"Datum", xnn_caffe_fields_Datum, 7},
-  {"DetectionEvaluateParameter", xnn_caffe_fields_DetectionEvaluateParameter, 6},
-  {"DetectionOutputParameter", xnn_caffe_fields_DetectionOutputParameter, 12},
-  {"DistortionParameter", xnn_caffe_fields_DistortionParameter, 11},
-  {"DropoutParameter", xnn_caffe_fields_DropoutParameter, 1},
-  {"DummyDataParameter", xnn_caffe_fields_DummyDataParameter, 6},
-  {"ELUParameter", xnn_caffe_fields_ELUParameter, 1},
-  {"EltwiseParameter", xnn_caffe_fields_EltwiseParameter, 3},
-  {"EmbedParameter", xnn_caffe_fields_EmbedParameter, 5},
-  {"EmitConstraint", xnn_caffe_fields_EmitConstraint, 2},
-  {"ExpParameter", xnn_caffe_fields_ExpParameter, 3},
-  {"ExpansionParameter", xnn_caffe_fields_ExpansionParameter, 2},
-  {"FillerParameter", xnn_caffe_fields_FillerParameter, 8},
-  {"FlattenParameter", xnn_caffe_fields_FlattenParameter, 2},
-  {"HDF5DataParameter", xnn_caffe_fields_HDF5DataParameter, 3},
-  {"HDF5OutputParameter", xnn_caffe_fields_HDF5OutputParameter, 1},
-  {"HingeLossParameter", xnn_caffe_fields_HingeLossParameter, 1},
-  {"ImageDataParameter", xnn_caffe_fields_ImageDataParameter, 12},
-  {"InfogainLossParameter", xnn_caffe_fields_InfogainLossParameter, 2},
-  {"InnerProductParameter", xnn_caffe_fields_InnerProductParameter, 6},
-  {"InputParameter", xnn_caffe_fields_InputParameter, 1},
-  {"LRNParameter", xnn_caffe_fields_LRNParameter, 6},
-  {"LabelMap", xnn_caffe_fields_LabelMap, 1},
-  {"LabelMapItem", xnn_caffe_fields_LabelMapItem, 3},
-  {"LayerParameter", xnn_caffe_fields_LayerParameter, 68},
-  {"LogParameter", xnn_caffe_fields_LogParameter, 3},
-  {"LossParameter", xnn_caffe_fields_LossParameter, 3},
-  {"MVNParameter", xnn_caffe_fields_MVNParameter, 3},
-  {"MemoryDataParameter", xnn_caffe_fields_MemoryDataParameter, 4},
-  {"MultiBoxLossParameter", xnn_caffe_fields_MultiBoxLossParameter, 22},
-  {"NetParameter", xnn_caffe_fields_NetParameter, 9},
-  {"NetState", xnn_caffe_fields_NetState, 3},
-  {"NetStateRule", xnn_caffe_fields_NetStateRule, 5},
-  {"NoiseParameter", xnn_caffe_fields_NoiseParameter, 13},
-  {"NonMaximumSuppressionParameter", xnn_caffe_fields_NonMaximumSuppressionParameter, 3},
-  {"NormalizeParameter", xnn_caffe_fields_NormalizeParameter, 4},
-  {"NormalizedBBox", xnn_caffe_fields_NormalizedBBox, 8},
-  {"PReLUParameter", xnn_caffe_fields_PReLUParameter, 2},
-  {"ParamSpec", xnn_caffe_fields_ParamSpec, 4},
-  {"ParameterParameter", xnn_caffe_fields_ParameterParameter, 1},
-  {"PermuteParameter", xnn_caffe_fields_PermuteParameter, 1},
-  {"PoolingParameter", xnn_caffe_fields_PoolingParameter, 13},
-  {"PowerParameter", xnn_caffe_fields_PowerParameter, 3},
-  {"PriorBoxParameter", xnn_caffe_fields_PriorBoxParameter, 13},
-  {"PythonParameter", xnn_caffe_fields_PythonParameter, 4},
-  {"ReLUParameter", xnn_caffe_fields_ReLUParameter, 2},
-  {"RecurrentParameter", xnn_caffe_fields_RecurrentParameter, 5},
-  {"ReductionParameter", xnn_caffe_fields_ReductionParameter, 3},
-  {"ReshapeParameter", xnn_caffe_fields_ReshapeParameter, 3},
-  {"ResizeParameter", xnn_caffe_fields_ResizeParameter, 9},
-  {"SPPParameter", xnn_caffe_fields_SPPParameter, 3},
-  {"SaltPepperParameter", xnn_caffe_fields_SaltPepperParameter, 2},
-  {"SampleConstraint", xnn_caffe_fields_SampleConstraint, 6},
-  {"Sampler", xnn_caffe_fields_Sampler, 4},
-  {"SaveOutputParameter", xnn_caffe_fields_SaveOutputParameter, 7},
-  {"ScaleParameter", xnn_caffe_fields_ScaleParameter, 5},
-  {"SigmoidParameter", xnn_caffe_fields_SigmoidParameter, 1},
-  {"SliceParameter", xnn_caffe_fields_SliceParameter, 3},
-  {"SoftmaxParameter", xnn_caffe_fields_SoftmaxParameter, 2},
-  {"SolverParameter", xnn_caffe_fields_SolverParameter, 46},
-  {"SolverState", xnn_caffe_fields_SolverState, 6},
-  {"SwishParameter", xnn_caffe_fields_SwishParameter, 1},
-  {"TanHParameter", xnn_caffe_fields_TanHParameter, 1},
-  {"ThresholdParameter", xnn_caffe_fields_ThresholdParameter, 1},
-  {"TileParameter", xnn_caffe_fields_TileParameter, 2},
-  {"TransformationParameter", xnn_caffe_fields_TransformationParameter, 14},
-  {"V0LayerParameter", xnn_caffe_fields_V0LayerParameter, 38},
-  {"V1LayerParameter", xnn_caffe_fields_V1LayerParameter, 43},
-  {"VideoDataParameter", xnn_caffe_fields_VideoDataParameter, 4},
-  {"WindowDataParameter", xnn_caffe_fields_WindowDataParameter, 13},
+  {24, 0, 3},
+  {81, 3, 3},
+  {132, 6, 3},
+  {164, 9, 2},
+  {198, 11, 2},
+  {226, 13, 3},
+  {287, 16, 3},
+  {373, 19, 5},
+  {402, 24, 3},
+  {482, 27, 9},
+  {498, 36, 1},
+  {518, 37, 1},
+  {536, 38, 2},
+  {561, 40, 2},
+  {599, 42, 2},
+  {780, 44, 18},
+  {808, 62, 2},
+  {920, 64, 10},
+  {959, 74, 7},
+  {1065, 81, 6},
+  {1244, 87, 12},
+  {1433, 99, 11},
+  {1467, 110, 1},
+  {1496, 111, 6},
+  {1521, 117, 1},
+  {1567, 118, 3},
+  {1594, 121, 5},
+  {1632, 126, 2},
+  {1658, 128, 3},
+  {1693, 131, 2},
+  {1748, 133, 8},
+  {1773, 141, 2},
+  {1798, 143, 3},
+  {1826, 146, 1},
+  {1851, 147, 1},
+  {1912, 148, 12},
+  {1931, 160, 2},
+  {1963, 162, 6},
+  {1985, 168, 1},
+  {2030, 169, 6},
+  {2048, 175, 1},
+  {2075, 176, 3},
+  {2984, 179, 68},
+  {2999, 247, 3},
+  {3036, 250, 3},
+  {3085, 253, 3},
+  {3098, 256, 4},
+  {3377, 260, 22},
+  {3462, 282, 9},
+  {3487, 291, 3},
+  {3526, 294, 5},
+  {3662, 299, 13},
+  {3695, 312, 3},
+  {3769, 315, 4},
+  {3829, 319, 8},
+  {3844, 327, 2},
+  {3889, 329, 4},
+  {3899, 333, 1},
+  {3924, 334, 1},
+  {3972, 335, 13},
+  {3995, 348, 3},
+  {4100, 351, 13},
+  {4153, 364, 4},
+  {4184, 368, 2},
+  {4212, 370, 5},
+  {4231, 375, 3},
+  {4250, 378, 3},
+  {4335, 381, 9},
+  {4366, 390, 3},
+  {4388, 393, 2},
+  {4528, 395, 6},
+  {4599, 401, 4},
+  {4672, 405, 7},
+  {4692, 412, 5},
+  {4707, 417, 1},
+  {4746, 418, 3},
+  {4761, 421, 2},
+  {5300, 423, 46},
+  {5383, 469, 6},
+  {5395, 475, 1},
+  {5410, 476, 1},
+  {5434, 477, 1},
+  {5459, 478, 2},
+  {5576, 480, 14},
+  {5773, 494, 38},
+  {5806, 532, 43},
+  {5857, 575, 4},
+  {5949, 579, 13},
 };
+
+static const xnn_pt_schema xnn_caffe_schema = {xnn_caffe_names, xnn_caffe_fields, xnn_caffe_messages};
 enum { XNN_CAFFE_NET_PARAMETER = 48, XNN_CAFFE_NUM_MESSAGES = 88 };

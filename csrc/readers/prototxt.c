@@ -275,30 +275,32 @@ void xnn_pt_free(xnn_pt_doc* doc) {
   free(doc);
 }
 
-xnn_status xnn_pt_validate(const xnn_pt_node* msg, const xnn_pt_message* schema, int type) {
-  const xnn_pt_message* m = &schema[type];
+xnn_status xnn_pt_validate(const xnn_pt_node* msg, const xnn_pt_schema* schema, int type) {
+  const xnn_pt_message* m = &schema->messages[type];
+  const char* name = schema->names + m->name;
+  const xnn_pt_field* fields = schema->fields + m->first_field;
   for (const xnn_pt_node* f = msg->child; f; f = f->next) {
     const xnn_pt_field* fd = NULL;
     for (int i = 0; i < m->num_fields; i++)
-      if (strcmp(m->fields[i].name, f->key) == 0) fd = &m->fields[i];
+      if (strcmp(schema->names + fields[i].name, f->key) == 0) fd = &fields[i];
     if (!fd)
       return xnn_error(XNN_ERROR_PARSE, "prototxt line %d: unknown field '%s' in %s (not in any supported Caffe fork)",
-                       f->line, f->key, m->name);
+                       f->line, f->key, name);
     int is_msg = f->value == NULL;
     if (fd->kind >= 0) {
       if (!is_msg)
         return xnn_error(XNN_ERROR_PARSE, "prototxt line %d: field '%s' of %s is a message, expected '{'", f->line,
-                         f->key, m->name);
+                         f->key, name);
       XNN_CHECK(xnn_pt_validate(f, schema, fd->kind));
     } else if (is_msg) {
       return xnn_error(XNN_ERROR_PARSE, "prototxt line %d: field '%s' of %s is a value, not a message", f->line,
-                       f->key, m->name);
+                       f->key, name);
     } else if (fd->kind == XNN_PT_STRING && !f->is_string) {
       return xnn_error(XNN_ERROR_PARSE, "prototxt line %d: field '%s' of %s expects a quoted string", f->line,
-                       f->key, m->name);
+                       f->key, name);
     } else if (fd->kind != XNN_PT_STRING && f->is_string) {
       return xnn_error(XNN_ERROR_PARSE, "prototxt line %d: field '%s' of %s expects a %s, not a string", f->line,
-                       f->key, m->name, fd->kind == XNN_PT_ENUM ? "name" : "number");
+                       f->key, name, fd->kind == XNN_PT_ENUM ? "name" : "number");
     }
   }
   return XNN_OK;

@@ -5,16 +5,21 @@
 
 enum { XNN_PT_NUMBER = -1, XNN_PT_STRING = -2, XNN_PT_ENUM = -3 };
 
+/* A schema is offsets into tables rather than pointers, so that it needs no relocation at load. */
 typedef struct xnn_pt_field {
-  const char* name;
-  int kind; /* XNN_PT_* for scalars, else the index of the message type */
+  uint16_t name; /* offset in the schema's names */
+  int16_t kind;  /* XNN_PT_* for scalars, else the index of the message type */
 } xnn_pt_field;
 
 typedef struct xnn_pt_message {
-  const char* name;
-  const xnn_pt_field* fields;
-  int num_fields;
+  uint16_t name, first_field, num_fields;
 } xnn_pt_message;
+
+typedef struct xnn_pt_schema {
+  const char* names; /* NUL-terminated names, one after the other */
+  const xnn_pt_field* fields;
+  const xnn_pt_message* messages;
+} xnn_pt_schema;
 
 typedef struct xnn_pt_node {
   const char* key;
@@ -32,7 +37,7 @@ XNN_INTERNAL xnn_status xnn_pt_parse(const char* text, size_t size, xnn_pt_doc**
 XNN_INTERNAL const xnn_pt_node* xnn_pt_root(const xnn_pt_doc* doc);
 XNN_INTERNAL void xnn_pt_free(xnn_pt_doc* doc);
 /* Checks every field name and its scalar/message kind against the schema, from message `root_type`. */
-XNN_INTERNAL xnn_status xnn_pt_validate(const xnn_pt_node* root, const xnn_pt_message* schema, int root_type);
+XNN_INTERNAL xnn_status xnn_pt_validate(const xnn_pt_node* root, const xnn_pt_schema* schema, int root_type);
 
 XNN_INTERNAL const xnn_pt_node* xnn_pt_find(const xnn_pt_node* msg, const char* key);
 XNN_INTERNAL const xnn_pt_node* xnn_pt_find_next(const xnn_pt_node* after, const char* key);

@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -393,6 +394,26 @@ PYBIND11_MODULE(_xnn, m) {
     const int r = xnn_testing_im2col_panel(isa.c_str(), kc, len, src.data(), offsets.data(), stride,
                                            dst.mutable_data(), dst_stride);
     return r ? py::object(dst) : py::object(py::none());
+  });
+
+  t.def("spmm", [act](const std::string& isa, bool wide, size_t pixels, farr in, farr w, py::object bias,
+                      py::object residual, size_t out_stride, float slope, float lo, float hi) -> py::object {
+    if (in.ndim() != 2 || w.ndim() != 2 || w.shape(1) != in.shape(0)) throw py::value_error("w and in do not multiply");
+    const size_t channels = w.shape(0), in_stride = in.shape(1);
+    if (pixels > in_stride || pixels > out_stride) throw py::value_error("need pixels <= both strides");
+    farr bv = bias.is_none() ? farr() : bias.cast<farr>();
+    farr rv = residual.is_none() ? farr() : residual.cast<farr>();
+    if (!bias.is_none() && static_cast<size_t>(bv.size()) != channels) throw py::value_error("one bias per channel");
+    if (!residual.is_none() && static_cast<size_t>(rv.size()) != channels * out_stride)
+      throw py::value_error("the residual is laid out as the output");
+    farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(channels), static_cast<py::ssize_t>(out_stride)});
+    std::fill(out.mutable_data(), out.mutable_data() + out.size(), std::nanf(""));
+    const xnn_f32_act_params p = act(slope, lo, hi);
+    const int r = xnn_testing_spmm(isa.c_str(), wide, pixels, channels, w.shape(1), in.data(), in_stride, w.data(),
+                                   bias.is_none() ? nullptr : bv.data(), residual.is_none() ? nullptr : rv.data(), &p,
+                                   out.mutable_data(), out_stride);
+    if (r < 0) throw std::bad_alloc();
+    return r ? py::object(out) : py::object(py::none());
   });
 
   // Symbol coding of the .xnn format (csrc/readers/xnn_coding.h), for tests/test_format_coding.py. None is an

@@ -1,6 +1,6 @@
 /* Kernel tester in C, for every kernel set of this build on this CPU (also under qemu-aarch64): the
  * GEMM family against a double-precision loop on shapes with every row/column tail and K chunking;
- * the 3x3 depthwise and padded max-pool families against loops. Same cases as tests/test_kernels.py,
+ * the 3x3 depthwise, padded max-pool and SpMM families against loops. Same cases as tests/test_kernels.py,
  * which cannot run where there is no Python. */
 #include <math.h>
 #include <stdio.h>
@@ -137,6 +137,52 @@ static void test_im2col(const char* isa) {
   CHECK(bad == 0, "%s im2col_panel: %d wrong values", isa, bad);
 }
 
+/* Weights with a given share of zeros, against a double-precision loop; every buffer has its exact size,
+ * so that the sanitizer build catches a read or write past a row's last pixel. */
+static void test_spmm(const char* isa) {
+  static const size_t shapes[][3] = {{1, 1, 1},    {1, 9, 2000}, {3, 5, 7},     {8, 12, 16}, {17, 4, 33},
+                                     {31, 3, 64},  {32, 7, 9},   {33, 2, 5},    {49, 16, 100}, {70, 5, 3},
+                                     {64, 3, 20},  {97, 4, 40},  {127, 2, 17}};
+  const float zero_shares[] = {0.0f, 0.5f, 0.9f, 1.0f};
+  const xnn_f32_act_params relu = {0.0f, -INFINITY, INFINITY};
+  for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+    const size_t pixels = shapes[s][0], channels = shapes[s][1], k = shapes[s][2];
+    for (size_t z = 0; z < sizeof(zero_shares) / sizeof(zero_shares[0]); z++) {
+      float* in = malloc(k * pixels * sizeof(float));
+      float* w = malloc(channels * k * sizeof(float));
+      float* bias = malloc(channels * sizeof(float));
+      float* res = malloc(channels * pixels * sizeof(float));
+      float* out = malloc(channels * pixels * sizeof(float));
+      for (size_t i = 0; i < k * pixels; i++) in[i] = frand();
+      for (size_t i = 0; i < channels * k; i++) w[i] = (frand() + 1.0f) * 0.5f < zero_shares[z] ? 0.0f : frand();
+      for (size_t i = 0; i < channels; i++) bias[i] = frand();
+      for (size_t i = 0; i < channels * pixels; i++) res[i] = frand();
+      const float* residual = s % 2 ? res : NULL;
+      for (int wide = 0; wide <= 1; wide++) {
+        const int r = xnn_testing_spmm(isa, wide, pixels, channels, k, in, pixels, w, bias, residual, &relu, out,
+                                       pixels);
+        CHECK(r == 1 || (r == 0 && wide), "%s spmm: kernel set missing", isa);
+        if (r != 1) continue;
+        double err = 0;
+        for (size_t o = 0; o < channels; o++)
+          for (size_t p = 0; p < pixels; p++) {
+            double y = bias[o] + (residual ? residual[o * pixels + p] : 0.0);
+            for (size_t i = 0; i < k; i++) y += (double)w[o * k + i] * in[i * pixels + p];
+            err = fmax(err, fabs(act(y, &relu) - out[o * pixels + p]));
+          }
+        CHECK(err <= 1e-4 * (1.0 + sqrt((double)k)),
+              "%s spmm%s pixels=%zu channels=%zu k=%zu zeros=%.2f: max error %g", isa, wide ? " wide" : "", pixels,
+              channels, k, zero_shares[z], err);
+      }
+      free(in);
+      free(w);
+      free(bias);
+      free(res);
+      free(out);
+    }
+  }
+}
+
 int main(void) {
   char isas[64];
   snprintf(isas, sizeof(isas), "%s", xnn_available_isas());
@@ -146,6 +192,7 @@ int main(void) {
     test_dwconv(isa);
     test_maxpool(isa);
     test_im2col(isa);
+    test_spmm(isa);
     printf("kernel set %s: tested\n", isa);
     tested++;
   }

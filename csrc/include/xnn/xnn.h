@@ -74,7 +74,9 @@ XNN_API xnn_status xnn_model_output(const xnn_model* model, int32_t index, const
 XNN_API const char* xnn_model_isa(const xnn_model* model);
 
 /* Number of layers after loading (after fusion: a Convolution that absorbed a BatchNorm, Scale and ReLU
- * is one layer whose type reads "Convolution+BatchNorm+Scale+ReLU"), and a description of layer `index` for tools (`xnn info`). */
+ * is one layer whose type reads "Convolution+BatchNorm+Scale+ReLU"; a layer whose pruned weights run on
+ * the sparse kernels adds its density: "Convolution+ReLU [sparse: 18.5% nonzero]"), and a description
+ * of layer `index` for tools (`xnn info`). */
 typedef struct xnn_layer_info {
   const char* name;
   const char* type;      /* Caffe type name, e.g. "Convolution" */

@@ -1,0 +1,369 @@
+"""Dense vs sparse xnn on magnitude-pruned random weights, side by side in one process.
+
+    python bench/sparse.py                              # layers and MobileNet v1, 50-90% zeros, 1 and 2 threads
+    python bench/sparse.py --markdown bench/RESULTS.md  # the same, written into RESULTS.md's sparse section
+    python bench/sparse.py --thresholds                 # break-even densities per kernel set and layer kind
+
+Every model is loaded twice (or more) in this process: ``XNN_SPARSE=0`` (dense kernels), ``XNN_SPARSE=1``
+(every pruned layer sparse) and, for the whole model, ``XNN_SPARSE`` unset (the planner's thresholds);
+``XNN_ISA`` picks the kernel set. The variants are timed in interleaved rounds, in rotated order: a layer
+by its own time in ``Model.profile`` (the C clock around the layer, without Python's input and output
+copies), a whole model by the wall time of ``predict``; the figures are medians over the rounds.
+
+Layers are single-layer nets (a convolution or fully connected layer with bias and ReLU) of MobileNet v1's
+1x1 shapes and two classifier shapes. The whole model is MobileNet v1 (tests/data/caffe) with seeded
+random weights (tests/caffe_tools.random_caffemodel) in which every 1x1 convolution and the classifier
+are pruned to the sparsity; the 3x3 convolutions (the first one and the depthwise ones) stay dense.
+
+``--thresholds`` sweeps the density (nonzeros / weights) of fully connected, 1x1 and 3x3 layers of
+several shapes, 1 thread, on every kernel set of this CPU, and prints where sparse stops being faster:
+the numbers behind the thresholds in csrc/core/kernels.c. ``--aarch64 build/aarch64/xnn-bench`` does the
+same for the AArch64 build (NEON set) where there is no AArch64 machine to time it on: it counts the
+instructions one run executes under qemu-aarch64 (``-singlestep -d nochain,exec``: one trace line per
+instruction; a run = the count of 2 runs minus that of 1), on smaller layers; instruction counts ignore
+memory stalls, so they stand in for time only where the weights stay in cache.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+CACHE_DIR = BENCH_DIR / ".cache" / "sparse"
+sys.path.insert(0, str(REPO_DIR / "tests"))
+
+import caffe_tools  # noqa: E402  (tests/caffe_tools.py)
+
+SPARSITIES = (0.5, 0.7, 0.8, 0.9)
+#: MobileNet v1's 1x1 convolutions (input channels, map size, output channels) and classifiers (K, N).
+POINTWISE = ((64, 112, 128), (128, 56, 128), (256, 28, 256), (512, 14, 512), (1024, 7, 1024))
+FULLY_CONNECTED = ((1024, 1000), (4096, 4096))
+#: 3x3 convolutions of --thresholds (input channels, map size, output channels, stride).
+CONV3X3 = ((64, 56, 64, 1), (128, 28, 128, 1), (256, 14, 256, 1), (512, 7, 512, 1), (128, 56, 256, 2))
+#: The sweep of --thresholds by kind: fully connected layers whose weights stay in cache and one whose
+#: weights do not, and a 1x1 convolution of a 1x1 map (a classifier), which counts as fully connected.
+SWEEP = {"fc": [("fc", (512, 512)), ("fc", (1024, 1000)), ("fc", (2048, 2048)), ("fc", (4096, 4096)),
+                ("1x1", (1024, 1, 1000))],
+         "1x1": [("1x1", shape) for shape in POINTWISE], "3x3": [("3x3", shape) for shape in CONV3X3]}
+DENSITIES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def prune(w: np.ndarray, sparsity: float) -> np.ndarray:
+    """Magnitude pruning: the smallest `sparsity` fraction of |w| set to 0."""
+    w = w.copy()
+    cut = int(round(sparsity * w.size))
+    w.flat[np.argsort(np.abs(w), axis=None)[:cut]] = 0.0
+    return w
+
+
+def layer_net(kind: str, shape: tuple) -> tuple:
+    """(prototxt text, input shape, weight shape) of a one-layer net with bias and a fused ReLU."""
+    if kind == "fc":
+        k, n = shape
+        param = f'type: "InnerProduct" inner_product_param {{ num_output: {n} }}'
+        return _net(param, (1, k)), (1, k), (n, k)
+    c, h, o = shape[:3]
+    size, stride = (1, 1) if kind == "1x1" else (3, shape[3])
+    param = (f'type: "Convolution" convolution_param {{ num_output: {o} kernel_size: {size} stride: {stride} '
+             f'pad: {size // 2} }}')
+    return _net(param, (1, c, h, h)), (1, c, h, h), (o, c, size, size)
+
+
+def _net(param: str, input_shape: tuple) -> str:
+    dims = " ".join(f"dim: {d}" for d in input_shape)
+    return (f'name: "layer" input: "data" input_shape {{ {dims} }}\n'
+            f'layer {{ name: "layer" {param} bottom: "data" top: "out" }}\n'
+            f'layer {{ name: "relu" type: "ReLU" bottom: "out" top: "out" }}\n')
+
+
+def write_net(name: str, prototxt: str, weights: dict) -> tuple:
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    proto_path = CACHE_DIR / f"{name}.prototxt"
+    proto_path.write_text(prototxt)
+    model_path = CACHE_DIR / f"{name}.caffemodel"
+    caffe_tools.write_caffemodel(caffe_tools.load_prototxt(proto_path), weights, model_path)
+    return proto_path, model_path
+
+
+def load(paths: tuple, mode, threads: int, isa: str = ""):
+    """The model with XNN_SPARSE=mode (None: unset) and XNN_ISA=isa (empty: this CPU's best), read at load."""
+    import xnn
+
+    saved = {k: os.environ.get(k) for k in ("XNN_SPARSE", "XNN_ISA")}
+    for key, value in (("XNN_SPARSE", mode), ("XNN_ISA", isa or None)):
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        return xnn.Model.load(str(paths[0]), str(paths[1]), num_threads=threads)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def interleaved(fns: list, rounds: int) -> list:
+    """Median over `rounds` rounds of each fn's time (fn() -> ms), the fns called in rotated order."""
+    times = [[] for _ in fns]
+    for r in range(rounds):
+        for i in [(r + j) % len(fns) for j in range(len(fns))]:
+            times[i].append(fns[i]())
+    return [float(np.median(t)) for t in times]
+
+
+def layer_timer(model, x: np.ndarray, runs: int):
+    return lambda: float(model.profile(x, runs=runs)[0].time_ms)
+
+
+def wall_timer(model, x: np.ndarray, runs: int):
+    def run() -> float:
+        model.predict(x)
+        t = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            model.predict(x)
+            t.append((time.perf_counter() - t0) * 1e3)
+        return float(np.median(t))
+    return run
+
+
+def random_layer(kind: str, shape: tuple, seed: int = 0) -> tuple:
+    prototxt, input_shape, w_shape = layer_net(kind, shape)
+    rng = np.random.default_rng(seed)
+    fan_in = int(np.prod(w_shape[1:]))
+    w = (rng.standard_normal(w_shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+    bias = (rng.uniform(-0.1, 0.1, w_shape[0])).astype(np.float32)
+    x = rng.standard_normal(input_shape).astype(np.float32)
+    return prototxt, w, bias, x
+
+
+def layer_name(kind: str, shape: tuple) -> str:
+    if kind == "fc":
+        return f"FC {shape[0]}->{shape[1]}"
+    c, h, o = shape[:3]
+    stride = f" /{shape[3]}" if kind == "3x3" and shape[3] > 1 else ""
+    return f"{kind} {h}x{h}x{c}->{o}{stride}"
+
+
+def bench_layers(threads: int, rounds: int, runs: int) -> list:
+    """Rows (layer, dense ms, sparse/dense speed-up per sparsity), XNN_SPARSE=0 vs 1."""
+    rows = []
+    for kind, shapes in (("1x1", POINTWISE), ("fc", FULLY_CONNECTED)):
+        for shape in shapes:
+            prototxt, w, bias, x = random_layer(kind, shape)
+            tag = re.sub(r"\W+", "_", layer_name(kind, shape))
+            models = [load(write_net(f"{tag}_dense", prototxt, {"layer": [w, bias]}), "0", threads)]
+            for s in SPARSITIES:
+                paths = write_net(f"{tag}_{int(s * 100)}", prototxt, {"layer": [prune(w, s), bias]})
+                models.append(load(paths, "1", threads))
+            t = interleaved([layer_timer(m, x, runs) for m in models], rounds)
+            rows.append((layer_name(kind, shape), t[0], [t[0] / v for v in t[1:]]))
+            print(f"  {threads} thread(s) {rows[-1][0]}: dense {t[0]:.3f} ms, speed-up "
+                  + " ".join(f"{r:.2f}" for r in rows[-1][2]), file=sys.stderr)
+    return rows
+
+
+def pruned_mobilenet(sparsity: float) -> tuple:
+    """MobileNet v1 with seeded random weights, every 1x1 convolution and the classifier pruned."""
+    prototxt = caffe_tools.model_prototxt("mobilenet_v1")
+    net = caffe_tools.load_prototxt(prototxt)
+    shapes = caffe_tools.net_input_shapes(net, batch=1)
+    weights = caffe_tools.random_weights(net, seed=0, input_shapes=shapes)
+    info = caffe_tools.analyze_net(net, shapes)
+    for layer in info.layers:
+        blobs = weights.get(layer.name)
+        if layer.type == "Convolution" and blobs and blobs[0].shape[2:] == (1, 1) and blobs[0].shape[1] > 1:
+            weights[layer.name] = [prune(blobs[0], sparsity)] + blobs[1:]
+    out = CACHE_DIR / f"mobilenet_v1.p{int(sparsity * 100)}.caffemodel"
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    caffe_tools.write_caffemodel(net, weights, out, input_shapes=shapes)
+    return (prototxt, out), tuple(next(iter(shapes.values())))
+
+
+def bench_mobilenet(threads: int, rounds: int, runs: int) -> list:
+    """Rows (sparsity, dense ms, forced speed-up, by-threshold speed-up, sparse layers by threshold)."""
+    rows = []
+    for s in SPARSITIES:
+        paths, input_shape = pruned_mobilenet(s)
+        x = np.random.default_rng(1).standard_normal(input_shape).astype(np.float32)
+        models = [load(paths, "0", threads), load(paths, "1", threads), load(paths, None, threads)]
+        t = interleaved([wall_timer(m, x, runs) for m in models], rounds)
+        chosen = sum("[sparse:" in layer.type for layer in models[2].layers)
+        forced = sum("[sparse:" in layer.type for layer in models[1].layers)
+        rows.append((s, t[0], t[0] / t[1], t[0] / t[2], f"{chosen}/{forced}"))
+        print(f"  {threads} thread(s) MobileNet v1 {int(s * 100)}%: dense {t[0]:.2f} ms, sparse x{t[0] / t[1]:.2f}, "
+              f"by threshold x{t[0] / t[2]:.2f} ({chosen}/{forced} layers)", file=sys.stderr)
+    return rows
+
+
+def break_even(densities, ratios) -> float:
+    """The density where dense time / sparse time falls through 1 (linear between the measured points);
+    the last density when sparse is faster at all of them."""
+    for (d0, r0), (d1, r1) in zip(zip(densities, ratios), zip(densities[1:], ratios[1:])):
+        if r0 >= 1.0 > r1:
+            return d0 + (d1 - d0) * (r0 - 1.0) / (r0 - r1)
+    return densities[-1] if ratios[-1] >= 1.0 else 0.0
+
+
+def thresholds(isas: list, kinds: list, rounds: int, runs: int) -> None:
+    for isa in isas:
+        for group in kinds:
+            found = []
+            for kind, shape in SWEEP[group]:
+                prototxt, w, bias, x = random_layer(kind, shape)
+                tag = re.sub(r"\W+", "_", layer_name(kind, shape))
+                models = [load(write_net(f"{tag}_dense", prototxt, {"layer": [w, bias]}), "0", 1, isa)]
+                for d in DENSITIES:
+                    paths = write_net(f"{tag}_d{int(d * 100)}", prototxt, {"layer": [prune(w, 1.0 - d), bias]})
+                    models.append(load(paths, "1", 1, isa))
+                t = interleaved([layer_timer(m, x, runs) for m in models], rounds)
+                ratios = [t[0] / v for v in t[1:]]
+                found.append(break_even(DENSITIES, ratios))
+                print(f"{isa:7s} {layer_name(kind, shape):26s} dense {t[0]:8.3f} ms  break-even density "
+                      f"{found[-1]:.2f}  speed-up " + " ".join(f"{d:.2f}:{r:.2f}" for d, r in zip(DENSITIES, ratios)),
+                      flush=True)
+            print(f"{isa:7s} {group}: break-even densities {' '.join(f'{f:.2f}' for f in found)}, "
+                  f"lowest {min(found):.2f}\n", flush=True)
+
+
+#: Smaller layers for the instruction counts of --aarch64 (one traced instruction costs ~1 us).
+AARCH64_SWEEP = (("fc", (1024, 1000)), ("1x1", (256, 14, 256)), ("1x1", (512, 7, 512)), ("3x3", (64, 14, 64, 1)),
+                 ("3x3", (64, 14, 128, 2)))
+AARCH64_DENSITIES = (0.1, 0.2, 0.3, 0.4)
+
+
+def qemu_instructions(binary: Path, paths: tuple, mode: str) -> int:
+    """AArch64 instructions of one run of xnn-bench on the model, XNN_SPARSE=mode, under qemu."""
+    def count(runs: int) -> int:
+        cmd = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", "-singlestep", "-d", "nochain,exec", str(binary),
+               str(paths[0]), str(paths[1]), "--runs", str(runs), "--warmup", "0"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=dict(os.environ, XNN_SPARSE=mode))
+        n = sum(1 for line in proc.stderr if line.startswith(b"Trace"))
+        if proc.wait():
+            raise RuntimeError(f"{' '.join(cmd)} failed")
+        return n
+    return count(2) - count(1)
+
+
+def aarch64_thresholds(binary: Path) -> None:
+    for kind, shape in AARCH64_SWEEP:
+        prototxt, w, bias, _ = random_layer(kind, shape)
+        tag = "a64_" + re.sub(r"\W+", "_", layer_name(kind, shape))
+        dense = qemu_instructions(binary, write_net(f"{tag}_dense", prototxt, {"layer": [w, bias]}), "0")
+        ratios = []
+        for d in AARCH64_DENSITIES:
+            paths = write_net(f"{tag}_d{int(d * 100)}", prototxt, {"layer": [prune(w, 1.0 - d), bias]})
+            ratios.append(dense / qemu_instructions(binary, paths, "1"))
+        print(f"neon    {layer_name(kind, shape):26s} dense {dense / 1e6:7.2f} M instructions  break-even density "
+              f"{break_even(AARCH64_DENSITIES, ratios):.2f}  dense/sparse instructions "
+              + " ".join(f"{d:.2f}:{r:.2f}" for d, r in zip(AARCH64_DENSITIES, ratios)), flush=True)
+
+
+def markdown(layers: dict, mobilenet: dict, command: str, load: tuple) -> str:
+    import xnn
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
+    except (OSError, AttributeError):
+        pass
+    head = " | ".join(f"{int(s * 100)}%" for s in SPARSITIES)
+    out = ["## Sparse kernels: dense vs sparse xnn on pruned weights", "",
+           "Generated by `bench/sparse.py` (see its docstring for the protocol).", "",
+           f"Command: `{command}`", "",
+           f"- Date (UTC): {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M')}",
+           f"- Repository checkout: git {_git_head()}",
+           f"- CPU: {cpu}, {os.cpu_count()} logical cores; xnn kernel set `{_isa()}`, "
+           f"cpu_features `{xnn.cpu_features()}`",
+           "- Load average (1/5/15 min) before / after: " + " → ".join(" / ".join(f"{v:.2f}" for v in l) for l in load)
+           + " (the machine is shared: other jobs slow both paths, 2 threads most)",
+           "- Speed-up = dense median / sparse median (> 1: sparse is faster); magnitude-pruned random weights.", ""]
+    for threads, rows in layers.items():
+        out += [f"Layers, {threads} thread{'s' if threads > 1 else ''} (XNN_SPARSE=0 vs 1; layer time from "
+                f"`Model.profile`):", "", f"| layer | dense ms | {head} |", "|---|---:|" + "---:|" * len(SPARSITIES)]
+        out += [f"| {name} | {dense:.3f} | " + " | ".join(f"{r:.2f}" for r in ratios) + " |"
+                for name, dense, ratios in rows]
+        out.append("")
+    for threads, rows in mobilenet.items():
+        out += [f"MobileNet v1, every 1x1 convolution and the classifier pruned, {threads} "
+                f"thread{'s' if threads > 1 else ''} (wall time of `predict`):", "",
+                "| zeros | dense ms | speed-up, XNN_SPARSE=1 | speed-up, by threshold (unset) | layers sparse by threshold |",
+                "|---|---:|---:|---:|---:|"]
+        out += [f"| {int(s * 100)}% | {dense:.2f} | {forced:.2f} | {auto:.2f} | {chosen} |"
+                for s, dense, forced, auto, chosen in rows]
+        out.append("")
+    return "\n".join(out)
+
+
+def _git_head() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_DIR, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _isa() -> str:
+    import xnn
+
+    return xnn.available_isas()[-1]
+
+
+def write_section(path: Path, text: str) -> None:
+    begin, end = "<!-- sparse:begin (generated by bench/sparse.py) -->", "<!-- sparse:end -->"
+    old = path.read_text() if path.exists() else ""
+    block = f"{begin}\n\n{text}\n{end}"
+    if begin in old:
+        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(new)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
+    ap.add_argument("--runs", type=int, default=10, help="timed runs per model per round (default 10)")
+    ap.add_argument("--markdown", type=Path, help="write the tables into this file's sparse section")
+    ap.add_argument("--thresholds", action="store_true", help="measure break-even densities instead")
+    ap.add_argument("--isas", nargs="+", help="--thresholds: kernel sets (default: all of this CPU)")
+    ap.add_argument("--kinds", nargs="+", default=["fc", "1x1", "3x3"], help="--thresholds: layer kinds")
+    ap.add_argument("--aarch64", type=Path, metavar="XNN_BENCH",
+                    help="--thresholds for this AArch64 xnn-bench, by instruction counts under qemu-aarch64")
+    args = ap.parse_args(argv)
+    if args.thresholds and args.aarch64:
+        aarch64_thresholds(args.aarch64)
+        return 0
+    if args.thresholds:
+        import xnn
+
+        thresholds(args.isas or xnn.available_isas(), args.kinds, args.rounds, args.runs)
+        return 0
+    load = os.getloadavg()
+    layers = {t: bench_layers(t, args.rounds, args.runs) for t in args.threads}
+    mobilenet = {t: bench_mobilenet(t, args.rounds, args.runs) for t in args.threads}
+    command = "python bench/sparse.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = markdown(layers, mobilenet, command.strip(), (load, os.getloadavg()))
+    print(text)
+    if args.markdown:
+        write_section(args.markdown, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

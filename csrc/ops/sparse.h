@@ -1,0 +1,51 @@
+/* Sparse weights: whether a layer runs on the SpMM family (kernels/spmm.h) is decided once at load from
+ * its weights' density; its weights are then compressed by output channel, and its output is computed
+ * in blocks of pixels x output channels. Shared by the convolution and fully connected operators. */
+#pragma once
+#include "ops/ops.h"
+
+/* What the sparse path competes with: a fully connected layer (or a 1x1 convolution of a 1x1 map), a 1x1
+ * convolution, another convolution that would run as a GEMM, one that would run with Winograd. */
+typedef enum xnn_sparse_kind {
+  XNN_SPARSE_FC,
+  XNN_SPARSE_POINTWISE,
+  XNN_SPARSE_CONV,
+  XNN_SPARSE_WINOGRAD
+} xnn_sparse_kind;
+
+/* Whether the dense m x k weights at w run sparse: never with XNN_SPARSE=0, whenever one of them is zero
+ * with XNN_SPARSE=1, otherwise when their density (nonzeros / weights) is below the kernel set's measured
+ * threshold for the layer kind (for a fully connected layer, for where its weights live). */
+XNN_INTERNAL int xnn_sparse_choose(const float* w, size_t m, size_t k, xnn_sparse_kind kind, const xnn_kernels* ks);
+
+/* Compresses weights[0] (m x k, dense, row-major) and the bias (weights[1] when has_bias) in place of
+ * them, and appends the density to the node's type ("... [sparse: 18.5% nonzero]"). */
+XNN_INTERNAL xnn_status xnn_sparse_pack(xnn_node* n, size_t m, size_t k, int has_bias);
+
+/* A block of the output: channels [c0, c0 + count) of the m the node has, over `pixels` pixels; `out`
+ * and `residual` (or NULL) point at channel c0's first pixel, `in` at the first pixel of the input's
+ * first row. */
+typedef struct xnn_sparse_block {
+  size_t c0, count, pixels;
+  const float* in;
+  size_t in_stride;
+  float* out;
+  size_t out_stride;
+  const float* residual;
+} xnn_sparse_block;
+
+XNN_INTERNAL void xnn_sparse_run(const xnn_node* n, size_t m, xnn_f32_spmm_ukernel_fn ukernel,
+                                 const xnn_sparse_block* b, const xnn_f32_act_params* act);
+
+/* The kernel for panels of `rows` rows, and its tile of pixels: the set's wide one where such a panel is
+ * at most twice the L1, else its one. */
+XNN_INTERNAL xnn_f32_spmm_ukernel_fn xnn_sparse_kernel(const xnn_kernels* k, size_t rows, size_t* tile);
+
+/* A split of `pixels` x `channels` (per group, `groups` of them) into blocks for `threads`: pixels first,
+ * in whole kernel tiles, then channels. */
+typedef struct xnn_sparse_split {
+  size_t pixel_block, pixel_blocks, channel_block, channel_blocks;
+} xnn_sparse_split;
+
+XNN_INTERNAL xnn_sparse_split xnn_sparse_split_work(size_t pixels, size_t channels, size_t groups, size_t tile,
+                                                    size_t threads);

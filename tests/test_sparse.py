@@ -1,0 +1,192 @@
+"""Sparse layers: pruned convolutions and fully connected layers forced onto the sparse path (XNN_SPARSE=1)
+and onto the dense one (XNN_SPARSE=0), both against NumPy, on every kernel set and with 1 and 2 threads;
+the choice made at load shows in the layer type, and XNN_SPARSE unset follows the measured thresholds."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import numpy_ref as ref
+import xnn
+from test_ops import caffemodel_bytes, check, conv_param, layer, net_text, randn, rng_for
+
+
+@pytest.fixture(autouse=True, params=xnn.available_isas())
+def isa(request, monkeypatch):
+    monkeypatch.setenv("XNN_ISA", request.param)
+    return request.param
+
+
+def prune(w: np.ndarray, zeros: float) -> np.ndarray:
+    """Magnitude pruning: the smallest `zeros` fraction of the weights set to 0."""
+    w = w.copy()
+    cut = int(round(zeros * w.size))
+    if cut:
+        w.flat[np.argsort(np.abs(w), axis=None)[:cut]] = 0.0
+    return w
+
+
+def load(monkeypatch, sparse: str, proto: str, weights, num_threads: int) -> xnn.Model:
+    if sparse is None:
+        monkeypatch.delenv("XNN_SPARSE", raising=False)
+    else:
+        monkeypatch.setenv("XNN_SPARSE", sparse)
+    return xnn.Model.from_caffe_bytes(proto.encode(), caffemodel_bytes(weights), num_threads=num_threads)
+
+
+def sparse_layers(model: xnn.Model):
+    return [l.type for l in model.layers if "[sparse:" in l.type]
+
+
+# (N, C, H, W, O, (kh, kw), (sh, sw), (ph, pw), (dh, dw), group)
+CONV_CASES = [
+    (1, 16, 7, 7, 24, (1, 1), (1, 1), (0, 0), (1, 1), 1),     # 1x1 on a 7x7 map: 32 + 16 + 1 pixel tails
+    (2, 33, 13, 11, 40, (1, 1), (1, 1), (0, 0), (1, 1), 1),   # batch 2, odd sizes
+    (1, 64, 20, 20, 37, (1, 1), (1, 1), (0, 0), (1, 1), 1),   # 400 pixels, many tiles
+    (1, 24, 9, 9, 30, (1, 1), (1, 1), (0, 0), (1, 1), 3),     # grouped 1x1
+    (1, 8, 1, 1, 100, (1, 1), (1, 1), (0, 0), (1, 1), 1),     # one pixel: the gathers
+    (1, 12, 13, 13, 20, (1, 1), (2, 2), (0, 0), (1, 1), 1),   # strided 1x1: im2col
+    (1, 16, 15, 15, 24, (3, 3), (2, 2), (1, 1), (1, 1), 1),   # 3x3 stride 2 pad 1
+    (1, 8, 17, 17, 12, (3, 3), (1, 1), (2, 2), (2, 2), 1),    # dilated
+    (2, 12, 11, 11, 18, (3, 3), (1, 1), (1, 1), (1, 1), 3),   # grouped 3x3, batch 2
+    (1, 64, 30, 30, 32, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # K = 576 (two chunks of im2col), 900 pixels
+    (1, 3, 33, 31, 16, (5, 5), (2, 2), (2, 2), (1, 1), 1),    # 5x5 on 3 channels
+]
+
+
+def conv_case_id(case) -> str:
+    n, c, h, w, o, k, s, p, d, g = case
+    return f"n{n}c{c}_{h}x{w}_o{o}_k{k[0]}_s{s[0]}_p{p[0]}_d{d[0]}_g{g}"
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=conv_case_id)
+@pytest.mark.parametrize("zeros", [0.5, 0.9, 1.0])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sparse_convolution(case, zeros, threads, monkeypatch):
+    n, c, h, w, o, k, s, p, d, g = case
+    rng = rng_for("sparse-conv", case, zeros)
+    weight = prune(randn(rng, o, c // g, k[0], k[1], scale=1.0 / np.sqrt(c // g * k[0] * k[1])), zeros)
+    bias = randn(rng, o)
+    relu = layer("relu", "ReLU", "conv", "conv")
+    proto = net_text({"data": (n, c, h, w)}, layer("conv", "Convolution", "data", "conv",
+                                                   conv_param(o, k, s, p, d, g, True)), relu)
+    x = randn(rng, n, c, h, w)
+    want = np.maximum(ref.conv2d(x, weight, bias, s, p, d, g), 0)
+    for mode in ("1", "0"):
+        model = load(monkeypatch, mode, proto, {"conv": [weight, bias]}, threads)
+        assert len(sparse_layers(model)) == (mode == "1"), [l.type for l in model.layers]
+        check(model.predict(x), want, f"XNN_SPARSE={mode} {conv_case_id(case)} zeros={zeros}")
+
+
+@pytest.mark.parametrize("kernel", [1, 3])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sparse_convolution_residual(kernel, threads, monkeypatch):
+    """A convolution with an Eltwise SUM and a ReLU fused into it (a ResNet block's last layer): the sum is
+    the sparse kernels' residual epilogue."""
+    c, o, h, w = 20, 24, 14, 15
+    rng = rng_for("sparse-residual", kernel)
+    weight = prune(randn(rng, o, c, kernel, kernel, scale=0.3), 0.8)
+    bias = randn(rng, o)
+    pad = kernel // 2
+    proto = net_text({"data": (1, c, h, w), "skip": (1, o, h, w)},
+                     layer("conv", "Convolution", "data", "conv",
+                           conv_param(o, (kernel, kernel), (1, 1), (pad, pad), (1, 1), 1, True)),
+                     layer("sum", "Eltwise", ["conv", "skip"], "sum"),
+                     layer("relu", "ReLU", "sum", "sum"))
+    x, skip = randn(rng, 1, c, h, w), randn(rng, 1, o, h, w)
+    want = np.maximum(ref.conv2d(x, weight, bias, (1, 1), (pad, pad), (1, 1), 1) + skip, 0)
+    for mode in ("1", "0"):
+        model = load(monkeypatch, mode, proto, {"conv": [weight, bias]}, threads)
+        types = [l.type for l in model.layers]
+        assert len(types) == 1 and types[0].startswith("Convolution+Eltwise+ReLU"), types
+        check(model.run({"data": x, "skip": skip})["sum"], want, f"XNN_SPARSE={mode} residual k{kernel}")
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("zeros", [0.5, 0.9, 0.99, 1.0])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sparse_inner_product(batch, zeros, threads, monkeypatch):
+    k, no = 300, 130
+    rng = rng_for("sparse-fc", batch, zeros)
+    weight = prune(randn(rng, no, k, scale=1.0 / np.sqrt(k)), zeros)
+    bias = randn(rng, no)
+    proto = net_text({"data": (batch, 3, 10, 10)},
+                     layer("fc", "InnerProduct", "data", "fc", f"inner_product_param {{ num_output: {no} }}"),
+                     layer("relu", "ReLU", "fc", "fc"))
+    x = randn(rng, batch, 3, 10, 10)
+    want = np.maximum(ref.inner_product(x, weight, bias), 0)
+    for mode in ("1", "0"):
+        model = load(monkeypatch, mode, proto, {"fc": [weight, bias]}, threads)
+        assert len(sparse_layers(model)) == (mode == "1"), [l.type for l in model.layers]
+        check(model.predict(x), want, f"XNN_SPARSE={mode} fc batch={batch} zeros={zeros}")
+
+
+def test_sparse_type_names_density(monkeypatch):
+    rng = rng_for("sparse-type")
+    weight = randn(rng, 10, 20)
+    weight[:, :15] = 0  # 25% of the weights are nonzero
+    proto = net_text({"data": (1, 20)},
+                     layer("fc", "InnerProduct", "data", "fc", "inner_product_param { num_output: 10 }"))
+    model = load(monkeypatch, "1", proto, {"fc": [weight, randn(rng, 10)]}, 1)
+    assert [l.type for l in model.layers] == ["InnerProduct [sparse: 25.0% nonzero]"]
+
+
+def test_dense_weights_stay_dense(monkeypatch):
+    """Without a zero weight nothing runs sparse, even when forced; XNN_SPARSE=0 keeps pruned weights dense."""
+    rng = rng_for("sparse-dense")
+    pointwise = conv_param(16, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)
+    proto = net_text({"data": (1, 8, 9, 9)}, layer("conv", "Convolution", "data", "conv", pointwise))
+    weight = randn(rng, 16, 8, 1, 1)
+    assert not sparse_layers(load(monkeypatch, "1", proto, {"conv": [weight, randn(rng, 16)]}, 1))
+    assert not sparse_layers(load(monkeypatch, "0", proto, {"conv": [prune(weight, 0.9), randn(rng, 16)]}, 1))
+
+
+def test_sparse_other_input_sizes(monkeypatch):
+    """The packed weights index input rows, not offsets: a session planned for other input sizes (a new
+    row stride) and batch gives the right output."""
+    rng = rng_for("sparse-reshape")
+    weight = prune(randn(rng, 24, 16, 1, 1, scale=0.25), 0.8)
+    bias = randn(rng, 24)
+    pointwise = conv_param(24, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)
+    proto = net_text({"data": (1, 16, 8, 8)}, layer("conv", "Convolution", "data", "conv", pointwise))
+    model = load(monkeypatch, "1", proto, {"conv": [weight, bias]}, 2)
+    assert sparse_layers(model)
+    for shape in [(1, 16, 8, 8), (3, 16, 21, 5), (1, 16, 1, 1), (2, 16, 40, 40)]:
+        x = randn(rng, *shape)
+        check(model.predict(x), ref.conv2d(x, weight, bias, 1, 0, 1, 1), f"input {shape}")
+
+
+@pytest.mark.parametrize("kind", ["1x1", "fc"])
+def test_threshold_choice(kind, isa, monkeypatch):
+    """With XNN_SPARSE unset the planner follows the measured thresholds: 97% zeros run sparse, weights
+    without a zero dense, and so do lightly pruned ones, except 1x1 convolutions on the portable set (its
+    sparse kernel beats its GEMM at any density)."""
+    rng = rng_for("sparse-threshold", kind)
+    if kind == "fc":
+        proto = net_text({"data": (1, 256)}, layer("fc", "InnerProduct", "data", "fc",
+                                                   "inner_product_param { num_output: 64 }"))
+        weight = randn(rng, 64, 256)
+    else:
+        pointwise = conv_param(64, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)
+        proto = net_text({"data": (1, 256, 14, 14)}, layer("fc", "Convolution", "data", "fc", pointwise))
+        weight = randn(rng, 64, 256, 1, 1)
+    bias = randn(rng, 64)
+    for zeros, sparse in [(0.97, True), (0.1, isa == "ref" and kind == "1x1"), (0.0, False)]:
+        model = load(monkeypatch, None, proto, {"fc": [prune(weight, zeros), bias]}, 1)
+        assert bool(sparse_layers(model)) == sparse, (zeros, [l.type for l in model.layers])
+
+
+def test_cli_shows_sparse_layers(tmp_path, monkeypatch, capsys):
+    """`xnn info` and `xnn profile` name the layers that run sparse and their density."""
+    from xnn import cli
+
+    rng = rng_for("sparse-cli")
+    pointwise = conv_param(32, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)
+    proto = tmp_path / "net.prototxt"
+    proto.write_text(net_text({"data": (1, 16, 10, 10)}, layer("conv", "Convolution", "data", "conv", pointwise)))
+    weights = tmp_path / "net.caffemodel"
+    weights.write_bytes(caffemodel_bytes({"conv": [prune(randn(rng, 32, 16, 1, 1), 0.75), randn(rng, 32)]}))
+    monkeypatch.setenv("XNN_SPARSE", "1")
+    for command in ("info", "profile"):
+        assert cli.main([command, str(proto), "--weights", str(weights)]) == 0
+        assert "Convolution [sparse: 25.0% nonzero]" in capsys.readouterr().out, command
