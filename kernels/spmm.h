@@ -51,6 +51,9 @@ void xnn_f32_spmm_ukernel_32x1__avx512(size_t pixels, size_t channels, const flo
 void xnn_f32_spmm_ukernel_64x1__avx512(size_t pixels, size_t channels, const float* in, size_t in_stride,
                                        const float* weights, const uint32_t* rows, const uint32_t* nnz, float* out,
                                        size_t out_stride, const float* residual, const xnn_f32_act_params* params);
+void xnn_f32_spmm_ukernel_16x1__neon_asm(size_t pixels, size_t channels, const float* in, size_t in_stride,
+                                         const float* weights, const uint32_t* rows, const uint32_t* nnz, float* out,
+                                         size_t out_stride, const float* residual, const xnn_f32_act_params* params);
 
 /* Compresses a dense row-major m x k matrix (zeros included) and its bias (NULL: zeros) into the
  * family's layout: values (m + nonzeros floats), rows (nonzeros) and nnz (m). Returns the nonzeros. */
