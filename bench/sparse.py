@@ -95,24 +95,26 @@ def write_net(name: str, prototxt: str, weights: dict) -> tuple:
     return proto_path, model_path
 
 
-def load(paths: tuple, mode, threads: int, isa: str = ""):
-    """The model with XNN_SPARSE=mode (None: unset) and XNN_ISA=isa (empty: this CPU's best), read at load."""
-    import xnn
-
-    saved = {k: os.environ.get(k) for k in ("XNN_SPARSE", "XNN_ISA")}
-    for key, value in (("XNN_SPARSE", mode), ("XNN_ISA", isa or None)):
+def _set_env(values: dict) -> dict:
+    """Sets environment variables (None: unsets them); returns their previous values."""
+    old = {key: os.environ.get(key) for key in values}
+    for key, value in values.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+    return old
+
+
+def load(paths: tuple, mode, threads: int, isa: str = ""):
+    """The model with XNN_SPARSE=mode (None: unset) and XNN_ISA=isa (empty: this CPU's best), read at load."""
+    import xnn
+
+    saved = _set_env({"XNN_SPARSE": mode, "XNN_ISA": isa or None})
     try:
         return xnn.Model.load(str(paths[0]), str(paths[1]), num_threads=threads)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_env(saved)
 
 
 def interleaved(fns: list, rounds: int) -> list:
