@@ -20,6 +20,8 @@ typedef enum xnn_op_type {
   XNN_OP_SOFTMAX,
   XNN_OP_IDENTITY, /* Dropout, Split: outputs alias the input */
   XNN_OP_RESHAPE,  /* Reshape, Flatten: output aliases the input with another shape */
+  XNN_OP_LSTM,
+  XNN_OP_EMBED,
   XNN_OP_COUNT
 } xnn_op_type;
 
@@ -78,6 +80,21 @@ typedef struct xnn_reshape_params {
   xnn_shape shape;                  /* Reshape target (0 = copy, -1 = infer) */
 } xnn_reshape_params;
 
+enum { XNN_LSTM_FORWARD, XNN_LSTM_REVERSE, XNN_LSTM_BIDIRECTIONAL };
+/* Time-major LSTM (docs/FORMAT.md): gates i, f, o, g along 4H; optional inputs by flag, in the order cont,
+ * static, sequence_lens, initial_h, initial_c. */
+typedef struct xnn_lstm_params {
+  int32_t hidden_size, direction;
+  int32_t has_cont, has_static, has_seq_lens, has_initial;
+  float clip;                      /* 0: none */
+  int64_t input_size, static_size; /* I and S, from the weights */
+} xnn_lstm_params;
+
+/* Embed: rows of a [input_dim, num_output] table picked by integer-valued floats. */
+typedef struct xnn_embed_params {
+  int32_t num_output, input_dim, has_bias;
+} xnn_embed_params;
+
 typedef struct xnn_node {
   char* name;
   char* type; /* the model file's type name, for messages and tools */
@@ -95,6 +112,8 @@ typedef struct xnn_node {
     xnn_axis_params axis;
     xnn_reshape_params reshape;
     int32_t channel_shared; /* PReLU */
+    xnn_lstm_params lstm;
+    xnn_embed_params embed;
   } p;
   /* Weights as the op packs them at load (e.g. conv: [group][oc/group][cin/group*kh*kw], bias [oc]). */
   int32_t num_weights;
