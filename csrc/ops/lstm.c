@@ -1,7 +1,7 @@
 /* LSTM (time-major, docs/FORMAT.md): the input projection of all T steps is one fully connected product
  * over the thread pool (the static input's projection once more, per item); then, step by step, the
- * recurrent product of each item's previous h (the fully connected kernel on R, with the step's input
- * projection as its bias) and the fused cell kernel. Directions run one after the other. */
+ * recurrent product of all items' previous h (the same kernel on R, over the pool) and, per item, the
+ * fused cell kernel. Directions run one after the other. */
 #include <string.h>
 
 #include "ops/ops.h"
@@ -79,9 +79,9 @@ static xnn_status lstm_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   const int64_t items = xnn_mul_sat(steps, batch);
   plan->macs = xnn_mul_sat(xnn_mul_sat(d * 4 * h, items), p->input_size + h);
   if (in.stat >= 0) plan->macs += xnn_mul_sat(d * 4 * h * batch, p->static_size);
-  /* Per direction: the input projection [T*N][4H], the static one [N][4H], one item's gates [4H], its
-   * scaled h [H], and the states h and c [N][H]. */
-  const int64_t floats = (items + (in.stat >= 0 ? batch : 0) + 1) * 4 * h + h + 2 * batch * h;
+  /* Per direction: the input projection [T*N][4H], the static one [N][4H], one step's gates [N][4H], the
+   * previous h scaled by cont [N][H], and the states h and c [N][H]. */
+  const int64_t floats = (items + (in.stat >= 0 ? batch : 0) + batch) * 4 * h + 3 * batch * h;
   plan->workspace_bytes = (size_t)floats * sizeof(float);
   return XNN_OK;
 }
@@ -120,22 +120,19 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   float* proj = ctx->workspace;
   float* proj_static = proj + steps * batch * g4;
   float* gates = proj_static + (in.stat >= 0 ? batch * g4 : 0);
-  float* hx = gates + g4;
-  float* hs = hx + h;
+  float* hx = gates + batch * g4;
+  float* hs = hx + batch * h;
   float* cs = hs + batch * h;
-  const xnn_f32_act_params id = xnn_f32_act_identity();
   const xnn_f32_lstm_params cp = {p->clip > 0.0f ? -p->clip : -INFINITY, p->clip > 0.0f ? p->clip : INFINITY};
   for (size_t d = 0; d < dirs; d++) {
     const int reverse = p->direction == XNN_LSTM_REVERSE || d == 1;
-    const float* w = n->weights[0] + d * g4 * isz;
-    const float* r = n->weights[1] + d * g4 * h;
     const float* b = n->weights[2] + d * g4;
     if (in.stat >= 0) {
       project(ctx, batch, g4, ssz, ctx->tensors[n->inputs[in.stat]].data, n->weights[3] + d * g4 * ssz, b,
               proj_static);
       b = NULL; /* already in the static projection */
     }
-    project(ctx, steps * batch, g4, isz, x->data, w, b, proj);
+    project(ctx, steps * batch, g4, isz, x->data, n->weights[0] + d * g4 * isz, b, proj);
     if (in.h0 >= 0) {
       memcpy(hs, ctx->tensors[n->inputs[in.h0]].data + d * batch * h, batch * h * sizeof(float));
       memcpy(cs, ctx->tensors[n->inputs[in.c0]].data + d * batch * h, batch * h * sizeof(float));
@@ -144,25 +141,31 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     }
     for (size_t s = 0; s < steps; s++) {
       const size_t t = reverse ? steps - 1 - s : s;
+      /* The recurrent product of every item at once, so each tile of R serves them all; cont scales the
+       * previous h on the way in (the previous c below, of the items that run this step). */
+      const float* hin = hs;
+      if (cont) {
+        for (size_t i = 0; i < batch; i++)
+          for (size_t j = 0; j < h; j++) hx[i * h + j] = cont[t * batch + i] * hs[i * h + j];
+        hin = hx;
+      }
+      project(ctx, batch, g4, h, hin, n->weights[1] + d * g4 * h, NULL, gates);
       for (size_t i = 0; i < batch; i++) {
         float* out = y + ((t * dirs + d) * batch + i) * h;
-        float *hi = hs + i * h, *ci = cs + i * h;
         /* Lengths are clamped to [0, T]; a step at or past an item's length leaves its state alone. */
         if (lens && !((float)t < lens[i])) {
           memset(out, 0, h * sizeof(float));
           continue;
         }
-        float* xg = proj + (t * batch + i) * g4;
+        float* g = gates + i * g4;
+        const float* xg = proj + (t * batch + i) * g4;
+        for (size_t j = 0; j < g4; j++) g[j] += xg[j];
         if (in.stat >= 0)
-          for (size_t j = 0; j < g4; j++) xg[j] += proj_static[i * g4 + j];
-        const float* hin = hi;
-        if (cont && cont[t * batch + i] != 1.0f) {
-          const float m = cont[t * batch + i];
-          for (size_t j = 0; j < h; j++) hx[j] = m * hi[j], ci[j] *= m;
-          hin = hx;
-        }
-        ctx->kernels->fc(1, g4, h, hin, r, xg, gates, g4, &id);
-        ctx->kernels->lstm_cell(h, gates, ci, hi, &cp);
+          for (size_t j = 0; j < g4; j++) g[j] += proj_static[i * g4 + j];
+        float *hi = hs + i * h, *ci = cs + i * h;
+        if (cont)
+          for (size_t j = 0; j < h; j++) ci[j] *= cont[t * batch + i];
+        ctx->kernels->lstm_cell(h, g, ci, hi, &cp);
         memcpy(out, hi, h * sizeof(float));
       }
     }
