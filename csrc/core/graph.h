@@ -157,3 +157,7 @@ XNN_INTERNAL xnn_node* xnn_graph_add_node(xnn_graph* g, const char* name, const 
 XNN_INTERNAL xnn_status xnn_graph_finalize(xnn_graph* g);
 /* Folds BatchNorm/Scale/Bias into the Convolution or InnerProduct before them, then a ReLU. */
 XNN_INTERNAL xnn_status xnn_graph_fuse(xnn_graph* g);
+/* XNN_OK if s is `ndim` dims equal to `dims` (-1: any), else error `code`: "<what> has shape 2x3, expected
+ * 2x-1 (-1: any)". */
+XNN_INTERNAL xnn_status xnn_shape_expect(xnn_status code, const char* what, const xnn_shape* s, int32_t ndim,
+                                         const int64_t* dims);

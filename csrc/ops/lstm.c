@@ -1,12 +1,20 @@
-/* LSTM (time-major, docs/FORMAT.md): the input projection of all T steps is one fully connected product
- * over the thread pool (the static input's projection once more, per item); then, step by step, the
- * recurrent product of all items' previous h (the same kernel on R, over the pool) and, per item, the
- * fused cell kernel. Directions run one after the other. */
+/* LSTM (time-major, docs/FORMAT.md): the input projection of all T steps is one packed GEMM over the
+ * thread pool (the static input's projection once more, per item); then, step by step, the recurrent
+ * product of all items' previous h (the same GEMM on R) and, per item, the fused cell kernel. Directions
+ * run one after the other. W, R and W_static are packed once at load into the GEMM's row panels (B with
+ * W); products come out transposed, [4H][columns], and each item's gates are gathered for the cell. */
 #include <string.h>
 
 #include "ops/ops.h"
 
-enum { TILE_N = 64 };
+/* The GEMM's blocking: K in chunks of KC, columns in blocks of NC (a packed block of at most KC x NC
+ * floats, 128 KB, stays in L2 while every row panel runs over it). */
+enum { KC = 256, NC = 128, MAX_TILES = NC / 4 + 32 };
+
+static size_t div_up(size_t x, size_t q) { return (x + q - 1) / q; }
+
+/* A block's packed width is at most its full panels and one more (narrow tails are narrower). */
+static size_t gemm_scratch_floats(const xnn_f32_gemm_config* g) { return KC * (NC + g->nr); }
 
 /* The optional inputs' positions. */
 typedef struct lstm_inputs {
@@ -25,13 +33,6 @@ static lstm_inputs inputs_of(const xnn_lstm_params* p) {
 
 static int64_t num_directions(const xnn_lstm_params* p) { return p->direction == XNN_LSTM_BIDIRECTIONAL ? 2 : 1; }
 
-static int dims_are(const xnn_shape* s, int32_t ndim, const int64_t* dims) {
-  if (s->ndim != ndim) return 0;
-  for (int32_t i = 0; i < ndim; i++)
-    if (s->dims[i] != dims[i]) return 0;
-  return 1;
-}
-
 static xnn_status lstm_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* plan) {
   const xnn_lstm_params* p = &n->p.lstm;
   const xnn_shape* x = &t[n->inputs[0]].shape;
@@ -43,30 +44,18 @@ static xnn_status lstm_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
     return xnn_shape_error("input %s gives %lld features per step, the weights expect %lld",
                            xnn_shape_str(x, buf, sizeof(buf)), (long long)xnn_dims_product(x, 2, x->ndim),
                            (long long)p->input_size);
-  if (in.cont >= 0) {
-    const xnn_shape* s = &t[n->inputs[in.cont]].shape;
-    if (s->ndim < 2 || s->dims[0] != steps || s->dims[1] != batch || xnn_dims_product(s, 2, s->ndim) != 1)
-      return xnn_shape_error("cont %s must be [T, N] = [%lld, %lld]", xnn_shape_str(s, buf, sizeof(buf)),
-                             (long long)steps, (long long)batch);
+  const int64_t tn[2] = {steps, batch}, state[3] = {d, batch, h};
+  if (in.cont >= 0) XNN_CHECK(xnn_shape_expect(XNN_ERROR_SHAPE, "cont", &t[n->inputs[in.cont]].shape, 2, tn));
+  if (in.lens >= 0) XNN_CHECK(xnn_shape_expect(XNN_ERROR_SHAPE, "sequence_lens", &t[n->inputs[in.lens]].shape, 1, &batch));
+  if (in.h0 >= 0) {
+    XNN_CHECK(xnn_shape_expect(XNN_ERROR_SHAPE, "initial_h", &t[n->inputs[in.h0]].shape, 3, state));
+    XNN_CHECK(xnn_shape_expect(XNN_ERROR_SHAPE, "initial_c", &t[n->inputs[in.c0]].shape, 3, state));
   }
   if (in.stat >= 0) {
     const xnn_shape* s = &t[n->inputs[in.stat]].shape;
-    if (s->ndim < 1 || s->dims[0] != batch || xnn_dims_product(s, 1, s->ndim) != p->static_size)
+    if (s->dims[0] != batch || xnn_dims_product(s, 1, s->ndim) != p->static_size)
       return xnn_shape_error("static input %s must be [N = %lld, %lld]", xnn_shape_str(s, buf, sizeof(buf)),
                              (long long)batch, (long long)p->static_size);
-  }
-  if (in.lens >= 0) {
-    const xnn_shape* s = &t[n->inputs[in.lens]].shape;
-    if (!dims_are(s, 1, &batch))
-      return xnn_shape_error("sequence_lens %s must be [N = %lld]", xnn_shape_str(s, buf, sizeof(buf)),
-                             (long long)batch);
-  }
-  const int64_t state[3] = {d, batch, h};
-  for (int32_t i = in.h0; i >= 0 && i <= in.c0; i++) {
-    const xnn_shape* s = &t[n->inputs[i]].shape;
-    if (!dims_are(s, 3, state))
-      return xnn_shape_error("initial_%s %s must be [D, N, H] = [%lld, %lld, %lld]", i == in.h0 ? "h" : "c",
-                             xnn_shape_str(s, buf, sizeof(buf)), (long long)d, (long long)batch, (long long)h);
   }
   xnn_shape* y = &t[n->outputs[0]].shape;
   y->ndim = 4;
@@ -79,32 +68,91 @@ static xnn_status lstm_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   const int64_t items = xnn_mul_sat(steps, batch);
   plan->macs = xnn_mul_sat(xnn_mul_sat(d * 4 * h, items), p->input_size + h);
   if (in.stat >= 0) plan->macs += xnn_mul_sat(d * 4 * h * batch, p->static_size);
-  /* Per direction: the input projection [T*N][4H], the static one [N][4H], one step's gates [N][4H], the
-   * previous h scaled by cont [N][H], and the states h and c [N][H]. */
-  const int64_t floats = (items + (in.stat >= 0 ? batch : 0) + batch) * 4 * h + 3 * batch * h;
-  plan->workspace_bytes = (size_t)floats * sizeof(float);
+  /* The GEMM's packed columns per thread; per direction, the input projection [4H][T*N], the static one
+   * [4H][N], one step's recurrent products [4H][N], one item's gates [4H], the previous h scaled by cont
+   * [N][H], and the states h and c [N][H]. */
+  const int64_t floats = (items + (in.stat >= 0 ? batch : 0) + batch + 1) * 4 * h + 3 * batch * h;
+  plan->workspace_bytes = ((size_t)floats + plan->num_threads * gemm_scratch_floats(&plan->kernels->gemm)) * sizeof(float);
   return XNN_OK;
 }
 
-typedef struct proj_job {
-  const xnn_kernels* k;
-  size_t batch, n, k_size;
-  const float *x, *w, *bias;
-  float* y;
-} proj_job;
+/* C[m][cols] (ldc apart) = A X^T (+ bias), A packed at load, X row-major [cols][k]. */
+typedef struct gemm_job {
+  const xnn_f32_gemm_config* g;
+  const float *a, *bias, *x;
+  float* c;
+  size_t m, k, cols, ldc, col_blocks, mc;
+  float* scratch; /* KC x packed NC floats per thread */
+} gemm_job;
 
-static void proj_tile(void* ctx, size_t tile) {
-  const proj_job* j = ctx;
-  const size_t o0 = tile * TILE_N, cnt = XNN_MIN((size_t)TILE_N, j->n - o0);
+static void gemm_task(void* ctx, size_t thread, size_t index) {
+  const gemm_job* j = ctx;
+  const xnn_f32_gemm_config* g = j->g;
+  const size_t c0 = index % j->col_blocks * NC, cols = XNN_MIN((size_t)NC, j->cols - c0);
+  const size_t r0 = index / j->col_blocks * j->mc, r1 = XNN_MIN(r0 + j->mc, j->m);
+  float* b = j->scratch + thread * gemm_scratch_floats(g);
+  xnn_f32_gemm_tile tiles[MAX_TILES];
+  const size_t nt = xnn_f32_gemm_panels(g, cols, tiles);
   const xnn_f32_act_params id = xnn_f32_act_identity();
-  j->k->fc(j->batch, cnt, j->k_size, j->x, j->w + o0 * j->k_size, j->bias ? j->bias + o0 : NULL, j->y + o0, j->n, &id);
+  for (size_t k0 = 0; k0 < j->k; k0 += KC) {
+    const size_t kc = XNN_MIN((size_t)KC, j->k - k0);
+    /* X's rows c0.. as the kernels' column panels: the one at block column s holds kc groups of its width. */
+    for (size_t i = 0, s = 0; i < nt; s += tiles[i++].nr)
+      for (size_t q = 0; q < tiles[i].nr; q++) {
+        const float* src = j->x + (c0 + s + q) * j->k + k0;
+        for (size_t p = 0; p < kc; p++) b[s * kc + p * tiles[i].nr + q] = s + q < cols ? src[p] : 0.0f;
+      }
+    const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kc == j->k ? XNN_GEMM_LAST : 0);
+    for (size_t r = r0; r < r1; r += g->mr)
+      for (size_t i = 0, s = 0; i < nt; s += tiles[i++].nr)
+        tiles[i].ukernel(XNN_MIN(g->mr, j->m - r), XNN_MIN(tiles[i].nr, cols - s), kc, j->a + r * j->k + k0 * g->mr,
+                         b + s * kc, j->c + r * j->ldc + c0 + s, j->ldc, j->bias ? j->bias + r : NULL, &id, flags);
+  }
 }
 
-/* y[b][0..n) = x[b] W^T + bias over the pool, in tiles of output columns. */
-static void project(const xnn_run_ctx* ctx, size_t batch, size_t n, size_t k, const float* x, const float* w,
-                    const float* bias, float* y) {
-  proj_job j = {ctx->kernels, batch, n, k, x, w, bias, y};
-  xnn_parallelize(ctx->pool, proj_tile, &j, (n + TILE_N - 1) / TILE_N);
+/* Row blocks as well as column blocks when there are few columns, so that every thread has work. */
+static void gemm(const xnn_run_ctx* ctx, size_t m, size_t k, size_t cols, const float* a, const float* bias,
+                 const float* x, float* c, size_t ldc) {
+  const xnn_f32_gemm_config* g = &ctx->kernels->gemm;
+  const size_t col_blocks = div_up(cols, NC), panels = div_up(m, g->mr);
+  const size_t want = div_up(4 * (size_t)xnn_threadpool_size(ctx->pool), col_blocks);
+  const size_t row_blocks = XNN_MAX((size_t)1, XNN_MIN(want, panels / 4));
+  gemm_job j = {g, a, bias, x, c, m, k, cols, ldc, col_blocks, div_up(panels, row_blocks) * g->mr, ctx->workspace};
+  xnn_parallelize_thread(ctx->pool, gemm_task, &j, col_blocks * div_up(panels, j.mc / g->mr));
+}
+
+/* Rewrites slot `slot` ([D][4H][k]) as D packed GEMM operands, the biases (slot 2) with W (slot 0). */
+static xnn_status pack_slot(xnn_node* n, int slot, size_t k, const xnn_kernels* ks) {
+  const size_t mr = ks->gemm.mr, g4 = 4 * (size_t)n->p.lstm.hidden_size, rows = div_up(g4, mr) * mr;
+  const size_t d = n->p.lstm.direction == XNN_LSTM_BIDIRECTIONAL ? 2 : 1;
+  float* a = xnn_alloc_aligned(d * rows * k * sizeof(float));
+  float* bias = xnn_alloc_aligned(d * rows * sizeof(float)); /* kept for slot 0 only */
+  if (!a || !bias) {
+    xnn_free_aligned(a);
+    xnn_free_aligned(bias);
+    return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory packing weights");
+  }
+  for (size_t i = 0; i < d; i++)
+    xnn_pack_f32_gemm_a(g4, k, mr, n->weights[slot] + i * g4 * k, k, slot == 0 ? n->weights[2] + i * g4 : NULL,
+                        a + i * rows * k, bias + i * rows);
+  xnn_free_aligned(n->weights[slot]);
+  n->weights[slot] = a;
+  n->weight_size[slot] = (int64_t)(d * rows * k);
+  if (slot != 0) {
+    xnn_free_aligned(bias);
+    return XNN_OK;
+  }
+  xnn_free_aligned(n->weights[2]);
+  n->weights[2] = bias;
+  n->weight_size[2] = (int64_t)(d * rows);
+  return XNN_OK;
+}
+
+static xnn_status lstm_pack(xnn_node* n, const xnn_kernels* ks) {
+  const xnn_lstm_params* p = &n->p.lstm;
+  XNN_CHECK(pack_slot(n, 0, (size_t)p->input_size, ks));
+  XNN_CHECK(pack_slot(n, 1, (size_t)p->hidden_size, ks));
+  return p->has_static ? pack_slot(n, 3, (size_t)p->static_size, ks) : XNN_OK;
 }
 
 static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
@@ -112,27 +160,25 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const lstm_inputs in = inputs_of(p);
   const xnn_tensor_rt* x = &ctx->tensors[n->inputs[0]];
   const size_t steps = (size_t)x->shape.dims[0], batch = (size_t)x->shape.dims[1], h = (size_t)p->hidden_size;
-  const size_t g4 = 4 * h, isz = (size_t)p->input_size, ssz = (size_t)p->static_size;
-  const size_t dirs = (size_t)num_directions(p);
+  const size_t g4 = 4 * h, cols = steps * batch, isz = (size_t)p->input_size, ssz = (size_t)p->static_size;
+  const size_t dirs = (size_t)num_directions(p), rows = div_up(g4, ctx->kernels->gemm.mr) * ctx->kernels->gemm.mr;
   const float* cont = in.cont >= 0 ? ctx->tensors[n->inputs[in.cont]].data : NULL;
   const float* lens = in.lens >= 0 ? ctx->tensors[n->inputs[in.lens]].data : NULL;
   float* y = ctx->tensors[n->outputs[0]].data;
-  float* proj = ctx->workspace;
-  float* proj_static = proj + steps * batch * g4;
+  float* proj = ctx->workspace + (size_t)xnn_threadpool_size(ctx->pool) * gemm_scratch_floats(&ctx->kernels->gemm);
+  float* proj_static = proj + cols * g4;
   float* gates = proj_static + (in.stat >= 0 ? batch * g4 : 0);
-  float* hx = gates + batch * g4;
+  float* g = gates + batch * g4;
+  float* hx = g + g4;
   float* hs = hx + batch * h;
   float* cs = hs + batch * h;
   const xnn_f32_lstm_params cp = {p->clip > 0.0f ? -p->clip : -INFINITY, p->clip > 0.0f ? p->clip : INFINITY};
   for (size_t d = 0; d < dirs; d++) {
     const int reverse = p->direction == XNN_LSTM_REVERSE || d == 1;
-    const float* b = n->weights[2] + d * g4;
-    if (in.stat >= 0) {
-      project(ctx, batch, g4, ssz, ctx->tensors[n->inputs[in.stat]].data, n->weights[3] + d * g4 * ssz, b,
-              proj_static);
-      b = NULL; /* already in the static projection */
-    }
-    project(ctx, steps * batch, g4, isz, x->data, n->weights[0] + d * g4 * isz, b, proj);
+    gemm(ctx, g4, isz, cols, n->weights[0] + d * rows * isz, n->weights[2] + d * rows, x->data, proj, cols);
+    if (in.stat >= 0)
+      gemm(ctx, g4, ssz, batch, n->weights[3] + d * rows * ssz, NULL, ctx->tensors[n->inputs[in.stat]].data,
+           proj_static, batch);
     if (in.h0 >= 0) {
       memcpy(hs, ctx->tensors[n->inputs[in.h0]].data + d * batch * h, batch * h * sizeof(float));
       memcpy(cs, ctx->tensors[n->inputs[in.c0]].data + d * batch * h, batch * h * sizeof(float));
@@ -141,15 +187,14 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     }
     for (size_t s = 0; s < steps; s++) {
       const size_t t = reverse ? steps - 1 - s : s;
-      /* The recurrent product of every item at once, so each tile of R serves them all; cont scales the
+      /* The recurrent product of every item at once, so each panel of R serves them all; cont scales the
        * previous h on the way in (the previous c below, of the items that run this step). */
       const float* hin = hs;
       if (cont) {
-        for (size_t i = 0; i < batch; i++)
-          for (size_t j = 0; j < h; j++) hx[i * h + j] = cont[t * batch + i] * hs[i * h + j];
+        for (size_t i = 0; i < batch * h; i++) hx[i] = cont[t * batch + i / h] * hs[i];
         hin = hx;
       }
-      project(ctx, batch, g4, h, hin, n->weights[1] + d * g4 * h, NULL, gates);
+      gemm(ctx, g4, h, batch, n->weights[1] + d * rows * h, NULL, hin, gates, batch);
       for (size_t i = 0; i < batch; i++) {
         float* out = y + ((t * dirs + d) * batch + i) * h;
         /* Lengths are clamped to [0, T]; a step at or past an item's length leaves its state alone. */
@@ -157,11 +202,8 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
           memset(out, 0, h * sizeof(float));
           continue;
         }
-        float* g = gates + i * g4;
-        const float* xg = proj + (t * batch + i) * g4;
-        for (size_t j = 0; j < g4; j++) g[j] += xg[j];
-        if (in.stat >= 0)
-          for (size_t j = 0; j < g4; j++) g[j] += proj_static[i * g4 + j];
+        for (size_t r = 0; r < g4; r++)
+          g[r] = gates[r * batch + i] + proj[r * cols + t * batch + i] + (in.stat >= 0 ? proj_static[r * batch + i] : 0.0f);
         float *hi = hs + i * h, *ci = cs + i * h;
         if (cont)
           for (size_t j = 0; j < h; j++) ci[j] *= cont[t * batch + i];
@@ -174,4 +216,4 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   }
 }
 
-const xnn_op_def xnn_op_lstm = {.reshape = lstm_reshape, .run = lstm_run};
+const xnn_op_def xnn_op_lstm = {.reshape = lstm_reshape, .run = lstm_run, .pack = lstm_pack};

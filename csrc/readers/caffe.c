@@ -774,22 +774,6 @@ static xnn_status build_reshape(ctx* c, const layer_io* io, xnn_node* n) {
   return XNN_OK;
 }
 
-/* Checks a blob's shape against `ndim` expected dims (-1: any, taken into *free_dim). */
-static xnn_status blob_shape_is(const blob* b, const char* what, int32_t ndim, const int64_t* dims, int64_t* free_dim) {
-  int ok = b->shape.ndim == ndim;
-  for (int32_t i = 0; ok && i < ndim; i++) ok = dims[i] < 0 ? b->shape.dims[i] >= 1 : b->shape.dims[i] == dims[i];
-  if (ok) {
-    for (int32_t i = 0; i < ndim; i++)
-      if (dims[i] < 0) *free_dim = b->shape.dims[i];
-    return XNN_OK;
-  }
-  xnn_shape want = {ndim, {0}};
-  for (int32_t i = 0; i < ndim; i++) want.dims[i] = dims[i];
-  char buf[128], wbuf[128];
-  return xnn_error(XNN_ERROR_INVALID_MODEL, "blob %s has shape %s, expected %s (-1: any)", what,
-                   xnn_shape_str(&b->shape, buf, sizeof(buf)), xnn_shape_str(&want, wbuf, sizeof(wbuf)));
-}
-
 /* Caffe's LSTM: bottoms x [T, N, ...], cont [T, N], optional x_static [N, ...]; blobs W_xc [4H, I], b_c [4H],
  * W_xc_static [4H, S] with a static input, W_hc [4H, H]; gates i, f, o, g. Its top [T, N, H] is a Reshape
  * of the IR's [T, 1, N, H], added by build_layer. */
@@ -817,15 +801,17 @@ static xnn_status build_lstm(ctx* c, const layer_io* io, xnn_node* n) {
   XNN_CHECK(get_blobs(c, nw, nw, b, &nb));
   const int64_t g4 = 4 * (int64_t)lp->hidden_size, h = lp->hidden_size;
   const int64_t w_dims[2] = {g4, -1}, r_dims[2] = {g4, h};
-  int64_t unused;
-  xnn_status st = blob_shape_is(&b[0], "0 (W_xc)", 2, w_dims, &lp->input_size);
-  if (st == XNN_OK) st = blob_shape_is(&b[1], "1 (b_c)", 1, &g4, &unused);
-  if (st == XNN_OK && lp->has_static) st = blob_shape_is(&b[2], "2 (W_xc_static)", 2, w_dims, &lp->static_size);
-  if (st == XNN_OK) st = blob_shape_is(&b[nw - 1], lp->has_static ? "3 (W_hc)" : "2 (W_hc)", 2, r_dims, &unused);
+  const xnn_status e = XNN_ERROR_INVALID_MODEL;
+  xnn_status st = xnn_shape_expect(e, "blob 0 (W_xc)", &b[0].shape, 2, w_dims);
+  if (st == XNN_OK) st = xnn_shape_expect(e, "blob 1 (b_c)", &b[1].shape, 1, &g4);
+  if (st == XNN_OK && lp->has_static) st = xnn_shape_expect(e, "blob 2 (W_xc_static)", &b[2].shape, 2, w_dims);
+  if (st == XNN_OK) st = xnn_shape_expect(e, lp->has_static ? "blob 3 (W_hc)" : "blob 2 (W_hc)", &b[nw - 1].shape, 2, r_dims);
   if (st != XNN_OK) {
     free_blobs(b, nb);
     return st;
   }
+  lp->input_size = b[0].shape.dims[1];
+  lp->static_size = lp->has_static ? b[2].shape.dims[1] : 0;
   take_blob(n, 0, &b[0]);
   take_blob(n, 1, &b[nw - 1]);
   take_blob(n, 2, &b[1]);
@@ -870,9 +856,8 @@ static xnn_status build_embed(ctx* c, const layer_io* io, xnn_node* n) {
   int nb;
   XNN_CHECK(get_blobs(c, 1 + e->has_bias, 1 + e->has_bias, b, &nb));
   const int64_t w_dims[2] = {e->input_dim, e->num_output}, b_dim = e->num_output;
-  int64_t unused;
-  xnn_status st = blob_shape_is(&b[0], "0 (weights)", 2, w_dims, &unused);
-  if (st == XNN_OK && e->has_bias) st = blob_shape_is(&b[1], "1 (bias)", 1, &b_dim, &unused);
+  xnn_status st = xnn_shape_expect(XNN_ERROR_INVALID_MODEL, "blob 0 (weights)", &b[0].shape, 2, w_dims);
+  if (st == XNN_OK && e->has_bias) st = xnn_shape_expect(XNN_ERROR_INVALID_MODEL, "blob 1 (bias)", &b[1].shape, 1, &b_dim);
   if (st != XNN_OK) {
     free_blobs(b, nb);
     return st;
