@@ -7,9 +7,7 @@
  *  h_out   the new hidden state: sigmoid(o) * tanh(c). It must not overlap gates or c.
  *
  * Sequence markers (Caffe's cont, ONNX's lengths) are the operator's business: it scales or skips the
- * state before calling. An AArch64 kernel joins the family with the same C signature:
- *   void xnn_f32_lstm_cell__neon_asm(size_t h, const float* gates, float* c, float* h_out,
- *                                    const xnn_f32_lstm_params* params);  x0..x4 */
+ * state before calling. */
 #pragma once
 #include <stddef.h>
 
@@ -24,3 +22,5 @@ void xnn_f32_lstm_cell__ref(size_t h, const float* gates, float* c, float* h_out
 void xnn_f32_lstm_cell__avx2(size_t h, const float* gates, float* c, float* h_out, const xnn_f32_lstm_params* params);
 void xnn_f32_lstm_cell__avx512(size_t h, const float* gates, float* c, float* h_out,
                                const xnn_f32_lstm_params* params);
+void xnn_f32_lstm_cell__neon_asm(size_t h, const float* gates, float* c, float* h_out,
+                                 const xnn_f32_lstm_params* params);

@@ -98,6 +98,7 @@ static void init_sets(void) {
   /* The break-evens were measured with the portable kernel; the assembly kernel (about a third of its
    * instructions per nonzero) only makes the sparse side faster, so they stay on the safe side until
    * measured again with it. */
+  g_neon.lstm_cell = xnn_f32_lstm_cell__neon_asm;
   g_neon.spmm.ukernel = xnn_f32_spmm_ukernel_16x1__neon_asm;
   g_neon.spmm.tile = 16;
   g_neon.spmm.fc = g_neon.spmm.fc_streamed = g_neon.spmm.pointwise = g_neon.spmm.conv = 0.15f;
