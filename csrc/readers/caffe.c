@@ -780,10 +780,8 @@ static xnn_status build_reshape(ctx* c, const layer_io* io, xnn_node* n) {
 /* The given axes only: Caffe appends the others in increasing order against the bottom's rank, which
  * complete_permute_orders does once the graph is built. */
 static xnn_status build_permute(ctx* c, const layer_io* io, xnn_node* n) {
-  static const char* const allowed[] = {"order", NULL};
   (void)c;
   XNN_CHECK(expect_io(io, 1, 1));
-  XNN_CHECK(xnn_pt_only(io->param, "permute_param", allowed));
   n->op = XNN_OP_PERMUTE;
   xnn_permute_params* p = &n->p.permute;
   for (const xnn_pt_node* f = xnn_pt_find(io->param, "order"); f; f = xnn_pt_find_next(f, "order")) {
@@ -843,14 +841,13 @@ static xnn_status complete_permute_orders(xnn_graph* g) {
 }
 
 /* SSD layers: their params go through the .xnn operator table's defaults and checks, so that both
- * readers accept and reject the same values. */
+ * readers accept and reject the same values. These builders, and build_permute, read every field of
+ * their parameter messages (the schema rejects others), so they need no list of supported fields. */
 static void ssd_defaults(xnn_node* n, const char* op) { xnn_op_schema_defaults(xnn_op_schema_find(op), n); }
 
 static xnn_status build_normalize(ctx* c, const layer_io* io, xnn_node* n) {
-  static const char* const allowed[] = {"across_spatial", "scale_filler", "channel_shared", "eps", NULL};
-  const xnn_pt_node* p = io->param;
+  const xnn_pt_node* p = io->param; /* scale_filler only initializes training */
   XNN_CHECK(expect_io(io, 1, 1));
-  XNN_CHECK(xnn_pt_only(p, "norm_param", allowed)); /* scale_filler only initializes training */
   ssd_defaults(n, "Normalize");
   xnn_normalize_params* q = &n->p.normalize;
   XNN_CHECK(xnn_pt_bool(p, "across_spatial", 1, &q->across_spatial));
@@ -896,12 +893,9 @@ static xnn_status hw_pair(const xnn_pt_node* p, const char* key, float* h, float
 }
 
 static xnn_status build_prior_box(ctx* c, const layer_io* io, xnn_node* n) {
-  static const char* const allowed[] = {"min_size", "max_size", "aspect_ratio", "flip", "clip", "variance",
-                                        "img_size", "img_h", "img_w", "step", "step_h", "step_w", "offset", NULL};
   (void)c;
   const xnn_pt_node* p = io->param;
   XNN_CHECK(expect_io(io, 2, 1));
-  XNN_CHECK(xnn_pt_only(p, "prior_box_param", allowed));
   ssd_defaults(n, "PriorBox");
   xnn_prior_box_params* q = &n->p.prior_box;
   XNN_CHECK(float_list(p, "min_size", &q->min_size));
@@ -929,21 +923,23 @@ static xnn_status build_prior_box(ctx* c, const layer_io* io, xnn_node* n) {
   return xnn_op_schema_check(n);
 }
 
+/* A count where any negative value means none (-1). */
+static xnn_status count_or_none(const xnn_pt_node* p, const char* key, int64_t def, int32_t* out) {
+  int64_t v;
+  XNN_CHECK(xnn_pt_int(p, key, def, &v));
+  if (v > (1 << 24)) return xnn_error(XNN_ERROR_UNSUPPORTED, "%s %lld is too large", key, (long long)v);
+  *out = v < 0 ? -1 : (int32_t)v;
+  return XNN_OK;
+}
+
 static xnn_status build_detection_output(ctx* c, const layer_io* io, xnn_node* n) {
   /* save_output_param, visualize, visualize_threshold and save_file make Caffe write files or show
    * windows; they change nothing in the output and are ignored. */
-  static const char* const allowed[] = {"num_classes", "share_location", "background_label_id", "nms_param",
-                                        "save_output_param", "code_type", "variance_encoded_in_target",
-                                        "keep_top_k", "confidence_threshold", "visualize", "visualize_threshold",
-                                        "save_file", NULL};
-  static const char* const nms_allowed[] = {"nms_threshold", "top_k", "eta", NULL};
   static const char* const codes[] = {"", "CORNER", "CENTER_SIZE", "CORNER_SIZE", NULL};
   (void)c;
   const xnn_pt_node* p = io->param;
   XNN_CHECK(expect_io(io, 3, 1));
-  XNN_CHECK(xnn_pt_only(p, "detection_output_param", allowed));
   const xnn_pt_node* nms = xnn_pt_find(p, "nms_param");
-  XNN_CHECK(xnn_pt_only(nms, "nms_param", nms_allowed));
   ssd_defaults(n, "DetectionOutput");
   xnn_detection_params* q = &n->p.detection;
   if (!xnn_pt_find(p, "num_classes")) return xnn_error(XNN_ERROR_INVALID_MODEL, "num_classes is missing");
@@ -953,14 +949,9 @@ static xnn_status build_detection_output(ctx* c, const layer_io* io, xnn_node* n
   XNN_CHECK(xnn_pt_enum(p, "code_type", codes, XNN_CODE_CORNER, &q->code_type));
   if (q->code_type < XNN_CODE_CORNER) return xnn_error(XNN_ERROR_INVALID_MODEL, "code_type 0 is not a CodeType");
   /* Caffe treats every negative background_label_id, top_k and keep_top_k as none. */
-  static const char* const ints[] = {"background_label_id", "keep_top_k", "top_k"};
-  int32_t* fields[] = {&q->background_label_id, &q->keep_top_k, &q->top_k};
-  for (int i = 0; i < 3; i++) {
-    int64_t v;
-    XNN_CHECK(xnn_pt_int(i == 2 ? nms : p, ints[i], i == 0 ? 0 : -1, &v));
-    if (v > (1 << 24)) return xnn_error(XNN_ERROR_UNSUPPORTED, "%s %lld is too large", ints[i], (long long)v);
-    *fields[i] = v < 0 ? -1 : (int32_t)v;
-  }
+  XNN_CHECK(count_or_none(p, "background_label_id", 0, &q->background_label_id));
+  XNN_CHECK(count_or_none(p, "keep_top_k", -1, &q->keep_top_k));
+  XNN_CHECK(count_or_none(nms, "top_k", -1, &q->top_k));
   XNN_CHECK(xnn_pt_float(p, "confidence_threshold", -INFINITY, &q->confidence_threshold));
   XNN_CHECK(xnn_pt_float(nms, "nms_threshold", 0.3f, &q->nms_threshold));
   XNN_CHECK(xnn_pt_float(nms, "eta", 1.0f, &q->eta));
