@@ -481,8 +481,50 @@ def _layer_shapes(name, ltype, msg, bshapes):
         p = msg.embed_param
         params = [[p.input_dim, p.num_output]] + ([[p.num_output]] if p.bias_term else [])
         return [s0 + [p.num_output]], params
+    if ltype == "Permute":
+        order = _permute_order(msg, len(s0), name)
+        return [[s0[a] for a in order]], []
+
+    if ltype == "Normalize":
+        return [s0], [[1] if msg.norm_param.channel_shared else [s0[1]]]
+
+    if ltype == "PriorBox":
+        p = msg.prior_box_param
+        if not len(p.min_size):
+            raise ValueError(f"PriorBox {name!r}: min_size is required")
+        ratios = _prior_ratios(p)
+        priors = len(ratios) * len(p.min_size) + len(p.max_size)
+        return [[1, 2, s0[2] * s0[3] * priors * 4]], []
+
+    if ltype == "DetectionOutput":
+        # The row count depends on the data: this is the most there can be (Caffe's placeholder rows
+        # when nothing is detected included).
+        p = msg.detection_output_param
+        priors = bshapes[2][2] // 4
+        per_class = min(p.nms_param.top_k, priors) if p.nms_param.HasField("top_k") and p.nms_param.top_k >= 0 else priors
+        per_image = (p.num_classes - (0 <= p.background_label_id < p.num_classes)) * per_class
+        if p.keep_top_k >= 0:
+            per_image = min(per_image, p.keep_top_k)
+        return [[1, 1, max(s0[0] * per_image, s0[0]), 7]], []
 
     raise UnsupportedLayerError(f"layer {name!r}: type {ltype!r} is not supported by caffe_tools")
+
+
+def _permute_order(msg, ndim: int, name: str) -> List[int]:
+    """Caffe's Permute order: the given axes, then the others in increasing order."""
+    order = list(msg.permute_param.order)
+    if len(set(order)) != len(order) or any(a >= ndim for a in order):
+        raise ValueError(f"Permute {name!r}: bad order {order} for {ndim} axes")
+    return order + [a for a in range(ndim) if a not in order]
+
+
+def _prior_ratios(p) -> List[float]:
+    """PriorBox aspect ratios as Caffe expands them: 1, each new ratio, and its inverse with flip."""
+    ratios = [1.0]
+    for r in p.aspect_ratio:
+        if all(abs(r - q) >= 1e-6 for q in ratios):
+            ratios += [r, 1.0 / r] if p.flip else [r]
+    return ratios
 
 
 def analyze_net(net, input_shapes: Optional[Mapping[str, Sequence[int]]] = None) -> NetInfo:
@@ -586,6 +628,8 @@ def _random_blobs(info: LayerInfo, rng: np.random.Generator, stats=None) -> List
         return [normal(s, 1.0 / math.sqrt(s[1])) if len(s) == 2 else uniform(s, -0.5, 0.5) for s in shapes]
     if t == "Embed":
         return [normal(shapes[0], 1.0)] + ([uniform(shapes[1], -0.1, 0.1)] if len(shapes) > 1 else [])
+    if t == "Normalize":
+        return [uniform(shapes[0], 5.0, 25.0)]  # SSD starts its scales at 20
     raise UnsupportedLayerError(f"layer {info.name!r}: no random filler for type {t!r}")
 
 
@@ -745,6 +789,28 @@ def _np_layer(l: LayerInfo, W: Sequence[np.ndarray], xs: Sequence[np.ndarray], d
         return [(e / e.sum(axis=axis, keepdims=True)).astype(dtype, copy=False)]
     if t in ("Flatten", "Reshape"):
         return [x.reshape(l.top_shapes[0]).copy()]
+    if t == "Permute":
+        return [np.ascontiguousarray(x.transpose(_permute_order(m, x.ndim, l.name)))]
+    if t == "Normalize":
+        p = m.norm_param
+        return [_numpy_ref().normalize(x, W[0], p.across_spatial, p.channel_shared, p.eps).astype(dtype, copy=False)]
+    if t == "PriorBox":
+        p = m.prior_box_param
+        img = (p.img_h, p.img_w) if p.HasField("img_h") else (p.img_size,) * 2 if p.HasField("img_size") else None
+        step = (p.step_h, p.step_w) if p.HasField("step_h") else (p.step,) * 2 if p.HasField("step") else None
+        y = _numpy_ref().prior_box(x.shape[2:], xs[1].shape[2:], list(p.min_size), list(p.max_size),
+                                   list(p.aspect_ratio), p.flip, p.clip, list(p.variance) or [0.1], img, step, p.offset)
+        return [y.astype(dtype, copy=False)]
+    if t == "DetectionOutput":
+        p = m.detection_output_param
+        nms = p.nms_param
+        y = _numpy_ref().detection_output(
+            xs[0].reshape(xs[0].shape[0], -1), xs[1].reshape(xs[1].shape[0], -1), xs[2], p.num_classes,
+            p.share_location, p.background_label_id, nms.nms_threshold, nms.top_k if nms.HasField("top_k") else -1,
+            nms.eta, p.confidence_threshold if p.HasField("confidence_threshold") else -np.inf, p.keep_top_k,
+            _CODE_TYPES[p.code_type],
+            p.variance_encoded_in_target)
+        return [y.reshape(1, 1, -1, 7).astype(dtype, copy=False)]
     if t == "LRN":
         p = m.lrn_param
         if p.norm_region != p.ACROSS_CHANNELS:
@@ -754,6 +820,19 @@ def _np_layer(l: LayerInfo, W: Sequence[np.ndarray], xs: Sequence[np.ndarray], d
         acc = sum(sq[:, i:i + x.shape[1]] for i in range(n))
         return [(x * (dtype(p.k) + dtype(p.alpha / n) * acc) ** dtype(-p.beta)).astype(dtype, copy=False)]
     raise UnsupportedLayerError(f"numpy_forward: layer {l.name!r} of type {t!r} not supported")
+
+
+_CODE_TYPES = {1: "CORNER", 2: "CENTER_SIZE", 3: "CORNER_SIZE"}
+
+
+def _numpy_ref():
+    """tests/numpy_ref.py (the SSD layers' references live there, next to the op tests' others)."""
+    spec = importlib.util.spec_from_file_location("numpy_ref", TESTS_DIR / "numpy_ref.py")
+    if "numpy_ref" not in sys.modules:
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["numpy_ref"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["numpy_ref"]
 
 
 def numpy_forward(net, weights: Mapping[str, Sequence[np.ndarray]], inputs: Mapping[str, np.ndarray],

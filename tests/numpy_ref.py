@@ -351,3 +351,119 @@ def embed(x, w, b=None):
         if v == np.floor(v) and 0 <= v < w.shape[0]:
             flat[k] = w[int(v)] + (0 if b is None else np.asarray(b, np.float64))
     return out
+# ------------------------------------------------------------------------------------ SSD
+
+def normalize(x, scale, across_spatial: bool = True, channel_shared: bool = True, eps: float = 1e-10):
+    """SSD Normalize: x / sqrt(eps + sum x^2) (over a whole item, or over channels per position), times
+    the scale (one value, or one per channel)."""
+    x = np.asarray(x, np.float64)
+    axes = tuple(range(1, x.ndim)) if across_spatial else (1,)
+    norm = np.sqrt(eps + (x * x).sum(axis=axes, keepdims=True))
+    s = np.asarray(scale, np.float64).reshape(-1)
+    s = s[0] if channel_shared else s.reshape([1, -1] + [1] * (x.ndim - 2))
+    return x / norm * s
+
+
+def prior_box(feat_hw, img_hw, min_sizes, max_sizes=(), aspect_ratios=(), flip: bool = True, clip: bool = False,
+              variance=(0.1,), img_size=None, step=None, offset: float = 0.5) -> np.ndarray:
+    """SSD PriorBox: [1, 2, H*W*priors*4] (boxes, then variances). ``img_size``/``step``: (h, w) or None
+    (then the image's size, and image size / feature size)."""
+    fh, fw = feat_hw
+    ih, iw = img_size if img_size else img_hw
+    sh, sw = step if step else (ih / fh, iw / fw)
+    ratios = [1.0]
+    for r in aspect_ratios:
+        if any(abs(r - q) < 1e-6 for q in ratios):
+            continue
+        ratios.append(r)
+        if flip:
+            ratios.append(1.0 / r)
+    boxes = []
+    for y in range(fh):
+        for x in range(fw):
+            cx, cy = (x + offset) * sw, (y + offset) * sh
+            for k, m in enumerate(min_sizes):
+                sizes = [(m, m)]
+                if max_sizes:
+                    sizes.append((math.sqrt(m * max_sizes[k]),) * 2)
+                sizes += [(m * math.sqrt(r), m / math.sqrt(r)) for r in ratios[1:]]
+                for bw, bh in sizes:
+                    boxes.append([(cx - bw / 2) / iw, (cy - bh / 2) / ih, (cx + bw / 2) / iw, (cy + bh / 2) / ih])
+    boxes = np.asarray(boxes, np.float64).reshape(-1)
+    if clip:
+        boxes = np.clip(boxes, 0.0, 1.0)
+    var = np.resize(np.asarray(variance, np.float64), 4)
+    return np.stack([boxes, np.tile(var, boxes.size // 4)])[None]
+
+
+def decode_boxes(loc, priors, variances, code_type: str, variance_encoded_in_target: bool = False) -> np.ndarray:
+    """Caffe's DecodeBBox for arrays: loc, priors, variances (P, 4) -> boxes (P, 4), float64."""
+    loc = np.asarray(loc, np.float64)
+    p = np.asarray(priors, np.float64)
+    v = np.ones_like(p) if variance_encoded_in_target else np.asarray(variances, np.float64)
+    pw, ph = p[:, 2] - p[:, 0], p[:, 3] - p[:, 1]
+    if code_type == "CORNER":
+        return p + v * loc
+    if code_type == "CORNER_SIZE":
+        return p + v * loc * np.stack([pw, ph, pw, ph], axis=1)
+    cx = v[:, 0] * loc[:, 0] * pw + (p[:, 0] + p[:, 2]) / 2
+    cy = v[:, 1] * loc[:, 1] * ph + (p[:, 1] + p[:, 3]) / 2
+    w, h = np.exp(v[:, 2] * loc[:, 2]) * pw, np.exp(v[:, 3] * loc[:, 3]) * ph
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+
+
+def jaccard(a, b) -> float:
+    """Caffe's JaccardOverlap of two normalized boxes (xmin, ymin, xmax, ymax)."""
+    if b[0] > a[2] or b[2] < a[0] or b[1] > a[3] or b[3] < a[1]:
+        return 0.0
+    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+    if not (w > 0 and h > 0):
+        return 0.0
+
+    def size(q):
+        return 0.0 if q[2] < q[0] or q[3] < q[1] else (q[2] - q[0]) * (q[3] - q[1])
+
+    return w * h / (size(a) + size(b) - w * h)
+
+
+def detection_output(loc, conf, prior, num_classes: int, share_location: bool = True, background_label_id: int = 0,
+                     nms_threshold: float = 0.3, top_k: int = -1, eta: float = 1.0,
+                     confidence_threshold: float = -np.inf, keep_top_k: int = -1, code_type: str = "CORNER",
+                     variance_encoded_in_target: bool = False) -> np.ndarray:
+    """SSD DetectionOutput: rows (image, label, score, xmin, ymin, xmax, ymax), K x 7, in Caffe's order
+    (image, then label, then decreasing score); Caffe's one (i, -1, ...) row per image when nothing is
+    detected at all."""
+    n = loc.shape[0]
+    prior = np.asarray(prior, np.float64).reshape(prior.shape[0], 2, -1)[0]
+    npri = prior.shape[1] // 4
+    priors, variances = prior[0].reshape(npri, 4), prior[1].reshape(npri, 4)
+    lc = 1 if share_location else num_classes
+    rows = []
+    for i in range(n):
+        l = np.asarray(loc[i], np.float64).reshape(npri, lc, 4)
+        scores = np.asarray(conf[i], np.float64).reshape(npri, num_classes)
+        dets = []  # (score, label, prior index) in NMS order per class
+        for c in range(num_classes):
+            if c == background_label_id:
+                continue
+            boxes = decode_boxes(l[:, 0 if share_location else c], priors, variances, code_type,
+                                 variance_encoded_in_target)
+            cand = [(float(scores[k, c]), k) for k in range(npri) if scores[k, c] > confidence_threshold]
+            cand.sort(key=lambda t: (-t[0], t[1]))
+            if top_k > -1:
+                cand = cand[:top_k]
+            kept: List[int] = []
+            thr = nms_threshold
+            for s, k in cand:
+                if all(jaccard(boxes[k], boxes[j]) <= thr for j in kept):
+                    kept.append(k)
+                    dets.append((s, c, k, boxes[k]))
+                    if eta < 1 and thr > 0.5:
+                        thr *= eta
+        if keep_top_k > -1 and len(dets) > keep_top_k:
+            dets = sorted(dets, key=lambda d: (-d[0], d[1], d[2]))[:keep_top_k]
+        dets.sort(key=lambda d: (d[1], -d[0], d[2]))
+        rows += [[i, c, s, *box] for s, c, k, box in dets]
+    if not rows:
+        rows = [[i, -1, -1, -1, -1, -1, -1] for i in range(n)]
+    return np.asarray(rows, np.float64).reshape(-1, 7)

@@ -23,6 +23,9 @@ typedef enum xnn_op_type {
   XNN_OP_PERMUTE,  /* Caffe's Permute, ONNX's Transpose */
   XNN_OP_LSTM,
   XNN_OP_EMBED,
+  XNN_OP_NORMALIZE,        /* SSD: L2 normalization, then a learned scale */
+  XNN_OP_PRIOR_BOX,        /* SSD: default boxes of a feature map */
+  XNN_OP_DETECTION_OUTPUT, /* SSD: decode, per-class NMS, keep_top_k */
   XNN_OP_COUNT
 } xnn_op_type;
 
@@ -101,6 +104,37 @@ typedef struct xnn_embed_params {
   int32_t num_output, input_dim, has_bias;
 } xnn_embed_params;
 
+typedef struct xnn_normalize_params {
+  int32_t across_spatial, channel_shared;
+  float eps;
+} xnn_normalize_params;
+
+/* A short list of floats (PriorBox sizes and aspect ratios). */
+#define XNN_MAX_PRIOR_SIZES 8
+typedef struct xnn_float_list {
+  int32_t count;
+  float v[XNN_MAX_PRIOR_SIZES];
+} xnn_float_list;
+
+typedef struct xnn_prior_box_params {
+  xnn_float_list min_size, max_size; /* max_size empty, or one per min_size */
+  xnn_float_list aspect_ratio;       /* as given: the op adds 1 and, with flip, each 1/r, skipping repeats */
+  int32_t flip, clip;
+  int32_t img_h, img_w;              /* 0: the image input's height and width */
+  float step_h, step_w;              /* 0: image size / feature map size */
+  float offset;
+  float variance[4];
+} xnn_prior_box_params;
+
+/* Caffe's PriorBoxParameter.CodeType numbers. */
+enum { XNN_CODE_CORNER = 1, XNN_CODE_CENTER_SIZE = 2, XNN_CODE_CORNER_SIZE = 3 };
+typedef struct xnn_detection_params {
+  int32_t num_classes, share_location, background_label_id;
+  int32_t top_k, keep_top_k; /* -1: no limit */
+  int32_t code_type, variance_encoded_in_target;
+  float nms_threshold, eta, confidence_threshold;
+} xnn_detection_params;
+
 typedef struct xnn_node {
   char* name;
   char* type; /* the model file's type name, for messages and tools */
@@ -118,6 +152,9 @@ typedef struct xnn_node {
     xnn_axis_params axis;
     xnn_reshape_params reshape;
     xnn_permute_params permute;
+    xnn_normalize_params normalize;
+    xnn_prior_box_params prior_box;
+    xnn_detection_params detection;
     int32_t channel_shared; /* PReLU */
     xnn_lstm_params lstm;
     xnn_embed_params embed;

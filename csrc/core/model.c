@@ -26,6 +26,21 @@ xnn_status xnn_model_create(xnn_graph* graph, xnn_model** out) {
       return st;
     }
   }
+  /* A DetectionOutput writes a number of rows that depends on the data (its plan reserves the most there
+   * can be): only the caller reads them. */
+  for (int32_t i = 0; i < m->graph.num_nodes; i++) {
+    const xnn_node* n = &m->graph.nodes[i];
+    for (int32_t j = 0; j < n->num_inputs; j++) {
+      const int32_t producer = m->graph.tensors[n->inputs[j]].producer;
+      if (producer < 0 || m->graph.nodes[producer].op != XNN_OP_DETECTION_OUTPUT) continue;
+      const xnn_status st = xnn_error(XNN_ERROR_UNSUPPORTED,
+                                      "layer '%s' (%s): reads the detections of '%s', whose row count depends on "
+                                      "the data: they can only be a net output",
+                                      n->name, n->type, m->graph.nodes[producer].name);
+      xnn_model_free(m);
+      return st;
+    }
+  }
   xnn_status fst = xnn_graph_fuse(&m->graph);
   if (fst == XNN_OK) fst = xnn_model_choose_and_pack(m);
   if (fst != XNN_OK) {

@@ -35,6 +35,15 @@
 #ifndef XNN_WITHOUT_SLICE
 #define XNN_WITHOUT_SLICE 0
 #endif
+#ifndef XNN_WITHOUT_NORMALIZE
+#define XNN_WITHOUT_NORMALIZE 0
+#endif
+#ifndef XNN_WITHOUT_PRIOR_BOX
+#define XNN_WITHOUT_PRIOR_BOX 0
+#endif
+#ifndef XNN_WITHOUT_DETECTION_OUTPUT
+#define XNN_WITHOUT_DETECTION_OUTPUT 0
+#endif
 #ifndef XNN_WITHOUT_PERMUTE
 #define XNN_WITHOUT_PERMUTE 0
 #endif
@@ -96,6 +105,15 @@ const xnn_op_def* xnn_op_get(xnn_op_type op) {
 #if !XNN_WITHOUT_EMBED
     case XNN_OP_EMBED: return &xnn_op_embed;
 #endif
+#if !XNN_WITHOUT_NORMALIZE
+    case XNN_OP_NORMALIZE: return &xnn_op_normalize;
+#endif
+#if !XNN_WITHOUT_PRIOR_BOX
+    case XNN_OP_PRIOR_BOX: return &xnn_op_prior_box;
+#endif
+#if !XNN_WITHOUT_DETECTION_OUTPUT
+    case XNN_OP_DETECTION_OUTPUT: return &xnn_op_detection_output;
+#endif
     default: break;
   }
   return NULL;
@@ -121,6 +139,9 @@ const char* xnn_op_file(xnn_op_type op) {
     case XNN_OP_PERMUTE: return "permute";
     case XNN_OP_LSTM: return "lstm";
     case XNN_OP_EMBED: return "embed";
+    case XNN_OP_NORMALIZE: return "normalize";
+    case XNN_OP_PRIOR_BOX: return "prior_box";
+    case XNN_OP_DETECTION_OUTPUT: return "detection_output";
     default: return "?";
   }
 }
@@ -134,6 +155,7 @@ int xnn_op_in_place(xnn_op_type op) {
     case XNN_OP_AFFINE:
     case XNN_OP_ELTWISE:
     case XNN_OP_SOFTMAX:
+    case XNN_OP_NORMALIZE:
       return 1;
     default:
       return 0;

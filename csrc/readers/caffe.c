@@ -17,6 +17,7 @@
 #include "readers/readers.h"
 #include "readers/prototxt.h"
 #include "readers/wire.h"
+#include "readers/xnn_ops.h"
 
 /* ---------------------------------------------------------------- caffemodel blobs */
 
@@ -779,10 +780,8 @@ static xnn_status build_reshape(ctx* c, const layer_io* io, xnn_node* n) {
 /* The given axes only: Caffe appends the others in increasing order against the bottom's rank, which
  * complete_permute_orders does once the graph is built. */
 static xnn_status build_permute(ctx* c, const layer_io* io, xnn_node* n) {
-  static const char* const allowed[] = {"order", NULL};
   (void)c;
   XNN_CHECK(expect_io(io, 1, 1));
-  XNN_CHECK(xnn_pt_only(io->param, "permute_param", allowed));
   n->op = XNN_OP_PERMUTE;
   xnn_permute_params* p = &n->p.permute;
   for (const xnn_pt_node* f = xnn_pt_find(io->param, "order"); f; f = xnn_pt_find_next(f, "order")) {
@@ -934,6 +933,124 @@ static xnn_status build_embed(ctx* c, const layer_io* io, xnn_node* n) {
   return XNN_OK;
 }
 
+/* SSD layers: their params go through the .xnn operator table's defaults and checks, so that both
+ * readers accept and reject the same values. These builders, and build_permute, read every field of
+ * their parameter messages (the schema rejects others), so they need no list of supported fields. */
+static void ssd_defaults(xnn_node* n, const char* op) { xnn_op_schema_defaults(xnn_op_schema_find(op), n); }
+
+static xnn_status build_normalize(ctx* c, const layer_io* io, xnn_node* n) {
+  const xnn_pt_node* p = io->param; /* scale_filler only initializes training */
+  XNN_CHECK(expect_io(io, 1, 1));
+  ssd_defaults(n, "Normalize");
+  xnn_normalize_params* q = &n->p.normalize;
+  XNN_CHECK(xnn_pt_bool(p, "across_spatial", 1, &q->across_spatial));
+  XNN_CHECK(xnn_pt_bool(p, "channel_shared", 1, &q->channel_shared));
+  XNN_CHECK(xnn_pt_float(p, "eps", 1e-10f, &q->eps));
+  XNN_CHECK(xnn_op_schema_check(n));
+  blob b[1];
+  int nb;
+  XNN_CHECK(get_blobs(c, 1, 1, b, &nb));
+  take_blob(n, 0, &b[0]);
+  if (q->channel_shared && n->weight_size[0] != 1)
+    return xnn_error(XNN_ERROR_INVALID_MODEL, "the scale blob has %lld values; channel_shared needs 1",
+                     (long long)n->weight_size[0]);
+  return XNN_OK;
+}
+
+static xnn_status float_list(const xnn_pt_node* p, const char* key, xnn_float_list* out) {
+  out->count = 0;
+  for (const xnn_pt_node* f = xnn_pt_find(p, key); f; f = xnn_pt_find_next(f, key)) {
+    if (out->count == XNN_MAX_PRIOR_SIZES)
+      return xnn_error(XNN_ERROR_UNSUPPORTED, "prototxt line %d: more than %d %s values", f->line, XNN_MAX_PRIOR_SIZES,
+                       key);
+    XNN_CHECK(xnn_pt_node_float(f, &out->v[out->count++]));
+  }
+  return XNN_OK;
+}
+
+/* `key` for both, or the `key_h`/`key_w` pair; 0 when absent; given values must be positive. */
+static xnn_status hw_pair(const xnn_pt_node* p, const char* key, float* h, float* w) {
+  char kh[32], kw[32];
+  snprintf(kh, sizeof(kh), "%s_h", key);
+  snprintf(kw, sizeof(kw), "%s_w", key);
+  const xnn_pt_node *f = xnn_pt_find(p, key), *fh = xnn_pt_find(p, kh), *fw = xnn_pt_find(p, kw);
+  *h = *w = 0;
+  if (f && (fh || fw)) return xnn_error(XNN_ERROR_INVALID_MODEL, "give either %s or %s/%s, not both", key, kh, kw);
+  if (!f && !fh && !fw) return XNN_OK;
+  if (!f && (!fh || !fw)) return xnn_error(XNN_ERROR_INVALID_MODEL, "%s and %s must be given together", kh, kw);
+  XNN_CHECK(xnn_pt_node_float(f ? f : fh, h));
+  XNN_CHECK(xnn_pt_node_float(f ? f : fw, w));
+  if (!(*h > 0 && *w > 0 && *h <= (1 << 24) && *w <= (1 << 24)))
+    return xnn_error(XNN_ERROR_INVALID_MODEL, "%s must be positive, got %g x %g", key, *h, *w);
+  return XNN_OK;
+}
+
+static xnn_status build_prior_box(ctx* c, const layer_io* io, xnn_node* n) {
+  (void)c;
+  const xnn_pt_node* p = io->param;
+  XNN_CHECK(expect_io(io, 2, 1));
+  ssd_defaults(n, "PriorBox");
+  xnn_prior_box_params* q = &n->p.prior_box;
+  XNN_CHECK(float_list(p, "min_size", &q->min_size));
+  XNN_CHECK(float_list(p, "max_size", &q->max_size));
+  XNN_CHECK(float_list(p, "aspect_ratio", &q->aspect_ratio));
+  XNN_CHECK(xnn_pt_bool(p, "flip", 1, &q->flip));
+  XNN_CHECK(xnn_pt_bool(p, "clip", 0, &q->clip));
+  XNN_CHECK(xnn_pt_float(p, "offset", 0.5f, &q->offset));
+  xnn_float_list var;
+  XNN_CHECK(float_list(p, "variance", &var));
+  if (var.count != 0 && var.count != 1 && var.count != 4)
+    return xnn_error(XNN_ERROR_INVALID_MODEL, "%d variance values: give 1 or 4", var.count);
+  for (int i = 0; var.count && i < 4; i++) q->variance[i] = var.v[var.count == 1 ? 0 : i];
+  float ih, iw;
+  XNN_CHECK(hw_pair(p, "img", &ih, &iw)); /* img_h/img_w */
+  if (xnn_pt_find(p, "img_size")) {
+    if (ih != 0) return xnn_error(XNN_ERROR_INVALID_MODEL, "give either img_size or img_h/img_w, not both");
+    XNN_CHECK(hw_pair(p, "img_size", &ih, &iw));
+  }
+  if (ih != floorf(ih) || iw != floorf(iw))
+    return xnn_error(XNN_ERROR_INVALID_MODEL, "the image size %g x %g is not whole pixels", ih, iw);
+  q->img_h = (int32_t)ih;
+  q->img_w = (int32_t)iw;
+  XNN_CHECK(hw_pair(p, "step", &q->step_h, &q->step_w));
+  return xnn_op_schema_check(n);
+}
+
+/* A count where any negative value means none (-1). */
+static xnn_status count_or_none(const xnn_pt_node* p, const char* key, int64_t def, int32_t* out) {
+  int64_t v;
+  XNN_CHECK(xnn_pt_int(p, key, def, &v));
+  if (v > (1 << 24)) return xnn_error(XNN_ERROR_UNSUPPORTED, "%s %lld is too large", key, (long long)v);
+  *out = v < 0 ? -1 : (int32_t)v;
+  return XNN_OK;
+}
+
+static xnn_status build_detection_output(ctx* c, const layer_io* io, xnn_node* n) {
+  /* save_output_param, visualize, visualize_threshold and save_file make Caffe write files or show
+   * windows; they change nothing in the output and are ignored. */
+  static const char* const codes[] = {"", "CORNER", "CENTER_SIZE", "CORNER_SIZE", NULL};
+  (void)c;
+  const xnn_pt_node* p = io->param;
+  XNN_CHECK(expect_io(io, 3, 1));
+  const xnn_pt_node* nms = xnn_pt_find(p, "nms_param");
+  ssd_defaults(n, "DetectionOutput");
+  xnn_detection_params* q = &n->p.detection;
+  if (!xnn_pt_find(p, "num_classes")) return xnn_error(XNN_ERROR_INVALID_MODEL, "num_classes is missing");
+  XNN_CHECK(positive(p, "num_classes", 0, &q->num_classes));
+  XNN_CHECK(xnn_pt_bool(p, "share_location", 1, &q->share_location));
+  XNN_CHECK(xnn_pt_bool(p, "variance_encoded_in_target", 0, &q->variance_encoded_in_target));
+  XNN_CHECK(xnn_pt_enum(p, "code_type", codes, XNN_CODE_CORNER, &q->code_type));
+  if (q->code_type < XNN_CODE_CORNER) return xnn_error(XNN_ERROR_INVALID_MODEL, "code_type 0 is not a CodeType");
+  /* Caffe treats every negative background_label_id, top_k and keep_top_k as none. */
+  XNN_CHECK(count_or_none(p, "background_label_id", 0, &q->background_label_id));
+  XNN_CHECK(count_or_none(p, "keep_top_k", -1, &q->keep_top_k));
+  XNN_CHECK(count_or_none(nms, "top_k", -1, &q->top_k));
+  XNN_CHECK(xnn_pt_float(p, "confidence_threshold", -INFINITY, &q->confidence_threshold));
+  XNN_CHECK(xnn_pt_float(nms, "nms_threshold", 0.3f, &q->nms_threshold));
+  XNN_CHECK(xnn_pt_float(nms, "eta", 1.0f, &q->eta));
+  return xnn_op_schema_check(n);
+}
+
 typedef xnn_status (*build_fn)(ctx*, const layer_io*, xnn_node*);
 
 typedef struct layer_kind {
@@ -966,6 +1083,9 @@ static const layer_kind k_kinds[] = {
     {"Permute", NULL, "permute_param", build_permute},
     {"LSTM", NULL, "recurrent_param", build_lstm},
     {"Embed", NULL, "embed_param", build_embed},
+    {"Normalize", NULL, "norm_param", build_normalize},
+    {"PriorBox", NULL, "prior_box_param", build_prior_box},
+    {"DetectionOutput", NULL, "detection_output_param", build_detection_output},
 };
 
 /* Parameter messages of layers we know, so that a layer carrying another layer's parameters is caught. */

@@ -409,7 +409,7 @@ static xnn_status set_attr(xnn_node* n, const xnn_op_schema* s, const char* name
   if (!d->name) return xnn_error(XNN_ERROR_INVALID_MODEL, "unknown attribute '%s' for %s", name, s->name);
   if (*seen & (1u << a)) return xnn_error(XNN_ERROR_INVALID_MODEL, "attribute '%s' is given twice", name);
   *seen |= 1u << a;
-  const int is_float = d->kind == XNN_ATTR_FLOAT || d->kind == XNN_ATTR_COEFFS;
+  const int is_float = d->kind == XNN_ATTR_FLOAT || d->kind == XNN_ATTR_COEFFS || d->kind == XNN_ATTR_FLOATS;
   const size_t count = is_float ? floats->count : ints->count;
   if ((is_float ? ints->count : floats->count) != 0)
     return xnn_error(XNN_ERROR_INVALID_MODEL, "attribute '%s' takes %s values", name, is_float ? "float" : "int");
@@ -449,6 +449,15 @@ static xnn_status set_attr(xnn_node* n, const xnn_op_schema* s, const char* name
       memcpy(n->p.axis.points, ints->ints, count * sizeof(int64_t));
       n->p.axis.num_points = (int32_t)count;
       return XNN_OK;
+    case XNN_ATTR_FLOATS: {
+      if (count > d->count)
+        return xnn_error(XNN_ERROR_UNSUPPORTED, "attribute '%s' has %zu values, at most %d are supported", name, count,
+                         d->count);
+      xnn_float_list* l = (xnn_float_list*)(base + d->offset);
+      l->count = (int32_t)count;
+      memcpy(l->v, floats->floats, count * sizeof(float));
+      return XNN_OK;
+    }
     case XNN_ATTR_ORDER:
       if (count < 1 || count > XNN_MAX_DIMS)
         return xnn_error(XNN_ERROR_INVALID_MODEL, "attribute '%s' has %zu values, expected 1 to %d", name, count,

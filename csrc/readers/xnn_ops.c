@@ -90,6 +90,37 @@ static const xnn_attr_def k_embed[] = {
     {"bias", XNN_ATTR_INT, 1, P(embed.has_bias), 0, 1, 0},
     {NULL, 0, 0, 0, 0, 0, 0}};
 
+static const xnn_attr_def k_normalize[] = {
+    {"across_spatial", XNN_ATTR_INT, 1, P(normalize.across_spatial), 0, 1, 0},
+    {"channel_shared", XNN_ATTR_INT, 1, P(normalize.channel_shared), 0, 1, 0},
+    {"eps", XNN_ATTR_FLOAT, 1, P(normalize.eps), 0, 0, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_prior_box[] = {
+    {"min_size", XNN_ATTR_FLOATS, XNN_MAX_PRIOR_SIZES, P(prior_box.min_size), 0, 0, 1},
+    {"max_size", XNN_ATTR_FLOATS, XNN_MAX_PRIOR_SIZES, P(prior_box.max_size), 0, 0, 0},
+    {"aspect_ratio", XNN_ATTR_FLOATS, XNN_MAX_PRIOR_SIZES, P(prior_box.aspect_ratio), 0, 0, 0},
+    {"flip", XNN_ATTR_INT, 1, P(prior_box.flip), 0, 1, 0},
+    {"clip", XNN_ATTR_INT, 1, P(prior_box.clip), 0, 1, 0},
+    {"img_size", XNN_ATTR_INT, 2, P(prior_box.img_h), 0, BIG, 0},
+    {"step", XNN_ATTR_FLOAT, 2, P(prior_box.step_h), 0, 0, 0},
+    {"offset", XNN_ATTR_FLOAT, 1, P(prior_box.offset), 0, 0, 0},
+    {"variance", XNN_ATTR_FLOAT, 4, P(prior_box.variance), 0, 0, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_detection[] = {
+    {"num_classes", XNN_ATTR_INT, 1, P(detection.num_classes), 1, BIG, 1},
+    {"share_location", XNN_ATTR_INT, 1, P(detection.share_location), 0, 1, 0},
+    {"background_label_id", XNN_ATTR_INT, 1, P(detection.background_label_id), -1, BIG, 0},
+    {"nms_threshold", XNN_ATTR_FLOAT, 1, P(detection.nms_threshold), 0, 0, 0},
+    {"top_k", XNN_ATTR_INT, 1, P(detection.top_k), -1, BIG, 0},
+    {"eta", XNN_ATTR_FLOAT, 1, P(detection.eta), 0, 0, 0},
+    {"confidence_threshold", XNN_ATTR_FLOAT, 1, P(detection.confidence_threshold), 0, 0, 0},
+    {"keep_top_k", XNN_ATTR_INT, 1, P(detection.keep_top_k), -1, BIG, 0},
+    {"code_type", XNN_ATTR_INT, 1, P(detection.code_type), XNN_CODE_CORNER, XNN_CODE_CORNER_SIZE, 0},
+    {"variance_encoded_in_target", XNN_ATTR_INT, 1, P(detection.variance_encoded_in_target), 0, 1, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
 static const xnn_attr_def k_none[] = {{NULL, 0, 0, 0, 0, 0, 0}};
 
 static const xnn_op_schema k_ops[] = {
@@ -112,6 +143,9 @@ static const xnn_op_schema k_ops[] = {
     {"Permute", XNN_OP_PERMUTE, 1, 1, 1, 1, k_permute},
     {"LSTM", XNN_OP_LSTM, 1, 6, 1, 3, k_lstm},
     {"Embed", XNN_OP_EMBED, 1, 1, 1, 1, k_embed},
+    {"Normalize", XNN_OP_NORMALIZE, 1, 1, 1, 1, k_normalize},
+    {"PriorBox", XNN_OP_PRIOR_BOX, 2, 2, 1, 1, k_prior_box},
+    {"DetectionOutput", XNN_OP_DETECTION_OUTPUT, 3, 3, 1, 1, k_detection},
 };
 
 const xnn_op_schema* xnn_op_schema_find(const char* name) {
@@ -119,6 +153,8 @@ const xnn_op_schema* xnn_op_schema_find(const char* name) {
     if (strcmp(k_ops[i].name, name) == 0) return &k_ops[i];
   return NULL;
 }
+
+const xnn_op_schema* xnn_op_schema_at(size_t i) { return i < sizeof(k_ops) / sizeof(k_ops[0]) ? &k_ops[i] : NULL; }
 
 const xnn_op_schema* xnn_op_schema_of(const xnn_node* n) {
   if (n->op == XNN_OP_RESHAPE) return xnn_op_schema_find(n->p.reshape.is_flatten ? "Flatten" : "Reshape");
@@ -169,6 +205,23 @@ void xnn_op_schema_defaults(const xnn_op_schema* s, xnn_node* n) {
     case XNN_OP_SOFTMAX:
       n->p.axis.axis = 1;
       break;
+    case XNN_OP_NORMALIZE:
+      n->p.normalize.across_spatial = n->p.normalize.channel_shared = 1;
+      n->p.normalize.eps = 1e-10f;
+      break;
+    case XNN_OP_PRIOR_BOX:
+      n->p.prior_box.flip = 1;
+      n->p.prior_box.offset = 0.5f;
+      for (int i = 0; i < 4; i++) n->p.prior_box.variance[i] = 0.1f;
+      break;
+    case XNN_OP_DETECTION_OUTPUT:
+      n->p.detection.share_location = 1;
+      n->p.detection.top_k = n->p.detection.keep_top_k = -1;
+      n->p.detection.code_type = XNN_CODE_CORNER;
+      n->p.detection.nms_threshold = 0.3f;
+      n->p.detection.eta = 1.0f;
+      n->p.detection.confidence_threshold = -INFINITY;
+      break;
     case XNN_OP_RESHAPE:
       n->p.reshape.is_flatten = strcmp(s->name, "Flatten") == 0;
       n->p.reshape.axis = n->p.reshape.is_flatten ? 1 : 0;
@@ -187,6 +240,33 @@ static xnn_status check_act(const char* attr, const xnn_act* a) {
   if (!isfinite(a->slope) || isnan(a->min) || isnan(a->max) || a->min > a->max)
     return xnn_error(XNN_ERROR_INVALID_MODEL, "attribute '%s' must be [slope, min, max] with a finite slope and min <= max",
                      attr);
+  return XNN_OK;
+}
+
+static int positive_finite(float v) { return v > 0 && isfinite(v); }
+
+static xnn_status check_prior_box(const xnn_prior_box_params* p) {
+  if (p->min_size.count == 0) return xnn_error(XNN_ERROR_INVALID_MODEL, "min_size is missing (at least one is required)");
+  if (p->max_size.count && p->max_size.count != p->min_size.count)
+    return xnn_error(XNN_ERROR_INVALID_MODEL, "%d max_size values for %d min_size values (one per min_size, or none)",
+                     p->max_size.count, p->min_size.count);
+  for (int32_t i = 0; i < p->min_size.count; i++) {
+    if (!positive_finite(p->min_size.v[i]))
+      return xnn_error(XNN_ERROR_INVALID_MODEL, "min_size must be positive, got %g", p->min_size.v[i]);
+    if (p->max_size.count && !(p->max_size.v[i] > p->min_size.v[i] && isfinite(p->max_size.v[i])))
+      return xnn_error(XNN_ERROR_INVALID_MODEL, "max_size %g must be larger than min_size %g", p->max_size.v[i],
+                       p->min_size.v[i]);
+  }
+  for (int32_t i = 0; i < p->aspect_ratio.count; i++)
+    if (!positive_finite(p->aspect_ratio.v[i]))
+      return xnn_error(XNN_ERROR_INVALID_MODEL, "aspect_ratio must be positive, got %g", p->aspect_ratio.v[i]);
+  for (int i = 0; i < 4; i++)
+    if (!positive_finite(p->variance[i]))
+      return xnn_error(XNN_ERROR_INVALID_MODEL, "variance must be positive, got %g", p->variance[i]);
+  if (!(p->step_h >= 0 && p->step_w >= 0 && isfinite(p->step_h) && isfinite(p->step_w)))
+    return xnn_error(XNN_ERROR_INVALID_MODEL, "step must be >= 0 (0: image size / feature map size), got %g x %g",
+                     p->step_h, p->step_w);
+  if (!isfinite(p->offset)) return xnn_error(XNN_ERROR_INVALID_MODEL, "offset must be finite");
   return XNN_OK;
 }
 
@@ -221,6 +301,22 @@ xnn_status xnn_op_schema_check(const xnn_node* n) {
       }
       return XNN_OK;
     }
+    case XNN_OP_NORMALIZE:
+      if (!(n->p.normalize.eps >= 0) || !isfinite(n->p.normalize.eps))
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "eps must be finite and >= 0, got %g", n->p.normalize.eps);
+      return XNN_OK;
+    case XNN_OP_PRIOR_BOX:
+      return check_prior_box(&n->p.prior_box);
+    case XNN_OP_DETECTION_OUTPUT: {
+      const xnn_detection_params* p = &n->p.detection;
+      if (!(p->nms_threshold >= 0) || !isfinite(p->nms_threshold))
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "nms_threshold must be finite and >= 0, got %g", p->nms_threshold);
+      if (!(p->eta > 0 && p->eta <= 1)) return xnn_error(XNN_ERROR_INVALID_MODEL, "eta must be in (0, 1], got %g", p->eta);
+      if (p->code_type < XNN_CODE_CORNER || p->code_type > XNN_CODE_CORNER_SIZE)
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "code_type %d is not 1 (CORNER), 2 (CENTER_SIZE) or 3 (CORNER_SIZE)",
+                         p->code_type);
+      return XNN_OK;
+    }
     case XNN_OP_LRN:
       if (n->p.lrn.size % 2 == 0) return xnn_error(XNN_ERROR_INVALID_MODEL, "size must be odd, got %d", n->p.lrn.size);
       if (!isfinite(n->p.lrn.alpha) || !isfinite(n->p.lrn.beta) || !isfinite(n->p.lrn.k))
@@ -247,6 +343,7 @@ int32_t xnn_op_num_weights(const xnn_node* n) {
     case XNN_OP_INNER_PRODUCT:
       return 1 + (n->p.fc.has_bias != 0);
     case XNN_OP_PRELU:
+    case XNN_OP_NORMALIZE:
       return 1;
     case XNN_OP_AFFINE:
       return 2;
@@ -295,6 +392,9 @@ void xnn_op_weight_shape(const xnn_node* n, int32_t slot, xnn_shape* s) {
         set_dims(s, 2, n->p.embed.input_dim, n->p.embed.num_output, 0, 0);
       else
         set_dims(s, 1, n->p.embed.num_output, 0, 0, 0);
+      return;
+    case XNN_OP_NORMALIZE:
+      set_dims(s, 1, n->p.normalize.channel_shared ? 1 : -1, 0, 0, 0);
       return;
     default: /* Affine: a and b, one per channel */
       set_dims(s, 1, -1, 0, 0, 0);

@@ -12,6 +12,7 @@ enum {
   XNN_ATTR_POINTS, /* Slice points: an int list, one per output but the last */
   XNN_ATTR_SHAPE,  /* Reshape target: up to XNN_MAX_DIMS ints */
   XNN_ATTR_ORDER,  /* Permute order: 1 to XNN_MAX_DIMS ints */
+  XNN_ATTR_FLOATS, /* an xnn_float_list at `offset`: 0 to `count` floats */
 };
 
 typedef struct xnn_attr_def {
@@ -33,6 +34,8 @@ typedef struct xnn_op_schema {
 
 /* NULL for an unknown name. */
 XNN_INTERNAL const xnn_op_schema* xnn_op_schema_find(const char* name);
+/* The table's entry `i`, NULL past its end (for tools that list the operators). */
+XNN_INTERNAL const xnn_op_schema* xnn_op_schema_at(size_t i);
 /* The schema a node is written with (Flatten and Reshape share an IR op). */
 XNN_INTERNAL const xnn_op_schema* xnn_op_schema_of(const xnn_node* node);
 /* Sets every attribute of the node's params to its default. */

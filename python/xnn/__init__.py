@@ -9,6 +9,7 @@ from ._xnn import cpu_features, version
 from ._xnn import available_isas as _available_isas
 from .errors import ModelFormatError, ShapeError, UnsupportedError, XnnError, XnnIOError, XnnMemoryError
 from .model import LayerInfo, LayerProfile, Model, TensorInfo
+from . import detection  # noqa: E402  (SSD detections: detection.detections, detection.draw)
 
 __version__ = version()
 
@@ -33,4 +34,5 @@ __all__ = [
     "cpu_features",
     "available_isas",
     "version",
+    "detection",
 ]

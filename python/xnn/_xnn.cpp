@@ -187,6 +187,10 @@ py::dict describe_graph(xnn_graph* g) {
       } else if (a->kind == XNN_ATTR_POINTS) {
         if (!n->p.axis.num_points) continue;
         for (int32_t j = 0; j < n->p.axis.num_points; j++) v.append(n->p.axis.points[j]);
+      } else if (a->kind == XNN_ATTR_FLOATS) {
+        const xnn_float_list* l = reinterpret_cast<const xnn_float_list*>(base + a->offset);
+        if (!l->count) continue;
+        for (int32_t j = 0; j < l->count; j++) v.append(l->v[j]);
       } else if (a->kind == XNN_ATTR_ORDER) {
         for (int32_t j = 0; j < n->p.permute.ndim; j++) v.append(n->p.permute.order[j]);
       } else {
@@ -291,6 +295,17 @@ PYBIND11_MODULE(_xnn, m) {
         return describe_graph(&g);
       },
       py::arg("prototxt"), py::arg("caffemodel") = py::none());
+  m.def("float_attrs", []() {
+    // Operator -> names of its attributes stored as floats (the others are ints), from the .xnn table.
+    py::dict out;
+    for (size_t i = 0; const xnn_op_schema* s = xnn_op_schema_at(i); i++) {
+      py::list names;
+      for (const xnn_attr_def* a = s->attrs; a->name; a++)
+        if (a->kind == XNN_ATTR_FLOAT || a->kind == XNN_ATTR_COEFFS || a->kind == XNN_ATTR_FLOATS) names.append(a->name);
+      out[s->name] = names;
+    }
+    return out;
+  });
   m.def(
       "read_xnn_graph",
       [](const py::bytes& data) {

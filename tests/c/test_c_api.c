@@ -361,6 +361,14 @@ static char* replace_once(const char* text, size_t size, const char* from, const
   return out;
 }
 
+/* A weightless prototxt given as a string literal; exits when it does not load. */
+static xnn_model* load_text(const char* text, size_t size) {
+  xnn_model* m = NULL;
+  CHECK_OK(xnn_model_load_caffe_memory(text, size, NULL, 0, &m));
+  REQUIRE(m, "load failed");
+  return m;
+}
+
 static void expect_load_error(const char* text, size_t np, const void* bin, size_t nc, const char* what) {
   xnn_model* m = NULL;
   const xnn_status st = xnn_model_load_caffe_memory(text, np, bin, nc, &m);
@@ -454,9 +462,7 @@ static int run_huge_case(const char* name, const char* prototxt, const char* caf
         "input_shape { dim: 1 dim: 1 dim: 4 dim: 4 }\n"
         "layer { name: \"gp\" type: \"Pooling\" bottom: \"data\" top: \"gp\"\n"
         "        pooling_param { pool: AVE global_pooling: true } }\n";
-    xnn_model* m = NULL;
-    CHECK_OK(xnn_model_load_caffe_memory(net, sizeof(net) - 1, NULL, 0, &m));
-    REQUIRE(m, "load failed");
+    xnn_model* m = load_text(net, sizeof(net) - 1);
     xnn_session* s = NULL;
     CHECK_OK(xnn_session_create(m, 1, &s));
     REQUIRE(s, "no session");
@@ -483,9 +489,7 @@ static int run_huge_case(const char* name, const char* prototxt, const char* caf
         "layer { name: \"gp\" type: \"Pooling\" bottom: \"data\" top: \"gp\"\n"
         "        pooling_param { pool: AVE global_pooling: true } }\n";
     expect_load_error(declared, sizeof(declared) - 1, NULL, 0, "declared input of 2^64 + 4 elements");
-    xnn_model* m = NULL;
-    CHECK_OK(xnn_model_load_caffe_memory(net, sizeof(net) - 1, NULL, 0, &m));
-    REQUIRE(m, "load failed");
+    xnn_model* m = load_text(net, sizeof(net) - 1);
     xnn_session* s = NULL;
     CHECK_OK(xnn_session_create(m, 1, &s));
     REQUIRE(s, "no session");
@@ -541,6 +545,42 @@ static int run_huge_case(const char* name, const char* prototxt, const char* caf
   return 0;
 }
 
+/* DetectionOutput through the C API: the planned shape is the most rows there can be, a run writes its
+ * row count into the output's shape, and nothing detected gives Caffe's placeholder row. */
+static void test_detection_output(void) {
+  static const char net[] =
+      "input: \"loc\" input_shape { dim: 1 dim: 8 }\n"
+      "input: \"conf\" input_shape { dim: 1 dim: 4 }\n"
+      "input: \"prior\" input_shape { dim: 1 dim: 2 dim: 8 }\n"
+      "layer { name: \"det\" type: \"DetectionOutput\" bottom: \"loc\" bottom: \"conf\" bottom: \"prior\"\n"
+      "        top: \"det\" detection_output_param { num_classes: 2 confidence_threshold: 0.5 } }\n";
+  xnn_model* m = load_text(net, sizeof(net) - 1);
+  xnn_shape declared;
+  CHECK_OK(xnn_model_output(m, 0, NULL, &declared));
+  CHECK(declared.ndim == 4 && declared.dims[2] == 2 && declared.dims[3] == 7, "declared %lld rows",
+        (long long)declared.dims[2]);
+  xnn_session* s = NULL;
+  CHECK_OK(xnn_session_create(m, 1, &s));
+  REQUIRE(s, "no session");
+  const float loc[8] = {0}, prior[16] = {0, 0, 0.5f, 0.5f, 0.5f, 0.5f, 1, 1, 0.1f, 0.1f, 0.2f, 0.2f, 0.1f, 0.1f, 0.2f, 0.2f};
+  const float conf[2][4] = {{0.2f, 0.8f, 0.9f, 0.1f}, {0.6f, 0.4f, 0.9f, 0.1f}};
+  const float want[2][7] = {{0, 1, 0.8f, 0, 0, 0.5f, 0.5f}, {0, -1, -1, -1, -1, -1, -1}};
+  for (int round = 0; round < 2; round++) {
+    CHECK_OK(xnn_session_set_input(s, 0, loc, 8));
+    CHECK_OK(xnn_session_set_input(s, 1, conf[round], 4));
+    CHECK_OK(xnn_session_set_input(s, 2, prior, 16));
+    CHECK_OK(xnn_session_run(s));
+    const float* out = NULL;
+    xnn_shape shape;
+    CHECK_OK(xnn_session_output(s, 0, &out, &shape));
+    CHECK(shape.ndim == 4 && shape.dims[2] == 1 && shape.dims[3] == 7, "round %d: %lld rows", round,
+          (long long)shape.dims[2]);
+    for (int i = 0; out && i < 7; i++) CHECK(out[i] == want[round][i], "round %d value %d: %g", round, i, out[i]);
+  }
+  xnn_session_free(s);
+  xnn_model_free(m);
+}
+
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
     fprintf(stderr, "usage: %s det1.prototxt det1.caffemodel reference_dir [huge case]\n", argv[0]);
@@ -557,6 +597,7 @@ int main(int argc, char** argv) {
   test_errors(m, argv[1]);
   xnn_model_free(m);
   test_memory_load(argv[1], argv[2]);
+  test_detection_output();
   if (g_failures) {
     fprintf(stderr, "test_c_api: %d check(s) failed\n", g_failures);
     return 1;

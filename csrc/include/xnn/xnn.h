@@ -104,7 +104,15 @@ XNN_API int32_t xnn_session_num_threads(const xnn_session* session);
 XNN_API xnn_status xnn_session_set_input(xnn_session* session, int32_t index, const float* data, size_t count);
 XNN_API xnn_status xnn_session_input_shape(const xnn_session* session, int32_t index, xnn_shape* shape);
 XNN_API xnn_status xnn_session_run(xnn_session* session);
-/* Output `index` after run: a pointer into the session (valid until the next run/reshape/free) and its shape. */
+/* Output `index` after run: a pointer into the session (valid until the next run/reshape/free) and its shape.
+ *
+ * The shape is the one the last run produced. It is the planned shape for every output but an SSD
+ * DetectionOutput's, whose number of rows depends on the data: [1, 1, K, 7], one row (image, label,
+ * score, xmin, ymin, xmax, ymax) per detection, coordinates relative to the image, by image, label, then
+ * decreasing score. Memory for the most rows there can be is planned (that maximum is the shape
+ * xnn_model_output and xnn_session_layer_stats report before a run), the run writes K of them and sets
+ * dim 2 to K; no allocation happens. When no image has a detection, K = N (the batch) and row i is
+ * (i, -1, -1, -1, -1, -1, -1), Caffe's placeholder. */
 XNN_API xnn_status xnn_session_output(const xnn_session* session, int32_t index, const float** data, xnn_shape* shape);
 
 /* Per-layer shapes and multiply-accumulate counts of the current plan, for tools. */

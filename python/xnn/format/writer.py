@@ -132,10 +132,24 @@ def encode_weight(w: Union[np.ndarray, CodedWeight], sparse: str = "auto") -> by
     return msg
 
 
-def _attr(name: str, values) -> bytes:
+_float_attrs_by_op: Optional[dict] = None
+
+
+def _is_float_attr(op: str, name: str) -> bool:
+    """How the C core's operator table stores the attribute; FLOAT_ATTRS for operators it lacks."""
+    global _float_attrs_by_op
+    if _float_attrs_by_op is None:
+        from .. import _xnn
+
+        _float_attrs_by_op = {k: frozenset(v) for k, v in _xnn.float_attrs().items()}
+    known = _float_attrs_by_op.get(op)
+    return name in known if known is not None else name in FLOAT_ATTRS
+
+
+def _attr(op: str, name: str, values) -> bytes:
     vals = list(values) if isinstance(values, (list, tuple, np.ndarray)) else [values]
     body = wire.string_field(1, name)
-    if name in FLOAT_ATTRS:
+    if _is_float_attr(op, name):
         body += wire.packed_floats(3, [float(v) for v in vals])
     else:
         body += wire.packed_ints(2, [int(v) for v in vals])
@@ -146,7 +160,7 @@ def _node(n: Node, sparse: str) -> bytes:
     msg = wire.string_field(1, n.name) + wire.string_field(2, n.op) + wire.string_field(3, n.type)
     msg += wire.packed_ints(4, n.inputs) + wire.packed_ints(5, n.outputs)
     for name, values in n.attrs.items():
-        msg += wire.bytes_field(6, _attr(name, values))
+        msg += wire.bytes_field(6, _attr(n.op, name, values))
     for w in n.weights:
         msg += wire.bytes_field(7, encode_weight(w, sparse))
     return msg + wire.uint_field(8, n.num_params)
