@@ -394,20 +394,25 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from .convert import CONVERTERS, convert
     from .format import write
     from .graph import Graph
 
     path = _resolve_model_path(args.model)
     if path.suffix == ".xnn":
         raise UsageError(f"'{path}' is already a .xnn model")
-    proto, weights = _caffe_files(path, args.weights)
-    graph = Graph.from_caffe(proto, weights)
-    out = Path(args.output) if args.output else proto.with_suffix(".xnn")
+    output = args.output or args.out
+    if path.suffix.lower() in CONVERTERS:
+        graph, sources = convert(path), [path]
+    else:
+        proto, weights = _caffe_files(path, args.weights)
+        graph, sources = Graph.from_caffe(proto, weights), [proto, weights]
+    out = Path(output) if output else sources[0].with_suffix(".xnn")
     size = write(graph, out)
-    source = proto.stat().st_size + weights.stat().st_size
+    source = sum(f.stat().st_size for f in sources)
     Model.load(out)  # what was written must load back
     print(f"{out}: {_fmt_bytes(size)}, {len(graph.nodes)} layers, {graph.num_params():,} params "
-          f"(the Caffe files: {source:,} bytes)")
+          f"(the source files: {source:,} bytes)")
     return 0
 
 
@@ -546,13 +551,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", metavar="N", type=_int_at_least(1), default=10, help="runs (default 10)")
     p.set_defaults(func=cmd_profile)
 
-    p = sub.add_parser("convert", help="convert a Caffe model to one .xnn file (lossless)",
+    p = sub.add_parser("convert", help="convert a Caffe or Keras model to one .xnn file (lossless)",
                        description="Write the model as a .xnn file: graph and weights in one file that xnn loads "
                        "directly (Model.load, xnn_model_load); weights stay float32, exactly. The file is loaded back "
                        "once as a check.")
-    p.add_argument("model", metavar="MODEL", help="Caffe deploy .prototxt, or a bundled model like mtcnn/det1")
+    p.add_argument("model", metavar="MODEL", help="Caffe deploy .prototxt, a Keras .keras or .h5 model, or a bundled "
+                   "model like mtcnn/det1")
+    p.add_argument("out", metavar="OUT.xnn", nargs="?", help="output file (default: MODEL with the suffix .xnn)")
     p.add_argument("--weights", metavar="W", help="the .caffemodel (default: the one next to MODEL)")
-    p.add_argument("-o", "--output", metavar="OUT.xnn", help="output file (default: MODEL with the suffix .xnn)")
+    p.add_argument("-o", "--output", metavar="OUT.xnn", help="output file, as OUT.xnn")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("compress", help="prune, quantize and Huffman-code a model into a small .xnn file",

@@ -103,8 +103,8 @@ class Model:
         """Loads a model.
 
         Args:
-            path: a ``.xnn`` file (written by ``xnn convert`` / ``xnn compress``), or a Caffe
-                ``deploy.prototxt``.
+            path: a ``.xnn`` file (written by ``xnn convert`` / ``xnn compress``), a Caffe
+                ``deploy.prototxt``, or a Keras ``.keras`` / ``.h5`` model (converted in memory).
             weights: the ``.caffemodel``; by default the file next to ``path`` with the same stem, or the
                 only ``.caffemodel`` in its folder.
             num_threads: threads for inference; ``None`` uses one per core.
@@ -119,6 +119,11 @@ class Model:
             raise XnnIOError(f"cannot open '{p}': no such file")
         if _is_xnn_file(p):
             return cls(_xnn.load_xnn(str(p)), num_threads, source=str(p))
+        if p.suffix.lower() in (".keras", ".h5"):
+            from .convert import convert
+            from .format import encode
+
+            return cls(_xnn.load_xnn_memory(encode(convert(p))), num_threads, source=str(p))
         if p.suffix in (".prototxt", ".pbtxt", ".txt") or p.suffix == ".caffemodel":
             proto, caffemodel = _resolve_caffe_paths(p, weights)
             if caffemodel is None:

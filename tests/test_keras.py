@@ -1,0 +1,168 @@
+"""The Keras converter (xnn.convert.keras) against Keras' own model.predict: models built here with random
+weights (BatchNormalization's moving statistics too), saved as .keras and legacy .h5, converted, loaded
+with xnn.Model.load and run at batch 1 and 3."""
+import os
+import zipfile
+
+os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported: the PyTorch CPU build is what tests have
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from keras import layers as L  # noqa: E402
+
+import xnn  # noqa: E402
+from xnn.convert import convert  # noqa: E402
+from xnn.convert.keras import from_keras  # noqa: E402
+
+FORMATS = (".keras", ".h5")
+# Keras' torch backend converts through numpy's deprecated __array__ protocol.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def randomize(model: keras.Model, seed: int) -> keras.Model:
+    """Non-trivial weights everywhere: normal kernels and biases, BatchNormalization statistics away from
+    0 and 1, variances positive."""
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        shape = tuple(w.shape)
+        if "moving_variance" in w.path:
+            v = rng.uniform(0.5, 2.0, shape)
+        elif "gamma" in w.path:
+            v = rng.uniform(0.5, 1.5, shape)
+        else:
+            v = rng.normal(0.0, 0.4, shape)
+        w.assign(v.astype(np.float32))
+    return model
+
+
+def save(model: keras.Model, tmp_path, suffix: str):
+    path = tmp_path / f"{model.name}{suffix}"
+    model.save(path)
+    return path
+
+
+def check(model: keras.Model, tmp_path, input_shape, batches=(1, 3), seed=0):
+    """Every format: the converted model's outputs at each batch size match model.predict within 1e-4 of
+    the largest output magnitude. Returns the worst relative error."""
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for suffix in FORMATS:
+        xm = xnn.Model.load(save(model, tmp_path, suffix))
+        for n in batches:
+            x = rng.normal(0.0, 1.0, (n,) + tuple(input_shape)).astype(np.float32)
+            want = model.predict(x, verbose=0)
+            got = xm.predict(x)
+            wants = want if isinstance(want, list) else [want]
+            gots = [got[o.name] for o in xm.outputs] if isinstance(got, dict) else [got]
+            assert len(gots) == len(wants)
+            for g, w in zip(gots, wants):
+                assert g.shape == w.shape, (suffix, n, g.shape, w.shape)
+                scale = float(np.abs(w).max())
+                err = float(np.abs(g - w).max())
+                assert scale > 1e-3, "a degenerate reference output"
+                assert err <= 1e-4 * scale, (suffix, n, err, scale)
+                worst = max(worst, err / scale)
+    return worst
+
+
+def ops(path):
+    return [n.op for n in from_keras(path).nodes]
+
+
+def test_dense_net_needs_no_permute(tmp_path):
+    inp = keras.Input((10,), name="x")
+    a = L.Dense(7, activation="relu", name="fc1")(inp)
+    b = L.Dropout(0.3)(L.BatchNormalization()(a))
+    c = L.Dense(7, activation="tanh")(inp)
+    d = L.Concatenate()([b, c])
+    e = L.LeakyReLU(negative_slope=0.1)(L.Dense(5, use_bias=False)(d))
+    f = L.Subtract()([e, L.Dense(5, activation="sigmoid")(d)])
+    p = L.PReLU()(L.Multiply()([e, f]))
+    g = L.Softmax()(L.Average()([f, L.Maximum()([e, p])]))
+    model = randomize(keras.Model(inp, [g, p], name="mlp"), 1)
+    check(model, tmp_path, (10,))
+    assert "Permute" not in ops(tmp_path / "mlp.keras")
+
+
+def test_sequential_dense(tmp_path):
+    model = randomize(keras.Sequential([keras.Input((6,)), L.Dense(9, activation="relu6"), L.Dense(4),
+                                        L.ReLU(max_value=1.5, negative_slope=0.2), L.Dense(3, activation="softmax")],
+                                       name="seq"), 2)
+    check(model, tmp_path, (6,))
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+
+def test_unknown_layers_are_all_named(tmp_path):
+    inp = keras.Input((8, 4))
+    x = L.Conv1D(3, 2, name="temporal")(inp)
+    x = L.LayerNormalization(name="norm")(x)
+    x = L.Flatten()(x)
+    x = L.Dense(2, activation="gelu", name="head")(x)
+    model = keras.Model(inp, x, name="unknown")
+    for suffix in FORMATS:
+        with pytest.raises(xnn.UnsupportedError) as e:
+            xnn.Model.load(save(model, tmp_path, suffix))
+        msg = str(e.value)
+        for part in ("'temporal' (Conv1D)", "'norm' (LayerNormalization)", "'head' (Dense): activation 'gelu'"):
+            assert part in msg, msg
+
+
+def test_unsupported_settings(tmp_path):
+    model = keras.Sequential([keras.Input((5, 3)), L.LSTM(4, recurrent_activation="hard_sigmoid", name="rnn")],
+                             name="hard")
+    with pytest.raises(xnn.UnsupportedError, match="'rnn' \\(LSTM\\): recurrent_activation 'hard_sigmoid'"):
+        from_keras(save(model, tmp_path, ".keras"))
+    model = keras.Sequential([keras.Input((5, 6, 3)), L.ZeroPadding2D(1), L.MaxPooling2D(name="pool")],
+                             name="padpool")
+    with pytest.raises(xnn.UnsupportedError, match="'pool' \\(MaxPooling2D\\).*ZeroPadding2D"):
+        from_keras(save(model, tmp_path, ".h5"))
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_truncated_file(tmp_path, suffix):
+    model = randomize(keras.Sequential([keras.Input((6,)), L.Dense(3)], name="small"), 9)
+    data = save(model, tmp_path, suffix).read_bytes()
+    for cut in (len(data) // 2, len(data) - 7, 40):
+        bad = tmp_path / f"cut{cut}{suffix}"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(xnn.ModelFormatError, match="truncated or corrupt|not a Keras"):
+            xnn.Model.load(bad)
+
+
+def test_not_keras(tmp_path):
+    text = tmp_path / "model.keras"
+    text.write_text("name: 'LeNet'\n")
+    with pytest.raises(xnn.ModelFormatError, match="not a Keras model"):
+        xnn.Model.load(text)
+    archive = tmp_path / "other.keras"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("readme.txt", "hello")
+    with pytest.raises(xnn.ModelFormatError, match="no config.json"):
+        xnn.Model.load(archive)
+    weights_only = tmp_path / "w.weights.h5"
+    model = keras.Sequential([keras.Input((6,)), L.Dense(3)], name="wo")
+    model.save_weights(weights_only)
+    renamed = tmp_path / "w.h5"
+    weights_only.rename(renamed)
+    with pytest.raises(xnn.ModelFormatError, match="model_config"):
+        xnn.Model.load(renamed)
+    with pytest.raises(xnn.XnnIOError):
+        from_keras(tmp_path / "missing.keras")
+
+
+def test_wrong_weight_shapes(tmp_path):
+    """A config and weights that disagree: an error naming the layer, not a crash."""
+    import h5py
+
+    model = randomize(keras.Sequential([keras.Input((6,)), L.Dense(3, name="fc")], name="mismatch"), 10)
+    path = save(model, tmp_path, ".h5")
+    with h5py.File(path, "r+") as f:
+        group = f["model_weights/fc"]
+        name = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]][0]
+        del group[name]
+        group[name] = np.zeros((5, 3), np.float32)
+    with pytest.raises(xnn.ModelFormatError, match="'fc' \\(Dense\\): kernel has shape \\[5, 3\\], expected \\[6, 3\\]"):
+        from_keras(path)
