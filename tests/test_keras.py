@@ -42,17 +42,20 @@ def save(model: keras.Model, tmp_path, suffix: str):
     return path
 
 
-def check(model: keras.Model, tmp_path, input_shape, batches=(1, 3), seed=0):
+def check(model: keras.Model, tmp_path, input_shape, batches=(1, 3), seed=0, formats=FORMATS):
     """Every format: the converted model's outputs at each batch size match model.predict within 1e-4 of
-    the largest output magnitude. Returns the worst relative error."""
+    the largest output magnitude. ``input_shape`` is one shape without the batch, or a list of them for a
+    model with several inputs. Returns the worst relative error."""
     rng = np.random.default_rng(seed)
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
     worst = 0.0
-    for suffix in FORMATS:
-        xm = xnn.Model.load(save(model, tmp_path, suffix))
+    for suffix in formats:
+        path = suffix if not isinstance(suffix, str) else save(model, tmp_path, suffix)
+        xm = xnn.Model.load(path)
         for n in batches:
-            x = rng.normal(0.0, 1.0, (n,) + tuple(input_shape)).astype(np.float32)
-            want = model.predict(x, verbose=0)
-            got = xm.predict(x)
+            xs = [rng.normal(0.0, 1.0, (n,) + tuple(s)).astype(np.float32) for s in shapes]
+            want = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+            got = xm.predict(dict(zip([i.name for i in xm.inputs], xs)) if len(xs) > 1 else xs[0])
             wants = want if isinstance(want, list) else [want]
             gots = [got[o.name] for o in xm.outputs] if isinstance(got, dict) else [got]
             assert len(gots) == len(wants)
@@ -83,6 +86,63 @@ def test_dense_net_needs_no_permute(tmp_path):
     model = randomize(keras.Model(inp, [g, p], name="mlp"), 1)
     check(model, tmp_path, (10,))
     assert "Permute" not in ops(tmp_path / "mlp.keras")
+
+
+def test_two_inputs_and_a_shared_layer(tmp_path):
+    a, b = keras.Input((6,), name="a"), keras.Input((4,), name="b")
+    shared = L.Dense(5, activation="relu", name="shared")
+    x = shared(L.Dense(6, name="from_b")(b))
+    y = shared(a)
+    model = randomize(keras.Model([a, b], [L.Add()([x, y]), L.Dense(3)(y)], name="two"), 11)
+    check(model, tmp_path, [(6,), (4,)])
+    assert from_keras(tmp_path / "two.h5").input_names() == ["a", "b"]
+
+
+def histories(args):
+    """The keras_history of every tensor in a Keras 3 call's args."""
+    if isinstance(args, dict):
+        return [args["config"]["keras_history"]] if args.get("class_name") == "__keras_tensor__" else []
+    return [h for a in args for h in histories(a)] if isinstance(args, list) else []
+
+
+def keras2_h5(path, out):
+    """The same model as a tf.keras 2 HDF5 file: list-style inbound nodes, batch_input_shape, weights named
+    'kernel:0' under model_weights/<layer>/<layer>/."""
+    import json
+
+    import h5py
+
+    with h5py.File(path, "r") as src, h5py.File(out, "w") as dst:
+        config = json.loads(src.attrs["model_config"])
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "InputLayer":
+                layer["config"]["batch_input_shape"] = layer["config"].pop("batch_shape")
+            if layer["class_name"] == "BatchNormalization":
+                layer["config"]["axis"] = [layer["config"]["axis"]]
+            layer["inbound_nodes"] = [[h + [{}] for h in histories(node["args"])] for node in layer["inbound_nodes"]]
+        for key in ("input_layers", "output_layers"):
+            refs = config["config"][key]
+            config["config"][key] = [refs] if isinstance(refs[0], str) else refs
+        dst.attrs["model_config"] = json.dumps(config)
+        weights = dst.create_group("model_weights")
+        for name in src["model_weights"]:
+            g = src["model_weights"][name]
+            names = []
+            for w in g.attrs["weight_names"]:
+                w = w.decode() if isinstance(w, bytes) else w
+                names.append(f"{name}/{w.split('/')[-1]}:0")
+                weights[names[-1] if name == "top_level_model_weights" else f"{name}/{names[-1]}"] = g[w][()]
+            weights.require_group(name).attrs["weight_names"] = np.array(names, dtype=h5py.string_dtype())
+    return out
+
+
+def test_keras2_h5(tmp_path):
+    inp = keras.Input((7,), name="x")
+    a = L.Dense(5, activation="relu")(inp)
+    b = L.BatchNormalization(axis=1)(L.Dense(5)(inp))
+    model = randomize(keras.Model(inp, L.Concatenate()([a, b]), name="old"), 12)
+    old = keras2_h5(save(model, tmp_path, ".h5"), tmp_path / "old2.h5")
+    check(model, tmp_path, (7,), formats=[old])
 
 
 def test_sequential_dense(tmp_path):

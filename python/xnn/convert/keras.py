@@ -340,10 +340,11 @@ class _Converter:
         return UnsupportedError(f"Keras layer '{c.name}' ({c.cls}): {what}" if c else what)
 
     def add(self, op: str, inputs: Sequence[int], name: str = "", attrs: Optional[dict] = None,
-            weights: Sequence[np.ndarray] = (), outputs: int = 1) -> List[int]:
-        """Appends a node of the current layer; returns its output tensor ids."""
+            weights: Sequence[np.ndarray] = (), outputs: int = 1, base: Optional[str] = None) -> List[int]:
+        """Appends a node of the current layer (named ``<layer>/<name>``, or ``<base>/<name>``); returns its
+        output tensor ids."""
         c = self.call
-        base = c.id if c else "input"
+        base = base or (c.id if c else "input")
         name = f"{base}/{name}" if name else base
         outs = [self.g.add_tensor(name if i == 0 else f"{name}:{i}") for i in range(outputs)]
         self.g.nodes.append(Node(name=name, op=op, inputs=list(inputs), outputs=outs, attrs=dict(attrs or {}),
@@ -361,12 +362,16 @@ class _Converter:
             raise self.error("reads the output of a ZeroPadding2D, which xnn can only fold into a convolution")
         if form in t.forms:
             return t.forms[form]
+        # A layout change is named after the tensor it reads.
         if form == "nchw" and "native" in t.forms:
-            t.forms[form] = self.add1("Permute", [t.forms["native"]], "to_nchw", {"order": TO_NCHW})
+            src = t.forms["native"]
+            t.forms[form] = self.add("Permute", [src], "nchw", {"order": TO_NCHW}, base=self.g.tensors[src])[0]
         elif form == "native" and "nchw" in t.forms:
-            t.forms[form] = self.add1("Permute", [t.forms["nchw"]], "to_nhwc", {"order": TO_NHWC})
+            src = t.forms["nchw"]
+            t.forms[form] = self.add("Permute", [src], "nhwc", {"order": TO_NHWC}, base=self.g.tensors[src])[0]
         elif form == "native" and t.flat_of is not None:
-            t.forms[form] = self.add1("Flatten", [self.form(t.flat_of, "native")], "flatten_nhwc", {"axis": [1]})
+            src = self.form(t.flat_of, "native")
+            t.forms[form] = self.add("Flatten", [src], "flatten", {"axis": [1]}, base=self.g.tensors[src])[0]
         else:
             raise self.error(f"no {form} form of a {t.rank}-D tensor")  # an internal inconsistency
         return t.forms[form]
