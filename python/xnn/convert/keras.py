@@ -38,10 +38,9 @@ FUSED_ACTIVATIONS = {
 }
 #: Activations that become a node of their own.
 NODE_ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "TanH", "softmax": "Softmax"}
-#: Keras axis of a 4-D NHWC tensor -> the axis of its NCHW form.
-NCHW_AXIS = (0, 2, 3, 1)
-TO_NCHW = [0, 3, 1, 2]
-TO_NHWC = [0, 2, 3, 1]
+#: The layouts a Keras tensor may also be held in: dim i of the form is Keras dim order[i]. Images are NCHW
+#: for xnn's spatial operators, sequences time-major for its LSTM.
+FORMS = {"nchw": [0, 3, 1, 2], "time_major": [1, 0, 2]}
 _ZIP_MAGIC = b"PK\x03\x04"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -309,8 +308,8 @@ def _check_supported(calls: Sequence[_Call]) -> None:
 class _T:
     """A Keras tensor: its Keras shape (batch first, None unknown) and the xnn tensors holding it.
 
-    ``forms``: 'native' (Keras' own layout), 'nchw' (a 4-D tensor channels-first) or 'flat' (a Flatten of
-    the NCHW form: Keras feature ``row_perm[j]`` at position j). ``flat_of`` is the 4-D tensor a Flatten
+    ``forms``: 'native' (Keras' own layout), one of :data:`FORMS` (a 4-D tensor channels-first, a 3-D
+    one time-major) or 'flat' (a Flatten of the NCHW form: Keras feature ``row_perm[j]`` at position j). ``flat_of`` is the 4-D tensor a Flatten
     read (to flatten its native form on demand); ``pad`` the zeros a ZeroPadding2D adds around ``padded``,
     left for the convolution that reads it.
     """
@@ -363,12 +362,15 @@ class _Converter:
         if form in t.forms:
             return t.forms[form]
         # A layout change is named after the tensor it reads.
-        if form == "nchw" and "native" in t.forms:
+        held = [f for f in FORMS if f in t.forms and len(FORMS[f]) == t.rank]
+        if form in FORMS and "native" in t.forms and len(FORMS[form]) == t.rank:
             src = t.forms["native"]
-            t.forms[form] = self.add("Permute", [src], "nchw", {"order": TO_NCHW}, base=self.g.tensors[src])[0]
-        elif form == "native" and "nchw" in t.forms:
-            src = t.forms["nchw"]
-            t.forms[form] = self.add("Permute", [src], "nhwc", {"order": TO_NHWC}, base=self.g.tensors[src])[0]
+            t.forms[form] = self.add("Permute", [src], form, {"order": FORMS[form]}, base=self.g.tensors[src])[0]
+        elif form == "native" and held:
+            src, order = t.forms[held[0]], FORMS[held[0]]
+            back = [order.index(i) for i in range(t.rank)]
+            t.forms[form] = self.add("Permute", [src], "nhwc" if t.rank == 4 else "batch_major", {"order": back},
+                                     base=self.g.tensors[src])[0]
         elif form == "native" and t.flat_of is not None:
             src = self.form(t.flat_of, "native")
             t.forms[form] = self.add("Flatten", [src], "flatten", {"axis": [1]}, base=self.g.tensors[src])[0]
@@ -383,8 +385,8 @@ class _Converter:
         return self.form(t, "nchw")
 
     def any_form(self, t: _T) -> Tuple[str, int]:
-        """A layout-free op's input: the NCHW form of a 4-D tensor if there is one, else the native one."""
-        f = "nchw" if "nchw" in t.forms or (t.rank == 4 and "native" not in t.forms) else "native"
+        """A layout-free op's input: ``t`` in a layout it is held in, its NCHW one if it has several."""
+        f = next((f for f in ("nchw", "time_major", "native") if f in t.forms), "native")
         return f, self.form(t, f)
 
     def weights_of(self, count: Sequence[int]) -> List[np.ndarray]:
@@ -415,7 +417,7 @@ class _Converter:
         a = axis + t.rank if axis < 0 else axis
         if not 0 < a < t.rank:
             raise self.error(f"axis {axis} of a {t.rank}-D tensor")
-        return NCHW_AXIS[a] if form == "nchw" else a
+        return FORMS[form].index(a) if form in FORMS else a
 
 
 def _pair(v, name: str) -> Tuple[int, int]:
@@ -532,8 +534,11 @@ def convert_dense(cv: _Converter, ins: List[_T]) -> List[_T]:
     kernel = w[0]
     if t.shape[-1] is not None:
         cv.check_shape("kernel", kernel, (t.shape[-1], kernel.shape[1]))
+    form = "native"
     if t.rank == 2 and "flat" in t.forms and "native" not in t.forms:
         x, kernel = t.forms["flat"], kernel[t.row_perm]  # the Flatten before kept NCHW order
+    elif "time_major" in t.forms and "native" not in t.forms:  # an LSTM's sequence: time-major on
+        x, form = t.forms["time_major"], "time_major"
     else:
         x = cv.form(t, "native")
     attrs = {"num_output": [kernel.shape[1]], "axis": [t.rank - 1], "bias": [int(use_bias)]}
@@ -541,7 +546,7 @@ def convert_dense(cv: _Converter, ins: List[_T]) -> List[_T]:
     if FUSED_ACTIVATIONS.get(act_name) is not None:
         attrs["activation"] = FUSED_ACTIVATIONS[act_name]
     tid = cv.add1("InnerProduct", [x], "", attrs, [kernel.T] + ([w[1]] if use_bias else []))
-    return [cv.activation(_T(t.shape[:-1] + (kernel.shape[1],)), "native", tid)]
+    return [cv.activation(_T(t.shape[:-1] + (kernel.shape[1],)), form, tid)]
 
 
 def convert_batchnorm(cv: _Converter, ins: List[_T]) -> List[_T]:
@@ -694,7 +699,7 @@ def convert_concatenate(cv: _Converter, ins: List[_T]) -> List[_T]:
     form, first = cv.any_form(t)
     axis = cv.axis(t, int(cv.call.config.get("axis", -1)), form)
     xs = [first] + [cv.form(i, form) for i in ins[1:]]
-    a = axis if form == "native" else NCHW_AXIS.index(axis)
+    a = cv.axis(t, int(cv.call.config.get("axis", -1)), "native")
     sizes = [i.shape[a] for i in ins]
     total = None if None in sizes else sum(sizes)
     shape = t.shape[:a] + (total,) + t.shape[a + 1:]
@@ -758,18 +763,19 @@ def convert_lstm(cv: _Converter, ins: List[_T]) -> List[_T]:
     steps = t.shape[1]
     if backwards and sequences and steps is None:
         raise cv.error("go_backwards with return_sequences needs the number of time steps declared")
-    x = cv.add1("Permute", [cv.form(t, "native")], "time_major", {"order": [1, 0, 2]})
+    x = cv.form(t, "time_major")
     attrs = {"hidden_size": [units], "direction": [int(backwards)]}
     weights = [w[0].T[order][None], w[1].T[order][None], bias[None]]
     y, y_h = cv.add("LSTM", [x], "", attrs, weights, outputs=2)
     if not sequences:
         return [_T((t.shape[0], units), {"native": cv.add1("Reshape", [y_h], "last", {"shape": [-1, units]})})]
-    # Y is [T, 1, N, H]; Keras gives [N, T, H], in processing order (reversed time when go_backwards).
+    # Y is [T, 1, N, H]; Keras gives [N, T, H] (kept time-major for the layers after), in processing
+    # order (reversed time when go_backwards).
     y = cv.add1("Reshape", [y], "steps", {"shape": [0, -1, units]})
-    if backwards:
-        parts = cv.add("Slice", [y], "split", {"axis": [0]}, outputs=steps) if steps > 1 else [y]
-        y = cv.add1("Concat", parts[::-1], "reverse", {"axis": [0]}) if steps > 1 else y
-    return [_T((t.shape[0], steps, units), {"native": cv.add1("Permute", [y], "", {"order": [1, 0, 2]})})]
+    if backwards and steps > 1:
+        y = cv.add1("Concat", cv.add("Slice", [y], "split", {"axis": [0]}, outputs=steps)[::-1], "reverse",
+                    {"axis": [0]})
+    return [_T((t.shape[0], steps, units), {"time_major": y})]
 
 
 CONVERTERS: Dict[str, Callable[[_Converter, List[_T]], List[_T]]] = {
