@@ -1,6 +1,7 @@
 """The Keras converter (xnn.convert.keras) against Keras' own model.predict: models built here with random
 weights (BatchNormalization's moving statistics too), saved as .keras and legacy .h5, converted, loaded
 with xnn.Model.load and run at batch 1 and 3."""
+import json
 import os
 import zipfile
 
@@ -226,3 +227,25 @@ def test_wrong_weight_shapes(tmp_path):
         group[name] = np.zeros((5, 3), np.float32)
     with pytest.raises(xnn.ModelFormatError, match="'fc' \\(Dense\\): kernel has shape \\[5, 3\\], expected \\[6, 3\\]"):
         from_keras(path)
+
+
+def test_malformed_config(tmp_path):
+    """Hostile configs in a valid archive: a ModelFormatError, never a Python error from inside."""
+    model = randomize(keras.Sequential([keras.Input((6,)), L.Dense(3)], name="mal"), 13)
+    with zipfile.ZipFile(save(model, tmp_path, ".keras")) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    dense = {"class_name": "Dense", "name": "d", "config": {"units": 3}, "inbound_nodes": [[["nowhere", 0, 0, {}]]]}
+    configs = [
+        {"class_name": "Sequential", "config": {"layers": ["x", 3]}},
+        {"class_name": "Sequential", "config": {"layers": []}},
+        {"class_name": "Functional", "config": {"layers": [dense], "input_layers": [], "output_layers": []}},
+        {"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {"name": "d"}}]}},
+        [1, 2],
+    ]
+    for i, config in enumerate(configs):
+        bad = tmp_path / f"bad{i}.keras"
+        with zipfile.ZipFile(bad, "w") as z:
+            for name, data in files.items():
+                z.writestr(name, json.dumps(config) if name == "config.json" else data)
+        with pytest.raises(xnn.ModelFormatError):
+            xnn.Model.load(bad)

@@ -11,6 +11,7 @@ tensor read only by ``Dense`` layers costs nothing: the Dense weights' rows are 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..errors import ModelFormatError, UnsupportedError, XnnIOError
+from ..errors import ModelFormatError, UnsupportedError, XnnError, XnnIOError
 from ..graph import Graph, Node
 
 PathLike = Union[str, os.PathLike]
@@ -105,8 +106,9 @@ def _by_layer_name(model: dict, stored: Dict[str, List[np.ndarray]]) -> Dict[str
     return out
 
 
-def _read(path: Path) -> Tuple[dict, Dict[str, List[np.ndarray]]]:
-    """The model config and the weights by layer name."""
+def _read(path: Path) -> Tuple[dict, Dict[str, List[np.ndarray]], bool]:
+    """The model config, the weights by layer name (or by the .keras file's layer key) and whether the
+    keys are a .keras file's."""
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -121,7 +123,7 @@ def _read(path: Path) -> Tuple[dict, Dict[str, List[np.ndarray]]]:
                         raise ModelFormatError(f"'{path}': not a Keras model archive (no {need} in the zip)")
                 config = json.loads(z.read("config.json"))
                 with h5py.File(io.BytesIO(z.read("model.weights.h5")), "r") as h5:
-                    weights = _by_layer_name(config, _keras3_weights(h5))
+                    weights, by_class = _keras3_weights(h5), True
         elif data.startswith(_HDF5_MAGIC):
             with h5py.File(io.BytesIO(data), "r") as h5:
                 if "model_config" not in h5.attrs:
@@ -131,6 +133,7 @@ def _read(path: Path) -> Tuple[dict, Dict[str, List[np.ndarray]]]:
                 raw = h5.attrs["model_config"]
                 config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
                 weights = _legacy_weights(h5["model_weights"]) if "model_weights" in h5 else {}
+                by_class = False
         else:
             raise ModelFormatError(f"'{path}': not a Keras model (neither a .keras zip archive nor an HDF5 .h5 file)")
     except ModelFormatError:
@@ -139,7 +142,7 @@ def _read(path: Path) -> Tuple[dict, Dict[str, List[np.ndarray]]]:
         raise ModelFormatError(f"'{path}': truncated or corrupt Keras file ({type(e).__name__}: {e})") from e
     if not isinstance(config, dict) or "class_name" not in config or not isinstance(config.get("config"), dict):
         raise ModelFormatError(f"'{path}': the model config is not a Keras model (no class_name/config)")
-    return config, weights
+    return config, weights, by_class
 
 
 # ------------------------------------------------------------------------------------------- config walk
@@ -474,6 +477,11 @@ def _conv(cv: _Converter, t: _T, kernel4: np.ndarray, bias: Optional[np.ndarray]
         t, extra = t.padded, t.pad
     x = cv.spatial(t)
     kernel = kernel4.shape[2:]
+    if t.shape[3] is not None and kernel4.shape[1] * group != t.shape[3]:
+        raise ModelFormatError(f"Keras layer '{cv.call.name}' ({cv.call.cls}): the kernel takes "
+                               f"{kernel4.shape[1] * group} channels, the input has {t.shape[3]}")
+    if bias is not None:
+        cv.check_shape("bias", bias, kernel4.shape[:1])
     pads, hw = _window(cv, t, kernel, stride, dilation, extra)
     attrs = {"num_output": [kernel4.shape[0]], "group": [group], "kernel": list(kernel), "stride": list(stride),
              "dilation": list(dilation), "pad": pads, "bias": [int(bias is not None)]}
@@ -554,21 +562,20 @@ def convert_batchnorm(cv: _Converter, ins: List[_T]) -> List[_T]:
     axis = cfg.get("axis", -1)
     axis = int(axis[0] if isinstance(axis, list) else axis)
     a = axis + t.rank if axis < 0 else axis
-    count = 2 + int(cfg.get("scale", True)) + int(cfg.get("center", True))
-    w = list(cv.weights_of([count]))
-    gamma = w.pop(0) if cfg.get("scale", True) else 1.0
-    beta = w.pop(0) if cfg.get("center", True) else 0.0
-    mean, var = w
-    scale = gamma / np.sqrt(var + float(cfg.get("epsilon", 1e-3)))
-    shift = beta - mean * scale
     if t.rank == 4 and a == 3:
         form = "nchw"
     elif a == 1 and t.rank != 4:
         form = "native"
     else:
         raise cv.error(f"normalizes axis {axis} of a {t.rank}-D tensor (xnn: the channel axis only)")
-    tid = cv.add1("Affine", [cv.form(t, form)], "", {}, [np.broadcast_to(scale, mean.shape),
-                                                       np.broadcast_to(shift, mean.shape)])
+    names = ["gamma"] * bool(cfg.get("scale", True)) + ["beta"] * bool(cfg.get("center", True))
+    names += ["moving_mean", "moving_variance"]
+    w = dict(zip(names, cv.weights_of([len(names)])))
+    for name, v in w.items():
+        cv.check_shape(name, v, (t.shape[a] if t.shape[a] is not None else len(w["moving_mean"]),))
+    scale = w.get("gamma", 1.0) / np.sqrt(w["moving_variance"] + float(cfg.get("epsilon", 1e-3)))
+    shift = w.get("beta", 0.0) - w["moving_mean"] * scale
+    tid = cv.add1("Affine", [cv.form(t, form)], "", {}, [scale, shift])
     return [_T(t.shape, {form: tid})]
 
 
@@ -840,7 +847,8 @@ def _build(calls: List[_Call], inputs, outputs, weights: Dict[str, List[np.ndarr
             ins.append(outs[r[2]])
         if not ins:
             raise ModelFormatError(f"Keras layer '{c.name}' ({c.cls}) has no input")
-        values[(c.name, c.node)] = CONVERTERS[c.cls](cv, ins)
+        with _malformed(f"Keras layer '{c.name}' ({c.cls}): malformed config or weights"):
+            values[(c.name, c.node)] = CONVERTERS[c.cls](cv, ins)
     cv.call = None
     declared = [t for t, _ in cv.g.inputs]
     cv.g.inputs = [cv.g.inputs[declared.index(values[(r[0], r[1])][r[2]].forms["native"])] for r in inputs]
@@ -852,6 +860,17 @@ def _build(calls: List[_Call], inputs, outputs, weights: Dict[str, List[np.ndarr
         _rename(cv.g, tid, r[0] if r[1] == 0 else f"{r[0]}_{r[1]}")
         cv.g.outputs.append(tid)
     return cv.g
+
+
+@contextlib.contextmanager
+def _malformed(what: str):
+    """Turns what a malformed config or weight array makes Python raise into a ModelFormatError."""
+    try:
+        yield
+    except XnnError:
+        raise
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as e:
+        raise ModelFormatError(f"{what} ({type(e).__name__}: {e})") from e
 
 
 def _rename(g: Graph, tid: int, name: str) -> None:
@@ -875,19 +894,13 @@ def from_keras(path: PathLike) -> Graph:
     p = Path(path)
     if not p.exists():
         raise XnnIOError(f"cannot open '{p}': no such file")
-    config, weights = _read(p)
-    try:
+    config, weights, by_class = _read(p)
+    with _malformed(f"'{p}': malformed Keras model config"):
+        if by_class:
+            weights = _by_layer_name(config, weights)
         calls, inputs, outputs = _walk(config)
-    except (KeyError, TypeError, IndexError, ValueError) as e:
-        if isinstance(e, (ModelFormatError, UnsupportedError)):
-            raise
-        raise ModelFormatError(f"'{p}': malformed Keras model config ({type(e).__name__}: {e})") from e
-    _check_supported(calls)
-    try:
+        _check_supported(calls)
+    with _malformed(f"'{p}': inconsistent Keras model"):
         graph = _build(calls, inputs, outputs, weights)
-    except (KeyError, TypeError, IndexError, ValueError) as e:
-        if isinstance(e, (ModelFormatError, UnsupportedError)):
-            raise
-        raise ModelFormatError(f"'{p}': inconsistent Keras model ({type(e).__name__}: {e})") from e
     graph.metadata["source"] = p.name
     return graph
