@@ -403,16 +403,16 @@ def cmd_convert(args: argparse.Namespace) -> int:
         raise UsageError(f"'{path}' is already a .xnn model")
     output = args.output or args.out
     if path.suffix.lower() in CONVERTERS:
-        graph, sources = convert(path), [path]
+        graph, sources, kind = convert(path), [path], f"the {path.suffix} file"
     else:
         proto, weights = _caffe_files(path, args.weights)
-        graph, sources = Graph.from_caffe(proto, weights), [proto, weights]
+        graph, sources, kind = Graph.from_caffe(proto, weights), [proto, weights], "the Caffe files"
     out = Path(output) if output else sources[0].with_suffix(".xnn")
     size = write(graph, out)
     source = sum(f.stat().st_size for f in sources)
     Model.load(out)  # what was written must load back
     print(f"{out}: {_fmt_bytes(size)}, {len(graph.nodes)} layers, {graph.num_params():,} params "
-          f"(the source files: {source:,} bytes)")
+          f"({kind}: {source:,} bytes)")
     return 0
 
 
