@@ -20,6 +20,7 @@ typedef enum xnn_op_type {
   XNN_OP_SOFTMAX,
   XNN_OP_IDENTITY, /* Dropout, Split: outputs alias the input */
   XNN_OP_RESHAPE,  /* Reshape, Flatten: output aliases the input with another shape */
+  XNN_OP_PERMUTE,  /* Caffe's Permute, ONNX's Transpose */
   XNN_OP_COUNT
 } xnn_op_type;
 
@@ -78,6 +79,12 @@ typedef struct xnn_reshape_params {
   xnn_shape shape;                  /* Reshape target (0 = copy, -1 = infer) */
 } xnn_reshape_params;
 
+/* Output dim i is input dim order[i]; ndim entries, a permutation of 0..ndim-1. */
+typedef struct xnn_permute_params {
+  int32_t ndim;
+  int32_t order[XNN_MAX_DIMS];
+} xnn_permute_params;
+
 typedef struct xnn_node {
   char* name;
   char* type; /* the model file's type name, for messages and tools */
@@ -94,6 +101,7 @@ typedef struct xnn_node {
     xnn_eltwise_params eltwise;
     xnn_axis_params axis;
     xnn_reshape_params reshape;
+    xnn_permute_params permute;
     int32_t channel_shared; /* PReLU */
   } p;
   /* Weights as the op packs them at load (e.g. conv: [group][oc/group][cin/group*kh*kw], bias [oc]). */

@@ -72,6 +72,9 @@ static const xnn_attr_def k_reshape[] = {
     {"num_axes", XNN_ATTR_INT, 1, P(reshape.num_axes), -1, XNN_MAX_DIMS, 0},
     {NULL, 0, 0, 0, 0, 0, 0}};
 
+static const xnn_attr_def k_permute[] = {{"order", XNN_ATTR_ORDER, 0, 0, 0, XNN_MAX_DIMS - 1, 1},
+                                         {NULL, 0, 0, 0, 0, 0, 0}};
+
 static const xnn_attr_def k_none[] = {{NULL, 0, 0, 0, 0, 0, 0}};
 
 static const xnn_op_schema k_ops[] = {
@@ -91,6 +94,7 @@ static const xnn_op_schema k_ops[] = {
     {"Identity", XNN_OP_IDENTITY, 1, 1, 1, 0, k_none},
     {"Flatten", XNN_OP_RESHAPE, 1, 1, 1, 1, k_flatten},
     {"Reshape", XNN_OP_RESHAPE, 1, 1, 1, 1, k_reshape},
+    {"Permute", XNN_OP_PERMUTE, 1, 1, 1, 1, k_permute},
 };
 
 const xnn_op_schema* xnn_op_schema_find(const char* name) {
@@ -185,6 +189,16 @@ xnn_status xnn_op_schema_check(const xnn_node* n) {
         return xnn_error(XNN_ERROR_INVALID_MODEL, "global pooling takes no pad and stride 1");
       if (!p->global && (p->pad_top >= p->kh || p->pad_bottom >= p->kh || p->pad_left >= p->kw || p->pad_right >= p->kw))
         return xnn_error(XNN_ERROR_INVALID_MODEL, "pads must be smaller than the %dx%d kernel", p->kh, p->kw);
+      return XNN_OK;
+    }
+    case XNN_OP_PERMUTE: {
+      uint32_t seen = 0;
+      for (int32_t i = 0; i < n->p.permute.ndim; i++) {
+        const int32_t a = n->p.permute.order[i];
+        if (a >= n->p.permute.ndim || (seen >> a & 1))
+          return xnn_error(XNN_ERROR_INVALID_MODEL, "order is not a permutation of 0..%d", n->p.permute.ndim - 1);
+        seen |= 1u << a;
+      }
       return XNN_OK;
     }
     case XNN_OP_LRN:
