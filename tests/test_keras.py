@@ -3,6 +3,8 @@ weights (BatchNormalization's moving statistics too), saved as .keras and legacy
 with xnn.Model.load and run at batch 1 and 3."""
 import json
 import os
+import subprocess
+import sys
 import zipfile
 
 os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported: the PyTorch CPU build is what tests have
@@ -151,6 +153,88 @@ def test_sequential_dense(tmp_path):
                                         L.ReLU(max_value=1.5, negative_slope=0.2), L.Dense(3, activation="softmax")],
                                        name="seq"), 2)
     check(model, tmp_path, (6,))
+
+
+def cnn(h: int, w: int) -> keras.Model:
+    inp = keras.Input((h, w, 3), name="image")
+    x = L.Conv2D(6, 3, padding="same", activation="relu")(inp)
+    x = L.BatchNormalization()(x)
+    x = L.Conv2D(8, (3, 2), strides=2, padding="same")(x)  # asymmetric 'same': extra at the bottom/right
+    x = L.MaxPooling2D(3, strides=1, padding="same")(x)
+    x = L.Conv2D(8, 3, strides=(2, 1), padding="valid", activation="tanh")(x)
+    x = L.AveragePooling2D(2, padding="same")(x)  # excludes the padding from each average
+    x = L.Conv2D(10, 2, dilation_rate=2, padding="same", use_bias=False)(x)
+    x = L.BatchNormalization(center=False)(x)
+    x = L.Activation("relu")(x)
+    x = L.AveragePooling2D((2, 1))(x)
+    x = L.MaxPooling2D(2, strides=1)(x)
+    x = L.Dropout(0.5)(x)
+    x = L.Flatten()(x)
+    x = L.Dense(16, activation="relu")(x)
+    x = L.Dense(5, activation="softmax")(x)
+    return keras.Model(inp, x, name=f"cnn{h}x{w}")
+
+
+@pytest.mark.parametrize("h,w", [(31, 27), (36, 29)])
+def test_cnn(tmp_path, h, w):
+    model = randomize(cnn(h, w), 3)
+    check(model, tmp_path, (h, w, 3))
+    graph = from_keras(tmp_path / f"{model.name}.keras")
+    # The image is permuted once to NCHW; the Flatten reads NCHW and the next Dense takes its rows in that order.
+    assert [n.op for n in graph.nodes].count("Permute") == 1
+
+
+def mobilenet_like(h: int, w: int) -> keras.Model:
+    inp = keras.Input((h, w, 3), name="image")
+    x = L.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(inp)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU(max_value=6.0)(x)
+    y = L.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
+    y = L.BatchNormalization()(y)
+    y = L.ReLU(6.0)(y)
+    y = L.Conv2D(8, 1, use_bias=False)(y)
+    y = L.BatchNormalization()(y)
+    x = L.Add()([x, y])
+    z = L.ZeroPadding2D(((1, 2), (2, 1)))(x)  # folded into the convolution's padding
+    z = L.DepthwiseConv2D(4, strides=2, depth_multiplier=2, activation="relu6")(z)
+    s = L.SeparableConv2D(12, 3, strides=2, padding="same", activation="relu")(x)
+    s = L.BatchNormalization()(s)
+    x = L.Concatenate()([z, s])
+    x = L.SeparableConv2D(16, 3, padding="same", depth_multiplier=2)(x)
+    x = L.BatchNormalization()(x)
+    x = L.Activation("relu6")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(7, activation="softmax")(x)
+    return keras.Model(inp, x, name=f"mobile{h}x{w}")
+
+
+@pytest.mark.parametrize("h,w", [(29, 33), (30, 17)])
+def test_mobilenet_like(tmp_path, h, w):
+    check(randomize(mobilenet_like(h, w), 4), tmp_path, (h, w, 3))
+
+
+def test_image_outputs_and_global_max(tmp_path):
+    """A 4-D output is given back channels-last; GlobalMaxPooling2D with keepdims; Reshape of an image."""
+    inp = keras.Input((9, 7, 4), name="image")
+    a = L.Conv2D(5, 3, padding="same")(inp)
+    b = L.GlobalMaxPooling2D(keepdims=True)(a)
+    c = L.Softmax(axis=-1)(L.Conv2D(5, 1)(b))
+    d = L.Dense(6)(L.Reshape((7, 9 * 5))(a))
+    model = randomize(keras.Model(inp, [a, c, d], name="outs"), 5)
+    check(model, tmp_path, (9, 7, 4))
+
+
+def test_convert_command(tmp_path):
+    model = randomize(cnn(33, 25), 8)
+    src = save(model, tmp_path, ".keras")
+    out = tmp_path / "cnn.xnn"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    r = subprocess.run([sys.executable, "-m", "xnn", "convert", str(src), str(out)], capture_output=True, text=True,
+                       env=env)
+    assert r.returncode == 0, r.stderr
+    x = np.random.default_rng(0).normal(size=(2, 33, 25, 3)).astype(np.float32)
+    np.testing.assert_allclose(xnn.Model.load(out).predict(x), model.predict(x, verbose=0), atol=1e-5)
+    assert convert(src).output_names() == [model.layers[-1].name]
 
 
 # ------------------------------------------------------------------------------------------------ bad input
