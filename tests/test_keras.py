@@ -260,6 +260,10 @@ def test_unsupported_settings(tmp_path):
                              name="hard")
     with pytest.raises(xnn.UnsupportedError, match="'rnn' \\(LSTM\\): recurrent_activation 'hard_sigmoid'"):
         from_keras(save(model, tmp_path, ".keras"))
+    model = keras.Sequential([keras.Input((5,)), L.Embedding(9, 3, mask_zero=True, name="emb"), L.LSTM(2)],
+                             name="masked")
+    with pytest.raises(xnn.UnsupportedError, match="'emb' \\(Embedding\\): mask_zero=True"):
+        from_keras(save(model, tmp_path, ".keras"))
     model = keras.Sequential([keras.Input((5, 6, 3)), L.ZeroPadding2D(1), L.MaxPooling2D(name="pool")],
                              name="padpool")
     with pytest.raises(xnn.UnsupportedError, match="'pool' \\(MaxPooling2D\\).*ZeroPadding2D"):

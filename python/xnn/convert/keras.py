@@ -66,7 +66,9 @@ def _keras3_weights(h5) -> Dict[str, List[np.ndarray]]:
         if "vars" in group:
             v = group["vars"]
             out += [np.asarray(v[k], dtype=np.float32) for k in sorted(v.keys(), key=int)]
-        for k in sorted(group.keys()):
+        # Sub-objects are stored by attribute name; a Bidirectional's forward layer comes first, as in
+        # its weight list.
+        for k in sorted(group.keys(), key=lambda k: (k != "forward_layer", k)):
             if k != "vars" and k != "layers" and hasattr(group[k], "keys"):
                 out += collect(group[k])
         return out
@@ -277,20 +279,34 @@ def _problem(c: _Call) -> Optional[str]:
         return "layer type"
     if cfg.get("data_format", "channels_last") != "channels_last":
         return f"data_format '{cfg['data_format']}'"
-    if c.cls in ("Dense", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Activation", "LSTM"):
-        if c.cls == "LSTM":
-            for key, want in (("activation", "tanh"), ("recurrent_activation", "sigmoid")):
-                if _activation_name(cfg.get(key, want)) != want:
-                    return f"{key} '{_activation_name(cfg.get(key))}' (only {want})"
-            for key in ("return_state", "stateful"):
-                if cfg.get(key):
-                    return f"{key}=True"
-            return None
+    if c.cls == "LSTM":
+        return _lstm_problem(cfg)
+    if c.cls == "Bidirectional":
+        inner = cfg.get("layer") or {}
+        if inner.get("class_name") != "LSTM":
+            return f"wraps a {inner.get('class_name')} (xnn: LSTM only)"
+        if cfg.get("merge_mode", "concat") not in MERGE_MODES:
+            return f"merge_mode {cfg.get('merge_mode')!r}"
+        backward = (cfg.get("backward_layer") or {}).get("config", {})
+        return _lstm_problem(inner.get("config") or {}) or _lstm_problem(backward)
+    if c.cls == "Embedding" and cfg.get("mask_zero"):
+        return "mask_zero=True (xnn has no masks)"
+    if c.cls in ("Dense", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Activation"):
         return _activation_problem(c)
     if c.cls == "ReLU" and float(cfg.get("threshold") or 0.0) != 0.0:
         return f"threshold={cfg['threshold']} (only 0)"
     if c.cls == "BatchNormalization" and isinstance(cfg.get("axis"), list) and len(cfg["axis"]) != 1:
         return f"axis {cfg['axis']}"
+    return None
+
+
+def _lstm_problem(cfg: dict) -> Optional[str]:
+    for key, want in (("activation", "tanh"), ("recurrent_activation", "sigmoid")):
+        if _activation_name(cfg.get(key, want)) != want:
+            return f"{key} '{_activation_name(cfg.get(key))}' (only {want})"
+    for key in ("return_state", "stateful"):
+        if cfg.get(key):
+            return f"{key}=True"
     return None
 
 
@@ -752,28 +768,42 @@ def convert_zero_padding(cv: _Converter, ins: List[_T]) -> List[_T]:
     return [_T((t.shape[0],) + hw + (t.shape[3],), padded=t, pad=(top, left, bottom, right))]
 
 
-def convert_lstm(cv: _Converter, ins: List[_T]) -> List[_T]:
-    t, cfg = ins[0], cv.call.config
-    if t.rank != 3:
-        raise cv.error(f"expects a 3-D [batch, time, features] input, got shape {list(t.shape)}")
+def _lstm_weights(cv: _Converter, t: _T, cfg: dict, w: Sequence[np.ndarray]) -> List[np.ndarray]:
+    """W [4H, I], R [4H, H] and B [4H] of one Keras LSTM, its gates reordered from Keras' i, f, c, o to
+    xnn's i, f, o, g (g: the cell candidate)."""
     units = int(cfg["units"])
-    use_bias = bool(cfg.get("use_bias", True))
-    w = cv.weights_of([3] if use_bias else [2])
     n_in = t.shape[2] if t.shape[2] is not None else w[0].shape[0]
     cv.check_shape("kernel", w[0], (n_in, 4 * units))
     cv.check_shape("recurrent_kernel", w[1], (units, 4 * units))
-    # Keras' gates along 4H are i, f, c, o; xnn's are i, f, o, g (g = the cell candidate c).
     order = np.concatenate([np.arange(units) + g * units for g in (0, 1, 3, 2)])
-    bias = w[2][order] if use_bias else np.zeros(4 * units, np.float32)
+    bias = w[2] if len(w) > 2 else np.zeros(4 * units, np.float32)
+    cv.check_shape("bias", bias, (4 * units,))
+    return [w[0].T[order], w[1].T[order], bias[order]]
+
+
+def _lstm(cv: _Converter, t: _T, units: int, direction: int, weights: List[np.ndarray]) -> List[int]:
+    """An LSTM node over ``t`` (kept time-major); returns Y [T, D, N, H] and Y_h [D, N, H]."""
+    if t.rank != 3:
+        raise cv.error(f"expects a 3-D [batch, time, features] input, got shape {list(t.shape)}")
+    attrs = {"hidden_size": [units], "direction": [direction]}
+    return cv.add("LSTM", [cv.form(t, "time_major")], "", attrs, weights, outputs=2)
+
+
+def _lstm_config(cfg: dict) -> Tuple[int, int]:
+    """Units and the number of weight arrays of a Keras LSTM."""
+    return int(cfg["units"]), 3 if cfg.get("use_bias", True) else 2
+
+
+def convert_lstm(cv: _Converter, ins: List[_T]) -> List[_T]:
+    t, cfg = ins[0], cv.call.config
+    units, count = _lstm_config(cfg)
     backwards = bool(cfg.get("go_backwards"))
     sequences = bool(cfg.get("return_sequences"))
     steps = t.shape[1]
     if backwards and sequences and steps is None:
         raise cv.error("go_backwards with return_sequences needs the number of time steps declared")
-    x = cv.form(t, "time_major")
-    attrs = {"hidden_size": [units], "direction": [int(backwards)]}
-    weights = [w[0].T[order][None], w[1].T[order][None], bias[None]]
-    y, y_h = cv.add("LSTM", [x], "", attrs, weights, outputs=2)
+    weights = [w[None] for w in _lstm_weights(cv, t, cfg, cv.weights_of([count]))]
+    y, y_h = _lstm(cv, t, units, int(backwards), weights)
     if not sequences:
         return [_T((t.shape[0], units), {"native": cv.add1("Reshape", [y_h], "last", {"shape": [-1, units]})})]
     # Y is [T, 1, N, H]; Keras gives [N, T, H] (kept time-major for the layers after), in processing
@@ -783,6 +813,47 @@ def convert_lstm(cv: _Converter, ins: List[_T]) -> List[_T]:
         y = cv.add1("Concat", cv.add("Slice", [y], "split", {"axis": [0]}, outputs=steps)[::-1], "reverse",
                     {"axis": [0]})
     return [_T((t.shape[0], steps, units), {"time_major": y})]
+
+
+#: Bidirectional's merge modes other than concat, as Eltwise attributes.
+MERGE_MODES = {"concat": None, "sum": {"operation": [1]}, "ave": {"operation": [1], "coeffs": [0.5, 0.5]},
+               "mul": {"operation": [0]}}
+
+
+def convert_bidirectional(cv: _Converter, ins: List[_T]) -> List[_T]:
+    """A bidirectional LSTM: one node with direction 2 (its reverse half is already in time order, as
+    Keras' backward output once Bidirectional has reversed it)."""
+    t, cfg = ins[0], cv.call.config
+    forward = cfg["layer"]["config"]
+    backward = (cfg.get("backward_layer") or {}).get("config") or forward
+    units, count = _lstm_config(forward)
+    if (units, count) != _lstm_config(backward) or forward.get("go_backwards") \
+            or bool(forward.get("return_sequences")) != bool(backward.get("return_sequences")):
+        raise cv.error("forward and backward layers that differ in units, use_bias or return_sequences")
+    w = cv.weights_of([2 * count])
+    halves = [_lstm_weights(cv, t, forward, w[:count]), _lstm_weights(cv, t, backward, w[count:])]
+    y, y_h = _lstm(cv, t, units, 2, [np.stack(pair) for pair in zip(*halves)])
+    mode = MERGE_MODES[cfg.get("merge_mode", "concat")]
+    sequences = bool(forward.get("return_sequences"))
+    out, axis = (y, 1) if sequences else (y_h, 0)
+    if mode is None:  # concat: the directions next to each other on the last axis
+        order = [0, 2, 1, 3] if sequences else [1, 0, 2]
+        out = cv.add1("Permute", [out], "directions_last", {"order": order})
+    else:
+        out = cv.add1("Eltwise", cv.add("Slice", [out], "directions", {"axis": [axis]}, outputs=2), "merge", mode)
+    width = 2 * units if mode is None else units
+    if sequences:
+        y = cv.add1("Reshape", [out], "steps", {"shape": [0, -1, width]})
+        return [_T((t.shape[0], t.shape[1], width), {"time_major": y})]
+    return [_T((t.shape[0], width), {"native": cv.add1("Reshape", [out], "last", {"shape": [-1, width]})})]
+
+
+def convert_embedding(cv: _Converter, ins: List[_T]) -> List[_T]:
+    t, cfg = ins[0], cv.call.config
+    table = cv.weights_of([1])[0]
+    cv.check_shape("embeddings", table, (int(cfg["input_dim"]), int(cfg["output_dim"])))
+    attrs = {"num_output": [table.shape[1]], "input_dim": [table.shape[0]], "bias": [0]}
+    return [_T(t.shape + (table.shape[1],), {"native": cv.add1("Embed", [cv.form(t, "native")], "", attrs, [table])})]
 
 
 CONVERTERS: Dict[str, Callable[[_Converter, List[_T]], List[_T]]] = {
@@ -814,6 +885,8 @@ CONVERTERS: Dict[str, Callable[[_Converter, List[_T]], List[_T]]] = {
     "Maximum": convert_merge,
     "Concatenate": convert_concatenate,
     "LSTM": convert_lstm,
+    "Bidirectional": convert_bidirectional,
+    "Embedding": convert_embedding,
     "Flatten": convert_flatten,
     "Reshape": convert_reshape,
     "Dropout": convert_identity,
