@@ -337,3 +337,18 @@ def test_malformed_config(tmp_path):
                 z.writestr(name, json.dumps(config) if name == "config.json" else data)
         with pytest.raises(xnn.ModelFormatError):
             xnn.Model.load(bad)
+
+
+def test_size_dependent_padding_keeps_the_declared_size(tmp_path):
+    """A stride-2 'same' convolution pads by the input size: another size is refused, not run wrongly."""
+    model = randomize(keras.Sequential([keras.Input((9, 8, 2)), L.Conv2D(3, 3, strides=2, padding="same")],
+                                       name="strided"), 15)
+    xm = xnn.Model.load(save(model, tmp_path, ".keras"))
+    x = np.random.default_rng(0).normal(size=(2, 9, 8, 2)).astype(np.float32)
+    np.testing.assert_allclose(xm.predict(x), model.predict(x, verbose=0), atol=1e-5)
+    with pytest.raises(xnn.ShapeError, match="declared_size"):
+        xm.predict(np.zeros((1, 10, 8, 2), np.float32))
+    free = randomize(keras.Sequential([keras.Input((9, 8, 2)), L.Conv2D(3, 3, padding="same")], name="free"), 16)
+    x = np.random.default_rng(1).normal(size=(1, 12, 5, 2)).astype(np.float32)
+    np.testing.assert_allclose(xnn.Model.load(save(free, tmp_path, ".h5")).predict(x), free.predict(x, verbose=0),
+                               atol=1e-5)

@@ -350,6 +350,8 @@ class _Converter:
         self.g = Graph()
         self.weights = weights
         self.call: Optional[_Call] = None
+        #: Whether the graph is exact only for the declared image size (see _fix_image_sizes).
+        self.size_dependent = False
 
     # -- graph building
 
@@ -458,6 +460,7 @@ def _same_pads(cv: _Converter, t: _T, kernel, stride, dilation=(1, 1)) -> List[i
             raise cv.error("'same' padding with a stride > 1 needs the input's spatial size declared")
         else:
             total = max((-(-size // stride[i]) - 1) * stride[i] + k - size, 0)
+            cv.size_dependent = True
         pads.append((total // 2, total - total // 2))
     return [pads[0][0], pads[1][0], pads[0][1], pads[1][1]]
 
@@ -674,6 +677,7 @@ def _exclude_padding(cv: _Converter, tid: int, t: _T, kernel, stride, pads, hw) 
     """xnn's average (Caffe's) divides by the whole window, padding included, Keras' by the input pixels
     in it only: scale each output position by the ratio, viewing the [N, C, OH, OW] result as rows of
     OH*OW values to use Affine's per-'channel' scale."""
+    cv.size_dependent = True
     if None in hw:
         raise cv.error("average pooling with 'same' padding needs the input's spatial size declared")
     counts = []
@@ -932,7 +936,23 @@ def _build(calls: List[_Call], inputs, outputs, weights: Dict[str, List[np.ndarr
             tid = cv.add1("Identity", [tid], r[0])
         _rename(cv.g, tid, r[0] if r[1] == 0 else f"{r[0]}_{r[1]}")
         cv.g.outputs.append(tid)
+    if cv.size_dependent:
+        _fix_image_sizes(cv.g)
     return cv.g
+
+
+def _fix_image_sizes(g: Graph) -> None:
+    """Keras' 'same' padding with a stride, and the averages that leave the padding out, depend on the
+    input size, which xnn's padding does not follow: a Reshape to the declared size after each image input
+    makes another size a ShapeError instead of a silently different result."""
+    for tid, shape in g.inputs:
+        if len(shape) != 4:
+            continue
+        fixed = g.add_tensor(f"{g.tensors[tid]}/declared_size")
+        for n in g.nodes:
+            n.inputs = [fixed if i == tid else i for i in n.inputs]
+        g.nodes.insert(0, Node(name=g.tensors[fixed], op="Reshape", inputs=[tid], outputs=[fixed],
+                               attrs={"shape": [0] + list(shape[1:])}, type="InputLayer"))
 
 
 @contextlib.contextmanager
