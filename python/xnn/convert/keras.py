@@ -4,8 +4,8 @@ read with zipfile, json and h5py only (no TensorFlow or Keras needed).
 
 Keras is channels-last, xnn's spatial operators are NCHW. The converted graph takes and gives exactly what
 ``model.predict`` does (NHWC images, ``[N, T, I]`` sequences): every Keras tensor can exist in several
-layouts (its own, NCHW for 4-D tensors, or flattened from NCHW with the features in another order) and a
-``Permute`` is added only when a layer needs a layout nobody has produced yet. A ``Flatten`` of an NCHW
+layouts (its own, NCHW for 4-D tensors, time-major for sequences, or flattened from NCHW with the features
+in another order) and a ``Permute`` is added only when a layer needs a layout nobody has produced yet. A ``Flatten`` of an NCHW
 tensor read only by ``Dense`` layers costs nothing: the Dense weights' rows are put in NCHW order instead.
 """
 
@@ -328,9 +328,9 @@ class _T:
     """A Keras tensor: its Keras shape (batch first, None unknown) and the xnn tensors holding it.
 
     ``forms``: 'native' (Keras' own layout), one of :data:`FORMS` (a 4-D tensor channels-first, a 3-D
-    one time-major) or 'flat' (a Flatten of the NCHW form: Keras feature ``row_perm[j]`` at position j). ``flat_of`` is the 4-D tensor a Flatten
-    read (to flatten its native form on demand); ``pad`` the zeros a ZeroPadding2D adds around ``padded``,
-    left for the convolution that reads it.
+    one time-major) or 'flat' (a Flatten of the NCHW form: Keras feature ``row_perm[j]`` at position j).
+    ``flat_of`` is the 4-D tensor a Flatten read (to flatten its native form on demand); ``pad`` the zeros
+    a ZeroPadding2D adds around ``padded``, left for the convolution that reads it.
     """
 
     shape: Shape
@@ -377,7 +377,7 @@ class _Converter:
         return self.add(op, inputs, name, attrs, weights)[0]
 
     def form(self, t: _T, form: str) -> int:
-        """The xnn tensor holding ``t`` in ``form`` ('native' or 'nchw'), made now if needed."""
+        """The xnn tensor holding ``t`` in ``form`` ('native' or one of :data:`FORMS`), made now if needed."""
         if t.padded is not None:
             raise self.error("reads the output of a ZeroPadding2D, which xnn can only fold into a convolution")
         if form in t.forms:
@@ -524,32 +524,35 @@ def _conv_args(cv: _Converter):
 def convert_conv2d(cv: _Converter, ins: List[_T]) -> List[_T]:
     stride, dilation, act, use_bias = _conv_args(cv)
     w = cv.weights_of([2] if use_bias else [1])
-    kh, kw, cin_g, cout = w[0].shape
     group = int(cv.call.config.get("groups", 1) or 1)
     out, tid = _conv(cv, ins[0], w[0].transpose(3, 2, 0, 1), w[1] if use_bias else None, group, stride, dilation,
                      act)
     return [cv.activation(out, "nchw", tid)]
 
 
+def _depthwise_kernel(w: np.ndarray) -> np.ndarray:
+    """Keras' [kh, kw, C, mult] depthwise kernel as [C * mult, 1, kh, kw]: Keras' output channel
+    c * mult + m is input channel c's m-th filter."""
+    kh, kw, cin, mult = w.shape
+    return w.reshape(kh, kw, cin * mult).transpose(2, 0, 1)[:, None]
+
+
 def convert_depthwise(cv: _Converter, ins: List[_T]) -> List[_T]:
     stride, dilation, act, use_bias = _conv_args(cv)
     w = cv.weights_of([2] if use_bias else [1])
-    kh, kw, cin, mult = w[0].shape
-    # Keras' output channel c * mult + m is input channel c's m-th filter.
-    kernel4 = w[0].reshape(kh, kw, cin * mult).transpose(2, 0, 1)[:, None]
-    out, tid = _conv(cv, ins[0], kernel4, w[1] if use_bias else None, cin, stride, dilation, act)
+    out, tid = _conv(cv, ins[0], _depthwise_kernel(w[0]), w[1] if use_bias else None, w[0].shape[2], stride,
+                     dilation, act)
     return [cv.activation(out, "nchw", tid)]
 
 
 def convert_separable(cv: _Converter, ins: List[_T]) -> List[_T]:
     stride, dilation, act, use_bias = _conv_args(cv)
     w = cv.weights_of([3] if use_bias else [2])
-    kh, kw, cin, mult = w[0].shape
-    depth, dtid = _conv(cv, ins[0], w[0].reshape(kh, kw, cin * mult).transpose(2, 0, 1)[:, None], None, cin,
-                        stride, dilation, name="depthwise")
+    depth, dtid = _conv(cv, ins[0], _depthwise_kernel(w[0]), None, w[0].shape[2], stride, dilation,
+                        name="depthwise")
     depth.forms["nchw"] = dtid
     point = w[1]
-    cv.check_shape("pointwise_kernel", point, (1, 1, cin * mult, point.shape[3]))
+    cv.check_shape("pointwise_kernel", point, (1, 1, w[0].shape[2] * w[0].shape[3], point.shape[3]))
     out, tid = _conv(cv, depth, point.transpose(3, 2, 0, 1), w[2] if use_bias else None, 1, (1, 1), (1, 1), act)
     return [cv.activation(out, "nchw", tid)]
 
