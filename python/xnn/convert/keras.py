@@ -364,12 +364,13 @@ class _Converter:
         """Appends a node of the current layer (named ``<layer>/<name>``, or ``<base>/<name>``); returns its
         output tensor ids."""
         c = self.call
+        layer_type = c.cls if c and base is None else op  # a layout change is no layer's
         base = base or (c.id if c else "input")
         name = f"{base}/{name}" if name else base
         outs = [self.g.add_tensor(name if i == 0 else f"{name}:{i}") for i in range(outputs)]
         self.g.nodes.append(Node(name=name, op=op, inputs=list(inputs), outputs=outs, attrs=dict(attrs or {}),
                                  weights=[np.ascontiguousarray(w, dtype=np.float32) for w in weights],
-                                 type=c.cls if c else "InputLayer"))
+                                 type=layer_type))
         return outs
 
     def add1(self, op: str, inputs: Sequence[int], name: str = "", attrs: Optional[dict] = None,
@@ -598,6 +599,7 @@ def convert_batchnorm(cv: _Converter, ins: List[_T]) -> List[_T]:
     scale = w.get("gamma", 1.0) / np.sqrt(w["moving_variance"] + float(cfg.get("epsilon", 1e-3)))
     shift = w.get("beta", 0.0) - w["moving_mean"] * scale
     tid = cv.add1("Affine", [cv.form(t, form)], "", {}, [scale, shift])
+    cv.g.nodes[-1].num_params = sum(v.size for v in w.values())  # as Keras counts them
     return [_T(t.shape, {form: tid})]
 
 
