@@ -41,6 +41,12 @@
 #ifndef XNN_WITHOUT_SOFTMAX
 #define XNN_WITHOUT_SOFTMAX 0
 #endif
+#ifndef XNN_WITHOUT_LSTM
+#define XNN_WITHOUT_LSTM 0
+#endif
+#ifndef XNN_WITHOUT_EMBED
+#define XNN_WITHOUT_EMBED 0
+#endif
 
 const xnn_op_def* xnn_op_get(xnn_op_type op) {
   switch (op) {
@@ -84,6 +90,12 @@ const xnn_op_def* xnn_op_get(xnn_op_type op) {
 #if !XNN_WITHOUT_PERMUTE
     case XNN_OP_PERMUTE: return &xnn_op_permute;
 #endif
+#if !XNN_WITHOUT_LSTM
+    case XNN_OP_LSTM: return &xnn_op_lstm;
+#endif
+#if !XNN_WITHOUT_EMBED
+    case XNN_OP_EMBED: return &xnn_op_embed;
+#endif
     default: break;
   }
   return NULL;
@@ -107,6 +119,8 @@ const char* xnn_op_file(xnn_op_type op) {
     case XNN_OP_IDENTITY:
     case XNN_OP_RESHAPE: return "reshape";
     case XNN_OP_PERMUTE: return "permute";
+    case XNN_OP_LSTM: return "lstm";
+    case XNN_OP_EMBED: return "embed";
     default: return "?";
   }
 }
