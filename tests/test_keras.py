@@ -224,6 +224,50 @@ def test_image_outputs_and_global_max(tmp_path):
     check(model, tmp_path, (9, 7, 4))
 
 
+def lstm_model(steps: int, features: int) -> keras.Model:
+    inp = keras.Input((steps, features), name="seq")
+    x = L.LSTM(7, return_sequences=True)(inp)
+    x = L.LSTM(6, return_sequences=True, go_backwards=True)(x)
+    y = L.LSTM(5, use_bias=False, return_sequences=True)(x)
+    y = L.Dense(4, activation="tanh")(y)
+    z = L.LSTM(3, go_backwards=True)(x)
+    x = L.LSTM(5)(y)
+    x = L.Concatenate()([x, z])
+    x = L.Dense(3, activation="softmax")(x)
+    return keras.Model(inp, x, name=f"lstm{steps}")
+
+
+@pytest.mark.parametrize("steps,features", [(7, 5), (1, 3)])
+def test_lstm(tmp_path, steps, features):
+    check(randomize(lstm_model(steps, features), 6), tmp_path, (steps, features))
+
+
+def test_lstm_sequences_output(tmp_path):
+    model = randomize(keras.Sequential([keras.Input((6, 4)), L.LSTM(5, return_sequences=True),
+                                        L.LSTM(3, return_sequences=True, go_backwards=True)], name="seqout"), 7)
+    check(model, tmp_path, (6, 4))
+
+
+def test_bidirectional_over_embedding(tmp_path):
+    """Embedding (token ids as floats) into bidirectional LSTMs with every merge mode."""
+    inp = keras.Input((9,), name="tokens")
+    e = L.Embedding(20, 6)(inp)
+    b1 = L.Bidirectional(L.LSTM(5, return_sequences=True))(e)
+    b2 = L.Bidirectional(L.LSTM(4, return_sequences=True), merge_mode="ave")(b1)
+    b3 = L.Bidirectional(L.LSTM(3), merge_mode="sum")(b2)
+    b4 = L.Bidirectional(L.LSTM(3, use_bias=False))(b1)
+    b5 = L.Bidirectional(L.LSTM(2), merge_mode="mul")(b1)
+    model = randomize(keras.Model(inp, [L.Concatenate()([b3, b4, b5]), b2], name="bi"), 14)
+    rng = np.random.default_rng(0)
+    for suffix in FORMATS:
+        xm = xnn.Model.load(save(model, tmp_path, suffix))
+        for n in (1, 3):
+            x = rng.integers(0, 20, (n, 9)).astype(np.float32)
+            for got, want in zip(xm.predict(x).values(), model.predict(x, verbose=0)):
+                assert got.shape == want.shape
+                assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
+
+
 def test_convert_command(tmp_path):
     model = randomize(cnn(33, 25), 8)
     src = save(model, tmp_path, ".keras")
