@@ -104,7 +104,8 @@ class Model:
 
         Args:
             path: a ``.xnn`` file (written by ``xnn convert`` / ``xnn compress``), a Caffe
-                ``deploy.prototxt``, or a Keras ``.keras`` / ``.h5`` model (converted in memory).
+                ``deploy.prototxt``, or an ``.onnx`` / ``.keras`` / ``.h5`` file (converted in memory, see
+                :func:`xnn.convert.convert`).
             weights: the ``.caffemodel``; by default the file next to ``path`` with the same stem, or the
                 only ``.caffemodel`` in its folder.
             num_threads: threads for inference; ``None`` uses one per core.
@@ -119,11 +120,6 @@ class Model:
             raise XnnIOError(f"cannot open '{p}': no such file")
         if _is_xnn_file(p):
             return cls(_xnn.load_xnn(str(p)), num_threads, source=str(p))
-        if p.suffix.lower() in (".keras", ".h5"):
-            from .convert import convert
-            from .format import encode
-
-            return cls(_xnn.load_xnn_memory(encode(convert(p))), num_threads, source=str(p))
         if p.suffix in (".prototxt", ".pbtxt", ".txt") or p.suffix == ".caffemodel":
             proto, caffemodel = _resolve_caffe_paths(p, weights)
             if caffemodel is None:
@@ -132,7 +128,14 @@ class Model:
                 )
             handle = _xnn.load_caffe(str(proto), str(caffemodel))
             return cls(handle, num_threads, source=str(proto))
-        raise ModelFormatError(f"'{p}': unknown model format (expected a .xnn file or a Caffe .prototxt)")
+        from .convert import SUFFIXES, convert
+
+        if p.suffix.lower() in SUFFIXES:  # converted in memory
+            from .format.writer import encode
+
+            return cls(_xnn.load_xnn_memory(encode(convert(p))), num_threads, source=str(p))
+        raise ModelFormatError(f"'{p}': unknown model format (expected a .xnn file, a Caffe .prototxt, "
+                               f"or one of {', '.join(SUFFIXES)})")
 
     @classmethod
     def from_bytes(cls, data: bytes, num_threads: Optional[int] = None) -> "Model":

@@ -1,32 +1,26 @@
-"""Converters from other frameworks' model files into the graph IR (:class:`xnn.graph.Graph`), chosen by
-the file's suffix: ``.keras`` and ``.h5`` (Keras)."""
+"""Converters from other frameworks' model files to xnn's graph IR (:class:`xnn.graph.Graph`), which
+``Graph.save`` writes as a ``.xnn`` file and :meth:`xnn.Model.load` runs in memory."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Dict, Union
+from typing import Union
 
 from ..errors import ModelFormatError
 from ..graph import Graph
 
-
-def _keras(path: Union[str, os.PathLike], **options) -> Graph:
-    from .keras import from_keras
-
-    return from_keras(path, **options)
-
-
-#: File suffix -> converter.
-CONVERTERS: Dict[str, Callable[..., Graph]] = {".keras": _keras, ".h5": _keras}
+#: File suffixes :func:`convert` accepts.
+SUFFIXES = (".keras", ".h5")
 
 
 def convert(path: Union[str, os.PathLike], **options) -> Graph:
-    """The model at ``path`` as a graph, by its suffix (see :data:`CONVERTERS`)."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in CONVERTERS:
-        raise ModelFormatError(f"'{path}': no converter for '{suffix}' files (known: {', '.join(sorted(CONVERTERS))})")
-    return CONVERTERS[suffix](path, **options)
+    """Converts a model file to a :class:`~xnn.graph.Graph`, by its suffix: ``.keras`` / ``.h5``
+    (:func:`xnn.convert.keras.from_keras`)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in (".keras", ".h5"):
+        from . import keras
 
-
-__all__ = ["CONVERTERS", "convert"]
+        return keras.from_keras(p, **options)
+    raise ModelFormatError(f"'{p}': cannot convert a '{suffix}' file (expected one of {', '.join(SUFFIXES)})")
