@@ -11,16 +11,21 @@ from ..errors import ModelFormatError
 from ..graph import Graph
 
 #: File suffixes :func:`convert` accepts.
-SUFFIXES = (".keras", ".h5")
+SUFFIXES = (".onnx", ".keras", ".h5")
 
 
 def convert(path: Union[str, os.PathLike], **options) -> Graph:
-    """Converts a model file to a :class:`~xnn.graph.Graph`, by its suffix: ``.keras`` / ``.h5``
-    (:func:`xnn.convert.keras.from_keras`)."""
+    """Converts a model file to a :class:`~xnn.graph.Graph`, by its suffix: ``.onnx``
+    (:func:`xnn.convert.onnx.from_onnx`, which takes the ``options``), ``.keras`` / ``.h5``
+    (``xnn.convert.keras.from_keras``)."""
     p = Path(path)
     suffix = p.suffix.lower()
+    if suffix == ".onnx":
+        from .onnx import from_onnx
+
+        return from_onnx(p, **options)
     if suffix in (".keras", ".h5"):
-        from . import keras
+        from . import keras  # type: ignore[attr-defined]
 
         return keras.from_keras(p, **options)
     raise ModelFormatError(f"'{p}': cannot convert a '{suffix}' file (expected one of {', '.join(SUFFIXES)})")
