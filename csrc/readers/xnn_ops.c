@@ -33,6 +33,7 @@ static const xnn_attr_def k_pool[] = {
     {"stride", XNN_ATTR_INT, 2, P(pool.sh), 1, DIM, 0},
     {"pad", XNN_ATTR_INT, 4, P(pool.pad_top), 0, DIM, 0},
     {"ceil_mode", XNN_ATTR_INT, 1, P(pool.ceil_mode), 0, 1, 0},
+    {"exclude_pad", XNN_ATTR_INT, 1, P(pool.exclude_pad), 0, 1, 0},
     {NULL, 0, 0, 0, 0, 0, 0}};
 
 static const xnn_attr_def k_act[] = {{"activation", XNN_ATTR_FLOAT, 3, P(act), 0, 0, 0}, {NULL, 0, 0, 0, 0, 0, 0}};
@@ -72,6 +73,19 @@ static const xnn_attr_def k_reshape[] = {
     {"num_axes", XNN_ATTR_INT, 1, P(reshape.num_axes), -1, XNN_MAX_DIMS, 0},
     {NULL, 0, 0, 0, 0, 0, 0}};
 
+static const xnn_attr_def k_binary[] = {
+    {"operation", XNN_ATTR_INT, 1, P(binary.op), 0, XNN_BINARY_PRELU, 1},
+    {"const_first", XNN_ATTR_INT, 1, P(binary.const_first), 0, 1, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_resize[] = {
+    {"mode", XNN_ATTR_INT, 1, P(resize.mode), 0, XNN_RESIZE_LINEAR, 0},
+    {"coord", XNN_ATTR_INT, 1, P(resize.coord), 0, XNN_COORD_PYTORCH_HALF_PIXEL, 0},
+    {"nearest", XNN_ATTR_INT, 1, P(resize.nearest), 0, XNN_NEAREST_CEIL, 0},
+    {"size", XNN_ATTR_INT, 2, P(resize.oh), 0, DIM, 0},
+    {"scale", XNN_ATTR_FLOAT, 2, P(resize.sh), 0, 0, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
 static const xnn_attr_def k_none[] = {{NULL, 0, 0, 0, 0, 0, 0}};
 
 static const xnn_op_schema k_ops[] = {
@@ -91,6 +105,8 @@ static const xnn_op_schema k_ops[] = {
     {"Identity", XNN_OP_IDENTITY, 1, 1, 1, 0, k_none},
     {"Flatten", XNN_OP_RESHAPE, 1, 1, 1, 1, k_flatten},
     {"Reshape", XNN_OP_RESHAPE, 1, 1, 1, 1, k_reshape},
+    {"Binary", XNN_OP_BINARY, 1, 2, 1, 1, k_binary},
+    {"Resize", XNN_OP_RESIZE, 1, 1, 1, 1, k_resize},
 };
 
 const xnn_op_schema* xnn_op_schema_find(const char* name) {
@@ -187,6 +203,13 @@ xnn_status xnn_op_schema_check(const xnn_node* n) {
         return xnn_error(XNN_ERROR_INVALID_MODEL, "pads must be smaller than the %dx%d kernel", p->kh, p->kw);
       return XNN_OK;
     }
+    case XNN_OP_RESIZE: {
+      const xnn_resize_params* r = &n->p.resize;
+      if ((r->oh > 0) != (r->ow > 0)) return xnn_error(XNN_ERROR_INVALID_MODEL, "size must give both or neither");
+      if (!isfinite(r->sh) || !isfinite(r->sw) || r->sh < 0.0f || r->sw < 0.0f || (r->oh == 0 && !(r->sh > 0.0f && r->sw > 0.0f)))
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "scale must be finite and positive (or 0 with a size)");
+      return XNN_OK;
+    }
     case XNN_OP_LRN:
       if (n->p.lrn.size % 2 == 0) return xnn_error(XNN_ERROR_INVALID_MODEL, "size must be odd, got %d", n->p.lrn.size);
       if (!isfinite(n->p.lrn.alpha) || !isfinite(n->p.lrn.beta) || !isfinite(n->p.lrn.k))
@@ -207,6 +230,8 @@ int32_t xnn_op_num_weights(const xnn_node* n) {
       return 1;
     case XNN_OP_AFFINE:
       return 2;
+    case XNN_OP_BINARY:
+      return n->num_inputs == 1;
     default:
       return 0;
   }
@@ -238,6 +263,9 @@ void xnn_op_weight_shape(const xnn_node* n, int32_t slot, xnn_shape* s) {
     case XNN_OP_PRELU:
       set_dims(s, 1, n->p.channel_shared ? 1 : -1, 0, 0, 0);
       return;
+    case XNN_OP_BINARY: /* the constant operand: any shape before it is read */
+      *s = n->p.binary.cshape;
+      return;
     default: /* Affine: a and b, one per channel */
       set_dims(s, 1, -1, 0, 0, 0);
       return;
@@ -251,6 +279,8 @@ xnn_status xnn_op_take_weight_shape(xnn_node* n, int32_t slot, const xnn_shape* 
     n->p.conv.cin = (int32_t)s->dims[1] * n->p.conv.group;
   } else if (n->op == XNN_OP_INNER_PRODUCT && slot == 0) {
     n->p.fc.k = s->dims[1];
+  } else if (n->op == XNN_OP_BINARY) {
+    n->p.binary.cshape = *s;
   } else if (n->op == XNN_OP_AFFINE && slot == 1 && s->dims[0] != n->weight_size[0]) {
     return xnn_error(XNN_ERROR_INVALID_MODEL, "b has %lld values and a %lld", (long long)s->dims[0],
                      (long long)n->weight_size[0]);
