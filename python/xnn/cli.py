@@ -6,6 +6,7 @@
     xnn bench deploy.prototxt --runs 50 --threads 2
     xnn profile deploy.prototxt
     xnn convert deploy.prototxt -o model.xnn  # one .xnn file, loaded by Model.load / xnn_model_load
+    xnn convert model.onnx model.xnn          # ONNX (needs the onnx package) to .xnn
     xnn compress deploy.prototxt --config lenet.json -o small.xnn   # xqueeze: prune, quantize, code
 
 MODEL is a ``.xnn`` file, a Caffe ``deploy.prototxt`` (its weights: ``--weights``, else the ``.caffemodel``
@@ -397,9 +398,22 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from .format import write
     from .graph import Graph
 
+    from .convert import SUFFIXES, convert
+
     path = _resolve_model_path(args.model)
     if path.suffix == ".xnn":
         raise UsageError(f"'{path}' is already a .xnn model")
+    if args.output and args.out_pos:
+        raise UsageError("give the output file once (OUT.xnn or -o)")
+    args.output = args.output or args.out_pos
+    if path.suffix.lower() in SUFFIXES:
+        graph = convert(path)
+        out = Path(args.output) if args.output else path.with_suffix(".xnn")
+        size = write(graph, out)
+        Model.load(out)  # what was written must load back
+        print(f"{out}: {_fmt_bytes(size)}, {len(graph.nodes)} layers, {graph.num_params():,} params "
+              f"(the {path.suffix} file: {path.stat().st_size:,} bytes)")
+        return 0
     proto, weights = _caffe_files(path, args.weights)
     graph = Graph.from_caffe(proto, weights)
     out = Path(args.output) if args.output else proto.with_suffix(".xnn")
@@ -546,11 +560,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", metavar="N", type=_int_at_least(1), default=10, help="runs (default 10)")
     p.set_defaults(func=cmd_profile)
 
-    p = sub.add_parser("convert", help="convert a Caffe model to one .xnn file (lossless)",
+    p = sub.add_parser("convert", help="convert a Caffe or ONNX model to one .xnn file (lossless)",
                        description="Write the model as a .xnn file: graph and weights in one file that xnn loads "
                        "directly (Model.load, xnn_model_load); weights stay float32, exactly. The file is loaded back "
                        "once as a check.")
-    p.add_argument("model", metavar="MODEL", help="Caffe deploy .prototxt, or a bundled model like mtcnn/det1")
+    p.add_argument("model", metavar="MODEL", help="Caffe deploy .prototxt, an .onnx / .keras / .h5 file, or a bundled "
+                   "model like mtcnn/det1")
+    p.add_argument("out_pos", metavar="OUT.xnn", nargs="?", help="output file (or -o)")
     p.add_argument("--weights", metavar="W", help="the .caffemodel (default: the one next to MODEL)")
     p.add_argument("-o", "--output", metavar="OUT.xnn", help="output file (default: MODEL with the suffix .xnn)")
     p.set_defaults(func=cmd_convert)

@@ -103,8 +103,9 @@ class Model:
         """Loads a model.
 
         Args:
-            path: a ``.xnn`` file (written by ``xnn convert`` / ``xnn compress``), or a Caffe
-                ``deploy.prototxt``.
+            path: a ``.xnn`` file (written by ``xnn convert`` / ``xnn compress``), a Caffe
+                ``deploy.prototxt``, or an ``.onnx`` / ``.keras`` / ``.h5`` file (converted in memory, see
+                :func:`xnn.convert.convert`).
             weights: the ``.caffemodel``; by default the file next to ``path`` with the same stem, or the
                 only ``.caffemodel`` in its folder.
             num_threads: threads for inference; ``None`` uses one per core.
@@ -127,7 +128,14 @@ class Model:
                 )
             handle = _xnn.load_caffe(str(proto), str(caffemodel))
             return cls(handle, num_threads, source=str(proto))
-        raise ModelFormatError(f"'{p}': unknown model format (expected a .xnn file or a Caffe .prototxt)")
+        from .convert import SUFFIXES, convert
+
+        if p.suffix.lower() in SUFFIXES:  # converted in memory
+            from .format.writer import encode
+
+            return cls(_xnn.load_xnn_memory(encode(convert(p))), num_threads, source=str(p))
+        raise ModelFormatError(f"'{p}': unknown model format (expected a .xnn file, a Caffe .prototxt, "
+                               f"or one of {', '.join(SUFFIXES)})")
 
     @classmethod
     def from_bytes(cls, data: bytes, num_threads: Optional[int] = None) -> "Model":
