@@ -127,6 +127,7 @@ class _Converter:
         self.const: Dict[str, np.ndarray] = {k: np.asarray(v) for k, v in constants.items()}
         self.failed: set = set()  # outputs of nodes that could not be converted
         self.problems: List[_Unsupported] = []
+        self.input_types: Dict[str, int] = {}
         self.node_name = ""
 
     # ------------------------------------------------------------------ driver
@@ -144,7 +145,7 @@ class _Converter:
             tt = vi.type.tensor_type
             if not vi.type.HasField("tensor_type"):
                 raise UnsupportedError(f"input '{vi.name}': only tensor inputs are supported")
-            if tt.elem_type != 1:
+            if tt.elem_type != 1 and not (tt.elem_type in _INT_TYPES and self.only_indices(vi.name)):
                 raise UnsupportedError(f"input '{vi.name}' has ONNX element type {tt.elem_type}; xnn computes in "
                                        "float32 (bind it with constants={...} if it is a fixed value)")
             if vi.name in self.input_shapes:
@@ -157,6 +158,7 @@ class _Converter:
             if any(d < 1 for d in shape):
                 raise UnsupportedError(f"input '{vi.name}' has shape {list(shape)}: empty tensors are not supported")
             self.shape[vi.name] = shape
+            self.input_types[vi.name] = tt.elem_type
             self.tid[vi.name] = self.g.add_tensor(vi.name)
             self.g.inputs.append((self.tid[vi.name], shape))
         self.nodes(graph.node)
@@ -173,6 +175,12 @@ class _Converter:
                 t = self.emit("Identity", vo.name + "/copy", [vo.name], None, type_="Identity")
             self.g.outputs.append(t)
         return self.g
+
+    def only_indices(self, name: str) -> bool:
+        """True if every node reading ``name`` takes integers there that xnn holds as floats (LSTM's
+        sequence_lens, Gather's indices)."""
+        uses = [(n.op_type, k) for n in self.model.graph.node for k, i in enumerate(n.input) if i == name]
+        return bool(uses) and all(u in (("LSTM", 4), ("Gather", 1)) for u in uses)
 
     def nodes(self, nodes) -> None:
         for node in nodes:
@@ -210,13 +218,15 @@ class _Converter:
         handler = _HANDLERS.get(node.op_type)
         if handler is None:
             raise self.unsupported(node, "operator not supported")
-        for i in ins:
-            if i in self.shape and self.elem_type(i) not in (None, 1):
+        for k, i in enumerate(ins):
+            if i in self.shape and self.elem_type(i) not in (None, 1) and (node.op_type, k) not in _INDEX_INPUTS:
                 raise self.unsupported(node, f"input '{i}' is not float32")
         self.infer(node)
         handler(self, node, _attrs(node))
 
     def elem_type(self, name: str) -> Optional[int]:
+        if name in self.input_types:
+            return self.input_types[name]
         return getattr(self, "_types", {}).get(name)
 
     # ------------------------------------------------------------------ constants and shapes
@@ -264,7 +274,7 @@ class _Converter:
                 c = self.const[i]
                 inputs.append(helper.make_tensor_value_info(i, helper.np_dtype_to_tensor_dtype(c.dtype), c.shape))
             else:
-                inputs.append(helper.make_tensor_value_info(i, 1, self.shape[i]))
+                inputs.append(helper.make_tensor_value_info(i, self.elem_type(i) or 1, self.shape[i]))
         g = helper.make_graph([node], "infer", inputs, [], initializer=inits)
         m = helper.make_model(g, opset_imports=self.model.opset_import, ir_version=self.model.ir_version)
         try:
@@ -333,6 +343,30 @@ class _Converter:
                                  weights=[np.ascontiguousarray(w, dtype=np.float32) for w in weights], type=type_))
         return t
 
+    def emit_multi(self, op: str, name: str, inputs: Sequence[Union[str, int]], outputs: Sequence[str],
+                   attrs: Dict[str, list], weights: Sequence[np.ndarray], type_: str) -> List[int]:
+        """Adds an xnn node with several outputs ('' : an unnamed intermediate)."""
+        ids = [i if isinstance(i, int) else self.tensor(i) for i in inputs]
+        outs = []
+        for k, o in enumerate(outputs):
+            t = self.g.add_tensor(o or f"{name}/out{k}")
+            if o:
+                self.tid[o] = t
+            outs.append(t)
+        self.g.nodes.append(Node(name=name, op=op, inputs=ids, outputs=outs, attrs=dict(attrs),
+                                 weights=[np.ascontiguousarray(w, dtype=np.float32) for w in weights], type=type_))
+        return outs
+
+    def take(self, node, x: Union[str, int], shape: Sequence[int], axis: int, start: int, end: int,
+             suffix: str) -> Union[str, int]:
+        """Elements [start, end) of ``axis`` (an xnn Slice), or x itself when that is all of it."""
+        if start == 0 and end == shape[axis]:
+            return x
+        points = [p for p in (start, end) if 0 < p < shape[axis]]
+        outs = self.emit_multi("Slice", self.node_name + suffix, [x], [""] * (len(points) + 1),
+                               {"axis": [axis], "points": points}, [], node.op_type)
+        return outs[1 if start > 0 else 0]
+
     def reshape(self, node, x: Union[str, int], in_shape: Sequence[int], out: Optional[str],
                 out_shape: Sequence[int], keeps_batch: bool, suffix: str = "") -> int:
         target = [int(d) for d in out_shape] or [1]
@@ -359,6 +393,8 @@ class _Converter:
 
 # ---------------------------------------------------------------------- operator mappings
 
+_INT_TYPES = {6, 7, 12, 13}  # int32, int64, uint32, uint64
+_INDEX_INPUTS = {("LSTM", 4), ("Gather", 1)}
 _NONDETERMINISTIC = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
                      "Bernoulli"}
 _Handler = Callable[[_Converter, object, Dict[str, object]], None]
@@ -688,9 +724,17 @@ def _reduce_mean(c, node, a):
     if axes is None and len(node.input) > 1 and node.input[1]:
         axes = c.const_input(node, 1, "axes")
     axes = sorted(int(v) % max(len(shape), 1) for v in np.asarray(axes if axes is not None else []).reshape(-1))
-    if len(shape) != 4 or axes != [2, 3]:
-        raise c.unsupported(node, f"only the mean over H and W of a 4-D input is supported (axes {axes})")
     keep = int(a.get("keepdims", 1))
+    if axes and axes == list(range(axes[0], len(shape))) and axes != [2, 3] and axes[0] > 0:
+        # The mean over trailing axes: a fully connected layer with weights 1/count.
+        count = int(np.prod([shape[i] for i in axes]))
+        t = c.emit("InnerProduct", c.node_name + "/mean", [x], None,
+                   {"num_output": [1], "axis": [axes[0]], "bias": [0]}, [np.full((1, count), 1.0 / count)],
+                   type_="ReduceMean")
+        c.reshape(node, t, shape[:axes[0]] + (1,), node.output[0], c.shape[node.output[0]], True)
+        return
+    if len(shape) != 4 or axes != [2, 3]:
+        raise c.unsupported(node, f"only the mean over trailing axes (not the first) is supported (axes {axes})")
     t = c.emit("Pooling", c.node_name + ("" if keep else "/pool"), [x], node.output[0] if keep else None,
                {"method": [1], "global": [1]}, type_="ReduceMean")
     if not keep:
@@ -789,7 +833,7 @@ def _transpose(c, node, a):
     if perm == list(range(rank)):
         c.emit("Identity", c.node_name, [x], node.output[0], type_="Transpose")
         return
-    raise c.unsupported(node, "operator not supported (Permute is not available in this build)")
+    c.emit("Permute", c.node_name, [x], node.output[0], {"order": perm}, type_="Transpose")
 
 
 @_handles("Resize", "Upsample")
@@ -843,3 +887,172 @@ def _resize(c, node, a):
             raise c.unsupported(node, f"scales {s.tolist()} are not supported (only H and W may scale)")
         attrs["scale"] = [float(s[2]), float(s[3])]
     c.emit("Resize", c.node_name, [x], node.output[0], attrs, type_=node.op_type)
+
+
+@_handles("Sqrt")
+def _sqrt(c, node, a):
+    c.emit("Binary", c.node_name, [node.input[0]], node.output[0], {"operation": [6]},
+           [np.array([0.5], np.float32)], type_="Sqrt")
+
+
+@_handles("Slice")
+def _slice(c, node, a):
+    x = node.input[0]
+    shape = c.shape[x]
+    if c.opset < 10:
+        starts, ends = a["starts"], a["ends"]
+        axes = a.get("axes", list(range(len(starts))))
+        steps = [1] * len(starts)
+    else:
+        starts, ends = c.const_input(node, 1, "starts"), c.const_input(node, 2, "ends")
+        axes = c.const_input(node, 3, "axes")
+        steps = c.const_input(node, 4, "steps")
+        axes = list(range(len(starts))) if axes is None else axes
+        steps = [1] * len(starts) if steps is None else steps
+    out = c.shape[node.output[0]]
+    t: Union[str, int] = x
+    for k, (st, en, ax, sp) in enumerate(zip(*(np.asarray(v).reshape(-1).tolist() for v in (starts, ends, axes, steps)))):
+        ax = int(ax) % len(shape)
+        if sp != 1:
+            raise c.unsupported(node, f"step {sp} is not supported (only 1)")
+        st, en = int(st), int(en)
+        st = min(max(st + shape[ax] if st < 0 else st, 0), shape[ax])
+        en = min(max(en + shape[ax] if en < 0 else en, 0), shape[ax])
+        if en - st != out[ax] or en <= st:
+            raise c.unsupported(node, f"slice [{st}, {en}) of axis {ax} is empty or inconsistent")
+        t = c.take(node, t, shape, ax, st, en, f"/axis{ax}")
+    c.emit("Identity", c.node_name, [t], node.output[0], type_="Slice")
+
+
+@_handles("Gather")
+def _gather(c, node, a):
+    data, idx = node.input[0], node.input[1]
+    axis = int(a.get("axis", 0))
+    if data in c.const:
+        table = np.asarray(c.const[data], np.float32)
+        if table.ndim != 2 or axis != 0:
+            raise c.unsupported(node, "only row lookups in a constant 2-D table (axis 0) are supported")
+        c.emit("Embed", c.node_name, [idx], node.output[0],
+               {"num_output": [int(table.shape[1])], "input_dim": [int(table.shape[0])], "bias": [0]}, [table],
+               type_="Gather")
+        return
+    shape = c.shape[data]
+    axis %= len(shape)
+    if idx not in c.const:
+        raise c.unsupported(node, "indices into a computed tensor must be constants")
+    ind = np.asarray(c.const[idx]).astype(np.int64)
+    flat = np.where(ind < 0, ind + shape[axis], ind).reshape(-1)
+    if flat.size == 0 or np.any(np.diff(flat) != 1) or flat[0] < 0 or flat[-1] >= shape[axis]:
+        raise c.unsupported(node, "only a constant index, or a run of consecutive ones, is supported")
+    t = c.take(node, data, shape, axis, int(flat[0]), int(flat[-1]) + 1, "/take")
+    c.reshape(node, t, shape[:axis] + (int(flat.size),) + shape[axis + 1:], node.output[0],
+              c.shape[node.output[0]], axis != 0)
+
+
+@_handles("Pad")
+def _pad(c, node, a):
+    x = node.input[0]
+    shape = c.shape[x]
+    mode = _text(a.get("mode", "constant"))
+    if c.opset < 11:
+        pads, value = list(a["pads"]), float(a.get("value", 0.0))
+    else:
+        pads = np.asarray(c.const_input(node, 1, "pads")).reshape(-1).tolist()
+        v = c.const_input(node, 2, "constant_value")
+        value = 0.0 if v is None or np.asarray(v).size == 0 else float(np.asarray(v).reshape(-1)[0])
+        axes = c.const_input(node, 3, "axes")
+        if axes is not None:
+            full = [0] * (2 * len(shape))
+            ax = [int(v) % len(shape) for v in np.asarray(axes).reshape(-1)]
+            for k, d in enumerate(ax):
+                full[d], full[d + len(shape)] = pads[k], pads[k + len(ax)]
+            pads = full
+    rank = len(shape)
+    before, after = [int(p) for p in pads[:rank]], [int(p) for p in pads[rank:]]
+    if any(before[:-1]) or any(after[:-1]) or min(before[-1], after[-1]) < 0:
+        raise c.unsupported(node, f"pads {pads}: only padding of the last axis is supported")
+    if mode not in ("constant", "reflect", "edge"):
+        raise c.unsupported(node, f"attribute mode={mode!r} is not supported")
+    n = shape[-1]
+    if mode == "reflect" and max(before[-1], after[-1]) >= n:
+        raise c.unsupported(node, f"reflect pads {pads} must be shorter than the axis ({n})")
+    # Each padded side is a fixed linear map of the row (a selection matrix, or zero weights and the value
+    # as bias): an InnerProduct on the last axis, then one Concat.
+    parts: List[Union[str, int]] = []
+    for side, count in (("before", before[-1]), ("after", after[-1])):
+        if count == 0:
+            continue
+        src = np.arange(count)
+        if side == "before":
+            src = {"reflect": count - src, "edge": np.zeros(count, np.int64)}.get(mode, src)
+        else:
+            src = {"reflect": n - 2 - src, "edge": np.full(count, n - 1)}.get(mode, src)
+        w = np.zeros((count, n), np.float32)
+        if mode != "constant":
+            w[np.arange(count), src] = 1.0
+        t = c.emit("InnerProduct", f"{c.node_name}/{side}", [x], None,
+                   {"num_output": [count], "axis": [rank - 1], "bias": [1]},
+                   [w, np.full(count, value if mode == "constant" else 0.0, np.float32)], type_="Pad")
+        parts.append(t)
+    if not parts:
+        c.emit("Identity", c.node_name, [x], node.output[0], type_="Pad")
+        return
+    ids = ([parts[0]] if before[-1] else []) + [c.tensor(x)] + ([parts[-1]] if after[-1] else [])
+    c.emit("Concat", c.node_name, ids, node.output[0], {"axis": [rank - 1]}, type_="Pad")
+
+
+@_handles("LSTM")
+def _lstm(c, node, a):
+    acts = [_text(v) for v in a.get("activations", [])]
+    if acts and [s.lower() for s in acts] != ["sigmoid", "tanh", "tanh"] * (len(acts) // 3):
+        raise c.unsupported(node, f"attribute activations={acts} is not supported (only Sigmoid, Tanh, Tanh)")
+    if int(a.get("input_forget", 0)):
+        raise c.unsupported(node, "attribute input_forget=1 is not supported")
+    if int(a.get("layout", 0)):
+        raise c.unsupported(node, "attribute layout=1 is not supported (only time-major [T, N, I])")
+    if len(node.input) > 7 and node.input[7]:
+        raise c.unsupported(node, "peepholes (input P) are not supported")
+    direction = {"forward": 0, "reverse": 1, "bidirectional": 2}[_text(a.get("direction", "forward"))]
+    d = 2 if direction == 2 else 1
+    w = np.asarray(c.const_input(node, 1, "W"), np.float32)
+    r = np.asarray(c.const_input(node, 2, "R"), np.float32)
+    h = int(a.get("hidden_size", r.shape[-1]))
+    b = c.const_input(node, 3, "B")
+    bias = np.zeros((d, 4 * h), np.float64) if b is None else \
+        np.asarray(b, np.float64)[:, :4 * h] + np.asarray(b, np.float64)[:, 4 * h:]
+    order = np.concatenate([np.arange(h) + g * h for g in (0, 2, 1, 3)])  # ONNX i,o,f,c -> i,f,o,g
+
+    x = node.input[0]
+    t_steps, n = c.shape[x][0], c.shape[x][1]
+    inputs: List[Union[str, int]] = [x]
+    attrs: Dict[str, list] = {"hidden_size": [h], "direction": [direction], "clip": [float(a.get("clip", 0.0))]}
+    seq = node.input[4] if len(node.input) > 4 else ""
+    if seq:
+        if seq in c.const:
+            if np.any(np.asarray(c.const[seq]) != t_steps):
+                raise c.unsupported(node, "constant sequence_lens other than T are not supported (feed them as an "
+                                    "input)")
+        else:
+            inputs.append(seq)
+            attrs["has_seq_lens"] = [1]
+    h0 = node.input[5] if len(node.input) > 5 else ""
+    c0 = node.input[6] if len(node.input) > 6 else ""
+    if h0 or c0:
+        for s in (h0, c0):
+            if s in c.const:
+                raise c.unsupported(node, f"a constant initial state '{s}' is not supported (feed it as an input)")
+        # A missing one of the two is zeros: the other times 0.
+        zero = {}
+        for s, other in ((h0, c0), (c0, h0)):
+            if not s:
+                zero[other] = c.emit("Binary", f"{c.node_name}/zeros", [other], None, {"operation": [2]},
+                                     [np.zeros(1, np.float32)], type_="LSTM")
+        inputs += [h0 or zero[c0], c0 or zero[h0]]
+        attrs["has_initial"] = [1]
+    outs = list(node.output) + [""] * (3 - len(node.output))
+    used = max(k for k, o in enumerate(outs) if o) + 1
+    c.emit_multi("LSTM", c.node_name, inputs, outs[:used], attrs,
+                 [w[:, order, :], r[:, order, :], bias[:, order]], "LSTM")
+    for k, o in enumerate(outs[:used]):
+        if o:
+            c.shape[o] = (t_steps, d, n, h) if k == 0 else (d, n, h)
