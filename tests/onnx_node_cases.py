@@ -10,14 +10,15 @@ import numpy as np
 OPS = {"Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "Tanh",
        "HardSigmoid", "HardSwish", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Add", "Sub",
        "Mul", "Div", "Pow", "Max", "Min", "Concat", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze",
-       "Softmax", "Dropout", "Identity", "LRN", "Sum", "Resize", "Upsample", "ReduceMean", "Cast"}
+       "Softmax", "Dropout", "Identity", "LRN", "Sum", "Resize", "Upsample", "ReduceMean", "Cast", "Slice",
+       "Gather", "Pad", "Sqrt"}
 #: Nodes that only produce constants (folded at conversion).
 CONSTANT_OPS = {"Constant"}
 #: Inputs (by position) that xnn needs as constants: weights, shapes, scales, axes.
 CONSTANT_INPUTS = {"Conv": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "BatchNormalization": (1, 2, 3, 4),
                    "PRelu": (1,), "Clip": (1, 2), "Reshape": (1,), "Squeeze": (1,), "Unsqueeze": (1,),
                    "Resize": (1, 2, 3), "Upsample": (1,), "ReduceMean": (1,), "Dropout": (1, 2),
-                   "Gather": (0,), "LSTM": (1, 2, 3)}
+                   "Gather": (0,), "LSTM": (1, 2, 3), "Slice": (1, 2, 3, 4), "Pad": (1, 2, 3)}
 
 
 _ALL = None

@@ -22,6 +22,7 @@ typedef enum xnn_op_type {
   XNN_OP_RESHAPE,  /* Reshape, Flatten: output aliases the input with another shape */
   XNN_OP_BINARY,   /* NumPy-broadcasting a op b; b may be a constant weight */
   XNN_OP_RESIZE,   /* NCHW spatial resize, nearest or bilinear (ONNX Resize/Upsample) */
+  XNN_OP_PERMUTE,  /* Caffe's Permute, ONNX's Transpose */
   XNN_OP_COUNT
 } xnn_op_type;
 
@@ -99,6 +100,11 @@ typedef struct xnn_resize_params {
   int32_t oh, ow; /* output size; 0: floor(in * scale) */
   float sh, sw;   /* scales (the coordinate transform's, when a size is given too) */
 } xnn_resize_params;
+/* Output dim i is input dim order[i]; ndim entries, a permutation of 0..ndim-1. */
+typedef struct xnn_permute_params {
+  int32_t ndim;
+  int32_t order[XNN_MAX_DIMS];
+} xnn_permute_params;
 
 typedef struct xnn_node {
   char* name;
@@ -116,6 +122,7 @@ typedef struct xnn_node {
     xnn_eltwise_params eltwise;
     xnn_axis_params axis;
     xnn_reshape_params reshape;
+    xnn_permute_params permute;
     int32_t channel_shared; /* PReLU */
     xnn_binary_params binary;
     xnn_resize_params resize;

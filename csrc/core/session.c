@@ -76,6 +76,7 @@ static xnn_status plan(xnn_session* s) {
     const xnn_node* n = &g->nodes[i];
     s->plans[i].num_threads = (size_t)xnn_threadpool_size(s->pool);
     s->plans[i].kernels = s->kernels;
+    s->plans[i].alias = 0;
     st = xnn_op_get(n->op)->reshape(n, s->tensors, &s->plans[i]);
     if (st != XNN_OK) {
       xnn_error_prefix("layer '%s' (%s): ", n->name, n->type);
@@ -109,7 +110,7 @@ static xnn_status plan(xnn_session* s) {
   for (int32_t t = 0; t < nt; t++) parent[t] = t, offset[t] = 0, slot_of[t] = -1;
   for (int32_t i = 0; i < g->num_nodes; i++) {
     const xnn_node* n = &g->nodes[i];
-    if (xnn_op_get(n->op)->run == NULL)
+    if (xnn_op_get(n->op)->run == NULL || s->plans[i].alias)
       for (int32_t o = 0; o < n->num_outputs; o++) parent[n->outputs[o]] = n->inputs[0];
   }
   for (int32_t i = 0; i < g->num_nodes; i++) {
@@ -366,7 +367,7 @@ xnn_status xnn_session_run(xnn_session* s) {
   for (int32_t i = 0; i < g->num_nodes; i++) {
     const xnn_node* n = &g->nodes[i];
     void (*run)(const xnn_node*, const xnn_run_ctx*) = xnn_op_get(n->op)->run;
-    if (!run) continue;
+    if (!run || s->plans[i].alias) continue;
     if (s->profiling) {
       const double t0 = now_ms();
       run(n, &ctx);

@@ -35,6 +35,9 @@
 #ifndef XNN_WITHOUT_SLICE
 #define XNN_WITHOUT_SLICE 0
 #endif
+#ifndef XNN_WITHOUT_PERMUTE
+#define XNN_WITHOUT_PERMUTE 0
+#endif
 #ifndef XNN_WITHOUT_SOFTMAX
 #define XNN_WITHOUT_SOFTMAX 0
 #endif
@@ -90,6 +93,9 @@ const xnn_op_def* xnn_op_get(xnn_op_type op) {
 #if !XNN_WITHOUT_RESIZE
     case XNN_OP_RESIZE: return &xnn_op_resize;
 #endif
+#if !XNN_WITHOUT_PERMUTE
+    case XNN_OP_PERMUTE: return &xnn_op_permute;
+#endif
     default: break;
   }
   return NULL;
@@ -114,6 +120,7 @@ const char* xnn_op_file(xnn_op_type op) {
     case XNN_OP_RESHAPE: return "reshape";
     case XNN_OP_BINARY: return "binary";
     case XNN_OP_RESIZE: return "resize";
+    case XNN_OP_PERMUTE: return "permute";
     default: return "?";
   }
 }

@@ -24,6 +24,10 @@ typedef struct xnn_op_plan {
   /* Out: scratch for all threads together, and multiply-accumulates. */
   size_t workspace_bytes;
   int64_t macs;
+  /* Set by reshape when, for these shapes, output 0 holds input 0's values in the same order (a
+   * Permute that only moves dims of size 1): the planner then gives it the input's storage and the
+   * runner skips the op. */
+  int alias;
 } xnn_op_plan;
 
 typedef struct xnn_op_def {
@@ -48,7 +52,7 @@ XNN_INTERNAL int xnn_op_in_place(xnn_op_type op);
 /* Defined one per file in csrc/ops/. */
 extern const xnn_op_def xnn_op_convolution, xnn_op_inner_product, xnn_op_pooling, xnn_op_activation,
     xnn_op_prelu, xnn_op_lrn, xnn_op_affine, xnn_op_eltwise, xnn_op_concat, xnn_op_slice, xnn_op_softmax,
-    xnn_op_identity, xnn_op_reshape;
+    xnn_op_identity, xnn_op_reshape, xnn_op_permute;
 extern const xnn_op_def xnn_op_binary, xnn_op_resize;
 
 /* Shared helpers for ops. */

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kernels.h"
 #include "core/model.h"
+#include "ops/ops.h"
 #include "readers/caffe_schema.h"
 #include "readers/readers.h"
 #include "readers/prototxt.h"
@@ -774,6 +776,71 @@ static xnn_status build_reshape(ctx* c, const layer_io* io, xnn_node* n) {
   return XNN_OK;
 }
 
+/* The given axes only: Caffe appends the others in increasing order against the bottom's rank, which
+ * complete_permute_orders does once the graph is built. */
+static xnn_status build_permute(ctx* c, const layer_io* io, xnn_node* n) {
+  static const char* const allowed[] = {"order", NULL};
+  (void)c;
+  XNN_CHECK(expect_io(io, 1, 1));
+  XNN_CHECK(xnn_pt_only(io->param, "permute_param", allowed));
+  n->op = XNN_OP_PERMUTE;
+  xnn_permute_params* p = &n->p.permute;
+  for (const xnn_pt_node* f = xnn_pt_find(io->param, "order"); f; f = xnn_pt_find_next(f, "order")) {
+    int64_t v;
+    XNN_CHECK(xnn_pt_node_int(f, &v));
+    if (p->ndim == XNN_MAX_DIMS || v < 0 || v >= XNN_MAX_DIMS)
+      return xnn_error(XNN_ERROR_UNSUPPORTED, "prototxt line %d: permute_param.order %lld: at most %d axes", f->line,
+                       (long long)v, XNN_MAX_DIMS);
+    for (int32_t i = 0; i < p->ndim; i++)
+      if (p->order[i] == v)
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "prototxt line %d: permute_param.order gives axis %lld twice",
+                         f->line, (long long)v);
+    p->order[p->ndim++] = (int32_t)v;
+  }
+  return XNN_OK;
+}
+
+/* Completes every Permute's order to its bottom's rank, known by planning the declared input shapes up
+ * to the last Permute. */
+static xnn_status complete_permute_orders(xnn_graph* g) {
+  int32_t last = -1;
+  for (int32_t i = 0; i < g->num_nodes; i++)
+    if (g->nodes[i].op == XNN_OP_PERMUTE) last = i;
+  if (last < 0) return XNN_OK;
+  xnn_tensor_rt* t = xnn_alloc((size_t)g->num_tensors * sizeof(xnn_tensor_rt));
+  if (!t) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  for (int32_t i = 0; i < g->num_inputs; i++) t[g->inputs[i]].shape = g->input_shapes[i];
+  xnn_status st = XNN_OK;
+  xnn_op_plan plan;
+  for (int32_t i = 0; i <= last && st == XNN_OK; i++) {
+    xnn_node* n = &g->nodes[i];
+    const xnn_op_def* def = xnn_op_get(n->op);
+    if (!def) {
+      st = xnn_error(XNN_ERROR_UNSUPPORTED, "this library was built without the '%s' operator (XNN_OPS)",
+                     xnn_op_file(n->op));
+    } else if (n->op == XNN_OP_PERMUTE) {
+      xnn_permute_params* p = &n->p.permute;
+      const int32_t rank = t[n->inputs[0]].shape.ndim;
+      for (int32_t k = 0; k < p->ndim && st == XNN_OK; k++)
+        if (p->order[k] >= rank)
+          st = xnn_error(XNN_ERROR_INVALID_MODEL, "permute_param.order %d is not an axis of the %d-D bottom",
+                         p->order[k], rank);
+      for (int32_t a = 0; a < rank && st == XNN_OK; a++) {
+        int32_t k = 0;
+        while (k < p->ndim && p->order[k] != a) k++;
+        if (k == p->ndim) p->order[p->ndim++] = a;
+      }
+    }
+    memset(&plan, 0, sizeof(plan));
+    plan.num_threads = 1;
+    plan.kernels = xnn_kernels_select();
+    if (st == XNN_OK) st = def->reshape(n, t, &plan);
+    if (st != XNN_OK) xnn_error_prefix("layer '%s' (%s): ", n->name, n->type);
+  }
+  free(t);
+  return st;
+}
+
 typedef xnn_status (*build_fn)(ctx*, const layer_io*, xnn_node*);
 
 typedef struct layer_kind {
@@ -803,6 +870,7 @@ static const layer_kind k_kinds[] = {
     {"Split", "SPLIT", NULL, build_identity},
     {"Flatten", "FLATTEN", "flatten_param", build_flatten},
     {"Reshape", NULL, "reshape_param", build_reshape},
+    {"Permute", NULL, "permute_param", build_permute},
 };
 
 /* Parameter messages of layers we know, so that a layer carrying another layer's parameters is caught. */
@@ -984,6 +1052,7 @@ static xnn_status build_graph(const xnn_pt_node* net, const weights* w, int has_
   }
   if (g->num_inputs == 0) return xnn_error(XNN_ERROR_INVALID_MODEL, "the network declares no input");
   if (g->num_nodes == 0) return xnn_error(XNN_ERROR_INVALID_MODEL, "the network has no layers");
+  XNN_CHECK(complete_permute_orders(g));
   return xnn_graph_finalize(g);
 }
 

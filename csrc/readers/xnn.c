@@ -449,6 +449,13 @@ static xnn_status set_attr(xnn_node* n, const xnn_op_schema* s, const char* name
       memcpy(n->p.axis.points, ints->ints, count * sizeof(int64_t));
       n->p.axis.num_points = (int32_t)count;
       return XNN_OK;
+    case XNN_ATTR_ORDER:
+      if (count < 1 || count > XNN_MAX_DIMS)
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "attribute '%s' has %zu values, expected 1 to %d", name, count,
+                         XNN_MAX_DIMS);
+      n->p.permute.ndim = (int32_t)count;
+      for (size_t i = 0; i < count; i++) n->p.permute.order[i] = (int32_t)ints->ints[i];
+      return XNN_OK;
     default: { /* XNN_ATTR_SHAPE */
       if (count < 1 || count > XNN_MAX_DIMS)
         return xnn_error(XNN_ERROR_INVALID_MODEL, "attribute '%s' has %zu dimensions", name, count);

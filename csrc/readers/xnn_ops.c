@@ -86,6 +86,9 @@ static const xnn_attr_def k_resize[] = {
     {"scale", XNN_ATTR_FLOAT, 2, P(resize.sh), 0, 0, 0},
     {NULL, 0, 0, 0, 0, 0, 0}};
 
+static const xnn_attr_def k_permute[] = {{"order", XNN_ATTR_ORDER, 0, 0, 0, XNN_MAX_DIMS - 1, 1},
+                                         {NULL, 0, 0, 0, 0, 0, 0}};
+
 static const xnn_attr_def k_none[] = {{NULL, 0, 0, 0, 0, 0, 0}};
 
 static const xnn_op_schema k_ops[] = {
@@ -107,6 +110,7 @@ static const xnn_op_schema k_ops[] = {
     {"Reshape", XNN_OP_RESHAPE, 1, 1, 1, 1, k_reshape},
     {"Binary", XNN_OP_BINARY, 1, 2, 1, 1, k_binary},
     {"Resize", XNN_OP_RESIZE, 1, 1, 1, 1, k_resize},
+    {"Permute", XNN_OP_PERMUTE, 1, 1, 1, 1, k_permute},
 };
 
 const xnn_op_schema* xnn_op_schema_find(const char* name) {
@@ -208,6 +212,16 @@ xnn_status xnn_op_schema_check(const xnn_node* n) {
       if ((r->oh > 0) != (r->ow > 0)) return xnn_error(XNN_ERROR_INVALID_MODEL, "size must give both or neither");
       if (!isfinite(r->sh) || !isfinite(r->sw) || r->sh < 0.0f || r->sw < 0.0f || (r->oh == 0 && !(r->sh > 0.0f && r->sw > 0.0f)))
         return xnn_error(XNN_ERROR_INVALID_MODEL, "scale must be finite and positive (or 0 with a size)");
+      return XNN_OK;
+    }
+    case XNN_OP_PERMUTE: {
+      uint32_t seen = 0;
+      for (int32_t i = 0; i < n->p.permute.ndim; i++) {
+        const int32_t a = n->p.permute.order[i];
+        if (a >= n->p.permute.ndim || (seen >> a & 1))
+          return xnn_error(XNN_ERROR_INVALID_MODEL, "order is not a permutation of 0..%d", n->p.permute.ndim - 1);
+        seen |= 1u << a;
+      }
       return XNN_OK;
     }
     case XNN_OP_LRN:

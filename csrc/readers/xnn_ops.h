@@ -11,6 +11,7 @@ enum {
   XNN_ATTR_COEFFS, /* Eltwise coefficients: a float list, one per input */
   XNN_ATTR_POINTS, /* Slice points: an int list, one per output but the last */
   XNN_ATTR_SHAPE,  /* Reshape target: up to XNN_MAX_DIMS ints */
+  XNN_ATTR_ORDER,  /* Permute order: 1 to XNN_MAX_DIMS ints */
 };
 
 typedef struct xnn_attr_def {

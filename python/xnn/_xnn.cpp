@@ -187,6 +187,8 @@ py::dict describe_graph(xnn_graph* g) {
       } else if (a->kind == XNN_ATTR_POINTS) {
         if (!n->p.axis.num_points) continue;
         for (int32_t j = 0; j < n->p.axis.num_points; j++) v.append(n->p.axis.points[j]);
+      } else if (a->kind == XNN_ATTR_ORDER) {
+        for (int32_t j = 0; j < n->p.permute.ndim; j++) v.append(n->p.permute.order[j]);
       } else {
         for (int32_t j = 0; j < n->p.reshape.shape.ndim; j++) v.append(n->p.reshape.shape.dims[j]);
       }
