@@ -554,9 +554,12 @@ def _binary_pair(c: _Converter, node, code: int, x: Union[str, int], y: Union[st
         per = _per_channel(cst, len(dshape), dshape[1])
         if per is not None:
             ones, zeros = np.ones_like(per), np.zeros_like(per)
-            ab = {0: (ones, per), 2: (per, zeros), 3: (1.0 / per.astype(np.float64), zeros),
-                  1: (-ones, per) if const_first else (ones, -per)}[code]
-            return c.emit("Affine", name, [dyn], out, {}, [ab[0], ab[1]], type_=op)
+            if code == 3 and np.all(per != 0):
+                ab = (1.0 / per.astype(np.float64), zeros)
+            elif code != 3:
+                ab = {0: (ones, per), 2: (per, zeros), 1: (-ones, per) if const_first else (ones, -per)}[code]
+            if code != 3 or np.all(per != 0):
+                return c.emit("Affine", name, [dyn], out, {}, [ab[0], ab[1]], type_=op)
     attrs = {"operation": [code]}
     if const_first:
         attrs["const_first"] = [1]
