@@ -495,3 +495,27 @@ def test_unsupported_attribute_value_names_node_and_field():
                           [helper.make_tensor("w", 1, [3, 2, 3, 3], np.zeros(54, np.float32))])
     with pytest.raises((xnn.UnsupportedError, xnn.ModelFormatError), match="conv1.*auto_pad"):
         from_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+
+
+def test_hostile_binary_and_resize_nodes_fail_at_load():
+    def single(op: str, attrs, weights=(), shape=(1, 2, 3, 4)) -> bytes:
+        g = Graph()
+        t = g.add_tensor("x")
+        g.inputs.append((t, shape))
+        y = g.add_tensor("y")
+        g.nodes.append(Node("n", op, [t], [y], attrs, list(weights)))
+        g.outputs.append(y)
+        return encode(g)
+
+    cases = [
+        (single("Binary", {"operation": [0]}, [np.ones((5, 1), np.float32)]), xnn.ShapeError, "do not broadcast"),
+        (single("Binary", {"operation": [9]}, [np.ones(1, np.float32)]), xnn.ModelFormatError, "operation"),
+        (single("Binary", {"operation": [0]}), xnn.ModelFormatError, "weights"),
+        (single("Resize", {"scale": [1e30, 1.0]}), xnn.ShapeError, "out of range"),
+        (single("Resize", {"size": [4, 0], "scale": [0.0, 0.0]}), xnn.ModelFormatError, "size"),
+        (single("Resize", {"scale": [-1.0, 2.0]}), xnn.ModelFormatError, "scale"),
+        (single("Resize", {"scale": [2.0, 2.0]}, shape=(2, 3, 4)), xnn.ShapeError, "4-D"),
+    ]
+    for data, err, text in cases:
+        with pytest.raises(err, match=text):
+            xnn.Model.from_bytes(data)
