@@ -8,8 +8,11 @@
 
 enum { ROWS_PER_TASK = 64 };
 
+/* Shape work, once per plan or run: optimized for size (the library's budget), the rows for speed. */
+#define COLD __attribute__((cold))
+
 /* The two operands' shapes, left first. */
-static void operand_shapes(const xnn_node* n, const xnn_tensor_rt* t, const xnn_shape** a, const xnn_shape** b) {
+COLD static void operand_shapes(const xnn_node* n, const xnn_tensor_rt* t, const xnn_shape** a, const xnn_shape** b) {
   const xnn_shape* in = &t[n->inputs[0]].shape;
   const xnn_shape* other = n->num_inputs > 1 ? &t[n->inputs[1]].shape : &n->p.binary.cshape;
   const int swap = n->num_inputs == 1 && n->p.binary.const_first;
@@ -22,7 +25,7 @@ static int64_t dim_at(const xnn_shape* s, int32_t d, int32_t ndim) {
   return k < 0 ? 1 : s->dims[k];
 }
 
-static xnn_status binary_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* plan) {
+COLD static xnn_status binary_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan* plan) {
   const xnn_shape *a, *b;
   operand_shapes(n, t, &a, &b);
   xnn_shape* out = &t[n->outputs[0]].shape;
@@ -50,24 +53,26 @@ typedef struct binary_job {
   size_t rows;
 } binary_job;
 
-static void binary_row(int32_t op, size_t len, const float* a, size_t sa, const float* b, size_t sb, float* y) {
-#define ROW(expr)                                                \
-  for (size_t i = 0; i < len; i++) {                             \
-    const float x = a[i * sa], z = b[i * sb];                    \
-    y[i] = (expr);                                               \
-  }                                                              \
-  break;
+static float apply(int32_t op, float x, float z) {
   switch (op) {
-    case XNN_BINARY_ADD: ROW(x + z)
-    case XNN_BINARY_SUB: ROW(x - z)
-    case XNN_BINARY_MUL: ROW(x * z)
-    case XNN_BINARY_DIV: ROW(x / z)
-    case XNN_BINARY_MAX: ROW(x > z ? x : z)
-    case XNN_BINARY_MIN: ROW(x < z ? x : z)
-    case XNN_BINARY_POW: ROW(powf(x, z))
-    default: ROW(x > 0.0f ? x : x * z)
+    case XNN_BINARY_SUB: return x - z;
+    case XNN_BINARY_DIV: return x / z;
+    case XNN_BINARY_MAX: return x > z ? x : z;
+    case XNN_BINARY_MIN: return x < z ? x : z;
+    case XNN_BINARY_POW: return powf(x, z);
+    default: return x > 0.0f ? x : x * z; /* PRELU */
   }
-#undef ROW
+}
+
+/* Add and Mul (the common ones: biases, scales, residuals) get their own loops; the rest share one, to
+ * keep the library small. */
+static void binary_row(int32_t op, size_t len, const float* a, size_t sa, const float* b, size_t sb, float* y) {
+  if (op == XNN_BINARY_ADD)
+    for (size_t i = 0; i < len; i++) y[i] = a[i * sa] + b[i * sb];
+  else if (op == XNN_BINARY_MUL)
+    for (size_t i = 0; i < len; i++) y[i] = a[i * sa] * b[i * sb];
+  else
+    for (size_t i = 0; i < len; i++) y[i] = apply(op, a[i * sa], b[i * sb]);
 }
 
 static void binary_rows(void* ctx, size_t task) {
@@ -89,7 +94,7 @@ static void binary_rows(void* ctx, size_t task) {
 }
 
 /* Strides of an operand broadcast to `out` (0 along broadcast dimensions). */
-static void broadcast_strides(const xnn_shape* s, const xnn_shape* out, int64_t* strides) {
+COLD static void broadcast_strides(const xnn_shape* s, const xnn_shape* out, int64_t* strides) {
   int64_t step = 1;
   for (int32_t d = out->ndim - 1; d >= 0; d--) {
     const int64_t dim = dim_at(s, d, out->ndim);
@@ -98,7 +103,7 @@ static void broadcast_strides(const xnn_shape* s, const xnn_shape* out, int64_t*
   }
 }
 
-static void binary_run(const xnn_node* n, const xnn_run_ctx* ctx) {
+COLD static void binary_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const xnn_shape *sa, *sb;
   operand_shapes(n, ctx->tensors, &sa, &sb);
   const xnn_tensor_rt* out = &ctx->tensors[n->outputs[0]];

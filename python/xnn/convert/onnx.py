@@ -68,7 +68,10 @@ def from_onnx(
         inconsistent. UnsupportedError: an opset outside ``MIN_OPSET..MAX_OPSET``, or nodes, types or
         attribute values xnn does not implement (all of them in one error).
     """
-    import onnx
+    try:
+        import onnx
+    except ImportError as e:
+        raise UnsupportedError("converting ONNX models needs the onnx package: pip install 'xnn[onnx]'") from e
 
     if isinstance(path, (bytes, bytearray)):
         data, name = bytes(path), "<memory>"
