@@ -466,6 +466,22 @@ def _layer_shapes(name, ltype, msg, bshapes):
         p = msg.reshape_param
         return [_reshape(list(p.shape.dim), s0, p.axis, p.num_axes, name)], []
 
+    if ltype == "LSTM":
+        # RecurrentLayer's blobs: W_xc [4H, I], b_c [4H], W_xc_static [4H, S] (3rd bottom), W_hc [4H, H].
+        h = msg.recurrent_param.num_output
+        if len(s0) < 2 or len(bshapes) not in (2, 3):
+            raise ValueError(f"LSTM {name!r}: needs x [T, N, ...], cont [T, N] and maybe a static input")
+        params = [[4 * h, int(np.prod(s0[2:]))], [4 * h]]
+        if len(bshapes) == 3:
+            params.append([4 * h, int(np.prod(bshapes[2][1:]))])
+        params.append([4 * h, h])
+        return [s0[:2] + [h]], params
+
+    if ltype == "Embed":
+        p = msg.embed_param
+        params = [[p.input_dim, p.num_output]] + ([[p.num_output]] if p.bias_term else [])
+        return [s0 + [p.num_output]], params
+
     raise UnsupportedLayerError(f"layer {name!r}: type {ltype!r} is not supported by caffe_tools")
 
 
@@ -566,6 +582,10 @@ def _random_blobs(info: LayerInfo, rng: np.random.Generator, stats=None) -> List
         return [normal(shapes[0], 0.1)]
     if t == "PReLU":
         return [uniform(shapes[0], 0.05, 0.3)]
+    if t == "LSTM":  # every product ~ N(0, 1/fan_in); the bias a little larger, as trained forget gates are
+        return [normal(s, 1.0 / math.sqrt(s[1])) if len(s) == 2 else uniform(s, -0.5, 0.5) for s in shapes]
+    if t == "Embed":
+        return [normal(shapes[0], 1.0)] + ([uniform(shapes[1], -0.1, 0.1)] if len(shapes) > 1 else [])
     raise UnsupportedLayerError(f"layer {info.name!r}: no random filler for type {t!r}")
 
 

@@ -19,7 +19,8 @@ def random_caffe_model(tmp_path_factory):
     """Factory ``random_caffe_model(name, v1=False) -> (prototxt Path, caffemodel Path)``.
 
     ``name`` is a model of tests/data/caffe (see ``caffe_tools.CAFFE_MODELS``). The caffemodel
-    holds seeded random weights (seed ``CAFFE_SEED``, shapes for batch-1 inputs) and is generated
+    holds seeded random weights (seed ``CAFFE_SEED``, shapes for batch-1 inputs, or the declared ones where a
+    Reshape fixes the batch) and is generated
     at most once per session and ``v1`` flavour (V1 writes the legacy ``layers`` field), under a
     session temp dir. Weights: ``caffe_tools.caffemodel_weights(caffemodel, prototxt)``.
     """
@@ -31,6 +32,10 @@ def random_caffe_model(tmp_path_factory):
         if key not in cache:
             prototxt = caffe_tools.model_prototxt(name)
             shapes = caffe_tools.net_input_shapes(prototxt, batch=1)
+            try:
+                caffe_tools.analyze_net(prototxt, shapes)
+            except ValueError:  # batch fixed by a Reshape (the LRCN nets): the declared shapes
+                shapes = caffe_tools.net_input_shapes(prototxt)
             out = root / f"{name}{'.v1' if v1 else ''}.caffemodel"
             caffe_tools.random_caffemodel(prototxt, out, seed=CAFFE_SEED, input_shapes=shapes, v1=v1)
             cache[key] = (prototxt, out)

@@ -291,3 +291,63 @@ def reshape_shape(shape: Sequence[int], dims: Sequence[int], axis: int = 0, num_
         out[out.index(-1)] = total // known
     assert int(np.prod(out)) == total
     return tuple(out)
+
+
+# ------------------------------------------------------------------------------------ recurrent
+
+def lstm(x, w, r, b, *, hidden: int, direction: str = "forward", cont=None, x_static=None, w_static=None,
+         seq_lens=None, h0=None, c0=None, clip: float = 0.0):
+    """Time-major LSTM with Caffe's gates and markers and ONNX's options, one step at a time.
+
+    x (T, N, ...) flattened to I per step; w (D, 4H, I), r (D, 4H, H), b (D, 4H), gates in the order
+    i, f, o, g. ``cont`` (T, N): Caffe's clip markers, multiplying h_{t-1} before the recurrent product and
+    c_{t-1} in the update. ``x_static`` (N, S) with ``w_static`` (D, 4H, S): Caffe's static input, added
+    to every step's gates. ``seq_lens`` (N,): ONNX lengths (steps past them give 0 and keep the state).
+    ``h0``/``c0`` (D, N, H). ``clip`` > 0 clamps the pre-activations. Returns Y (T, D, N, H), Y_h and Y_c
+    (D, N, H).
+    """
+    x = np.asarray(x, np.float64)
+    t_len, n = x.shape[:2]
+    x = x.reshape(t_len, n, -1)
+    h = hidden
+    dirs = ["forward", "reverse"] if direction == "bidirectional" else [direction]
+    y = np.zeros((t_len, len(dirs), n, h))
+    yh = np.zeros((len(dirs), n, h))
+    yc = np.zeros((len(dirs), n, h))
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+    for d, name in enumerate(dirs):
+        wd, rd, bd = (np.asarray(a, np.float64)[d] for a in (w, r, b))
+        hs = np.zeros((n, h)) if h0 is None else np.array(h0, np.float64)[d]
+        cs = np.zeros((n, h)) if c0 is None else np.array(c0, np.float64)[d]
+        steps = range(t_len - 1, -1, -1) if name == "reverse" else range(t_len)
+        for t in steps:
+            for i in range(n):
+                if seq_lens is not None and t >= seq_lens[i]:
+                    continue
+                hp, cp = hs[i], cs[i]
+                if cont is not None:
+                    hp, cp = hp * cont[t][i], cp * cont[t][i]
+                g = wd @ x[t, i] + rd @ hp + bd
+                if x_static is not None:
+                    g = g + np.asarray(w_static, np.float64)[d] @ np.asarray(x_static, np.float64)[i].ravel()
+                if clip > 0:
+                    g = np.clip(g, -clip, clip)
+                gi, gf, go, gg = sig(g[:h]), sig(g[h:2 * h]), sig(g[2 * h:3 * h]), np.tanh(g[3 * h:])
+                cs[i] = gf * cp + gi * gg
+                hs[i] = go * np.tanh(cs[i])
+                y[t, d, i] = hs[i]
+        yh[d], yc[d] = hs, cs
+    return y, yh, yc
+
+
+def embed(x, w, b=None):
+    """Caffe Embed: each value of x picks a row of w (plus b); values that are not integers in
+    [0, len(w)) give zeros (xnn's rule for what Caffe leaves undefined)."""
+    x = np.asarray(x, np.float64)
+    w = np.asarray(w, np.float64)
+    out = np.zeros(x.shape + (w.shape[1],))
+    flat = out.reshape(-1, w.shape[1])
+    for k, v in enumerate(x.ravel()):
+        if v == np.floor(v) and 0 <= v < w.shape[0]:
+            flat[k] = w[int(v)] + (0 if b is None else np.asarray(b, np.float64))
+    return out

@@ -11,7 +11,7 @@ OPS = {"Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "LeakyRelu", "PRe
        "HardSigmoid", "HardSwish", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Add", "Sub",
        "Mul", "Div", "Pow", "Max", "Min", "Concat", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze",
        "Softmax", "Dropout", "Identity", "LRN", "Sum", "Resize", "Upsample", "ReduceMean", "Cast", "Slice",
-       "Gather", "Pad", "Sqrt"}
+       "Gather", "Pad", "Sqrt", "LSTM"}
 #: Nodes that only produce constants (folded at conversion).
 CONSTANT_OPS = {"Constant"}
 #: Inputs (by position) that xnn needs as constants: weights, shapes, scales, axes.

@@ -271,3 +271,20 @@ def test_every_set_has_its_families():
     want = {"ref": common, "avx2": common, "avx512": common | {"dwconv3x3p1", "spmm_wide"}, "neon": common}
     for isa in ISAS:
         assert set(T.families(isa).split()) == want[isa], isa
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_lstm_cell(isa):
+    """The fused LSTM cell: every vector tail (H below, at and past one and two vectors), clip or none,
+    pre-activations far into the saturated range of sigmoid and tanh."""
+    rng = np.random.default_rng(13)
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+    for h in list(range(1, 34)) + [63, 64, 65, 100, 256, 1000]:
+        gates = (rng.standard_normal(4 * h) * rng.choice([1.0, 4.0, 40.0], 4 * h)).astype(np.float32)
+        c = (rng.standard_normal(h) * 3).astype(np.float32)
+        for clip in (INF, 3.0, 0.25):
+            c_got, h_got = T.lstm_cell(isa, gates, c, -clip, clip)
+            g = np.clip(gates.astype(np.float64), -clip, clip).reshape(4, h)
+            c_want = sig(g[1]) * c + sig(g[0]) * np.tanh(g[3])
+            close(c_got, c_want, f"{isa} lstm_cell c h={h} clip={clip}")
+            close(h_got, sig(g[2]) * np.tanh(c_want), f"{isa} lstm_cell h h={h} clip={clip}")

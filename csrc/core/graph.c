@@ -105,3 +105,14 @@ xnn_status xnn_graph_finalize(xnn_graph* g) {
   if (g->num_outputs == 0) return xnn_error(XNN_ERROR_INVALID_MODEL, "the network has no output");
   return XNN_OK;
 }
+
+xnn_status xnn_shape_expect(xnn_status code, const char* what, const xnn_shape* s, int32_t ndim, const int64_t* dims) {
+  int ok = s->ndim == ndim;
+  for (int32_t i = 0; ok && i < ndim; i++) ok = dims[i] < 0 ? s->dims[i] >= 1 : s->dims[i] == dims[i];
+  if (ok) return XNN_OK;
+  xnn_shape want = {ndim, {0}};
+  for (int32_t i = 0; i < ndim; i++) want.dims[i] = dims[i];
+  char buf[128], wbuf[128];
+  return xnn_error(code, "%s has shape %s, expected %s (-1: any)", what, xnn_shape_str(s, buf, sizeof(buf)),
+                   xnn_shape_str(&want, wbuf, sizeof(wbuf)));
+}

@@ -23,6 +23,8 @@ typedef enum xnn_op_type {
   XNN_OP_BINARY,   /* NumPy-broadcasting a op b; b may be a constant weight */
   XNN_OP_RESIZE,   /* NCHW spatial resize, nearest or bilinear (ONNX Resize/Upsample) */
   XNN_OP_PERMUTE,  /* Caffe's Permute, ONNX's Transpose */
+  XNN_OP_LSTM,
+  XNN_OP_EMBED,
   XNN_OP_COUNT
 } xnn_op_type;
 
@@ -105,6 +107,20 @@ typedef struct xnn_permute_params {
   int32_t ndim;
   int32_t order[XNN_MAX_DIMS];
 } xnn_permute_params;
+enum { XNN_LSTM_FORWARD, XNN_LSTM_REVERSE, XNN_LSTM_BIDIRECTIONAL };
+/* Time-major LSTM (docs/FORMAT.md): gates i, f, o, g along 4H; optional inputs by flag, in the order cont,
+ * static, sequence_lens, initial_h, initial_c. */
+typedef struct xnn_lstm_params {
+  int32_t hidden_size, direction;
+  int32_t has_cont, has_static, has_seq_lens, has_initial;
+  float clip;                      /* 0: none */
+  int64_t input_size, static_size; /* I and S, from the weights */
+} xnn_lstm_params;
+
+/* Embed: rows of a [input_dim, num_output] table picked by integer-valued floats. */
+typedef struct xnn_embed_params {
+  int32_t num_output, input_dim, has_bias;
+} xnn_embed_params;
 
 typedef struct xnn_node {
   char* name;
@@ -126,6 +142,8 @@ typedef struct xnn_node {
     int32_t channel_shared; /* PReLU */
     xnn_binary_params binary;
     xnn_resize_params resize;
+    xnn_lstm_params lstm;
+    xnn_embed_params embed;
   } p;
   /* Weights as the op packs them at load (e.g. conv: [group][oc/group][cin/group*kh*kw], bias [oc]). */
   int32_t num_weights;
@@ -169,3 +187,7 @@ XNN_INTERNAL xnn_node* xnn_graph_add_node(xnn_graph* g, const char* name, const 
 XNN_INTERNAL xnn_status xnn_graph_finalize(xnn_graph* g);
 /* Folds BatchNorm/Scale/Bias into the Convolution or InnerProduct before them, then a ReLU. */
 XNN_INTERNAL xnn_status xnn_graph_fuse(xnn_graph* g);
+/* XNN_OK if s is `ndim` dims equal to `dims` (-1: any), else error `code`: "<what> has shape 2x3, expected
+ * 2x-1 (-1: any)". */
+XNN_INTERNAL xnn_status xnn_shape_expect(xnn_status code, const char* what, const xnn_shape* s, int32_t ndim,
+                                         const int64_t* dims);

@@ -40,6 +40,7 @@ static const xnn_kernels g_ref = {
     .vtanh = xnn_f32_vtanh__ref,
     .wino43_input = xnn_f32_wino43_input__ref,
     .wino43_output = xnn_f32_wino43_output__ref,
+    .lstm_cell = xnn_f32_lstm_cell__ref,
 };
 
 /* Each ISA's set starts from the portable one and replaces only what it has its own kernel for. */
@@ -66,6 +67,7 @@ static void init_sets(void) {
   g_avx2.maxpool_padded = xnn_f32_maxpool_padded__avx2;
   g_avx2.wino43_input = xnn_f32_wino43_input__avx2;
   g_avx2.wino43_output = xnn_f32_wino43_output__avx2;
+  g_avx2.lstm_cell = xnn_f32_lstm_cell__avx2;
 
   g_avx512 = g_ref;
   g_avx512.isa = "avx512";
@@ -85,6 +87,7 @@ static void init_sets(void) {
   g_avx512.maxpool_padded = xnn_f32_maxpool_padded__avx512;
   g_avx512.wino43_input = xnn_f32_wino43_input__avx512;
   g_avx512.wino43_output = xnn_f32_wino43_output__avx512;
+  g_avx512.lstm_cell = xnn_f32_lstm_cell__avx512;
 #endif
 #if XNN_ARCH_ARM64
   g_neon = g_ref;
@@ -95,6 +98,7 @@ static void init_sets(void) {
   /* The break-evens were measured with the portable kernel; the assembly kernel (about a third of its
    * instructions per nonzero) only makes the sparse side faster, so they stay on the safe side until
    * measured again with it. */
+  g_neon.lstm_cell = xnn_f32_lstm_cell__neon_asm;
   g_neon.spmm.ukernel = xnn_f32_spmm_ukernel_16x1__neon_asm;
   g_neon.spmm.tile = 16;
   g_neon.spmm.fc = g_neon.spmm.fc_streamed = g_neon.spmm.pointwise = g_neon.spmm.conv = 0.15f;

@@ -5,6 +5,7 @@
 #include "kernels/dwconv.h"
 #include "kernels/gemm.h"
 #include "kernels/im2col.h"
+#include "kernels/lstm.h"
 #include "kernels/pool.h"
 #include "kernels/spmm.h"
 #include "kernels/vunary.h"
@@ -24,6 +25,7 @@ typedef struct xnn_kernels {
   xnn_f32_vunary_fn vact, vsigmoid, vtanh;
   xnn_f32_wino43_input_fn wino43_input;
   xnn_f32_wino43_output_fn wino43_output;
+  xnn_f32_lstm_cell_fn lstm_cell;
 } xnn_kernels;
 
 /* The best kernels for this CPU. The XNN_ISA environment variable ("ref", "avx2", "avx512") caps the

@@ -81,6 +81,15 @@ int xnn_testing_fc(const char* isa, size_t batch, size_t n, size_t k, const floa
   return 1;
 }
 
+int xnn_testing_lstm_cell(const char* isa, size_t h, const float* gates, float* c, float* h_out, float clip_min,
+                          float clip_max) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks) return 0;
+  const xnn_f32_lstm_params p = {clip_min, clip_max};
+  ks->lstm_cell(h, gates, c, h_out, &p);
+  return 1;
+}
+
 const char* xnn_testing_gemm_tiles(const char* isa) {
   static _Thread_local char buf[64];
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);

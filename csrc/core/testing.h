@@ -42,3 +42,6 @@ XNN_INTERNAL int xnn_testing_spmm(const char* isa, int wide, size_t pixels, size
                                   const float* in, size_t in_stride, const float* w, const float* bias,
                                   const float* residual, const xnn_f32_act_params* act, float* out,
                                   size_t out_stride);
+/* The set's LSTM cell on one item: gates [4h] (i, f, o, g), c [h] updated in place, h_out [h]. */
+XNN_INTERNAL int xnn_testing_lstm_cell(const char* isa, size_t h, const float* gates, float* c, float* h_out,
+                                       float clip_min, float clip_max);

@@ -47,6 +47,12 @@
 #ifndef XNN_WITHOUT_RESIZE
 #define XNN_WITHOUT_RESIZE 0
 #endif
+#ifndef XNN_WITHOUT_LSTM
+#define XNN_WITHOUT_LSTM 0
+#endif
+#ifndef XNN_WITHOUT_EMBED
+#define XNN_WITHOUT_EMBED 0
+#endif
 
 const xnn_op_def* xnn_op_get(xnn_op_type op) {
   switch (op) {
@@ -96,6 +102,12 @@ const xnn_op_def* xnn_op_get(xnn_op_type op) {
 #if !XNN_WITHOUT_PERMUTE
     case XNN_OP_PERMUTE: return &xnn_op_permute;
 #endif
+#if !XNN_WITHOUT_LSTM
+    case XNN_OP_LSTM: return &xnn_op_lstm;
+#endif
+#if !XNN_WITHOUT_EMBED
+    case XNN_OP_EMBED: return &xnn_op_embed;
+#endif
     default: break;
   }
   return NULL;
@@ -121,6 +133,8 @@ const char* xnn_op_file(xnn_op_type op) {
     case XNN_OP_BINARY: return "binary";
     case XNN_OP_RESIZE: return "resize";
     case XNN_OP_PERMUTE: return "permute";
+    case XNN_OP_LSTM: return "lstm";
+    case XNN_OP_EMBED: return "embed";
     default: return "?";
   }
 }

@@ -841,6 +841,99 @@ static xnn_status complete_permute_orders(xnn_graph* g) {
   return st;
 }
 
+/* Caffe's LSTM: bottoms x [T, N, ...], cont [T, N], optional x_static [N, ...]; blobs W_xc [4H, I], b_c [4H],
+ * W_xc_static [4H, S] with a static input, W_hc [4H, H]; gates i, f, o, g. Its top [T, N, H] is a Reshape
+ * of the IR's [T, 1, N, H], added by build_layer. */
+static xnn_status build_lstm(ctx* c, const layer_io* io, xnn_node* n) {
+  static const char* const allowed[] = {"num_output", "weight_filler", "bias_filler", "debug_info", "expose_hidden",
+                                        NULL};
+  const xnn_pt_node* p = io->param;
+  if (!p) return xnn_error(XNN_ERROR_INVALID_MODEL, "recurrent_param is missing");
+  XNN_CHECK(xnn_pt_only(p, "recurrent_param", allowed));
+  int expose;
+  XNN_CHECK(xnn_pt_bool(p, "expose_hidden", 0, &expose));
+  if (expose)
+    return xnn_error(XNN_ERROR_UNSUPPORTED, "recurrent_param.expose_hidden: true is not supported (no h0/c0 bottoms or tops)");
+  if (io->num_bottoms != 2 && io->num_bottoms != 3)
+    return xnn_error(XNN_ERROR_INVALID_MODEL, "expected 2 or 3 bottoms (x, cont[, x_static]), got %d", io->num_bottoms);
+  XNN_CHECK(expect_io(io, -1, 1));
+  xnn_lstm_params* lp = &n->p.lstm;
+  n->op = XNN_OP_LSTM;
+  XNN_CHECK(positive(p, "num_output", 0, &lp->hidden_size));
+  lp->has_cont = 1;
+  lp->has_static = io->num_bottoms == 3;
+  const int nw = 3 + lp->has_static;
+  blob b[4];
+  int nb;
+  XNN_CHECK(get_blobs(c, nw, nw, b, &nb));
+  const int64_t g4 = 4 * (int64_t)lp->hidden_size, h = lp->hidden_size;
+  const int64_t w_dims[2] = {g4, -1}, r_dims[2] = {g4, h};
+  const xnn_status e = XNN_ERROR_INVALID_MODEL;
+  xnn_status st = xnn_shape_expect(e, "blob 0 (W_xc)", &b[0].shape, 2, w_dims);
+  if (st == XNN_OK) st = xnn_shape_expect(e, "blob 1 (b_c)", &b[1].shape, 1, &g4);
+  if (st == XNN_OK && lp->has_static) st = xnn_shape_expect(e, "blob 2 (W_xc_static)", &b[2].shape, 2, w_dims);
+  if (st == XNN_OK) st = xnn_shape_expect(e, lp->has_static ? "blob 3 (W_hc)" : "blob 2 (W_hc)", &b[nw - 1].shape, 2, r_dims);
+  if (st != XNN_OK) {
+    free_blobs(b, nb);
+    return st;
+  }
+  lp->input_size = b[0].shape.dims[1];
+  lp->static_size = lp->has_static ? b[2].shape.dims[1] : 0;
+  take_blob(n, 0, &b[0]);
+  take_blob(n, 1, &b[nw - 1]);
+  take_blob(n, 2, &b[1]);
+  if (lp->has_static) take_blob(n, 3, &b[2]);
+  return XNN_OK;
+}
+
+/* The LSTM's [T, 1, N, H] output becomes the layer's top [T, N, H] (Reshape {0, -1, H}) for later layers. */
+static xnn_status add_lstm_reshape(xnn_graph* g, int32_t lstm) {
+  const int32_t y = g->nodes[lstm].outputs[0];
+  const int64_t h = g->nodes[lstm].p.lstm.hidden_size;
+  const size_t len = strlen(g->nodes[lstm].name) + 9;
+  char* name = malloc(len);
+  if (!name) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  snprintf(name, len, "%s/reshape", g->nodes[lstm].name);
+  xnn_node* r = xnn_graph_add_node(g, name, "Reshape", 1, 1);
+  free(name);
+  if (!r) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  r->op = XNN_OP_RESHAPE;
+  r->p.reshape.shape = (xnn_shape){3, {0, -1, h}};
+  r->p.reshape.num_axes = -1;
+  r->inputs[0] = y;
+  const int32_t top = xnn_graph_add_tensor(g, g->tensors[y].name, g->num_nodes - 1);
+  if (top < 0) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  g->nodes[g->num_nodes - 1].outputs[0] = top;
+  return XNN_OK;
+}
+
+/* Caffe's Embed: W [input_dim, num_output], b [num_output] with bias_term. */
+static xnn_status build_embed(ctx* c, const layer_io* io, xnn_node* n) {
+  static const char* const allowed[] = {"num_output", "input_dim", "bias_term", "weight_filler", "bias_filler", NULL};
+  const xnn_pt_node* p = io->param;
+  if (!p) return xnn_error(XNN_ERROR_INVALID_MODEL, "embed_param is missing");
+  XNN_CHECK(expect_io(io, 1, 1));
+  XNN_CHECK(xnn_pt_only(p, "embed_param", allowed));
+  xnn_embed_params* e = &n->p.embed;
+  n->op = XNN_OP_EMBED;
+  XNN_CHECK(positive(p, "num_output", 0, &e->num_output));
+  XNN_CHECK(positive(p, "input_dim", 0, &e->input_dim));
+  XNN_CHECK(xnn_pt_bool(p, "bias_term", 1, &e->has_bias));
+  blob b[2];
+  int nb;
+  XNN_CHECK(get_blobs(c, 1 + e->has_bias, 1 + e->has_bias, b, &nb));
+  const int64_t w_dims[2] = {e->input_dim, e->num_output}, b_dim = e->num_output;
+  xnn_status st = xnn_shape_expect(XNN_ERROR_INVALID_MODEL, "blob 0 (weights)", &b[0].shape, 2, w_dims);
+  if (st == XNN_OK && e->has_bias) st = xnn_shape_expect(XNN_ERROR_INVALID_MODEL, "blob 1 (bias)", &b[1].shape, 1, &b_dim);
+  if (st != XNN_OK) {
+    free_blobs(b, nb);
+    return st;
+  }
+  take_blob(n, 0, &b[0]);
+  if (e->has_bias) take_blob(n, 1, &b[1]);
+  return XNN_OK;
+}
+
 typedef xnn_status (*build_fn)(ctx*, const layer_io*, xnn_node*);
 
 typedef struct layer_kind {
@@ -871,6 +964,8 @@ static const layer_kind k_kinds[] = {
     {"Flatten", "FLATTEN", "flatten_param", build_flatten},
     {"Reshape", NULL, "reshape_param", build_reshape},
     {"Permute", NULL, "permute_param", build_permute},
+    {"LSTM", NULL, "recurrent_param", build_lstm},
+    {"Embed", NULL, "embed_param", build_embed},
 };
 
 /* Parameter messages of layers we know, so that a layer carrying another layer's parameters is caught. */
@@ -1033,6 +1128,7 @@ static xnn_status build_layer(ctx* c, const xnn_pt_node* layer, int v1) {
     if (id < 0) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
     g->nodes[node_index].outputs[i++] = id;
   }
+  if (g->nodes[node_index].op == XNN_OP_LSTM) return add_lstm_reshape(g, node_index);
   return XNN_OK;
 }
 

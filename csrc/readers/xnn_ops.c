@@ -88,6 +88,21 @@ static const xnn_attr_def k_resize[] = {
 
 static const xnn_attr_def k_permute[] = {{"order", XNN_ATTR_ORDER, 0, 0, 0, XNN_MAX_DIMS - 1, 1},
                                          {NULL, 0, 0, 0, 0, 0, 0}};
+static const xnn_attr_def k_lstm[] = {
+    {"hidden_size", XNN_ATTR_INT, 1, P(lstm.hidden_size), 1, BIG, 1},
+    {"direction", XNN_ATTR_INT, 1, P(lstm.direction), 0, 2, 0},
+    {"has_cont", XNN_ATTR_INT, 1, P(lstm.has_cont), 0, 1, 0},
+    {"has_static", XNN_ATTR_INT, 1, P(lstm.has_static), 0, 1, 0},
+    {"has_seq_lens", XNN_ATTR_INT, 1, P(lstm.has_seq_lens), 0, 1, 0},
+    {"has_initial", XNN_ATTR_INT, 1, P(lstm.has_initial), 0, 1, 0},
+    {"clip", XNN_ATTR_FLOAT, 1, P(lstm.clip), 0, 0, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_embed[] = {
+    {"num_output", XNN_ATTR_INT, 1, P(embed.num_output), 1, BIG, 1},
+    {"input_dim", XNN_ATTR_INT, 1, P(embed.input_dim), 1, INT32_MAX, 1},
+    {"bias", XNN_ATTR_INT, 1, P(embed.has_bias), 0, 1, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
 
 static const xnn_attr_def k_none[] = {{NULL, 0, 0, 0, 0, 0, 0}};
 
@@ -111,6 +126,8 @@ static const xnn_op_schema k_ops[] = {
     {"Binary", XNN_OP_BINARY, 1, 2, 1, 1, k_binary},
     {"Resize", XNN_OP_RESIZE, 1, 1, 1, 1, k_resize},
     {"Permute", XNN_OP_PERMUTE, 1, 1, 1, 1, k_permute},
+    {"LSTM", XNN_OP_LSTM, 1, 6, 1, 3, k_lstm},
+    {"Embed", XNN_OP_EMBED, 1, 1, 1, 1, k_embed},
 };
 
 const xnn_op_schema* xnn_op_schema_find(const char* name) {
@@ -174,6 +191,9 @@ void xnn_op_schema_defaults(const xnn_op_schema* s, xnn_node* n) {
       n->p.reshape.end_axis = -1;
       n->p.reshape.num_axes = -1;
       break;
+    case XNN_OP_EMBED:
+      n->p.embed.has_bias = 1;
+      break;
     default:
       break;
   }
@@ -229,6 +249,15 @@ xnn_status xnn_op_schema_check(const xnn_node* n) {
       if (!isfinite(n->p.lrn.alpha) || !isfinite(n->p.lrn.beta) || !isfinite(n->p.lrn.k))
         return xnn_error(XNN_ERROR_INVALID_MODEL, "alpha, beta and k must be finite");
       return XNN_OK;
+    case XNN_OP_LSTM: {
+      const xnn_lstm_params* p = &n->p.lstm;
+      const int32_t want = 1 + p->has_cont + p->has_static + p->has_seq_lens + 2 * p->has_initial;
+      if (n->num_inputs != want)
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "%d inputs, the has_* attributes give %d", n->num_inputs, want);
+      if (!(p->clip >= 0.0f) || isinf(p->clip))
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "clip must be finite and >= 0, got %g", p->clip);
+      return XNN_OK;
+    }
     default:
       return XNN_OK;
   }
@@ -246,6 +275,10 @@ int32_t xnn_op_num_weights(const xnn_node* n) {
       return 2;
     case XNN_OP_BINARY:
       return n->num_inputs == 1;
+    case XNN_OP_LSTM:
+      return 3 + (n->p.lstm.has_static != 0);
+    case XNN_OP_EMBED:
+      return 1 + (n->p.embed.has_bias != 0);
     default:
       return 0;
   }
@@ -280,6 +313,17 @@ void xnn_op_weight_shape(const xnn_node* n, int32_t slot, xnn_shape* s) {
     case XNN_OP_BINARY: /* the constant operand: any shape before it is read */
       *s = n->p.binary.cshape;
       return;
+    case XNN_OP_LSTM: { /* W [D, 4H, I], R [D, 4H, H], B [D, 4H], W_static [D, 4H, S] */
+      const int64_t d = n->p.lstm.direction == XNN_LSTM_BIDIRECTIONAL ? 2 : 1, h = n->p.lstm.hidden_size;
+      set_dims(s, slot == 2 ? 2 : 3, d, 4 * h, slot == 1 ? h : -1, 0);
+      return;
+    }
+    case XNN_OP_EMBED:
+      if (slot == 0)
+        set_dims(s, 2, n->p.embed.input_dim, n->p.embed.num_output, 0, 0);
+      else
+        set_dims(s, 1, n->p.embed.num_output, 0, 0, 0);
+      return;
     default: /* Affine: a and b, one per channel */
       set_dims(s, 1, -1, 0, 0, 0);
       return;
@@ -295,6 +339,8 @@ xnn_status xnn_op_take_weight_shape(xnn_node* n, int32_t slot, const xnn_shape* 
     n->p.fc.k = s->dims[1];
   } else if (n->op == XNN_OP_BINARY) {
     n->p.binary.cshape = *s;
+  } else if (n->op == XNN_OP_LSTM && (slot == 0 || slot == 3)) {
+    *(slot == 0 ? &n->p.lstm.input_size : &n->p.lstm.static_size) = s->dims[2];
   } else if (n->op == XNN_OP_AFFINE && slot == 1 && s->dims[0] != n->weight_size[0]) {
     return xnn_error(XNN_ERROR_INVALID_MODEL, "b has %lld values and a %lld", (long long)s->dims[0],
                      (long long)n->weight_size[0]);

@@ -358,6 +358,14 @@ PYBIND11_MODULE(_xnn, m) {
                                  &p, y.mutable_data());
     return r ? py::object(y) : py::object(py::none());
   });
+  t.def("lstm_cell", [](const std::string& isa, farr gates, farr c, float lo, float hi) -> py::object {
+    const size_t h = c.size();
+    if (gates.size() != static_cast<py::ssize_t>(4 * h)) throw py::value_error("gates must hold 4 * len(c) values");
+    farr c_out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(h)}), h_out(c_out.request().shape);
+    std::copy(c.data(), c.data() + h, c_out.mutable_data());
+    const int r = xnn_testing_lstm_cell(isa.c_str(), h, gates.data(), c_out.mutable_data(), h_out.mutable_data(), lo, hi);
+    return r ? py::object(py::make_tuple(c_out, h_out)) : py::object(py::none());
+  });
   t.def("gemm_tiles", [](const std::string& isa) { return std::string(xnn_testing_gemm_tiles(isa.c_str())); });
   t.def("dwconv", [act](const std::string& isa, farr in, farr w, float bias, std::vector<size_t> geo, float slope,
                         float lo, float hi) -> py::object {

@@ -183,6 +183,37 @@ static void test_spmm(const char* isa) {
   }
 }
 
+/* The LSTM cell against double-precision libm: H with every vector tail, clipped and not, large gates. */
+static void test_lstm_cell(const char* isa) {
+  static const size_t sizes[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100};
+  for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+    const size_t h = sizes[s];
+    float* gates = malloc(4 * h * sizeof(float));
+    float* c = malloc(h * sizeof(float));
+    float* c0 = malloc(h * sizeof(float));
+    float* ho = malloc(h * sizeof(float));
+    for (size_t i = 0; i < 4 * h; i++) gates[i] = 6.0f * frand() * (i % 5 == 0 ? 20.0f : 1.0f);
+    for (size_t i = 0; i < h; i++) c0[i] = 3.0f * frand();
+    for (int clip = 0; clip < 2; clip++) {
+      const double lim = clip ? 2.5 : INFINITY;
+      memcpy(c, c0, h * sizeof(float));
+      CHECK(xnn_testing_lstm_cell(isa, h, gates, c, ho, (float)-lim, (float)lim) == 1, "%s lstm_cell: set missing", isa);
+      double err = 0;
+      for (size_t j = 0; j < h; j++) {
+        double g[4];
+        for (int q = 0; q < 4; q++) g[q] = fmin(fmax(gates[q * h + j], -lim), lim);
+        const double cn = c0[j] / (1 + exp(-g[1])) + tanh(g[3]) / (1 + exp(-g[0]));
+        err = fmax(err, fmax(fabs(cn - c[j]), fabs(tanh(cn) / (1 + exp(-g[2])) - ho[j])));
+      }
+      CHECK(err <= 1e-5, "%s lstm_cell h=%zu clip=%d: max error %g", isa, h, clip, err);
+    }
+    free(gates);
+    free(c);
+    free(c0);
+    free(ho);
+  }
+}
+
 int main(void) {
   char isas[64];
   snprintf(isas, sizeof(isas), "%s", xnn_available_isas());
@@ -193,6 +224,7 @@ int main(void) {
     test_maxpool(isa);
     test_im2col(isa);
     test_spmm(isa);
+    test_lstm_cell(isa);
     printf("kernel set %s: tested\n", isa);
     tested++;
   }

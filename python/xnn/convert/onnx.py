@@ -187,7 +187,7 @@ class _Converter:
 
     def nodes(self, nodes) -> None:
         for node in nodes:
-            self.node_name = node.name or (node.output[0] if node.output else node.op_type)
+            self.node_name = node.name or next((o for o in node.output if o), node.op_type)
             try:
                 self.convert_node(node)
             except _Skip:
