@@ -20,6 +20,8 @@ typedef enum xnn_op_type {
   XNN_OP_SOFTMAX,
   XNN_OP_IDENTITY, /* Dropout, Split: outputs alias the input */
   XNN_OP_RESHAPE,  /* Reshape, Flatten: output aliases the input with another shape */
+  XNN_OP_BINARY,   /* NumPy-broadcasting a op b; b may be a constant weight */
+  XNN_OP_RESIZE,   /* NCHW spatial resize, nearest or bilinear (ONNX Resize/Upsample) */
   XNN_OP_PERMUTE,  /* Caffe's Permute, ONNX's Transpose */
   XNN_OP_LSTM,
   XNN_OP_EMBED,
@@ -56,6 +58,7 @@ typedef struct xnn_fc_params {
 enum { XNN_POOL_MAX, XNN_POOL_AVE };
 typedef struct xnn_pool_params {
   int32_t method, global, ceil_mode;
+  int32_t exclude_pad; /* average pooling divides by the taps inside the input (ONNX count_include_pad=0) */
   int32_t kh, kw, sh, sw, pad_top, pad_left, pad_bottom, pad_right;
 } xnn_pool_params;
 
@@ -84,6 +87,24 @@ typedef struct xnn_reshape_params {
   xnn_shape shape;                  /* Reshape target (0 = copy, -1 = infer) */
 } xnn_reshape_params;
 
+enum { XNN_BINARY_ADD, XNN_BINARY_SUB, XNN_BINARY_MUL, XNN_BINARY_DIV, XNN_BINARY_MAX, XNN_BINARY_MIN,
+       XNN_BINARY_POW, XNN_BINARY_PRELU /* a > 0 ? a : a * b */ };
+typedef struct xnn_binary_params {
+  int32_t op;
+  int32_t const_first; /* with one input: 1 if the weight is the left operand */
+  xnn_shape cshape;    /* with one input: the constant operand's shape (weight 0) */
+} xnn_binary_params;
+
+enum { XNN_RESIZE_NEAREST, XNN_RESIZE_LINEAR };
+/* Source coordinate of output pixel x: half_pixel (x+0.5)/s-0.5, asymmetric x/s, align_corners
+ * x*(in-1)/(out-1), pytorch_half_pixel (half_pixel, 0 when out is 1). */
+enum { XNN_COORD_HALF_PIXEL, XNN_COORD_ASYMMETRIC, XNN_COORD_ALIGN_CORNERS, XNN_COORD_PYTORCH_HALF_PIXEL };
+enum { XNN_NEAREST_ROUND_PREFER_FLOOR, XNN_NEAREST_ROUND_PREFER_CEIL, XNN_NEAREST_FLOOR, XNN_NEAREST_CEIL };
+typedef struct xnn_resize_params {
+  int32_t mode, coord, nearest;
+  int32_t oh, ow; /* output size; 0: floor(in * scale) */
+  float sh, sw;   /* scales (the coordinate transform's, when a size is given too) */
+} xnn_resize_params;
 /* Output dim i is input dim order[i]; ndim entries, a permutation of 0..ndim-1. */
 typedef struct xnn_permute_params {
   int32_t ndim;
@@ -156,6 +177,8 @@ typedef struct xnn_node {
     xnn_prior_box_params prior_box;
     xnn_detection_params detection;
     int32_t channel_shared; /* PReLU */
+    xnn_binary_params binary;
+    xnn_resize_params resize;
     xnn_lstm_params lstm;
     xnn_embed_params embed;
   } p;

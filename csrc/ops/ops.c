@@ -50,6 +50,12 @@
 #ifndef XNN_WITHOUT_SOFTMAX
 #define XNN_WITHOUT_SOFTMAX 0
 #endif
+#ifndef XNN_WITHOUT_BINARY
+#define XNN_WITHOUT_BINARY 0
+#endif
+#ifndef XNN_WITHOUT_RESIZE
+#define XNN_WITHOUT_RESIZE 0
+#endif
 #ifndef XNN_WITHOUT_LSTM
 #define XNN_WITHOUT_LSTM 0
 #endif
@@ -96,6 +102,12 @@ const xnn_op_def* xnn_op_get(xnn_op_type op) {
     case XNN_OP_IDENTITY: return &xnn_op_identity;
     case XNN_OP_RESHAPE: return &xnn_op_reshape;
 #endif
+#if !XNN_WITHOUT_BINARY
+    case XNN_OP_BINARY: return &xnn_op_binary;
+#endif
+#if !XNN_WITHOUT_RESIZE
+    case XNN_OP_RESIZE: return &xnn_op_resize;
+#endif
 #if !XNN_WITHOUT_PERMUTE
     case XNN_OP_PERMUTE: return &xnn_op_permute;
 #endif
@@ -136,6 +148,8 @@ const char* xnn_op_file(xnn_op_type op) {
     case XNN_OP_SOFTMAX: return "softmax";
     case XNN_OP_IDENTITY:
     case XNN_OP_RESHAPE: return "reshape";
+    case XNN_OP_BINARY: return "binary";
+    case XNN_OP_RESIZE: return "resize";
     case XNN_OP_PERMUTE: return "permute";
     case XNN_OP_LSTM: return "lstm";
     case XNN_OP_EMBED: return "embed";

@@ -53,7 +53,7 @@ XNN_INTERNAL int xnn_op_in_place(xnn_op_type op);
 extern const xnn_op_def xnn_op_convolution, xnn_op_inner_product, xnn_op_pooling, xnn_op_activation,
     xnn_op_prelu, xnn_op_lrn, xnn_op_affine, xnn_op_eltwise, xnn_op_concat, xnn_op_slice, xnn_op_softmax,
     xnn_op_identity, xnn_op_reshape, xnn_op_permute, xnn_op_lstm, xnn_op_embed, xnn_op_normalize, xnn_op_prior_box,
-    xnn_op_detection_output;
+    xnn_op_detection_output, xnn_op_binary, xnn_op_resize;
 
 /* Shared helpers for ops. */
 /* Output 0 takes input 0's shape; MACs = elements. */

@@ -74,6 +74,7 @@ typedef struct pool_job {
   size_t stride;
   float* workspace;
   size_t workspace_stride;
+  int exclude_pad;
 } pool_job;
 
 /* Copies one plane into the thread's -INF padded scratch and pools it. The scratch was filled with -INF
@@ -87,9 +88,32 @@ static void pool_plane_padded(void* ctx, size_t thread, size_t i) {
   j->padded_fn(g->oh, g->ow, g->kh, g->kw, j->stride, pad, j->pg.stride, j->out + i * g->oh * g->ow);
 }
 
+/* Taps of window [o*s - pad, + k) along one axis: inside [-pad, in + pad_end) (what the kernel divides by)
+ * and inside the input. */
+static void window_taps(size_t o, size_t s, size_t k, size_t pad, size_t pad_end, size_t in, ptrdiff_t* all,
+                        ptrdiff_t* inside) {
+  const ptrdiff_t a = (ptrdiff_t)(o * s) - (ptrdiff_t)pad;
+  const ptrdiff_t b = XNN_MIN(a + (ptrdiff_t)k, (ptrdiff_t)(in + pad_end));
+  *all = b - a;
+  *inside = XNN_MIN(b, (ptrdiff_t)in) - XNN_MAX(a, (ptrdiff_t)0);
+}
+
 static void pool_plane(void* ctx, size_t i) {
   const pool_job* j = ctx;
-  j->fn(&j->geo, j->in + i * j->geo.ih * j->geo.iw, j->out + i * j->geo.oh * j->geo.ow);
+  const xnn_pool_geometry* g = &j->geo;
+  float* out = j->out + i * g->oh * g->ow;
+  j->fn(g, j->in + i * g->ih * g->iw, out);
+  if (!j->exclude_pad) return;
+  /* Rescale the windows that overlap the padding from the kernel's divisor to the count of real taps. */
+  for (size_t oy = 0; oy < g->oh; oy++) {
+    ptrdiff_t hall, hin, wall, win;
+    window_taps(oy, g->sh, g->kh, g->pad_top, g->pad_bottom, g->ih, &hall, &hin);
+    for (size_t ox = 0; ox < g->ow; ox++) {
+      window_taps(ox, g->sw, g->kw, g->pad_left, g->pad_right, g->iw, &wall, &win);
+      if (hin > 0 && win > 0 && (hin != hall || win != wall))
+        out[oy * g->ow + ox] *= (float)(hall * wall) / (float)(hin * win);
+    }
+  }
 }
 
 static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
@@ -101,7 +125,8 @@ static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
                  (size_t)out->shape.dims[3], (size_t)g.kh, (size_t)g.kw, (size_t)g.sh, (size_t)g.sw,
                  (size_t)g.pad_top, (size_t)g.pad_left, (size_t)g.pad_bottom, (size_t)g.pad_right},
                 g.method == XNN_POOL_MAX ? ctx->kernels->maxpool : ctx->kernels->avgpool, in->data, out->data,
-                NULL, {0, 0}, (size_t)g.sh, ctx->workspace, 0};
+                NULL, {0, 0}, (size_t)g.sh, ctx->workspace, 0,
+                g.method == XNN_POOL_AVE && g.exclude_pad && !g.global};
   const size_t planes = (size_t)(in->shape.dims[0] * in->shape.dims[1]);
   if (use_padded(&g, ctx->kernels)) {
     j.padded_fn = ctx->kernels->maxpool_padded;

@@ -325,8 +325,8 @@ static xnn_status read_weight(span msg, xnn_node* n, int32_t slot) {
   const int64_t numel = st == XNN_OK ? xnn_shape_numel_checked(&shape) : 0;
   if (st == XNN_OK && numel < 0) st = xnn_error(XNN_ERROR_INVALID_MODEL, "shape %s is invalid or too large",
                                                 xnn_shape_str(&shape, buf, sizeof(buf)));
-  int same = st == XNN_OK && shape.ndim == want.ndim;
-  for (int32_t d = 0; same && d < shape.ndim; d++) same = want.dims[d] < 0 || want.dims[d] == shape.dims[d];
+  int same = st == XNN_OK && (shape.ndim == want.ndim || want.ndim == 0); /* 0 dimensions: any shape */
+  for (int32_t d = 0; same && want.ndim && d < shape.ndim; d++) same = want.dims[d] < 0 || want.dims[d] == shape.dims[d];
   if (st == XNN_OK && !same)
     st = xnn_error(XNN_ERROR_INVALID_MODEL, "shape %s, expected %s (-1: any)", xnn_shape_str(&shape, buf, sizeof(buf)),
                    xnn_shape_str(&want, wbuf, sizeof(wbuf)));

@@ -33,6 +33,7 @@ static const xnn_attr_def k_pool[] = {
     {"stride", XNN_ATTR_INT, 2, P(pool.sh), 1, DIM, 0},
     {"pad", XNN_ATTR_INT, 4, P(pool.pad_top), 0, DIM, 0},
     {"ceil_mode", XNN_ATTR_INT, 1, P(pool.ceil_mode), 0, 1, 0},
+    {"exclude_pad", XNN_ATTR_INT, 1, P(pool.exclude_pad), 0, 1, 0},
     {NULL, 0, 0, 0, 0, 0, 0}};
 
 static const xnn_attr_def k_act[] = {{"activation", XNN_ATTR_FLOAT, 3, P(act), 0, 0, 0}, {NULL, 0, 0, 0, 0, 0, 0}};
@@ -70,6 +71,19 @@ static const xnn_attr_def k_reshape[] = {
     {"shape", XNN_ATTR_SHAPE, 0, 0, -1, XNN_MAX_DIM, 1},
     {"axis", XNN_ATTR_INT, 1, P(reshape.axis), -XNN_MAX_DIMS, XNN_MAX_DIMS, 0},
     {"num_axes", XNN_ATTR_INT, 1, P(reshape.num_axes), -1, XNN_MAX_DIMS, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_binary[] = {
+    {"operation", XNN_ATTR_INT, 1, P(binary.op), 0, XNN_BINARY_PRELU, 1},
+    {"const_first", XNN_ATTR_INT, 1, P(binary.const_first), 0, 1, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
+
+static const xnn_attr_def k_resize[] = {
+    {"mode", XNN_ATTR_INT, 1, P(resize.mode), 0, XNN_RESIZE_LINEAR, 0},
+    {"coord", XNN_ATTR_INT, 1, P(resize.coord), 0, XNN_COORD_PYTORCH_HALF_PIXEL, 0},
+    {"nearest", XNN_ATTR_INT, 1, P(resize.nearest), 0, XNN_NEAREST_CEIL, 0},
+    {"size", XNN_ATTR_INT, 2, P(resize.oh), 0, DIM, 0},
+    {"scale", XNN_ATTR_FLOAT, 2, P(resize.sh), 0, 0, 0},
     {NULL, 0, 0, 0, 0, 0, 0}};
 
 static const xnn_attr_def k_permute[] = {{"order", XNN_ATTR_ORDER, 0, 0, 0, XNN_MAX_DIMS - 1, 1},
@@ -140,6 +154,8 @@ static const xnn_op_schema k_ops[] = {
     {"Identity", XNN_OP_IDENTITY, 1, 1, 1, 0, k_none},
     {"Flatten", XNN_OP_RESHAPE, 1, 1, 1, 1, k_flatten},
     {"Reshape", XNN_OP_RESHAPE, 1, 1, 1, 1, k_reshape},
+    {"Binary", XNN_OP_BINARY, 1, 2, 1, 1, k_binary},
+    {"Resize", XNN_OP_RESIZE, 1, 1, 1, 1, k_resize},
     {"Permute", XNN_OP_PERMUTE, 1, 1, 1, 1, k_permute},
     {"LSTM", XNN_OP_LSTM, 1, 6, 1, 3, k_lstm},
     {"Embed", XNN_OP_EMBED, 1, 1, 1, 1, k_embed},
@@ -291,6 +307,13 @@ xnn_status xnn_op_schema_check(const xnn_node* n) {
         return xnn_error(XNN_ERROR_INVALID_MODEL, "pads must be smaller than the %dx%d kernel", p->kh, p->kw);
       return XNN_OK;
     }
+    case XNN_OP_RESIZE: {
+      const xnn_resize_params* r = &n->p.resize;
+      if ((r->oh > 0) != (r->ow > 0)) return xnn_error(XNN_ERROR_INVALID_MODEL, "size must give both or neither");
+      if (!isfinite(r->sh) || !isfinite(r->sw) || r->sh < 0.0f || r->sw < 0.0f || (r->oh == 0 && !(r->sh > 0.0f && r->sw > 0.0f)))
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "scale must be finite and positive (or 0 with a size)");
+      return XNN_OK;
+    }
     case XNN_OP_PERMUTE: {
       uint32_t seen = 0;
       for (int32_t i = 0; i < n->p.permute.ndim; i++) {
@@ -347,6 +370,8 @@ int32_t xnn_op_num_weights(const xnn_node* n) {
       return 1;
     case XNN_OP_AFFINE:
       return 2;
+    case XNN_OP_BINARY:
+      return n->num_inputs == 1;
     case XNN_OP_LSTM:
       return 3 + (n->p.lstm.has_static != 0);
     case XNN_OP_EMBED:
@@ -382,6 +407,9 @@ void xnn_op_weight_shape(const xnn_node* n, int32_t slot, xnn_shape* s) {
     case XNN_OP_PRELU:
       set_dims(s, 1, n->p.channel_shared ? 1 : -1, 0, 0, 0);
       return;
+    case XNN_OP_BINARY: /* the constant operand: any shape before it is read */
+      *s = n->p.binary.cshape;
+      return;
     case XNN_OP_LSTM: { /* W [D, 4H, I], R [D, 4H, H], B [D, 4H], W_static [D, 4H, S] */
       const int64_t d = n->p.lstm.direction == XNN_LSTM_BIDIRECTIONAL ? 2 : 1, h = n->p.lstm.hidden_size;
       set_dims(s, slot == 2 ? 2 : 3, d, 4 * h, slot == 1 ? h : -1, 0);
@@ -409,6 +437,8 @@ xnn_status xnn_op_take_weight_shape(xnn_node* n, int32_t slot, const xnn_shape* 
     n->p.conv.cin = (int32_t)s->dims[1] * n->p.conv.group;
   } else if (n->op == XNN_OP_INNER_PRODUCT && slot == 0) {
     n->p.fc.k = s->dims[1];
+  } else if (n->op == XNN_OP_BINARY) {
+    n->p.binary.cshape = *s;
   } else if (n->op == XNN_OP_LSTM && (slot == 0 || slot == 3)) {
     *(slot == 0 ? &n->p.lstm.input_size : &n->p.lstm.static_size) = s->dims[2];
   } else if (n->op == XNN_OP_AFFINE && slot == 1 && s->dims[0] != n->weight_size[0]) {

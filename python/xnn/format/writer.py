@@ -22,7 +22,7 @@ MAGIC = b"XNNM"
 MAJOR, MINOR = 1, 0
 HEADER_SIZE = 24
 #: Integer attributes; everything else is written as floats.
-FLOAT_ATTRS = frozenset({"activation", "alpha", "beta", "k", "coeffs", "clip"})
+FLOAT_ATTRS = frozenset({"activation", "alpha", "beta", "k", "coeffs", "clip", "scale"})
 
 
 @dataclasses.dataclass
