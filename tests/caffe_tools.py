@@ -1331,3 +1331,36 @@ def caffe_to_onnx(prototxt: PathLike, caffemodel_or_weights, out_path: PathLike,
     out_path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out_path))
     return model
+
+
+def mobilenet_ssd_model(root: PathLike):
+    """``(prototxt, caffemodel, heads prototxt)``: MobileNet-SSD with seeded random weights written under
+    ``root``, and the same net cut before DetectionOutput (whose outputs are then the heads).
+
+    The BatchNorm statistics are calibrated on a batch of 4 (``random_weights``): with one image, the
+    1x1 feature maps of the last extra layers would give each channel a single sample, a variance of
+    ~0, and loc outputs in the thousands. Each BatchNorm's variances are then raised to at least their
+    mean, so that no channel is amplified much: without it, float32 rounding grows through the
+    extra layers to ~1e-4 of the outputs in any implementation (xnn and OpenCV each ~6e-5 and ~9e-5 from
+    a float64 forward), with it to ~3e-6. The conf head's weights are doubled, so that scores spread
+    over ~0.45-0.82 with at least 1e-5 between any two detections (test_ssd asserts it): a comparison
+    is about the same boxes, not about the order of near-ties."""
+    root = Path(root)
+    prototxt = model_prototxt("mobilenet_ssd")
+    net = load_prototxt(prototxt)
+    weights = random_weights(net, seed=0, input_shapes={"data": [4, 3, 300, 300]})
+    types = {l.name: l.type for l in net.layer}
+    for name, blobs in weights.items():
+        if types[name] == "BatchNorm":
+            blobs[1] = np.maximum(blobs[1], blobs[1].mean()).astype(np.float32)
+        elif name.endswith("_mbox_conf"):
+            weights[name] = [b * np.float32(2) for b in blobs]
+    caffemodel = write_caffemodel(net, weights, root / "ssd.caffemodel")
+    keep = [l for l in net.layer if l.type != "DetectionOutput"]
+    del net.layer[:]
+    net.layer.extend(keep)
+    from google.protobuf import text_format
+
+    heads = root / "heads.prototxt"
+    heads.write_text(text_format.MessageToString(net))
+    return prototxt, caffemodel, heads

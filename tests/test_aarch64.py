@@ -65,8 +65,8 @@ def test_bench_binary_under_qemu(cross_build: Path) -> None:
     assert "isa neon" in run.stdout and "latency over 3 runs" in run.stdout and "conv1" in run.stdout
 
 
-# Every shared Caffe model whose layers are all supported (the SSD nets come later; the LRCN nets take
-# too long under qemu: test_lstm_matches_x86 below runs the LSTM).
+# Every shared Caffe model (MobileNet-SSD in test_ssd_matches_x86, with weights made for comparing
+# detections; the LRCN nets take too long under qemu: test_lstm_matches_x86 below runs the LSTM).
 MODELS = ["lenet_mnist", "cifar10_quick", "mtcnn_det1", "mtcnn_det2", "mtcnn_det3", "squeezenet_v1.0",
           "squeezenet_v1.1", "mobilenet_v1", "mobilenet_v2", "bvlc_googlenet", "resnet50", "bvlc_alexnet"]
 
@@ -134,3 +134,29 @@ def test_lstm_matches_x86(cross_build: Path, tmp_path) -> None:
     got = np.fromfile(tmp_path / "out.f32", dtype=np.float32)
     assert got.shape == want.shape and float(np.abs(want).max()) > 0.1
     assert float(np.abs(got - want).max()) <= 1e-4 * float(np.abs(want).max())
+
+
+def test_ssd_matches_x86(cross_build: Path, tmp_path) -> None:
+    """MobileNet-SSD under qemu (its heads on the NEON kernels, PriorBox, DetectionOutput)
+    detects the x86 build's boxes: same labels, scores and boxes within 1e-4."""
+    import numpy as np
+
+    import caffe_tools
+    import xnn
+
+    prototxt, caffemodel, _ = caffe_tools.mobilenet_ssd_model(tmp_path)
+    x = caffe_tools.random_inputs({"data": [1, 3, 300, 300]}, seed=1)["data"]
+    want = xnn.detection.detections(xnn.Model.load(prototxt, caffemodel).predict(x))
+    assert len(want) >= 50, "random weights should detect many boxes"
+    x.tofile(tmp_path / "in.f32")
+    run = subprocess.run(["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", str(cross_build / "xnn-bench"),
+                          str(prototxt), str(caffemodel), "--input", str(tmp_path / "in.f32"), "--output",
+                          str(tmp_path / "out.f32"), "--runs", "1", "--warmup", "0"],
+                         capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0 and "isa neon" in run.stdout, run.stdout + run.stderr
+    got = xnn.detection.detections(np.fromfile(tmp_path / "out.f32", dtype=np.float32).reshape(1, 1, -1, 7))
+    order = lambda r: r[np.lexsort((-r[:, 2], r[:, 1], r[:, 0]))]  # noqa: E731
+    got, want = order(got), order(want)
+    assert got.shape == want.shape, f"{len(got)} detections under qemu, {len(want)} on x86"
+    np.testing.assert_array_equal(got[:, :2], want[:, :2])
+    assert float(np.abs(got[:, 2:] - want[:, 2:]).max()) <= 1e-4
