@@ -171,6 +171,12 @@ def test_gather_from_constant_table_is_embed():
     data = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
     graph = from_onnx(data)
     assert [n.op for n in graph.nodes] == ["Embed"]
-    ids = np.array([[0, 9, 3], [3, 7, 1]], np.int64)
+    # ONNX indices may count from the end: -10 is row 0, -1 row 9.
+    ids = np.array([[0, 9, 3], [-1, -10, 1]], np.int64)
     want = ort.InferenceSession(data).run(None, {"ids": ids})[0]
-    close(run_xnn(graph, {"ids": ids.astype(np.float32)})["y"], want, "lookup")
+    got = run_xnn(graph, {"ids": ids.astype(np.float32)})["y"]
+    close(got, want, "lookup")
+    np.testing.assert_array_equal(got[1, :2], table[[9, 0]])
+    # Out of range either way (onnxruntime rejects them): a row of zeros, never a read outside the table.
+    bad = run_xnn(graph, {"ids": np.array([[-11, 10, 0.5], [np.nan, 1e10, -1e10]], np.float32)})["y"]
+    np.testing.assert_array_equal(bad, 0.0)

@@ -120,9 +120,10 @@ typedef struct xnn_lstm_params {
   int64_t input_size, static_size; /* I and S, from the weights */
 } xnn_lstm_params;
 
-/* Embed: rows of a [input_dim, num_output] table picked by integer-valued floats. */
+/* Embed: rows of a [input_dim, num_output] table picked by integer-valued floats; with `wrap`, a value
+ * in [-input_dim, 0) counts from the end (ONNX Gather). */
 typedef struct xnn_embed_params {
-  int32_t num_output, input_dim, has_bias;
+  int32_t num_output, input_dim, has_bias, wrap;
 } xnn_embed_params;
 
 typedef struct xnn_normalize_params {

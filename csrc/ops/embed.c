@@ -1,6 +1,8 @@
-/* Embed (Caffe's): each input value picks a row of the [input_dim, num_output] table (plus the bias).
- * A value that is not an integer in [0, input_dim) gives a row of zeros: the run cannot fail, and no
+/* Embed (Caffe's, and ONNX's Gather from a constant table): each input value picks a row of the
+ * [input_dim, num_output] table (plus the bias); with `wrap`, values in [-input_dim, 0) count from the
+ * end. A value that is not a valid integer index gives a row of zeros: the run cannot fail, and no
  * index reaches outside the table. */
+#include <stdint.h>
 #include <string.h>
 
 #include "ops/ops.h"
@@ -26,12 +28,15 @@ static void embed_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const float* b = p->has_bias ? n->weights[1] : NULL;
   for (size_t i = 0; i < count; i++, y += m) {
     const float v = in->data[i];
-    /* The float test first: it rejects NaN and what int32 cannot hold. */
-    if (!(v >= 0.0f && v < (float)p->input_dim) || v != (float)(int32_t)v || (int32_t)v >= p->input_dim) {
+    const float lo = p->wrap ? -(float)p->input_dim : 0.0f;
+    /* The float tests first: they reject NaN and what int32 cannot hold. */
+    int32_t r = v >= lo && v < (float)p->input_dim && v == (float)(int32_t)v ? (int32_t)v : INT32_MAX;
+    if (r < 0) r = r >= -p->input_dim ? r + p->input_dim : INT32_MAX;
+    if (r < 0 || r >= p->input_dim) {
       memset(y, 0, m * sizeof(float));
       continue;
     }
-    const float* row = n->weights[0] + (size_t)(int32_t)v * m;
+    const float* row = n->weights[0] + (size_t)r * m;
     for (size_t j = 0; j < m; j++) y[j] = row[j] + (b ? b[j] : 0.0f);
   }
 }

@@ -102,6 +102,7 @@ static const xnn_attr_def k_embed[] = {
     {"num_output", XNN_ATTR_INT, 1, P(embed.num_output), 1, BIG, 1},
     {"input_dim", XNN_ATTR_INT, 1, P(embed.input_dim), 1, INT32_MAX, 1},
     {"bias", XNN_ATTR_INT, 1, P(embed.has_bias), 0, 1, 0},
+    {"wrap", XNN_ATTR_INT, 1, P(embed.wrap), 0, 1, 0},
     {NULL, 0, 0, 0, 0, 0, 0}};
 
 static const xnn_attr_def k_normalize[] = {

@@ -939,7 +939,8 @@ def _gather(c, node, a):
         if table.ndim != 2 or axis != 0:
             raise c.unsupported(node, "only row lookups in a constant 2-D table (axis 0) are supported")
         c.emit("Embed", c.node_name, [idx], node.output[0],
-               {"num_output": [int(table.shape[1])], "input_dim": [int(table.shape[0])], "bias": [0]}, [table],
+               {"num_output": [int(table.shape[1])], "input_dim": [int(table.shape[0])], "bias": [0], "wrap": [1]},
+               [table],
                type_="Gather")
         return
     shape = c.shape[data]
