@@ -334,6 +334,24 @@ def test_hostile_graphs_name_the_node(graph, error, pattern):
         xnn.Model.from_bytes(data)
 
 
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC", None])
+def test_layout_metadata(layout):
+    g = golden_graph()
+    if layout:
+        g.metadata["layout"] = layout
+    model = xnn.Model.from_bytes(encode(g))
+    assert model.input_layout == (layout or "NCHW")
+    assert Graph.from_xnn(encode(g)).metadata.get("layout", "NCHW") == (layout or "NCHW")
+
+
+@pytest.mark.parametrize("value", ["nhwc", "NHW", "", "CHWN"])
+def test_bad_layout_metadata(value):
+    g = golden_graph()
+    g.metadata["layout"] = value
+    with pytest.raises(ModelFormatError, match="metadata 'layout' must be NCHW or NHWC"):
+        xnn.Model.from_bytes(encode(g))
+
+
 def test_wrong_version():
     payload = encode(golden_graph())[24:]
     with pytest.raises(UnsupportedError, match="version 2.0"):

@@ -17,6 +17,7 @@ from keras import layers as L  # noqa: E402
 import xnn  # noqa: E402
 from xnn.convert import convert  # noqa: E402
 from xnn.convert.keras import from_keras  # noqa: E402
+from xnn.graph import Graph  # noqa: E402
 
 FORMATS = (".keras", ".h5")
 # Keras' torch backend converts through numpy's deprecated __array__ protocol.
@@ -279,6 +280,26 @@ def test_convert_command(tmp_path):
     x = np.random.default_rng(0).normal(size=(2, 33, 25, 3)).astype(np.float32)
     np.testing.assert_allclose(xnn.Model.load(out).predict(x), model.predict(x, verbose=0), atol=1e-5)
     assert convert(src).output_names() == [model.layers[-1].name]
+
+
+def test_uint8_image_is_laid_out_nhwc(tmp_path):
+    """The .xnn file records that a Keras model takes NHWC images, so predict's uint8 path builds
+    (1, H, W, C) in RGB order; a Caffe-style NCHW array would not even have the right shape."""
+    model = randomize(cnn(31, 27), 4)
+    out = tmp_path / "cnn.xnn"
+    convert(save(model, tmp_path, ".keras")).save(out)
+    xm = xnn.Model.load(out)
+    assert xm.input_layout == "NHWC"
+    assert Graph.from_xnn(out).metadata["layout"] == "NHWC"
+    img = np.random.default_rng(5).integers(0, 256, (31, 27, 3), dtype=np.uint8)
+    want = model.predict(((img.astype(np.float32) - 127.5) / 127.5)[None], verbose=0)
+    got = xm.predict(img, mean=127.5, scale=1 / 127.5)
+    np.testing.assert_allclose(got, want, atol=1e-4 * float(np.abs(want).max()))
+    # BGR on request: the channels reversed before the model sees them.
+    want_bgr = model.predict(((img[:, :, ::-1].astype(np.float32) - 127.5) / 127.5)[None], verbose=0)
+    got_bgr = xm.predict(img, mean=127.5, scale=1 / 127.5, channel_order="BGR")
+    np.testing.assert_allclose(got_bgr, want_bgr, atol=1e-4 * float(np.abs(want_bgr).max()))
+    assert not np.allclose(want, want_bgr, atol=1e-3 * float(np.abs(want).max()))
 
 
 # ------------------------------------------------------------------------------------------------ bad input

@@ -206,6 +206,7 @@ typedef struct xnn_graph {
   int32_t* inputs;  /* tensor ids */
   xnn_shape* input_shapes;
   int32_t* outputs; /* tensor ids */
+  int32_t nhwc;     /* 4-D inputs hold images as NHWC (a Keras model), not NCHW: .xnn metadata "layout" */
 } xnn_graph;
 
 XNN_INTERNAL void xnn_graph_free(xnn_graph* g);

@@ -76,6 +76,8 @@ int32_t xnn_model_num_inputs(const xnn_model* m) { return m ? m->graph.num_input
 int32_t xnn_model_num_outputs(const xnn_model* m) { return m ? m->graph.num_outputs : 0; }
 const char* xnn_model_isa(const xnn_model* m) { return m ? m->kernels->isa : ""; }
 
+const char* xnn_model_input_layout(const xnn_model* m) { return m && m->graph.nhwc ? "NHWC" : "NCHW"; }
+
 int32_t xnn_model_num_layers(const xnn_model* m) { return m ? m->graph.num_nodes : 0; }
 
 xnn_status xnn_model_input(const xnn_model* m, int32_t index, const char** name, xnn_shape* shape) {

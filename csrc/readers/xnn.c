@@ -636,6 +636,28 @@ static xnn_status read_input(reader* rd, span msg) {
   return st;
 }
 
+/* A Meta entry: the one key the runtime reads is "layout" (how 4-D inputs hold images); the others
+ * (source file, compression report) are for tools. */
+static xnn_status read_meta(span msg, xnn_graph* g) {
+  xnn_wire w = {msg.p, msg.p + msg.n};
+  xnn_wire_field f;
+  span key = {NULL, 0}, value = {NULL, 0};
+  int r;
+  while ((r = xnn_wire_next(&w, &f, "Meta")) > 0) {
+    if (f.number != 1 && f.number != 2) continue;
+    XNN_CHECK(wire_type(&f, XNN_WIRE_LEN, "Meta", f.number == 1 ? "key" : "value"));
+    if (f.number == 1) key = (span){f.data, f.size};
+    else value = (span){f.data, f.size};
+  }
+  if (r < 0) return XNN_ERROR_PARSE;
+  if (key.n != 6 || memcmp(key.p, "layout", 6) != 0) return XNN_OK;
+  if (value.n == 4 && (!memcmp(value.p, "NCHW", 4) || !memcmp(value.p, "NHWC", 4))) {
+    g->nhwc = value.p[1] == 'H';
+    return XNN_OK;
+  }
+  return xnn_error(XNN_ERROR_INVALID_MODEL, "metadata 'layout' must be NCHW or NHWC");
+}
+
 static xnn_status read_model(span payload, xnn_graph* g) {
   reader rd = {g, NULL};
   xnn_wire w = {payload.p, payload.p + payload.n};
@@ -663,6 +685,12 @@ static xnn_status read_model(span payload, xnn_graph* g) {
     if (f.number == 5) {
       st = wire_type(&f, XNN_WIRE_LEN, "Model", "nodes");
       if (st == XNN_OK) st = read_node(&rd, (span){f.data, f.size}, g->num_nodes);
+    }
+  w.p = payload.p;
+  while (st == XNN_OK && xnn_wire_next(&w, &f, "Model") > 0)
+    if (f.number == 6) {
+      st = wire_type(&f, XNN_WIRE_LEN, "Model", "metadata");
+      if (st == XNN_OK) st = read_meta((span){f.data, f.size}, g);
     }
   list outs = {0};
   w.p = payload.p;

@@ -225,6 +225,7 @@ py::dict describe_graph(xnn_graph* g) {
   py::dict out;
   out["tensors"] = tensors;
   out["inputs"] = inputs;
+  out["layout"] = g->nhwc ? "NHWC" : "NCHW";
   out["outputs"] = outputs;
   out["nodes"] = nodes;
   return out;
@@ -488,7 +489,9 @@ PYBIND11_MODULE(_xnn, m) {
       .def_property_readonly("inputs", [](const Model& self) { return self.tensors(true); })
       .def_property_readonly("outputs", [](const Model& self) { return self.tensors(false); })
       .def_property_readonly("layers", &Model::layers)
-      .def_property_readonly("isa", [](const Model& self) { return std::string(xnn_model_isa(self.ptr.get())); });
+      .def_property_readonly("isa", [](const Model& self) { return std::string(xnn_model_isa(self.ptr.get())); })
+      .def_property_readonly("input_layout",
+                             [](const Model& self) { return std::string(xnn_model_input_layout(self.ptr.get())); });
 
   py::class_<Session>(m, "Session")
       .def(py::init<const Model&, int32_t>(), py::arg("model"), py::arg("num_threads") = 0)

@@ -205,7 +205,7 @@ def _read_array(path: Path) -> np.ndarray:
     raise UsageError(f"'{path}': unknown input format (expected .npy or an image: {', '.join(IMAGE_SUFFIXES)})")
 
 
-def _prepare_input(name: str, arr: np.ndarray, shape: Shape, args: argparse.Namespace) -> np.ndarray:
+def _prepare_input(name: str, arr: np.ndarray, shape: Shape, layout: str, args: argparse.Namespace) -> np.ndarray:
     image_opts = args.mean is not None or args.scale is not None or args.channel_order is not None
     if arr.dtype == np.uint8 and arr.ndim in (2, 3):
         return preprocess_image(
@@ -213,8 +213,9 @@ def _prepare_input(name: str, arr: np.ndarray, shape: Shape, args: argparse.Name
             shape,
             mean=args.mean if args.mean is not None else 0.0,
             scale=args.scale if args.scale is not None else 1.0,
-            channel_order=args.channel_order or "BGR",
+            channel_order=args.channel_order,
             resize=not args.no_resize,
+            layout=layout,
         )
     if image_opts:
         raise UsageError(
@@ -315,7 +316,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         elif name not in names:
             raise UsageError(f"--input: the model has no input '{name}' (inputs: {', '.join(names)})")
         index = names.index(name)
-        inputs[name] = _prepare_input(name, _read_array(Path(file)), shapes[index], args)
+        inputs[name] = _prepare_input(name, _read_array(Path(file)), shapes[index], model.input_layout, args)
         given.add(name)
     if not args.input and (args.mean is not None or args.scale is not None or args.channel_order is not None):
         raise UsageError("--mean/--scale/--channel-order need an image --input")
@@ -537,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image preprocessing: value(s) subtracted, in --channel-order (e.g. 104,117,123)")
     p.add_argument("--scale", metavar="S", type=float, help="image preprocessing: factor applied after --mean")
     p.add_argument("--channel-order", choices=["BGR", "RGB"], type=str.upper,
-                   help="image preprocessing: channel order the model expects (default BGR, as Caffe)")
+                   help="image preprocessing: channel order the model expects (default BGR as Caffe; RGB for Keras models)")
     p.add_argument("--no-resize", action="store_true",
                    help="feed images at their own size instead of resizing to the declared input size")
     p.add_argument("--top", metavar="K", type=_int_at_least(1), default=5,

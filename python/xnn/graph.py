@@ -80,12 +80,15 @@ class Graph:
             )
             for n in d["nodes"]
         ]
-        return cls(
+        g = cls(
             tensors=list(d["tensors"]),
             inputs=[(int(t), tuple(int(x) for x in s)) for t, s in d["inputs"]],
             outputs=[int(t) for t in d["outputs"]],
             nodes=nodes,
         )
+        if d.get("layout", "NCHW") != "NCHW":
+            g.metadata["layout"] = d["layout"]
+        return g
 
     def add_tensor(self, name: str) -> int:
         """A new tensor id."""

@@ -35,15 +35,21 @@ def preprocess_image(
     input_shape: Sequence[int],
     mean: Union[float, Sequence[float]] = 0.0,
     scale: float = 1.0,
-    channel_order: str = "BGR",
+    channel_order: Optional[str] = None,
     resize: bool = True,
+    layout: str = "NCHW",
 ) -> np.ndarray:
-    """Turns an RGB ``uint8`` image (HxWxC or HxW) into a ``(1, C, H, W)`` float32 array.
+    """Turns an RGB ``uint8`` image (HxWxC or HxW) into a ``(1, C, H, W)`` float32 array (``(1, H, W, C)``
+    when ``layout`` is "NHWC", for a model whose ``input_shape`` is NHWC).
 
     Steps: resize to the input's H and W (bilinear; skipped if ``resize`` is False), reorder channels to
-    ``channel_order`` ("RGB" or "BGR"), subtract ``mean`` (scalar or per channel, in ``channel_order``),
+    ``channel_order`` ("RGB" or "BGR"; by default "BGR" for NCHW models, which come from Caffe, and "RGB"
+    for NHWC ones, which come from Keras), subtract ``mean`` (scalar or per channel, in ``channel_order``),
     multiply by ``scale``.
     """
+    if layout not in ("NCHW", "NHWC"):
+        raise ValueError(f"layout must be 'NCHW' or 'NHWC', got {layout!r}")
+    nhwc = layout == "NHWC"
     if img.dtype != np.uint8:
         raise ShapeError(f"an image must be uint8, got {img.dtype}")
     if img.ndim == 2:
@@ -51,8 +57,8 @@ def preprocess_image(
     if img.ndim != 3 or img.shape[2] not in (1, 3, 4):
         raise ShapeError(f"an image must be HxW or HxWxC with C in 1, 3, 4; got shape {img.shape}")
     if len(input_shape) != 4:
-        raise ShapeError(f"the model input has shape {tuple(input_shape)}, not (N, C, H, W): pass float data")
-    channels = int(input_shape[1])
+        raise ShapeError(f"the model input has shape {tuple(input_shape)}, not ({', '.join(layout)}): pass float data")
+    height, width, channels = (int(d) for d in (input_shape[1:] if nhwc else (*input_shape[2:], input_shape[1])))
     if img.shape[2] == 4:
         img = img[:, :, :3]
     if img.shape[2] != channels:
@@ -62,11 +68,11 @@ def preprocess_image(
             img = np.repeat(img, 3, axis=2)
         else:
             raise ShapeError(f"the image has {img.shape[2]} channels, the model expects {channels}")
-    order = channel_order.upper()
+    order = (channel_order or ("RGB" if nhwc else "BGR")).upper()
     if order not in ("RGB", "BGR"):
         raise ValueError(f"channel_order must be 'RGB' or 'BGR', got {channel_order!r}")
     if resize:
-        x = resize_bilinear(np.asarray(img), int(input_shape[2]), int(input_shape[3]))
+        x = resize_bilinear(np.asarray(img), height, width)
     else:
         x = np.asarray(img, dtype=np.float32)
     if order == "BGR" and x.shape[2] == 3:
@@ -75,4 +81,4 @@ def preprocess_image(
     if m.size not in (1, x.shape[2]):
         raise ValueError(f"mean has {m.size} values for {x.shape[2]} channels")
     x = (x - m) * np.float32(scale)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+    return np.ascontiguousarray(x[None] if nhwc else x.transpose(2, 0, 1)[None], dtype=np.float32)

@@ -91,6 +91,8 @@ class Model:
         self.inputs: List[TensorInfo] = [TensorInfo(n, tuple(s)) for n, s in handle.inputs]
         self.outputs: List[TensorInfo] = [TensorInfo(n, tuple(s)) for n, s in handle.outputs]
         self.layers: List[LayerInfo] = [LayerInfo(n, t, p) for n, t, p in handle.layers]
+        #: How 4-D inputs hold an image: "NCHW" (Caffe, ONNX) or "NHWC" (Keras models).
+        self.input_layout: str = str(handle.input_layout)
         self._session_for(tuple(i.shape for i in self.inputs))
 
     @classmethod
@@ -179,13 +181,13 @@ class Model:
         if not isinstance(x, np.ndarray):
             x = np.asarray(x)
         if x.dtype == np.uint8 and x.ndim in (2, 3):
-            return preprocess_image(x, info.shape, **image_kwargs)  # type: ignore[arg-type]
+            return preprocess_image(x, info.shape, layout=self.input_layout, **image_kwargs)  # type: ignore[arg-type]
         if image_kwargs:
             raise TypeError("mean/scale/channel_order/resize apply only to HxWxC uint8 images")
         if x.dtype.kind != "f":
             raise ShapeError(
                 f"input '{info.name}': dtype {x.dtype} is not supported; pass float32 "
-                f"(N, C, H, W) data or an HxWxC uint8 image"
+                f"data shaped like {info.shape} or an HxWxC uint8 image"
             )
         if x.ndim == len(info.shape) - 1:
             x = x[np.newaxis]
@@ -227,14 +229,16 @@ class Model:
         """Runs the network.
 
         ``x`` is either float data in the network's layout (``(N, C, H, W)``, or ``(C, H, W)`` for one item;
-        any batch size, and any spatial size a fully convolutional net accepts), or an image as an
+        ``(N, H, W, C)`` for a Keras model, see :attr:`input_layout`; any batch size, and any spatial size
+        a fully convolutional net accepts), or an image as an
         ``HxWxC`` (or ``HxW``) ``uint8`` array in RGB order, which is preprocessed first:
 
         1. resized (bilinear) to the input's declared height and width, unless ``resize=False``;
-        2. reordered to ``channel_order`` (default ``"BGR"``, what Caffe models are trained on);
+        2. reordered to ``channel_order`` (default ``"BGR"``, what Caffe models are trained on; ``"RGB"`` for
+           a Keras model);
         3. converted to float, ``mean`` (a scalar or one value per channel, in ``channel_order``)
            subtracted, then multiplied by ``scale``;
-        4. transposed to ``(1, C, H, W)``.
+        4. transposed to ``(1, C, H, W)`` (kept ``(1, H, W, C)`` for an NHWC model).
 
         For a model with several inputs pass a dict of name to array.
 

@@ -68,6 +68,9 @@ XNN_API int32_t xnn_model_num_outputs(const xnn_model* model);
 /* Name and declared shape (as written in the model file) of input/output `index`. */
 XNN_API xnn_status xnn_model_input(const xnn_model* model, int32_t index, const char** name, xnn_shape* shape);
 XNN_API xnn_status xnn_model_output(const xnn_model* model, int32_t index, const char** name, xnn_shape* shape);
+/* How the model's 4-D inputs hold an image: "NCHW" (Caffe, ONNX) or "NHWC" (Keras; a .xnn file's
+ * "layout" metadata). */
+XNN_API const char* xnn_model_input_layout(const xnn_model* model);
 
 /* The kernel set chosen for this CPU at load ("avx512", "avx2", "neon", "ref"). The XNN_ISA environment
  * variable, read at load, caps it (e.g. XNN_ISA=avx2 on an AVX-512 machine). */

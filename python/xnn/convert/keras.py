@@ -1001,4 +1001,5 @@ def from_keras(path: PathLike) -> Graph:
     with _malformed(f"'{p}': inconsistent Keras model"):
         graph = _build(calls, inputs, outputs, weights)
     graph.metadata["source"] = p.name
+    graph.metadata["layout"] = "NHWC"  # Keras images (channels_last, the only data_format read)
     return graph
