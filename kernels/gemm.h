@@ -1,7 +1,10 @@
 /* f32 GEMM micro-kernel family: one MR x NR tile of C = act(A * B + bias), K in one call.
  *
  *  a     packed weights: `k` groups of MR floats, a[p*MR + i] = A[row i][p] (rows past `mr` are zero).
- *  b     packed activations: `k` groups of NR floats, b[p*NR + j] = B[p][col j] (cols past `nr` are zero).
+ *  b     activations: `k` rows of NR floats, `ldb` floats apart, b[p*ldb + j] = B[p][col j]: a packed
+ *        panel (ldb = NR; cols past `nr` are zero) or, for a tile whose NR columns all exist, B itself
+ *        (a pointwise convolution's input planes, ldb = pixels: read in place, never packed). Every
+ *        kernel reads exactly NR floats of each of the k rows.
  *  c     output rows, `ldc` floats apart; only mr x nr values are written.
  *  bias  MR values (zero-padded), or NULL for none; used unless XNN_GEMM_ACCUMULATE.
  *  flags XNN_GEMM_ACCUMULATE: C += A*B (a later chunk of K); XNN_GEMM_LAST: apply `params` after.
@@ -16,8 +19,8 @@
 
 enum { XNN_GEMM_ACCUMULATE = 1, XNN_GEMM_LAST = 2 };
 
-typedef void (*xnn_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                        size_t ldc, const float* bias, const xnn_f32_act_params* params,
+typedef void (*xnn_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                        float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                         uint32_t flags);
 
 /* One column (a classifier's single pixel): y[i] = sum_p a[p*mr + i] * x[p] for i < mr, over one
@@ -79,6 +82,24 @@ static inline size_t xnn_f32_gemm_panels(const xnn_f32_gemm_config* g, size_t co
   return n;
 }
 
+/* The one-column tiles' product: the GEMV family reads x contiguous, so a column of B read in place
+ * (ldb > 1) is gathered first, a chunk at a time. */
+static inline void xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel_fn gemv, size_t mr, size_t k, const float* a,
+                                          const float* b, size_t ldb, float* acc) {
+  if (ldb == 1) {
+    gemv(mr, k, a, b, acc);
+    return;
+  }
+  float x[256], part[32];
+  for (size_t i = 0; i < mr; i++) acc[i] = 0.0f;
+  for (size_t p0 = 0; p0 < k; p0 += 256) {
+    const size_t kc = k - p0 < 256 ? k - p0 : 256;
+    for (size_t p = 0; p < kc; p++) x[p] = b[(p0 + p) * ldb];
+    gemv(mr, kc, a + p0 * mr, x, part);
+    for (size_t i = 0; i < mr; i++) acc[i] += part[i];
+  }
+}
+
 /* The one-column tiles' epilogue on MR GEMV sums. */
 static inline void xnn_f32_gemm_1col_store(size_t mr, const float* acc, float* c, size_t ldc, const float* bias,
                                            const xnn_f32_act_params* params, uint32_t flags) {
@@ -95,35 +116,42 @@ static inline size_t xnn_f32_gemm_packed_width(const xnn_f32_gemm_config* g, siz
   return s;
 }
 
-void xnn_f32_gemm_ukernel_4x8__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                   size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
-void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params,
+void xnn_f32_gemm_ukernel_4x8__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                   float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                   uint32_t flags);
+void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                     uint32_t flags);
-void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                     size_t ldc, const float* bias, const xnn_f32_act_params* params,
+void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                     float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                      uint32_t flags);
-void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
-void xnn_f32_gemm_ukernel_8x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
-void xnn_f32_gemm_ukernel_8x16__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                       size_t ldc, const float* bias, const xnn_f32_act_params* params,
+void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags);
+void xnn_f32_gemm_ukernel_8x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags);
+void xnn_f32_gemm_ukernel_8x16__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                       float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                        uint32_t flags);
 /* One-column tiles: the set's GEMV plus the tile epilogue (bias or accumulate, activation, store). */
-void xnn_f32_gemm_ukernel_4x1__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                   size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
-void xnn_f32_gemm_ukernel_6x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
-void xnn_f32_gemm_ukernel_8x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
-void xnn_f32_gemm_ukernel_8x1__neon(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags);
-void xnn_f32_gemm_ukernel_8x12__neon_asm(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                         size_t ldc, const float* bias, const xnn_f32_act_params* params,
+void xnn_f32_gemm_ukernel_4x1__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                   float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                   uint32_t flags);
+void xnn_f32_gemm_ukernel_6x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags);
+void xnn_f32_gemm_ukernel_8x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags);
+void xnn_f32_gemm_ukernel_8x1__neon(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags);
+void xnn_f32_gemm_ukernel_8x12__neon_asm(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                         float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                          uint32_t flags);
-void xnn_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                       size_t ldc, const float* bias, const xnn_f32_act_params* params,
+void xnn_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                       float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                        uint32_t flags);
 
 /* Packs rows [0, m) of A (row-major, lda floats apart) into ceil(m/mr) panels of k*mr floats, and the

@@ -39,10 +39,12 @@ def test_gemm(isa, act_name):
         b = rng.standard_normal((k, n)).astype(np.float32)
         bias = rng.standard_normal(m).astype(np.float32)
         for kc in (0, 7, 64):  # whole K, and chunks that take the accumulate path
-            for with_bias in (True, False):
-                got = T.gemm(isa, a, b, bias if with_bias else None, slope, lo, hi, kc)
+            # B packed in panels, or read in place (rows n floats apart) by every tile it fills.
+            for with_bias, in_place in ((True, False), (False, False), (True, True), (False, True)):
+                got = T.gemm(isa, a, b, bias if with_bias else None, slope, lo, hi, kc, in_place)
                 want = a.astype(np.float64) @ b + (bias[:, None] if with_bias else 0)
-                close(got, act(want, slope, lo, hi), f"{isa} gemm m={m} n={n} k={k} kc={kc} bias={with_bias}")
+                close(got, act(want, slope, lo, hi),
+                      f"{isa} gemm m={m} n={n} k={k} kc={kc} bias={with_bias} in_place={in_place}")
 
 
 @pytest.mark.parametrize("isa", ISAS)

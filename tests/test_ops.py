@@ -165,6 +165,10 @@ CONV_CASES = [
     # larger layers (several M and N tiles, long K)
     (1, 64, 30, 30, 72, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
     (2, 48, 28, 28, 96, (1, 1), (1, 1), (0, 0), (1, 1), 1, True),
+    # 1x1 on maps of 1024+ pixels: the tiles read the input in place, a partial last tile is packed
+    (1, 34, 33, 37, 40, (1, 1), (1, 1), (0, 0), (1, 1), 2, True),      # 1221 pixels, grouped
+    (2, 600, 32, 33, 20, (1, 1), (1, 1), (0, 0), (1, 1), 1, False),    # K = 600: two K chunks, batch 2
+    (1, 16, 45, 45, 24, (1, 1), (1, 1), (0, 0), (1, 1), 1, True),      # 2025 pixels, several column blocks
     (1, 96, 28, 28, 96, (3, 3), (2, 2), (1, 1), (1, 1), 96, True),
     (1, 3, 64, 48, 24, (5, 5), (2, 2), (2, 2), (1, 1), 1, True),
     # grouped 3x3 with 16+ channels per group: Winograd per group (AlexNet's conv4/conv5 shape)
@@ -1198,7 +1202,7 @@ def _res_block(rng, shape, oc, kernel, shortcut_first: bool, coeffs: str = "", r
 
 @pytest.mark.parametrize("shortcut_first", [False, True])
 @pytest.mark.parametrize("shape,oc,kernel", [((1, 8, 7, 7), 16, 1), ((2, 5, 9, 11), 9, 3), ((1, 16, 1, 1), 40, 1),
-                                              ((1, 3, 15, 13), 33, 3)])
+                                              ((1, 3, 15, 13), 33, 3), ((1, 24, 33, 35), 24, 1)])
 def test_residual_sum_fused_into_convolution(shortcut_first, shape, oc, kernel):
     """Eltwise SUM + ReLU after a convolution becomes that convolution's epilogue (the GEMM accumulates onto
     the other operand) when the other operand is computed earlier; the result is the same. 1x1 maps take

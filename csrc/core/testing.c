@@ -6,8 +6,8 @@
 
 #include "core/kernels.h"
 
-int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, const float* a, const float* b,
-                     const float* bias, const xnn_f32_act_params* act, float* c) {
+int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, int in_place, const float* a,
+                     const float* b, const float* bias, const xnn_f32_act_params* act, float* c) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
   if (!ks) return 0;
   const xnn_f32_gemm_config* g = &ks->gemm;
@@ -36,7 +36,9 @@ int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, c
     for (size_t i = 0; i < mp; i++) {
       for (size_t s = 0; s < n;) {
         const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, n - s);
-        t.ukernel(XNN_MIN(mr, m - i * mr), XNN_MIN(t.nr, n - s), kk, pa + i * mr * k + k0 * mr, pb + s * k + k0 * t.nr,
+        const int direct = in_place && s + t.nr <= n;
+        t.ukernel(XNN_MIN(mr, m - i * mr), XNN_MIN(t.nr, n - s), kk, pa + i * mr * k + k0 * mr,
+                  direct ? b + k0 * n + s : pb + s * k + k0 * t.nr, direct ? n : t.nr,
                   c + i * mr * n + s, n, bias ? pbias + i * mr : NULL, act, flags);
         s += t.nr;
       }

@@ -190,7 +190,7 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
           for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
             const xnn_f32_gemm_tile t = tiles[i];
             t.ukernel(XNN_MIN(mr, rows - r), XNN_MIN(t.nr, count - s), kc, a + (m0 + r) * ic + k0 * mr,
-                      b + s * ic + k0 * t.nr, m + e * m_stride + r * nbp + s, nbp, NULL, &identity, flags);
+                      b + s * ic + k0 * t.nr, t.nr, m + e * m_stride + r * nbp + s, nbp, NULL, &identity, flags);
           }
         }
       }

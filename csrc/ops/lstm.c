@@ -46,7 +46,8 @@ static xnn_status lstm_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
                            (long long)p->input_size);
   const int64_t tn[2] = {steps, batch}, state[3] = {d, batch, h};
   if (in.cont >= 0) XNN_CHECK(xnn_shape_expect(XNN_ERROR_SHAPE, "cont", &t[n->inputs[in.cont]].shape, 2, tn));
-  if (in.lens >= 0) XNN_CHECK(xnn_shape_expect(XNN_ERROR_SHAPE, "sequence_lens", &t[n->inputs[in.lens]].shape, 1, &batch));
+  if (in.lens >= 0) XNN_CHECK(xnn_shape_expect(XNN_ERROR_SHAPE, "sequence_lens", &t[n->inputs[in.lens]].shape, 1,
+      &batch));
   if (in.h0 >= 0) {
     XNN_CHECK(xnn_shape_expect(XNN_ERROR_SHAPE, "initial_h", &t[n->inputs[in.h0]].shape, 3, state));
     XNN_CHECK(xnn_shape_expect(XNN_ERROR_SHAPE, "initial_c", &t[n->inputs[in.c0]].shape, 3, state));
@@ -106,7 +107,8 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
     for (size_t r = r0; r < r1; r += g->mr)
       for (size_t i = 0, s = 0; i < nt; s += tiles[i++].nr)
         tiles[i].ukernel(XNN_MIN(g->mr, j->m - r), XNN_MIN(tiles[i].nr, cols - s), kc, j->a + r * j->k + k0 * g->mr,
-                         b + s * kc, j->c + r * j->ldc + c0 + s, j->ldc, j->bias ? j->bias + r : NULL, &id, flags);
+                         b + s * kc, tiles[i].nr, j->c + r * j->ldc + c0 + s, j->ldc, j->bias ? j->bias + r : NULL,
+                         &id, flags);
   }
 }
 

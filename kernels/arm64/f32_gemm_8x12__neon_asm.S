@@ -3,12 +3,13 @@
 // void xnn_f32_gemm_8x12__neon_asm(
 //     size_t k,                          x0    (K, may be 0)
 //     const float* a,                    x1    packed weights: k groups of 8
-//     const float* b,                    x2    packed activations: k groups of 12
-//     float* c,                          x3    8 rows of 12, ldc floats apart
-//     size_t ldc,                        x4
-//     const float* bias,                 x5    8 values or NULL (ignored with ACCUMULATE)
-//     const xnn_f32_act_params* params,  x6    {slope, min, max}
-//     uint32_t flags)                    w7    XNN_GEMM_ACCUMULATE = 1, XNN_GEMM_LAST = 2
+//     const float* b,                    x2    activations: k rows of 12,
+//     size_t ldb,                        x3      ldb floats apart (12 packed; the plane size read in place)
+//     float* c,                          x4    8 rows of 12, ldc floats apart
+//     size_t ldc,                        x5
+//     const float* bias,                 x6    8 values or NULL (ignored with ACCUMULATE)
+//     const xnn_f32_act_params* params,  x7    {slope, min, max}
+//     uint32_t flags)                    [sp]  XNN_GEMM_ACCUMULATE = 1, XNN_GEMM_LAST = 2; kept in w10
 //
 // Partial tiles (mr < 8 or nr < 12) go through a 8x12 buffer in the C wrapper, so this kernel only
 // ever loads and stores whole rows.
@@ -18,36 +19,38 @@
 //   B       v2 v3 v4       (12 activations of one k)
 //   C       v8-v31         row i in v(8+3i), v(9+3i), v(10+3i)
 //   act     v5 slope, v6 min, v7 max; v0-v4 scratch in the epilogue
-//   x8      pointer to the current C row
+//   x8      pointer to the current C row; x3, x5 hold ldb and ldc in bytes
 // d8-d15 are callee-saved (AAPCS64): saved on the stack around the kernel.
 
 #include "kernels/arm64/assembly.h"
 
 BEGIN_FUNCTION xnn_f32_gemm_8x12__neon_asm
+        ldr     w10, [sp]                       // flags, the ninth argument
         stp     d8, d9, [sp, -64]!
         stp     d10, d11, [sp, 16]
         stp     d12, d13, [sp, 32]
         stp     d14, d15, [sp, 48]
 
-        lsl     x4, x4, 2                       // ldc in bytes
-        tbz     w7, 0, 1f                       // not ACCUMULATE: start from the bias
+        lsl     x3, x3, 2                       // ldb in bytes
+        lsl     x5, x5, 2                       // ldc in bytes
+        tbz     w10, 0, 1f                      // not ACCUMULATE: start from the bias
 
         // C += A*B: load the current tile.
-        mov     x8, x3
-        ld1     {v8.4s, v9.4s, v10.4s}, [x8], x4
-        ld1     {v11.4s, v12.4s, v13.4s}, [x8], x4
-        ld1     {v14.4s, v15.4s, v16.4s}, [x8], x4
-        ld1     {v17.4s, v18.4s, v19.4s}, [x8], x4
-        ld1     {v20.4s, v21.4s, v22.4s}, [x8], x4
-        ld1     {v23.4s, v24.4s, v25.4s}, [x8], x4
-        ld1     {v26.4s, v27.4s, v28.4s}, [x8], x4
+        mov     x8, x4
+        ld1     {v8.4s, v9.4s, v10.4s}, [x8], x5
+        ld1     {v11.4s, v12.4s, v13.4s}, [x8], x5
+        ld1     {v14.4s, v15.4s, v16.4s}, [x8], x5
+        ld1     {v17.4s, v18.4s, v19.4s}, [x8], x5
+        ld1     {v20.4s, v21.4s, v22.4s}, [x8], x5
+        ld1     {v23.4s, v24.4s, v25.4s}, [x8], x5
+        ld1     {v26.4s, v27.4s, v28.4s}, [x8], x5
         ld1     {v29.4s, v30.4s, v31.4s}, [x8]
         b       3f
 
 1:      movi    v0.4s, 0
         movi    v1.4s, 0
-        cbz     x5, 2f
-        ld1     {v0.4s, v1.4s}, [x5]
+        cbz     x6, 2f
+        ld1     {v0.4s, v1.4s}, [x6]
 2:      dup     v8.4s, v0.s[0]
         dup     v9.4s, v0.s[0]
         dup     v10.4s, v0.s[0]
@@ -76,7 +79,7 @@ BEGIN_FUNCTION xnn_f32_gemm_8x12__neon_asm
 3:      cbz     x0, 5f
         // Main loop: one k per iteration, 24 FMLA for 5 vector loads.
 4:      ld1     {v0.4s, v1.4s}, [x1], 32
-        ld1     {v2.4s, v3.4s, v4.4s}, [x2], 48
+        ld1     {v2.4s, v3.4s, v4.4s}, [x2], x3
         fmla    v8.4s, v2.4s, v0.s[0]
         fmla    v9.4s, v3.4s, v0.s[0]
         fmla    v10.4s, v4.4s, v0.s[0]
@@ -104,10 +107,10 @@ BEGIN_FUNCTION xnn_f32_gemm_8x12__neon_asm
         subs    x0, x0, 1
         b.ne    4b
 
-5:      tbz     w7, 1, 7f                       // not LAST: store as is
-        ld1r    {v5.4s}, [x6], 4                // slope
-        ld1r    {v6.4s}, [x6], 4                // min
-        ld1r    {v7.4s}, [x6]                   // max
+5:      tbz     w10, 1, 7f                      // not LAST: store as is
+        ld1r    {v5.4s}, [x7], 4                // slope
+        ld1r    {v6.4s}, [x7], 4                // min
+        ld1r    {v7.4s}, [x7]                   // max
         fmov    v0.4s, 1.0
         fcmeq   v0.4s, v5.4s, v0.4s
         umov    w9, v0.s[0]
@@ -125,14 +128,14 @@ BEGIN_FUNCTION xnn_f32_gemm_8x12__neon_asm
         fmin    v\r\().4s, v\r\().4s, v7.4s
 .endr
 
-7:      st1     {v8.4s, v9.4s, v10.4s}, [x3], x4
-        st1     {v11.4s, v12.4s, v13.4s}, [x3], x4
-        st1     {v14.4s, v15.4s, v16.4s}, [x3], x4
-        st1     {v17.4s, v18.4s, v19.4s}, [x3], x4
-        st1     {v20.4s, v21.4s, v22.4s}, [x3], x4
-        st1     {v23.4s, v24.4s, v25.4s}, [x3], x4
-        st1     {v26.4s, v27.4s, v28.4s}, [x3], x4
-        st1     {v29.4s, v30.4s, v31.4s}, [x3]
+7:      st1     {v8.4s, v9.4s, v10.4s}, [x4], x5
+        st1     {v11.4s, v12.4s, v13.4s}, [x4], x5
+        st1     {v14.4s, v15.4s, v16.4s}, [x4], x5
+        st1     {v17.4s, v18.4s, v19.4s}, [x4], x5
+        st1     {v20.4s, v21.4s, v22.4s}, [x4], x5
+        st1     {v23.4s, v24.4s, v25.4s}, [x4], x5
+        st1     {v26.4s, v27.4s, v28.4s}, [x4], x5
+        st1     {v29.4s, v30.4s, v31.4s}, [x4]
 
         ldp     d14, d15, [sp, 48]
         ldp     d12, d13, [sp, 32]

@@ -34,9 +34,10 @@ void xnn_f32_gemv_ukernel__neon(size_t mr, size_t k, const float* a, const float
   vst1q_f32(y + 4, vaddq_f32(c1, c3));
 }
 
-void xnn_f32_gemm_ukernel_8x1__neon(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
+void xnn_f32_gemm_ukernel_8x1__neon(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags) {
   float acc[8];
-  xnn_f32_gemv_ukernel__neon(8, k, a, b, acc);
+  xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel__neon, 8, k, a, b, ldb, acc);
   xnn_f32_gemm_1col_store(mr, acc, c, ldc, bias, params, flags);
 }

@@ -6,8 +6,8 @@
 
 enum { MR = 4 };
 
-static inline void gemm_ref(size_t nr_max, size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                            size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
+static inline void gemm_ref(size_t nr_max, size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                            float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
   float acc[MR][16];
   for (size_t i = 0; i < MR; i++) {
     for (size_t j = 0; j < nr_max; j++) {
@@ -20,7 +20,7 @@ static inline void gemm_ref(size_t nr_max, size_t mr, size_t nr, size_t k, const
   for (size_t p = 0; p < k; p++) {
     for (size_t i = 0; i < MR; i++) {
       const float w = a[p * MR + i];
-      for (size_t j = 0; j < nr_max; j++) acc[i][j] += w * b[p * nr_max + j];
+      for (size_t j = 0; j < nr_max; j++) acc[i][j] += w * b[p * ldb + j];
     }
   }
   for (size_t i = 0; i < mr; i++) {
@@ -30,15 +30,16 @@ static inline void gemm_ref(size_t nr_max, size_t mr, size_t nr, size_t k, const
   }
 }
 
-void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params,
+void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                     uint32_t flags) {
-  gemm_ref(16, mr, nr, k, a, b, c, ldc, bias, params, flags);
+  gemm_ref(16, mr, nr, k, a, b, ldb, c, ldc, bias, params, flags);
 }
 
-void xnn_f32_gemm_ukernel_4x8__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                   size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
-  gemm_ref(8, mr, nr, k, a, b, c, ldc, bias, params, flags);
+void xnn_f32_gemm_ukernel_4x8__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                   float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                   uint32_t flags) {
+  gemm_ref(8, mr, nr, k, a, b, ldb, c, ldc, bias, params, flags);
 }
 
 void xnn_pack_f32_gemm_a(size_t m, size_t k, size_t mr, const float* a, size_t lda, const float* bias,
@@ -65,10 +66,11 @@ void xnn_f32_gemv_ukernel__ref(size_t mr, size_t k, const float* a, const float*
     for (size_t i = 0; i < mr; i++) y[i] += a[p * mr + i] * x[p];
 }
 
-void xnn_f32_gemm_ukernel_4x1__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                   size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
+void xnn_f32_gemm_ukernel_4x1__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                   float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                   uint32_t flags) {
   float acc[MR];
-  xnn_f32_gemv_ukernel__ref(MR, k, a, b, acc);
+  xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel__ref, MR, k, a, b, ldb, acc);
   xnn_f32_gemm_1col_store(mr, acc, c, ldc, bias, params, flags);
 }
 

@@ -10,8 +10,8 @@ static inline __m256i tail_mask(size_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n > 8 ? 8 : n)), idx);
 }
 
-void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                     size_t ldc, const float* bias, const xnn_f32_act_params* params,
+void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                     float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                      uint32_t flags) {
   __m256 c0l, c0h, c1l, c1h, c2l, c2h, c3l, c3h, c4l, c4h, c5l, c5h;
   const __m256i mlo = tail_mask(nr), mhi = tail_mask(nr > 8 ? nr - 8 : 0);
@@ -36,7 +36,7 @@ void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float
     _mm_prefetch((const char*)(a + 96), _MM_HINT_T0);
     const __m256 bl = _mm256_loadu_ps(b);
     const __m256 bh = _mm256_loadu_ps(b + 8);
-    b += 16;
+    b += ldb;
 #define STEP(i)                                   \
   do {                                            \
     const __m256 w = _mm256_broadcast_ss(a + i);  \

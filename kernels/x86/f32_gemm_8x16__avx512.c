@@ -5,8 +5,8 @@
 #include "kernels/gemm.h"
 #include "kernels/x86/act.h"
 
-void xnn_f32_gemm_ukernel_8x16__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                       size_t ldc, const float* bias, const xnn_f32_act_params* params,
+void xnn_f32_gemm_ukernel_8x16__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                       float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                        uint32_t flags) {
   __m512 c0, c1, c2, c3, c4, c5, c6, c7;
   const __mmask16 mask = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
@@ -25,7 +25,7 @@ void xnn_f32_gemm_ukernel_8x16__avx512(size_t mr, size_t nr, size_t k, const flo
   for (size_t p = 0; p < k; p++) {
     _mm_prefetch((const char*)(a + 128), _MM_HINT_T0);
     const __m512 vb = _mm512_loadu_ps(b);
-    b += 16;
+    b += ldb;
 #define STEP(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), vb, c##i)
     STEP(0); STEP(1); STEP(2); STEP(3); STEP(4); STEP(5); STEP(6); STEP(7);
 #undef STEP

@@ -8,8 +8,8 @@
 #include "kernels/gemm.h"
 #include "kernels/x86/act.h"
 
-void xnn_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                       size_t ldc, const float* bias, const xnn_f32_act_params* params,
+void xnn_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                       float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                        uint32_t flags) {
   __m512 c0l, c0h, c1l, c1h, c2l, c2h, c3l, c3h, c4l, c4h, c5l, c5h, c6l, c6h, c7l, c7h;
   const __mmask16 mlo = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
@@ -36,7 +36,7 @@ void xnn_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t k, const flo
     _mm_prefetch((const char*)(a + 128), _MM_HINT_T0);
     const __m512 bl = _mm512_loadu_ps(b);
     const __m512 bh = _mm512_loadu_ps(b + 16);
-    b += 32;
+    b += ldb;
 #define STEP(i)                                   \
   do {                                            \
     const __m512 w = _mm512_set1_ps(a[i]);        \

@@ -9,9 +9,9 @@
 #define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) if (MR > 6) { X(6) X(7) }
 
 static inline __attribute__((always_inline)) void gemm_mx8(const size_t MR, size_t mr, size_t nr, size_t k,
-                                                           const float* a, const float* b, float* c, size_t ldc,
-                                                           const float* bias, const xnn_f32_act_params* params,
-                                                           uint32_t flags) {
+                                                           const float* a, const float* b, size_t ldb, float* c,
+                                                           size_t ldc, const float* bias,
+                                                           const xnn_f32_act_params* params, uint32_t flags) {
   __m256 c0, c1, c2, c3, c4, c5, c6 = _mm256_setzero_ps(), c7 = _mm256_setzero_ps();
   const __m256i mask =
       _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(nr > 8 ? 8 : nr)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -29,7 +29,7 @@ static inline __attribute__((always_inline)) void gemm_mx8(const size_t MR, size
   }
   for (size_t p = 0; p < k; p++) {
     const __m256 vb = _mm256_loadu_ps(b);
-    b += 8;
+    b += ldb;
 #define STEP(i) c##i = _mm256_fmadd_ps(_mm256_broadcast_ss(a + i), vb, c##i);
     FOR_ROWS(STEP)
 #undef STEP
@@ -47,12 +47,14 @@ static inline __attribute__((always_inline)) void gemm_mx8(const size_t MR, size
 #undef STORE
 }
 
-void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
-  gemm_mx8(6, mr, nr, k, a, b, c, ldc, bias, params, flags);
+void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags) {
+  gemm_mx8(6, mr, nr, k, a, b, ldb, c, ldc, bias, params, flags);
 }
 
-void xnn_f32_gemm_ukernel_8x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
-  gemm_mx8(8, mr, nr, k, a, b, c, ldc, bias, params, flags);
+void xnn_f32_gemm_ukernel_8x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags) {
+  gemm_mx8(8, mr, nr, k, a, b, ldb, c, ldc, bias, params, flags);
 }

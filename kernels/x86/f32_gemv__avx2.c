@@ -32,16 +32,18 @@ void xnn_f32_gemv_ukernel__avx2(size_t mr, size_t k, const float* a, const float
   _mm256_maskstore_ps(y, mask, _mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)));
 }
 
-void xnn_f32_gemm_ukernel_6x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
+void xnn_f32_gemm_ukernel_6x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags) {
   float acc[8];
-  xnn_f32_gemv_ukernel__avx2(6, k, a, b, acc);
+  xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel__avx2, 6, k, a, b, ldb, acc);
   xnn_f32_gemm_1col_store(mr, acc, c, ldc, bias, params, flags);
 }
 
-void xnn_f32_gemm_ukernel_8x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, float* c,
-                                    size_t ldc, const float* bias, const xnn_f32_act_params* params, uint32_t flags) {
+void xnn_f32_gemm_ukernel_8x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                    uint32_t flags) {
   float acc[8];
-  xnn_f32_gemv_ukernel__avx2(8, k, a, b, acc);
+  xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel__avx2, 8, k, a, b, ldb, acc);
   xnn_f32_gemm_1col_store(mr, acc, c, ldc, bias, params, flags);
 }

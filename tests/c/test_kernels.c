@@ -37,8 +37,9 @@ static void test_gemm(const char* isa) {
     for (size_t i = 0; i < m; i++) bias[i] = frand();
     for (size_t ai = 0; ai < sizeof(acts) / sizeof(acts[0]); ai++) {
       const size_t kcs[] = {0, 7, 64};
-      for (size_t kci = 0; kci < 3; kci++) {
-        const int r = xnn_testing_gemm(isa, m, n, k, kcs[kci], a, b, bias, &acts[ai], c);
+      for (size_t kci = 0; kci < 6; kci++) {
+        const int in_place = kci >= 3;
+        const int r = xnn_testing_gemm(isa, m, n, k, kcs[kci % 3], in_place, a, b, bias, &acts[ai], c);
         CHECK(r == 1, "%s gemm: kernel set missing", isa);
         double err = 0;
         for (size_t i = 0; i < m; i++)
@@ -47,8 +48,9 @@ static void test_gemm(const char* isa) {
             for (size_t p = 0; p < k; p++) y += (double)a[i * k + p] * b[p * n + j];
             err = fmax(err, fabs(act(y, &acts[ai]) - c[i * n + j]));
           }
-        CHECK(err <= 1e-4 * (1.0 + sqrt((double)k)), "%s gemm m=%zu n=%zu k=%zu kc=%zu act=%zu: max error %g", isa,
-              m, n, k, kcs[kci], ai, err);
+        CHECK(err <= 1e-4 * (1.0 + sqrt((double)k)),
+              "%s gemm m=%zu n=%zu k=%zu kc=%zu in_place=%d act=%zu: max error %g",
+              isa, m, n, k, kcs[kci % 3], in_place, ai, err);
       }
     }
     free(a);
@@ -197,7 +199,8 @@ static void test_lstm_cell(const char* isa) {
     for (int clip = 0; clip < 2; clip++) {
       const double lim = clip ? 2.5 : INFINITY;
       memcpy(c, c0, h * sizeof(float));
-      CHECK(xnn_testing_lstm_cell(isa, h, gates, c, ho, (float)-lim, (float)lim) == 1, "%s lstm_cell: set missing", isa);
+      CHECK(xnn_testing_lstm_cell(isa, h, gates, c, ho, (float)-lim, (float)lim) == 1, "%s lstm_cell: set missing",
+            isa);
       double err = 0;
       for (size_t j = 0; j < h; j++) {
         double g[4];
