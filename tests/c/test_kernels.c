@@ -94,7 +94,11 @@ static void test_dwconv(const char* isa) {
 }
 
 static void test_maxpool(const char* isa) {
-  static const size_t cases[][5] = {{1, 1, 2, 2, 2}, {5, 7, 3, 3, 2}, {9, 17, 3, 3, 1}, {4, 33, 2, 2, 2}, {3, 15, 3, 4, 2}};
+  /* oh, ow, kh, kw, stride: each window with a path of its own (3x3/2, 3x3/1, 2x2/2), with vector tails
+   * of 0-3 outputs, and others through the generic loops. */
+  static const size_t cases[][5] = {{1, 1, 2, 2, 2}, {5, 7, 3, 3, 2},  {9, 17, 3, 3, 1}, {4, 33, 2, 2, 2},
+                                    {3, 15, 3, 4, 2}, {7, 55, 3, 3, 2}, {6, 9, 2, 2, 1},  {3, 5, 5, 5, 2},
+                                    {2, 3, 1, 1, 2},  {4, 12, 3, 3, 1}, {2, 6, 2, 2, 2}};
   for (size_t s = 0; s < sizeof(cases) / sizeof(cases[0]); s++) {
     const size_t oh = cases[s][0], ow = cases[s][1], kh = cases[s][2], kw = cases[s][3], st = cases[s][4];
     const size_t ih = (oh - 1) * st + kh, iw = (ow - 1) * st + kw, is = iw + 70;
