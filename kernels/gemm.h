@@ -150,6 +150,9 @@ void xnn_f32_gemm_ukernel_8x1__neon(size_t mr, size_t nr, size_t k, const float*
 void xnn_f32_gemm_ukernel_8x12__neon_asm(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                          float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                          uint32_t flags);
+void xnn_f32_gemm_ukernel_8x4__neon_asm(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                        float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                        uint32_t flags);
 void xnn_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                        float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                        uint32_t flags);

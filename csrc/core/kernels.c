@@ -92,7 +92,8 @@ static void init_sets(void) {
 #if XNN_ARCH_ARM64
   g_neon = g_ref;
   g_neon.isa = "neon";
-  g_neon.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12, {{xnn_f32_gemm_ukernel_8x1__neon, 1}},
+  g_neon.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12,
+                                      {{xnn_f32_gemm_ukernel_8x4__neon_asm, 4}, {xnn_f32_gemm_ukernel_8x1__neon, 1}},
                                       xnn_f32_gemv_ukernel__neon};
   g_neon.im2col_panel = xnn_f32_im2col_panel__neon;
   /* The break-evens were measured with the portable kernel; the assembly kernel (about a third of its

@@ -22,8 +22,10 @@ static double act(double y, const xnn_f32_act_params* p) {
 }
 
 static void test_gemm(const char* isa) {
-  static const size_t shapes[][3] = {{1, 1, 1},   {3, 5, 7},   {8, 12, 16},  {8, 32, 16}, {9, 13, 17},
-                                     {17, 47, 64}, {5, 100, 300}, {25, 13, 3}, {40, 64, 1}, {16, 24, 0}};
+  /* m, n, k: every tile of every set, whole and partial (n = 2, 3, 6, 7 reach the narrow tiles' edges). */
+  static const size_t shapes[][3] = {{1, 1, 1},    {3, 5, 7},     {8, 12, 16}, {8, 32, 16}, {9, 13, 17},
+                                     {17, 47, 64}, {5, 100, 300}, {25, 13, 3}, {40, 64, 1}, {16, 24, 0},
+                                     {8, 2, 9},    {9, 3, 5},     {16, 7, 33}, {3, 6, 70}};
   const xnn_f32_act_params acts[] = {{1.0f, -INFINITY, INFINITY}, {0.0f, -INFINITY, INFINITY},
                                      {0.1f, -INFINITY, INFINITY}, {0.0f, -INFINITY, 6.0f}};
   for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
