@@ -18,7 +18,7 @@
 //   A       v0 v1          (8 weights of one k)
 //   B       v2 v3 v4       (12 activations of one k)
 //   C       v8-v31         row i in v(8+3i), v(9+3i), v(10+3i)
-//   act     v5 slope, v6 min, v7 max; v0-v4 scratch in the epilogue
+//   act     v5 slope, v6 min, v7 max; v1 v2 scratch (GEMM_ACTIVATION, assembly.h)
 //   x8      pointer to the current C row; x3, x5 hold ldb and ldc in bytes
 // d8-d15 are callee-saved (AAPCS64): saved on the stack around the kernel.
 
@@ -108,25 +108,8 @@ BEGIN_FUNCTION xnn_f32_gemm_8x12__neon_asm
         b.ne    4b
 
 5:      tbz     w10, 1, 7f                      // not LAST: store as is
-        ld1r    {v5.4s}, [x7], 4                // slope
-        ld1r    {v6.4s}, [x7], 4                // min
-        ld1r    {v7.4s}, [x7]                   // max
-        fmov    v0.4s, 1.0
-        fcmeq   v0.4s, v5.4s, v0.4s
-        umov    w9, v0.s[0]
-        cbnz    w9, 6f                          // slope 1: no leaky part
-        movi    v1.4s, 0
-        // y = max(x, 0) + slope * min(x, 0), one register at a time (v2, v3 scratch)
-.irp r, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-        fmin    v2.4s, v\r\().4s, v1.4s
-        fmax    v\r\().4s, v\r\().4s, v1.4s
-        fmla    v\r\().4s, v2.4s, v5.4s
-.endr
-6:
-.irp r, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-        fmax    v\r\().4s, v\r\().4s, v6.4s
-        fmin    v\r\().4s, v\r\().4s, v7.4s
-.endr
+        GEMM_ACTIVATION x7, v2, v1, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, \
+                        29, 30, 31
 
 7:      st1     {v8.4s, v9.4s, v10.4s}, [x4], x5
         st1     {v11.4s, v12.4s, v13.4s}, [x4], x5

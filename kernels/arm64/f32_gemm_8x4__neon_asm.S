@@ -20,7 +20,7 @@
 //   A       v0 v1          (8 weights of one k)
 //   B       v2             (4 activations of one k)
 //   C       v16-v23        row i in v(16+i)
-//   act     v5 slope, v6 min, v7 max; v3 v4 scratch in the epilogue
+//   act     v5 slope, v6 min, v7 max; v3 v4 scratch (GEMM_ACTIVATION, assembly.h)
 //   x8      pointer to the current C row; x3, x5 hold ldb and ldc in bytes
 // Only v0-v7 and v16-v31 are used: no callee-saved register to save.
 
@@ -73,25 +73,7 @@ BEGIN_FUNCTION xnn_f32_gemm_8x4__neon_asm
         b.ne    4b
 
 5:      tbz     w10, 1, 7f                      // not LAST: store as is
-        ld1r    {v5.4s}, [x7], 4                // slope
-        ld1r    {v6.4s}, [x7], 4                // min
-        ld1r    {v7.4s}, [x7]                   // max
-        fmov    v3.4s, 1.0
-        fcmeq   v3.4s, v5.4s, v3.4s
-        umov    w9, v3.s[0]
-        cbnz    w9, 6f                          // slope 1: no leaky part
-        movi    v4.4s, 0
-        // y = max(x, 0) + slope * min(x, 0), one register at a time (v3 scratch)
-.irp r, 16, 17, 18, 19, 20, 21, 22, 23
-        fmin    v3.4s, v\r\().4s, v4.4s
-        fmax    v\r\().4s, v\r\().4s, v4.4s
-        fmla    v\r\().4s, v3.4s, v5.4s
-.endr
-6:
-.irp r, 16, 17, 18, 19, 20, 21, 22, 23
-        fmax    v\r\().4s, v\r\().4s, v6.4s
-        fmin    v\r\().4s, v\r\().4s, v7.4s
-.endr
+        GEMM_ACTIVATION x7, v3, v4, 16, 17, 18, 19, 20, 21, 22, 23
 
 7:      st1     {v16.4s}, [x4], x5
         st1     {v17.4s}, [x4], x5
