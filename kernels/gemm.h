@@ -84,21 +84,8 @@ static inline size_t xnn_f32_gemm_panels(const xnn_f32_gemm_config* g, size_t co
 
 /* The one-column tiles' product: the GEMV family reads x contiguous, so a column of B read in place
  * (ldb > 1) is gathered first, a chunk at a time. */
-static inline void xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel_fn gemv, size_t mr, size_t k, const float* a,
-                                          const float* b, size_t ldb, float* acc) {
-  if (ldb == 1) {
-    gemv(mr, k, a, b, acc);
-    return;
-  }
-  float x[256], part[32];
-  for (size_t i = 0; i < mr; i++) acc[i] = 0.0f;
-  for (size_t p0 = 0; p0 < k; p0 += 256) {
-    const size_t kc = k - p0 < 256 ? k - p0 : 256;
-    for (size_t p = 0; p < kc; p++) x[p] = b[(p0 + p) * ldb];
-    gemv(mr, kc, a + p0 * mr, x, part);
-    for (size_t i = 0; i < mr; i++) acc[i] += part[i];
-  }
-}
+void xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel_fn gemv, size_t mr, size_t k, const float* a, const float* b,
+                            size_t ldb, float* acc);
 
 /* The one-column tiles' epilogue on MR GEMV sums. */
 static inline void xnn_f32_gemm_1col_store(size_t mr, const float* acc, float* c, size_t ldc, const float* bias,
