@@ -81,7 +81,7 @@ xnn_status xnn_graph_fuse(xnn_graph* g) {
         const int64_t k = conv ? (int64_t)(n->p.conv.cin / n->p.conv.group) * n->p.conv.kh * n->p.conv.kw : n->p.fc.k;
         st = fold_affine(n, m, oc, k, conv ? &n->p.conv.has_bias : &n->p.fc.has_bias);
       } else if (m->op == XNN_OP_RELU && act_is_identity(act)) {
-        *act = m->p.act;
+        *act = xnn_f32_act_simplify(m->p.act);
       } else if (conv && !residual && act_is_identity(act) && residual_sum(g, n, i, m, t)) {
         const int32_t other = m->inputs[0] == t ? m->inputs[1] : m->inputs[0];
         int32_t* inputs = realloc(n->inputs, 2 * sizeof(int32_t));
@@ -94,7 +94,7 @@ xnn_status xnn_graph_fuse(xnn_graph* g) {
         n->num_inputs = 2;
         n->p.conv.residual = 1;
         consumer[other] = i; /* read by n now instead of m (same count) */
-        *act = m->p.eltwise.act;
+        *act = xnn_f32_act_simplify(m->p.eltwise.act);
       } else {
         break;
       }

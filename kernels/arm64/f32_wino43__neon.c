@@ -63,6 +63,7 @@ void xnn_f32_wino43_output__neon(const float* m, size_t m_stride, size_t tiles, 
                                  size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params) {
   const float32x4_t vb = vdupq_n_f32(bias), slope = vdupq_n_f32(params->slope);
   const float32x4_t lo = vdupq_n_f32(params->min), hi = vdupq_n_f32(params->max), zero = vdupq_n_f32(0.0f);
+  const int leaky = params->slope != 1.0f; /* a fused ReLU arrives as slope 1 with min 0 */
   for (size_t t0 = 0; t0 < tiles; t0 += 4) {
     float32x4_t t[4][6]; /* t = A^T M */
     for (int j = 0; j < 6; j++) {
@@ -80,7 +81,7 @@ void xnn_f32_wino43_output__neon(const float* m, size_t m_stride, size_t tiles, 
       at6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], r);
       for (int k = 0; k < 4; k++) {
         float32x4_t v = vaddq_f32(r[k], vb);
-        v = vfmaq_f32(vmaxq_f32(v, zero), vminq_f32(v, zero), slope);
+        if (leaky) v = vfmaq_f32(vmaxq_f32(v, zero), vminq_f32(v, zero), slope);
         y.val[k] = vminq_f32(vmaxq_f32(v, lo), hi);
       }
       float* o = out + i * out_stride + col0;

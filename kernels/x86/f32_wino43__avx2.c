@@ -75,6 +75,7 @@ void xnn_f32_wino43_input__avx2(const float* in, size_t in_stride, size_t tiles,
 void xnn_f32_wino43_output__avx2(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
                                  size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params) {
   const __m256 vb = _mm256_set1_ps(bias), slope = _mm256_set1_ps(params->slope);
+  const int leaky = params->slope != 1.0f; /* a fused ReLU arrives as slope 1 with min 0 */
   const __m256 lo = _mm256_set1_ps(params->min), hi = _mm256_set1_ps(params->max), zero = _mm256_setzero_ps();
   for (size_t t0 = 0; t0 < tiles; t0 += 8) {
     const size_t col0 = 4 * t0;
@@ -92,7 +93,7 @@ void xnn_f32_wino43_output__avx2(const float* m, size_t m_stride, size_t tiles, 
       at6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], y);
       for (int k = 0; k < 4; k++) {
         __m256 v = _mm256_add_ps(y[k], vb);
-        v = _mm256_fmadd_ps(_mm256_min_ps(v, zero), slope, _mm256_max_ps(v, zero));
+        if (leaky) v = _mm256_fmadd_ps(_mm256_min_ps(v, zero), slope, _mm256_max_ps(v, zero));
         y[k] = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
       }
       /* y[k] holds column k of 8 tiles: transpose each 4-tile half into tile-major groups of 4. */
