@@ -18,7 +18,8 @@
 //   input      v0-v2 one row (12 floats), v3-v6 its shifts by 1 and 2; v3 v4 scratch in the epilogue
 //   acc        v30 (outputs 0-3), v31 (outputs 4-7)
 //   v8-v15 are not touched: their low halves are callee-saved (AAPCS64).
-//   x7-x9      row pointers (advance 32 bytes per step); x11 columns left; x12 rows left
+//   x7-x9      row pointers (advance 32 bytes per step, x10 = 32); x11 columns left; x12 rows left
+//   w14        nonzero when slope is 1 (identity, or a fused ReLU: xnn_f32_act_simplify): no leaky part
 // Kernels may read up to XNN_DWCONV_EXTRA floats past the last tap of a row; stores are exact.
 
 #include "kernels/arm64/assembly.h"
@@ -40,6 +41,10 @@ BEGIN_FUNCTION xnn_f32_dwconv3x3s1__neon_asm
         ld1r    {v27.4s}, [x6], 4
         ld1r    {v28.4s}, [x6]
         movi    v29.4s, 0
+        fmov    v3.4s, 1.0
+        fcmeq   v3.4s, v26.4s, v3.4s
+        umov    w14, v3.s[0]
+        mov     x10, 32
         lsl     x3, x3, 2                       // in_stride in bytes
         mov     x12, x0
 
@@ -51,8 +56,7 @@ BEGIN_FUNCTION xnn_f32_dwconv3x3s1__neon_asm
         mov     v31.16b, v25.16b
         // One input row at a time: 12 floats (outputs 0-7 need inputs 0-9) and their shifts by 1 and 2.
 .irp row, 7, 8, 9
-        ld1     {v0.4s, v1.4s, v2.4s}, [x\row]
-        add     x\row, x\row, 32
+        ld1     {v0.4s, v1.4s, v2.4s}, [x\row], x10
         ext     v3.16b, v0.16b, v1.16b, 4
         ext     v4.16b, v0.16b, v1.16b, 8
         ext     v5.16b, v1.16b, v2.16b, 4
@@ -81,13 +85,14 @@ BEGIN_FUNCTION xnn_f32_dwconv3x3s1__neon_asm
 .endif
 .endr
         // y = max(x, 0) + slope * min(x, 0), clamped to [min, max]
+        cbnz    w14, 5f
         fmin    v3.4s, v30.4s, v29.4s
         fmin    v4.4s, v31.4s, v29.4s
         fmax    v30.4s, v30.4s, v29.4s
         fmax    v31.4s, v31.4s, v29.4s
         fmla    v30.4s, v3.4s, v26.4s
         fmla    v31.4s, v4.4s, v26.4s
-        fmax    v30.4s, v30.4s, v27.4s
+5:      fmax    v30.4s, v30.4s, v27.4s
         fmax    v31.4s, v31.4s, v27.4s
         fmin    v30.4s, v30.4s, v28.4s
         fmin    v31.4s, v31.4s, v28.4s

@@ -17,6 +17,7 @@
 //   input      v0/v1 even/odd of columns 0-7, v2/v3 of columns 8-15, v4 evens shifted by one
 //   acc        v30;  v31 scratch
 //   x7-x9      row pointers (advance 32 bytes per step); x12 rows left; x11 columns left; x13 row start
+//   w14        nonzero when slope is 1 (identity, or a fused ReLU: xnn_f32_act_simplify): no leaky part
 // Kernels may read up to XNN_DWCONV_EXTRA floats past the last tap of a row; stores are exact.
 
 #include "kernels/arm64/assembly.h"
@@ -38,6 +39,9 @@ BEGIN_FUNCTION xnn_f32_dwconv3x3s2__neon_asm
         ld1r    {v27.4s}, [x6], 4
         ld1r    {v28.4s}, [x6]
         movi    v29.4s, 0
+        fmov    v31.4s, 1.0
+        fcmeq   v31.4s, v26.4s, v31.4s
+        umov    w14, v31.s[0]
         lsl     x3, x3, 2                       // in_stride in bytes
         mov     x12, x0
 
@@ -64,10 +68,11 @@ BEGIN_FUNCTION xnn_f32_dwconv3x3s2__neon_asm
         fmla    v30.4s, v4.4s, v24.4s
 .endif
 .endr
+        cbnz    w14, 5f
         fmin    v31.4s, v30.4s, v29.4s
         fmax    v30.4s, v30.4s, v29.4s
         fmla    v30.4s, v31.4s, v26.4s
-        fmax    v30.4s, v30.4s, v27.4s
+5:      fmax    v30.4s, v30.4s, v27.4s
         fmin    v30.4s, v30.4s, v28.4s
         subs    x11, x11, 4
         b.lo    2f
