@@ -15,14 +15,42 @@
 // ever loads and stores whole rows.
 //
 // Register usage
-//   A       v0 v1          (8 weights of one k)
-//   B       v2 v3 v4       (12 activations of one k)
+//   A       v0 v1, v2 v3   (8 weights of each of two k)
+//   B       v4 v5 v6       (12 activations of one k)
 //   C       v8-v31         row i in v(8+3i), v(9+3i), v(10+3i)
 //   act     v5 slope, v6 min, v7 max; v1 v2 scratch (GEMM_ACTIVATION, assembly.h)
-//   x8      pointer to the current C row; x3, x5 hold ldb and ldc in bytes
+//   x8      pointer to the current C row; x3, x5 hold ldb and ldc in bytes; x9 pairs of k left
 // d8-d15 are callee-saved (AAPCS64): saved on the stack around the kernel.
 
 #include "kernels/arm64/assembly.h"
+
+// 24 FMLA of one k: B in v4-v6, A's 8 weights in \a0 (rows 0-3) and \a1 (rows 4-7).
+.macro FMLA_8X12 a0, a1
+        fmla    v8.4s, v4.4s, \a0\().s[0]
+        fmla    v9.4s, v5.4s, \a0\().s[0]
+        fmla    v10.4s, v6.4s, \a0\().s[0]
+        fmla    v11.4s, v4.4s, \a0\().s[1]
+        fmla    v12.4s, v5.4s, \a0\().s[1]
+        fmla    v13.4s, v6.4s, \a0\().s[1]
+        fmla    v14.4s, v4.4s, \a0\().s[2]
+        fmla    v15.4s, v5.4s, \a0\().s[2]
+        fmla    v16.4s, v6.4s, \a0\().s[2]
+        fmla    v17.4s, v4.4s, \a0\().s[3]
+        fmla    v18.4s, v5.4s, \a0\().s[3]
+        fmla    v19.4s, v6.4s, \a0\().s[3]
+        fmla    v20.4s, v4.4s, \a1\().s[0]
+        fmla    v21.4s, v5.4s, \a1\().s[0]
+        fmla    v22.4s, v6.4s, \a1\().s[0]
+        fmla    v23.4s, v4.4s, \a1\().s[1]
+        fmla    v24.4s, v5.4s, \a1\().s[1]
+        fmla    v25.4s, v6.4s, \a1\().s[1]
+        fmla    v26.4s, v4.4s, \a1\().s[2]
+        fmla    v27.4s, v5.4s, \a1\().s[2]
+        fmla    v28.4s, v6.4s, \a1\().s[2]
+        fmla    v29.4s, v4.4s, \a1\().s[3]
+        fmla    v30.4s, v5.4s, \a1\().s[3]
+        fmla    v31.4s, v6.4s, \a1\().s[3]
+.endm
 
 BEGIN_FUNCTION xnn_f32_gemm_8x12__neon_asm
         ldr     w10, [sp]                       // flags, the ninth argument
@@ -76,36 +104,20 @@ BEGIN_FUNCTION xnn_f32_gemm_8x12__neon_asm
         dup     v30.4s, v1.s[3]
         dup     v31.4s, v1.s[3]
 
-3:      cbz     x0, 5f
-        // Main loop: one k per iteration, 24 FMLA for 5 vector loads.
-4:      ld1     {v0.4s, v1.4s}, [x1], 32
-        ld1     {v2.4s, v3.4s, v4.4s}, [x2], x3
-        fmla    v8.4s, v2.4s, v0.s[0]
-        fmla    v9.4s, v3.4s, v0.s[0]
-        fmla    v10.4s, v4.4s, v0.s[0]
-        fmla    v11.4s, v2.4s, v0.s[1]
-        fmla    v12.4s, v3.4s, v0.s[1]
-        fmla    v13.4s, v4.4s, v0.s[1]
-        fmla    v14.4s, v2.4s, v0.s[2]
-        fmla    v15.4s, v3.4s, v0.s[2]
-        fmla    v16.4s, v4.4s, v0.s[2]
-        fmla    v17.4s, v2.4s, v0.s[3]
-        fmla    v18.4s, v3.4s, v0.s[3]
-        fmla    v19.4s, v4.4s, v0.s[3]
-        fmla    v20.4s, v2.4s, v1.s[0]
-        fmla    v21.4s, v3.4s, v1.s[0]
-        fmla    v22.4s, v4.4s, v1.s[0]
-        fmla    v23.4s, v2.4s, v1.s[1]
-        fmla    v24.4s, v3.4s, v1.s[1]
-        fmla    v25.4s, v4.4s, v1.s[1]
-        fmla    v26.4s, v2.4s, v1.s[2]
-        fmla    v27.4s, v3.4s, v1.s[2]
-        fmla    v28.4s, v4.4s, v1.s[2]
-        fmla    v29.4s, v2.4s, v1.s[3]
-        fmla    v30.4s, v3.4s, v1.s[3]
-        fmla    v31.4s, v4.4s, v1.s[3]
-        subs    x0, x0, 1
-        b.ne    4b
+3:      lsr     x9, x0, 1                       // pairs of k
+        cbz     x9, 4f
+        // Main loop: two k per iteration, 48 FMLA for 3 loads (A of both k in one, B of each).
+40:     ld1     {v0.4s, v1.4s, v2.4s, v3.4s}, [x1], 64
+        ld1     {v4.4s, v5.4s, v6.4s}, [x2], x3
+        FMLA_8X12 v0, v1
+        ld1     {v4.4s, v5.4s, v6.4s}, [x2], x3
+        FMLA_8X12 v2, v3
+        subs    x9, x9, 1
+        b.ne    40b
+4:      tbz     x0, 0, 5f                       // an odd k left
+        ld1     {v0.4s, v1.4s}, [x1], 32
+        ld1     {v4.4s, v5.4s, v6.4s}, [x2], x3
+        FMLA_8X12 v0, v1
 
 5:      tbz     w10, 1, 7f                      // not LAST: store as is
         GEMM_ACTIVATION x7, v2, v1, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, \
