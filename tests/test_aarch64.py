@@ -66,7 +66,7 @@ def test_bench_binary_under_qemu(cross_build: Path) -> None:
 
 
 # Every shared Caffe model (MobileNet-SSD in test_ssd_matches_x86, with weights made for comparing
-# detections; the LRCN nets take too long under qemu: test_lstm_matches_x86 below runs the LSTM).
+# detections; the LRCN nets in test_lrcn_matches_x86, declared for a few frames or words).
 MODELS = ["lenet_mnist", "cifar10_quick", "mtcnn_det1", "mtcnn_det2", "mtcnn_det3", "squeezenet_v1.0",
           "squeezenet_v1.1", "mobilenet_v1", "mobilenet_v2", "bvlc_googlenet", "resnet50", "bvlc_alexnet"]
 
@@ -108,6 +108,21 @@ def test_stripped_library_size(cross_build: Path, tmp_path: Path) -> None:
     assert size <= 200_000, f"stripped AArch64 libxnn.so is {size} bytes, over the 200 KB budget"
 
 
+def qemu_outputs(cross_build: Path, model: list, inputs: list, tmp_path: Path, *options: str):
+    """Every output of xnn-bench under qemu (raw float32, in order) for the given input arrays."""
+    import numpy as np
+
+    args = []
+    for k, x in enumerate(inputs):
+        x.astype(np.float32).tofile(tmp_path / f"in{k}.f32")
+        args += ["--input", str(tmp_path / f"in{k}.f32")]
+    run = subprocess.run(["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", str(cross_build / "xnn-bench"),
+                          *map(str, model), *args, "--output", str(tmp_path / "out.f32"), "--runs", "1",
+                          "--warmup", "0", *options], capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0 and "isa neon" in run.stdout, run.stdout + run.stderr
+    return np.fromfile(tmp_path / "out.f32", dtype=np.float32)
+
+
 def test_lstm_matches_x86(cross_build: Path, tmp_path) -> None:
     """A bidirectional LSTM (the packed GEMM on the 8x12 assembly tile with its one-column tail, the cell
     kernel) under qemu gives the x86 build's Y, Y_h and Y_c within 1e-4."""
@@ -125,14 +140,44 @@ def test_lstm_matches_x86(cross_build: Path, tmp_path) -> None:
     x = rng.standard_normal((t, n, i)).astype(np.float32)
     want = xnn.Model.load(tmp_path / "lstm.xnn").run({"x": x})
     want = np.concatenate([want[k].ravel() for k in ("y", "y_h", "y_c")])
-    x.tofile(tmp_path / "in.f32")
-    run = subprocess.run(["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", str(cross_build / "xnn-bench"),
-                          str(tmp_path / "lstm.xnn"), "--input", str(tmp_path / "in.f32"), "--output",
-                          str(tmp_path / "out.f32"), "--runs", "1", "--warmup", "0", "--threads", "2"],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0 and "isa neon" in run.stdout, run.stdout + run.stderr
-    got = np.fromfile(tmp_path / "out.f32", dtype=np.float32)
+    got = qemu_outputs(cross_build, [tmp_path / "lstm.xnn"], [x], tmp_path, "--threads", "2")
     assert got.shape == want.shape and float(np.abs(want).max()) > 0.1
+    assert float(np.abs(got - want).max()) <= 1e-4 * float(np.abs(want).max())
+
+
+@pytest.mark.parametrize("name", ["lrcn_caption_lm", "lrcn_activity_lstm"])
+def test_lrcn_matches_x86(name, cross_build: Path, random_caffe_model, tmp_path) -> None:
+    """The shared LRCN nets (Caffe LSTMs with sequence markers, an Embed, a static input) under qemu give the
+    x86 build's outputs within 1e-4: the caption net declared for 4 words x 2 sentences (it declares 1 x
+    1000), the activity net for 2 x 1 clips (its Reshapes rewritten, as in test_lstm: the declared 160
+    AlexNet frames would take minutes under qemu)."""
+    import numpy as np
+
+    import xnn
+    from test_lstm import activity_prototxt, markers
+
+    prototxt, caffemodel = random_caffe_model(name)
+    rng = np.random.default_rng(13)
+    if name == "lrcn_caption_lm":
+        t, n = 4, 2
+        text = prototxt.read_text().replace("dim: 1 dim: 1000", f"dim: {t} dim: {n}")
+        text = text.replace("dim: 1000 dim: 1000", f"dim: {n} dim: 1000")
+        feed = {"cont_sentence": markers(rng, t, n), "input_sentence": rng.integers(0, 8801, (t, n)).astype(np.float32),
+                "image_features": rng.standard_normal((n, 1000)).astype(np.float32)}
+    else:
+        text = activity_prototxt(2, 1)
+        feed = {"data": rng.standard_normal((2, 3, 227, 227)).astype(np.float32),
+                "clip_markers": markers(rng, 2, 1).reshape(2, 1, 1, 1)}
+    prototxt = tmp_path / "deploy.prototxt"
+    prototxt.write_text(text)
+    model = xnn.Model.load(prototxt, caffemodel)
+    assert [i.shape for i in model.inputs] == [feed[i.name].shape for i in model.inputs]
+    inputs = [feed[i.name] for i in model.inputs]
+    want = model.run(feed)
+    want = np.concatenate([want[o.name].ravel() for o in model.outputs])
+    got = qemu_outputs(cross_build, [prototxt, caffemodel], inputs, tmp_path)
+    # Softmax outputs over 8801 words / 101 classes: small, but far from uniform.
+    assert got.shape == want.shape and float(np.ptp(want)) > 0.5 * float(np.abs(want).max())
     assert float(np.abs(got - want).max()) <= 1e-4 * float(np.abs(want).max())
 
 

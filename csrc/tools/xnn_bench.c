@@ -1,9 +1,10 @@
 /* xnn-bench: times a model with the C API only (no Python), for development machines and ARM boards.
  *
  *   xnn-bench MODEL.xnn | MODEL.prototxt WEIGHTS.caffemodel  [--runs N] [--warmup N] [--threads N]
- *             [--profile] [--input-shape 1,3,224,224] [--input FILE] [--output FILE]
+ *             [--profile] [--input-shape 1,3,224,224] [--input FILE]... [--output FILE]
  *
- * Inputs are filled with a fixed pseudo-random pattern, or read from FILE (raw float32, input 0);
+ * Inputs are filled with a fixed pseudo-random pattern, or read from FILEs (raw float32: the first
+ * --input is input 0, the next input 1, ...; a net with word ids and sequence markers needs real ones);
  * prints min/median/max latency and, with --profile, the median time, GFLOP/s and share of every
  * layer. --output writes every output after the last run (raw float32, in order), to check a
  * board's results against another machine's. */
@@ -28,7 +29,7 @@ static int cmp_double(const void* a, const void* b) {
 static int usage(void) {
   fprintf(stderr,
           "usage: xnn-bench MODEL.xnn | MODEL.prototxt WEIGHTS.caffemodel  [--runs N] [--warmup N] [--threads N]\n"
-          "                 [--profile] [--input-shape D0,D1,...] [--input FILE] [--output FILE]\n");
+          "                 [--profile] [--input-shape D0,D1,...] [--input FILE]... [--output FILE]\n");
   return 2;
 }
 
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
   if (!is_xnn && argc < 3) return usage();
   const char* weights = is_xnn ? NULL : argv[2];
   int runs = 20, warmup = 3, threads = 1, profile = 0;
-  const char* input_file = NULL;
+  const char* input_files[8] = {NULL};
+  int num_input_files = 0;
   const char* output_file = NULL;
   xnn_shape shape = {0, {0}};
   for (int i = is_xnn ? 2 : 3; i < argc; i++) {
@@ -58,7 +60,8 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--profile")) profile = 1;
-    else if (!strcmp(argv[i], "--input") && i + 1 < argc) input_file = argv[++i];
+    else if (!strcmp(argv[i], "--input") && i + 1 < argc && num_input_files < 8)
+      input_files[num_input_files++] = argv[++i];
     else if (!strcmp(argv[i], "--output") && i + 1 < argc) output_file = argv[++i];
     else if (!strcmp(argv[i], "--input-shape") && i + 1 < argc) {
       char* s = argv[++i];
@@ -90,12 +93,12 @@ int main(int argc, char** argv) {
       r = r * 1664525u + 1013904223u;
       x[k] = (float)(r >> 8) / 16777216.0f - 0.5f;
     }
-    if (i == 0 && input_file) {
-      FILE* f = fopen(input_file, "rb");
+    if (i < num_input_files) {
+      FILE* f = fopen(input_files[i], "rb");
       const size_t got = f ? fread(x, sizeof(float), n, f) : 0;
       if (f) fclose(f);
       if (got != n) {
-        fprintf(stderr, "xnn-bench: %s: expected %zu float32 values for input 0\n", input_file, n);
+        fprintf(stderr, "xnn-bench: %s: expected %zu float32 values for input %d\n", input_files[i], n, (int)i);
         free(x);
         return 1;
       }
