@@ -16,7 +16,7 @@ import xnn
 from xnn.errors import UnsupportedError
 from xnn.format import CodedWeight, encode
 from xnn.graph import Graph, Node
-from xnn.xqueeze import compress, finetune, prune, quantize, transform
+from xnn.xqueeze import compress, finetune, prune, quantize, reconstruct, transform
 from xnn.xqueeze.data import Dataset, _idx_array
 from xnn.xqueeze.torchnet import TorchNet, evaluate, spatial_sizes
 
@@ -304,3 +304,124 @@ def test_distillation_from_teacher_logits():
         assert out.report.baseline_error == 0.0  # the teacher agrees with itself
         errors.append(out.report.steps[0].error)
     assert errors[1] < 0.7 * errors[0], errors  # training the centroids on the teacher's logits helps
+
+
+# ------------------------------------------------------------------------------ reconstruction (OBS)
+
+
+def correlated_inputs(rows: int, k: int, seed: int) -> np.ndarray:
+    """Inputs with strongly correlated features, as a layer's inputs are (where OBS beats magnitude)."""
+    rng = np.random.default_rng(seed)
+    mix = rng.standard_normal((k, k)) * np.linspace(2.0, 0.1, k)[:, None]
+    return rng.standard_normal((rows, k)) @ mix
+
+
+@pytest.mark.parametrize("sparsity", [0.3, 0.6])
+def test_obs_pruning_beats_magnitude_pruning(sparsity):
+    rng = np.random.default_rng(int(sparsity * 100))
+    o, k = 13, 37
+    w = rng.standard_normal((o, k))
+    x = correlated_inputs(600, k, 1)
+    h = x.T @ x
+    got, mask = reconstruct.obs_compress(w[None], h[None], sparsity, None, damp=0.1)
+    got, mask = got[0], mask[0]
+    want_zeros = int(round(sparsity * o * k))
+    assert int((mask == 0).sum()) == want_zeros
+    assert np.all(got[mask == 0] == 0)
+    mag = w * prune.magnitude_mask(w, sparsity)
+    assert int((mag == 0).sum()) == want_zeros
+    err = lambda v: float(np.sum(((w - v) @ x.T) ** 2))  # noqa: E731
+    assert err(got) < 0.8 * err(mag)
+
+
+@pytest.mark.parametrize("bits,sparsity", [(2, 0.0), (3, 0.5)])
+def test_obs_quantization_uses_the_codebook_and_beats_rounding(bits, sparsity):
+    rng = np.random.default_rng(bits)
+    g, o, k = 3, 5, 19  # groups, as a grouped convolution has
+    w = rng.standard_normal((g, o, k))
+    xs = [correlated_inputs(300, k, s) for s in range(g)]
+    h = np.stack([x.T @ x for x in xs])
+    cents, _ = quantize.kmeans_1d(w.reshape(-1), 1 << bits)
+    got, mask = reconstruct.obs_compress(w, h, sparsity, cents, damp=1e-6)
+    assert set(np.unique(got[mask > 0])) <= set(cents.astype(np.float64))
+    for gi in range(g):
+        assert int((mask[gi] == 0).sum()) == int(round(sparsity * o * k))
+    nearest = cents[np.abs(w[..., None] - cents).argmin(-1)] * mask
+    err = lambda v: sum(float(np.sum(((w[i] - v[i]) @ xs[i].T) ** 2)) for i in range(g))  # noqa: E731
+    assert err(got) < 0.8 * err(nearest)
+
+
+def test_refit_centroids_lowers_the_output_error():
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((1, 8, 21))
+    x = correlated_inputs(400, 21, 2)
+    h = (x.T @ x)[None]
+    cents, idx = quantize.kmeans_1d(w.reshape(-1), 4)
+    idx = idx.reshape(w.shape)
+    mask = (rng.random(w.shape) > 0.3).astype(np.float64)
+    better = reconstruct.refit_centroids(w, h, idx, mask, len(cents))
+    err = lambda c: float(np.einsum("gok,gkm,gom->", w - c[idx] * mask, h, w - c[idx] * mask))  # noqa: E731
+    assert err(better) < err(cents.astype(np.float64))
+    for i in range(len(cents)):  # the optimum: no single centroid move helps
+        for d in (-1e-3, 1e-3):
+            moved = better.copy()
+            moved[i] += d
+            assert err(moved) >= err(better)
+
+
+def bn_cnn(seed: int = 0) -> Graph:
+    """conv(3x3, 6, no bias) -> BatchNorm Affine -> ReLU -> grouped conv(3x3, 6, 3 groups) -> Affine -> ReLU
+    -> ip(4) on 2x8x8: the layouts reconstruction rescales into the Affine (grouped, and plain)."""
+    rng = np.random.default_rng(seed)
+    r = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    g = Graph(tensors=["x", "c1", "a1", "r1", "c2", "a2", "r2", "out"], inputs=[(0, (1, 2, 8, 8))], outputs=[7])
+    conv = lambda name, i, o, group, w: Node(name, "Convolution", [i], [o], {  # noqa: E731
+        "num_output": [6], "kernel": [3, 3], "pad": [1, 1, 1, 1], "group": [group], "bias": [0]}, [w])
+    g.nodes = [
+        conv("conv1", 0, 1, 1, r(6, 2, 3, 3) * np.float32([[[[10.0]]], [[[0.1]]], [[[1]]], [[[3]]], [[[0.3]]], [[[1]]]])),
+        Node("bn1", "Affine", [1], [2], {}, [np.abs(r(6)) + 0.5, r(6)]),
+        Node("relu1", "ReLU", [2], [3]),
+        conv("conv2", 3, 4, 3, r(6, 2, 3, 3)),
+        Node("bn2", "Affine", [4], [5], {}, [np.abs(r(6)) + 0.5, r(6)]),
+        Node("relu2", "ReLU", [5], [6]),
+        Node("ip", "InnerProduct", [6], [7], {"num_output": [4]}, [r(4, 6 * 64) * 0.1, r(4)]),
+    ]
+    return g
+
+
+def test_reconstruct_step_corrects_means_and_runs_in_the_c_runtime(tmp_path):
+    g = bn_cnn()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 2, 8, 8)).astype(np.float32)
+    with torch.no_grad():
+        teacher = TorchNet(g).trace(torch.from_numpy(x))
+    data = Dataset(x, teacher[7].numpy(), x[:50], teacher[7].numpy()[:50].argmax(1))
+    cfg = {"validation": 50, "steps": [
+        {"step": "reconstruct", "images": 250, "damp": 0.01,
+         "layers": {"conv1": {"bits": 4}, "conv2": {"sparsity": 0.5, "bits": 3}, "ip": {"sparsity": 0.7, "bits": 2}}},
+        {"step": "encode"}]}
+    out = compress(g, cfg, data, progress=False, log=lambda s: None)
+    for name, bits, sparsity in (("conv1", 4, 0.0), ("conv2", 3, 0.5), ("ip", 2, 0.7)):
+        w = out.graph.node(name).weights[0]
+        assert isinstance(w, CodedWeight) and len(w.centroids) <= 1 << bits
+        numel = int(np.prod(w.shape))
+        assert w.nnz == numel - int(round(sparsity * numel))
+    # conv1's per-channel magnitudes (10x to 0.1x) moved into bn1: its codebook serves unit-RMS channels.
+    dense = out.graph.node("conv1").weights[0].dense().reshape(6, -1)
+    rms = np.sqrt((dense ** 2).mean(1))
+    assert rms.max() / rms.min() < 2
+    # Bias correction: each channel's mean after the Affine matches the original's on the calibration images
+    # (all 250 training images; conv1 sees the same inputs in both networks, so only float16 rounding is left).
+    with torch.no_grad():
+        student = TorchNet(out.graph).trace(torch.from_numpy(x[:250]))
+        ref = TorchNet(g).trace(torch.from_numpy(x[:250]))
+    got, want = student[2].numpy().mean((0, 2, 3)), ref[2].numpy().mean((0, 2, 3))
+    np.testing.assert_allclose(got, want, rtol=0, atol=5e-3 * float(np.abs(ref[2].numpy()).max()))
+    # Still the same function, roughly, and the C runtime reads the file as PyTorch computes it.
+    path = tmp_path / "bn.xnn"
+    out.save(path)
+    c_out = xnn.Model.load(path, num_threads=1).predict(x[250:])
+    with torch.no_grad():
+        t_out = TorchNet(out.graph)(torch.from_numpy(x[250:])).numpy()
+    np.testing.assert_allclose(c_out, t_out, rtol=0, atol=1e-4 * float(np.abs(t_out).max()))
+    assert np.mean(c_out.argmax(1) == teacher[7].numpy()[250:].argmax(1)) >= 0.7

@@ -13,8 +13,12 @@ A config (JSON) names the steps and their per-layer targets; layer names may be 
 
 Steps: ``transform`` (lossless rewrites), ``neuron_prune`` (fraction or count of neurons kept per layer),
 ``synapse_prune`` (sparsity per layer, reached in ``iterations`` equal steps), ``quantize`` (``mode`` "kmeans"
-with ``bits`` per layer and centroid fine-tuning, or "int8"), ``encode`` (biases and codebooks as float16
-where that does not change the validation error).
+with ``bits`` per layer and centroid fine-tuning, or "int8"), ``reconstruct`` (post-training pruning and
+quantization layer by layer with error compensation, from a few calibration images: ``layers`` maps
+patterns to ``{"sparsity": s, "bits": b}``; ``images`` calibration images from the training set, ``damp``,
+``refit``, ``refit_codebook``, then ``epochs`` of fine-tuning of the centroids; see
+:mod:`xnn.xqueeze.reconstruct`), ``encode`` (biases, Affine scales and codebooks as float16 where that does
+not change the validation error).
 """
 
 from __future__ import annotations
@@ -31,11 +35,11 @@ import numpy as np
 
 from ..format import CodedWeight, encode
 from ..graph import Graph
-from . import prune, quantize, transform
+from . import prune, quantize, reconstruct, transform
 from .data import Dataset
 from .report import Report, StepResult, layer_sizes
 
-STEPS = ("transform", "neuron_prune", "synapse_prune", "quantize", "encode")
+STEPS = ("transform", "neuron_prune", "synapse_prune", "quantize", "reconstruct", "encode")
 
 
 def load_config(source: Union[str, Path, dict]) -> dict:
@@ -88,6 +92,7 @@ class _Run:
         self.train = (data.x_train[:-v], data.y_train[:-v]) if data is not None and v else None
         self.val = (data.x_train[-v:], data.y_train[-v:]) if data is not None and v else None
         self.rng = np.random.default_rng(int(cfg.get("seed", 0)))
+        self.threads: Optional[int] = None
 
     # ------------------------------------------------------------------ torch side
 
@@ -160,7 +165,7 @@ class _Run:
         from ..model import Model
 
         x, y = (self.data.x_test, self.data.y_test) if split == "test" else self.val
-        model = Model.from_bytes(encode(graph))
+        model = Model.from_bytes(encode(graph), num_threads=self.threads)
         wrong = 0
         for i in range(0, len(x), 1000):
             out = model.predict(x[i : i + 1000])
@@ -267,18 +272,45 @@ class _Run:
         self.finetune(float(s.get("epochs", 0)), "centroids")
         return ", ".join(f"{n} {b} bits" for n, b in bits.items())
 
+    def step_reconstruct(self, s: dict) -> str:
+        if self.quantized:
+            raise ValueError("reconstruct must come before quantize")
+        layers = _match(self.graph, s["layers"])
+        bad = [n for n, v in layers.items() if not isinstance(v, dict) or set(v) - {"sparsity", "bits"}]
+        if bad:
+            raise ValueError(f"reconstruct: layer {bad[0]!r} needs {{\"sparsity\": s, \"bits\": b}}")
+        specs = {n: reconstruct.LayerSpec(float(v.get("sparsity", 0.0)), int(v.get("bits", 8))) for n, v in layers.items()}
+        pool = self.train[0] if self.train is not None else None
+        if pool is None:
+            raise ValueError("reconstruct needs calibration images (data)")
+        x = pool[np.sort(self.rng.permutation(len(pool))[: int(s.get("images", 256))])]
+        done = reconstruct.reconstruct_graph(self.graph, specs, x, float(s.get("damp", 0.01)),
+                                             bool(s.get("refit", True)), bool(s.get("refit_codebook", True)))
+        for name, (q, mask) in done.items():
+            self.quantized[name] = q
+            self.masks[name] = mask
+        self.build_net()
+        self.finetune(float(s.get("epochs", 0)), "reconstructed")
+        groups: Dict[str, int] = {}
+        for sp in specs.values():
+            key = f"{100 * sp.sparsity:.0f}% zero, {sp.bits} bits"
+            groups[key] = groups.get(key, 0) + 1
+        return "; ".join(f"{c} layer{'s' if c > 1 else ''} {k}" for k, c in groups.items())
+
     def step_encode(self, s: dict) -> str:
-        """Biases, then codebooks, as float16 where the validation error does not grow."""
+        """Biases, Affine scales, then codebooks, as float16 where the validation error does not grow."""
         if self.val is None:
             return "float32 kept (no validation data)"
         base = self.error(self.graph, "val")
         changed = []
-        for kind in ("bias", "codebook"):
+        for kind in ("bias", "scale", "codebook"):
             trial = copy.deepcopy(self.graph)
             for n in trial.nodes:
-                if kind == "bias" and len(n.weights) > 1 and not isinstance(n.weights[1], CodedWeight):
-                    b = np.asarray(n.weights[1], np.float32)
-                    n.weights[1] = CodedWeight(b.shape, values=b.astype(np.float16), half=True)
+                slot = 1 if kind == "bias" else 0
+                if (kind == "bias" and len(n.weights) > 1 or kind == "scale" and n.op == "Affine") \
+                        and not isinstance(n.weights[slot], CodedWeight):
+                    b = np.asarray(n.weights[slot], np.float32)
+                    n.weights[slot] = CodedWeight(b.shape, values=b.astype(np.float16), half=True)
                 elif kind == "codebook" and n.weights and isinstance(n.weights[0], CodedWeight) \
                         and n.weights[0].centroids is not None:
                     n.weights[0] = dataclasses.replace(n.weights[0], half=True)
@@ -316,12 +348,14 @@ def _progress(total: int, desc: str, enabled: bool):
 
 
 def compress(graph: Graph, config: Union[str, Path, dict], data: Optional[Dataset] = None, source_bytes: int = 0,
-             progress: bool = True, log: Callable[[str], None] = print) -> Compressed:
+             progress: bool = True, log: Callable[[str], None] = print, threads: Optional[int] = None) -> Compressed:
     """Runs the config's steps on a copy of ``graph``. With ``data``, layers are fine-tuned between steps and
-    every step's .xnn file is evaluated on the test set by the C runtime; without, only data-free steps make
-    sense (transform, synapse pruning and quantization without epochs, encode)."""
+    every step's .xnn file is evaluated on the test set by the C runtime (with ``threads`` threads; ``None``:
+    one per core); without, only data-free steps make sense (transform, synapse pruning and quantization
+    without epochs, encode)."""
     cfg = load_config(config)
     run = _Run(graph, cfg, data, progress, log)
+    run.threads = threads
     original = {n.name: int(np.prod(np.shape(n.weights[0]))) for n in graph.nodes if n.weights}
     report = Report(source_bytes=source_bytes or 4 * sum(int(np.size(w)) for n in graph.nodes for w in n.weights))
     report.baseline_error = run.error(graph)
