@@ -26,9 +26,9 @@ static void embed_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   float* y = ctx->tensors[n->outputs[0]].data;
   const size_t m = (size_t)p->num_output, count = (size_t)xnn_shape_numel(&in->shape);
   const float* b = p->has_bias ? n->weights[1] : NULL;
+  const float lo = p->wrap ? -(float)p->input_dim : 0.0f;
   for (size_t i = 0; i < count; i++, y += m) {
     const float v = in->data[i];
-    const float lo = p->wrap ? -(float)p->input_dim : 0.0f;
     /* The float tests first: they reject NaN and what int32 cannot hold. */
     int32_t r = v >= lo && v < (float)p->input_dim && v == (float)(int32_t)v ? (int32_t)v : INT32_MAX;
     if (r < 0) r = r >= -p->input_dim ? r + p->input_dim : INT32_MAX;
