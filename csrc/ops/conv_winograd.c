@@ -185,7 +185,9 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
       const float* b = v + e * v_stride;
       for (size_t k0 = 0; k0 < ic; k0 += 256) {
         const size_t kc = XNN_MIN((size_t)256, ic - k0);
-        const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | XNN_GEMM_LAST;
+        /* Never LAST: the products are stored as they are (bias and activation come after the output
+         * transform), so the tiles skip their activation epilogue. */
+        const uint32_t flags = k0 ? XNN_GEMM_ACCUMULATE : 0;
         for (size_t r = 0; r < rows; r += mr) {
           for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
             const xnn_f32_gemm_tile t = tiles[i];

@@ -30,8 +30,8 @@ _\name:
 // The GEMM tiles' activation (kernels/params.h) on the accumulators v<regs> (a multiple of 4 of them):
 // y = max(x, 0) + slope * min(x, 0), skipped when slope is 1, then clamped to [min, max]. Loads {slope,
 // min, max} from [params] (advancing it) into v5, v6, v7; \tmp and \zero are scratch vector registers,
-// w9 a scratch. The lists are walked four registers per level of recursion (an .irp inside a macro does
-// not substitute on every assembler, and clang nests macros at most 20 deep).
+// w9 and w11 scratch. The lists are walked four registers per level of recursion (an .irp inside a
+// macro does not substitute on every assembler, and clang nests macros at most 20 deep).
 .macro GEMM_LEAKY1 tmp, zero, r
         fmin    \tmp\().4s, v\r\().4s, \zero\().4s
         fmax    v\r\().4s, v\r\().4s, \zero\().4s
@@ -46,17 +46,14 @@ _\name:
         GEMM_LEAKY \tmp, \zero, \rest
 .endif
 .endm
-.macro GEMM_CLAMP1 r
-        fmax    v\r\().4s, v\r\().4s, v6.4s
-        fmin    v\r\().4s, v\r\().4s, v7.4s
-.endm
-.macro GEMM_CLAMP r0, r1, r2, r3, rest:vararg
-        GEMM_CLAMP1 \r0
-        GEMM_CLAMP1 \r1
-        GEMM_CLAMP1 \r2
-        GEMM_CLAMP1 \r3
+// \op (fmax or fmin) of each of v<regs> with \bound.
+.macro GEMM_CLAMP op, bound, r0, r1, r2, r3, rest:vararg
+        \op    v\r0\().4s, v\r0\().4s, \bound\().4s
+        \op    v\r1\().4s, v\r1\().4s, \bound\().4s
+        \op    v\r2\().4s, v\r2\().4s, \bound\().4s
+        \op    v\r3\().4s, v\r3\().4s, \bound\().4s
 .ifnb \rest
-        GEMM_CLAMP \rest
+        GEMM_CLAMP \op, \bound, \rest
 .endif
 .endm
 .macro GEMM_ACTIVATION params, tmp, zero, regs:vararg
@@ -70,7 +67,14 @@ _\name:
         movi    \zero\().4s, 0
         GEMM_LEAKY \tmp, \zero, \regs
 8901:
-        GEMM_CLAMP \regs
+        GEMM_CLAMP fmax, v6, \regs
+        // No upper clamp (a ReLU's max is +inf): skip the 8 to 24 fmin.
+        fmov    w9, s7
+        mov     w11, 0x7f800000
+        cmp     w9, w11
+        b.eq    8902f
+        GEMM_CLAMP fmin, v7, \regs
+8902:
 .endm
 
 #if defined(__ELF__)

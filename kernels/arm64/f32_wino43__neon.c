@@ -3,9 +3,11 @@
  * Input: LD4 splits 16 floats of a patch row into the column phases x = 4t + c of 4 tiles; phases 4 and 5
  * are phases 0 and 1 of the next 4 tiles, one lane over. Output: ST4 interleaves the 4 columns of each
  * output row back into 16 floats. (Intrinsics: the transforms are not among the families shipped as
- * assembly.) */
+ * assembly.)
+ * Both transforms pass through a 4x6 or 6x6 block of vectors on the stack, one loop over its columns and
+ * one over its rows: the whole 6x6 block in registers needs more than the 32 NEON registers, and GCC's
+ * fully unrolled version spilled it piecemeal (about 2.5x the instructions on cortex-a72). */
 #include <arm_neon.h>
-#include <string.h>
 
 #include "kernels/winograd.h"
 
@@ -30,10 +32,21 @@ static inline void at6(float32x4_t m0, float32x4_t m1, float32x4_t m2, float32x4
   r[3] = vaddq_f32(vfmaq_n_f32(vfmaq_n_f32(b, m4, -8.0f), m3, 0.125f), m5);
 }
 
+/* The first n (1-3) lanes of v to o. */
+static inline void store_lanes(float* o, float32x4_t v, size_t n) {
+  if (n & 2) {
+    vst1_f32(o, vget_low_f32(v));
+    if (n & 1) vst1q_lane_f32(o + 2, v, 2);
+  } else {
+    vst1q_lane_f32(o, v, 0);
+  }
+}
+
 void xnn_f32_wino43_input__neon(const float* in, size_t in_stride, size_t tiles, float* out, size_t out_stride) {
   for (size_t t0 = 0; t0 < tiles; t0 += 4) {
     const float* p = in + 4 * t0;
     float32x4_t t[6][6]; /* t = (rows of d) B */
+#pragma GCC unroll 1
     for (int r = 0; r < 6; r++) {
       const float* row = p + (size_t)r * in_stride;
       const float32x4x4_t a = vld4q_f32(row);      /* columns 4t + c, c = 0..3 */
@@ -42,18 +55,16 @@ void xnn_f32_wino43_input__neon(const float* in, size_t in_stride, size_t tiles,
           t[r]);
     }
     const size_t n = tiles - t0 < 4 ? tiles - t0 : 4;
-    for (int j = 0; j < 6; j++) {
+    float* o = out + t0;
+#pragma GCC unroll 1
+    for (int j = 0; j < 6; j++, o += out_stride) {
       float32x4_t v[6];
       bt6(t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j], v);
       for (int i = 0; i < 6; i++) {
-        float* o = out + (size_t)(6 * i + j) * out_stride + t0;
-        if (n == 4) {
-          vst1q_f32(o, v[i]);
-        } else {
-          float lanes[4];
-          vst1q_f32(lanes, v[i]);
-          memcpy(o, lanes, n * sizeof(float));
-        }
+        if (n == 4)
+          vst1q_f32(o + (size_t)6 * i * out_stride, v[i]);
+        else
+          store_lanes(o + (size_t)6 * i * out_stride, v[i], n);
       }
     }
   }
@@ -65,15 +76,17 @@ void xnn_f32_wino43_output__neon(const float* m, size_t m_stride, size_t tiles, 
   const float32x4_t lo = vdupq_n_f32(params->min), hi = vdupq_n_f32(params->max), zero = vdupq_n_f32(0.0f);
   const int leaky = params->slope != 1.0f; /* a fused ReLU arrives as slope 1 with min 0 */
   for (size_t t0 = 0; t0 < tiles; t0 += 4) {
+    const size_t col0 = 4 * t0;
+    if (col0 >= cols) break;
     float32x4_t t[4][6]; /* t = A^T M */
-    for (int j = 0; j < 6; j++) {
+    const float* mj = m + t0;
+#pragma GCC unroll 1
+    for (int j = 0; j < 6; j++, mj += m_stride) {
       float32x4_t c[6], o[4];
-      for (int r = 0; r < 6; r++) c[r] = vld1q_f32(m + (size_t)(6 * r + j) * m_stride + t0);
+      for (int r = 0; r < 6; r++) c[r] = vld1q_f32(mj + (size_t)6 * r * m_stride);
       at6(c[0], c[1], c[2], c[3], c[4], c[5], o);
       for (int i = 0; i < 4; i++) t[i][j] = o[i];
     }
-    const size_t col0 = 4 * t0;
-    if (col0 >= cols) break;
     const size_t ncols = cols - col0 < 16 ? cols - col0 : 16;
     for (size_t i = 0; i < rows; i++) {
       float32x4x4_t y;
@@ -90,7 +103,9 @@ void xnn_f32_wino43_output__neon(const float* m, size_t m_stride, size_t tiles, 
       } else {
         float buf[16];
         vst4q_f32(buf, y);
-        memcpy(o, buf, ncols * sizeof(float));
+        size_t k = 0;
+        for (; k + 4 <= ncols; k += 4) vst1q_f32(o + k, vld1q_f32(buf + k));
+        if (k < ncols) store_lanes(o + k, vld1q_f32(buf + k), ncols - k);
       }
     }
   }

@@ -1,6 +1,6 @@
 /* Kernel tester in C, for every kernel set of this build on this CPU (also under qemu-aarch64): the
  * GEMM family against a double-precision loop on shapes with every row/column tail and K chunking;
- * the 3x3 depthwise, padded max-pool and SpMM families against loops. Same cases as tests/test_kernels.py,
+ * the 3x3 depthwise, padded max-pool, Winograd and SpMM families against loops. Same cases as tests/test_kernels.py,
  * which cannot run where there is no Python. */
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/testing.h"
+#include "kernels/winograd.h"
 #include "test_util.h"
 
 static uint32_t g_rng = 12345;
@@ -27,7 +28,8 @@ static void test_gemm(const char* isa) {
                                      {17, 47, 64}, {5, 100, 300}, {25, 13, 3}, {40, 64, 1}, {16, 24, 0},
                                      {8, 2, 9},    {9, 3, 5},     {16, 7, 33}, {3, 6, 70}};
   const xnn_f32_act_params acts[] = {{1.0f, -INFINITY, INFINITY}, {0.0f, -INFINITY, INFINITY},
-                                     {0.1f, -INFINITY, INFINITY}, {0.0f, -INFINITY, 6.0f}};
+                                     {0.1f, -INFINITY, INFINITY}, {0.0f, -INFINITY, 6.0f},
+                                     {1.0f, 0.0f, INFINITY},      {1.0f, -0.5f, 0.5f}};
   for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
     const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
     float* a = malloc((m * k + 1) * sizeof(float));
@@ -122,6 +124,71 @@ static void test_maxpool(const char* isa) {
     }
     free(in);
     free(out);
+  }
+}
+
+/* Winograd F(4x4, 3x3) transforms against the family's matrices in double precision (written out here,
+ * independently of the kernels): 1-16 tiles (vector tails), partial rows and columns (nothing written
+ * past them), and the activations whose epilogue paths differ (leaky, ReLU as slope 1, clamp). */
+static void test_wino43(const char* isa) {
+  static const double BT[6][6] = {{1, -1.5, -2, 1.5, 1, 0}, {0, -1, 0.5, 2.5, 1, 0}, {0, 1, -2.5, 0.5, 1, 0},
+                                  {0, -2, -1, 2, 1, 0},     {0, 0.5, -1, -0.5, 1, 0}, {0, 1, -1.5, -2, 1.5, 1}};
+  static const double AT[4][6] = {
+      {1, 1, 1, 1, 1, 0}, {0, 1, -1, 0.5, -2, 0}, {0, 1, 1, 0.25, 4, 0}, {0, 1, -1, 0.125, -8, 1}};
+  const xnn_f32_act_params acts[3] = {{0.1f, -INFINITY, INFINITY}, {1.0f, 0.0f, INFINITY}, {1.0f, -0.5f, 0.75f}};
+  enum { T = XNN_WINO43_TILES, IS = 4 * T + 2 + XNN_WINO43_EXTRA, OS = 4 * T + 3 };
+  static float in[6 * IS], v[36 * T], m[36 * T], out[5 * OS];
+  for (size_t i = 0; i < 6 * IS; i++) in[i] = frand();
+  for (size_t i = 0; i < 36 * T; i++) m[i] = frand();
+  for (size_t tiles = 1; tiles <= T; tiles++) {
+    const size_t shapes[3][2] = {{4, 4 * tiles}, {3, 4 * tiles - 1}, {1, tiles > 1 ? 4 * tiles - 6 : 2}};
+    for (size_t sh = 0; sh < 3; sh++) {
+      const size_t rows = shapes[sh][0], cols = shapes[sh][1];
+      const xnn_f32_act_params* a = &acts[(tiles + sh) % 3];
+      for (size_t i = 0; i < 36 * T; i++) v[i] = NAN;
+      for (size_t i = 0; i < 5 * OS; i++) out[i] = NAN;
+      CHECK(xnn_testing_wino43(isa, tiles, in, IS, v, m, 0.5f, a, out, OS, rows, cols) == 1, "%s wino43: set missing",
+            isa);
+      double err = 0;
+      int bad = 0;
+      for (size_t t = 0; t < tiles; t++) {
+        double d[6][6], tmp[6][6], mt[6][6], y[4][6];
+        for (int r = 0; r < 6; r++)
+          for (int c = 0; c < 6; c++) d[r][c] = in[r * IS + 4 * t + c], mt[r][c] = m[(6 * r + c) * T + t];
+        for (int r = 0; r < 6; r++)
+          for (int c = 0; c < 6; c++) {
+            tmp[r][c] = 0;
+            for (int k = 0; k < 6; k++) tmp[r][c] += BT[r][k] * d[k][c];
+          }
+        for (int r = 0; r < 6; r++)
+          for (int c = 0; c < 6; c++) {
+            double x = 0;
+            for (int k = 0; k < 6; k++) x += tmp[r][k] * BT[c][k];
+            err = fmax(err, fabs(x - v[(6 * r + c) * T + t]) / 64);
+          }
+        for (int r = 0; r < 4; r++)
+          for (int c = 0; c < 6; c++) {
+            y[r][c] = 0;
+            for (int k = 0; k < 6; k++) y[r][c] += AT[r][k] * mt[k][c];
+          }
+        for (size_t r = 0; r < 4; r++)
+          for (size_t c = 0; c < 4; c++) {
+            double x = 0.5;
+            for (int k = 0; k < 6; k++) x += y[r][k] * AT[c][k];
+            const float got = out[r * OS + 4 * t + c];
+            if (r < rows && 4 * t + c < cols)
+              err = fmax(err, fabs(act(x, a) - got) / 64);
+            else
+              bad += !isnan(got);
+          }
+      }
+      for (size_t r = 0; r < 5; r++)
+        for (size_t c = 4 * tiles; c < OS; c++) bad += !isnan(out[r * OS + c]);
+      for (size_t e = 0; e < 36; e++)
+        for (size_t t = tiles; t < T; t++) bad += !isnan(v[e * T + t]);
+      CHECK(err <= 1e-5 && bad == 0, "%s wino43 tiles=%zu rows=%zu cols=%zu: max error %g, %d written outside", isa,
+            tiles, rows, cols, err, bad);
+    }
   }
 }
 
@@ -232,6 +299,7 @@ int main(void) {
     test_dwconv(isa);
     test_maxpool(isa);
     test_im2col(isa);
+    test_wino43(isa);
     test_spmm(isa);
     test_lstm_cell(isa);
     printf("kernel set %s: tested\n", isa);
