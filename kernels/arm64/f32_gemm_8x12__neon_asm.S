@@ -19,7 +19,7 @@
 //   B       v4 v5 v6       (12 activations of one k)
 //   C       v8-v31         row i in v(8+3i), v(9+3i), v(10+3i)
 //   act     v5 slope, v6 min, v7 max; v1 v2 scratch (GEMM_ACTIVATION, assembly.h)
-//   x8      pointer to the current C row; x3, x5 hold ldb and ldc in bytes; x9 pairs of k left
+//   x8      pointer to the current C row; x3, x5 hold ldb and ldc in bytes; x9 quads of k left
 // d8-d15 are callee-saved (AAPCS64): saved on the stack around the kernel.
 
 #include "kernels/arm64/assembly.h"
@@ -104,17 +104,29 @@ BEGIN_FUNCTION xnn_f32_gemm_8x12__neon_asm
         dup     v30.4s, v1.s[3]
         dup     v31.4s, v1.s[3]
 
-3:      lsr     x9, x0, 1                       // pairs of k
+3:      lsr     x9, x0, 2                       // quads of k
         cbz     x9, 4f
-        // Main loop: two k per iteration, 48 FMLA for 3 loads (A of both k in one, B of each).
+        // Main loop: four k per iteration, 96 FMLA for 6 loads (A of two k in one, B of each) and the
+        // loop's 2 instructions (two k per iteration: 53 per 48 FMLA).
 40:     ld1     {v0.4s, v1.4s, v2.4s, v3.4s}, [x1], 64
+        ld1     {v4.4s, v5.4s, v6.4s}, [x2], x3
+        FMLA_8X12 v0, v1
+        ld1     {v4.4s, v5.4s, v6.4s}, [x2], x3
+        FMLA_8X12 v2, v3
+        ld1     {v0.4s, v1.4s, v2.4s, v3.4s}, [x1], 64
         ld1     {v4.4s, v5.4s, v6.4s}, [x2], x3
         FMLA_8X12 v0, v1
         ld1     {v4.4s, v5.4s, v6.4s}, [x2], x3
         FMLA_8X12 v2, v3
         subs    x9, x9, 1
         b.ne    40b
-4:      tbz     x0, 0, 5f                       // an odd k left
+4:      tbz     x0, 1, 41f                      // a pair of k left
+        ld1     {v0.4s, v1.4s, v2.4s, v3.4s}, [x1], 64
+        ld1     {v4.4s, v5.4s, v6.4s}, [x2], x3
+        FMLA_8X12 v0, v1
+        ld1     {v4.4s, v5.4s, v6.4s}, [x2], x3
+        FMLA_8X12 v2, v3
+41:     tbz     x0, 0, 5f                       // an odd k left
         ld1     {v0.4s, v1.4s}, [x1], 32
         ld1     {v4.4s, v5.4s, v6.4s}, [x2], x3
         FMLA_8X12 v0, v1
