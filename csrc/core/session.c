@@ -170,16 +170,18 @@ static xnn_status plan(xnn_session* s) {
   }
   for (int32_t i = 0; i < g->num_outputs; i++) slots[slot_of[root[g->outputs[i]]]].last = g->num_nodes;
   for (int32_t i = 0; i < g->num_inputs; i++) slots[slot_of[root[g->inputs[i]]]].first = -1;
-  /* In place: an elementwise op whose input storage is read by nobody after it writes its output
-   * there (not the caller's input, not a net output: those stay live). */
+  /* In place: an elementwise op (or a convolution's fused residual sum) whose input storage is read by
+   * nobody after it writes its output there (not the caller's input, not a net output: those stay
+   * live). The output then needs no storage of its own: one stream less to memory. */
   for (int32_t i = 0; i < g->num_nodes; i++) {
     const xnn_node* n = &g->nodes[i];
-    if (!xnn_op_in_place(n->op) || n->num_outputs != 1) continue;
-    const int32_t t = n->inputs[0], u = n->outputs[0];
+    const int k = xnn_op_in_place_input(n);
+    if (k < 0 || k >= n->num_inputs || n->num_outputs != 1) continue;
+    const int32_t t = n->inputs[k], u = n->outputs[0];
     slot* in = &slots[slot_of[root[t]]];
     if (root[u] != u || in->first < 0 || in->last != i) continue;
     int shared = 0;
-    for (int32_t j = 1; j < n->num_inputs; j++) shared |= root[n->inputs[j]] == root[t];
+    for (int32_t j = 0; j < n->num_inputs; j++) shared |= j != k && root[n->inputs[j]] == root[t];
     if (shared) continue;
     slot* out = &slots[slot_of[u]];
     in->last = out->last;

@@ -160,8 +160,8 @@ const char* xnn_op_file(xnn_op_type op) {
   }
 }
 
-int xnn_op_in_place(xnn_op_type op) {
-  switch (op) {
+int xnn_op_in_place_input(const xnn_node* n) {
+  switch (n->op) {
     case XNN_OP_RELU:
     case XNN_OP_SIGMOID:
     case XNN_OP_TANH:
@@ -170,9 +170,13 @@ int xnn_op_in_place(xnn_op_type op) {
     case XNN_OP_ELTWISE:
     case XNN_OP_SOFTMAX:
     case XNN_OP_NORMALIZE:
-      return 1;
-    default:
       return 0;
+    case XNN_OP_CONVOLUTION:
+      /* A fused residual sum: each output value is the residual's value at the same place plus the
+       * GEMM's, read just before it is written. */
+      return n->p.conv.residual ? 1 : -1;
+    default:
+      return -1;
   }
 }
 

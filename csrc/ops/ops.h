@@ -45,9 +45,9 @@ typedef struct xnn_op_def {
 XNN_INTERNAL const xnn_op_def* xnn_op_get(xnn_op_type op);
 /* The csrc/ops file (and XNN_OPS name) that implements an op. */
 XNN_INTERNAL const char* xnn_op_file(xnn_op_type op);
-/* Ops whose run is correct with output 0 stored over input 0 (elementwise, reading each value before
- * writing it). */
-XNN_INTERNAL int xnn_op_in_place(xnn_op_type op);
+/* The input whose storage output 0 may take, the node's run staying correct (elementwise: each value
+ * read before it is written), or -1. */
+XNN_INTERNAL int xnn_op_in_place_input(const xnn_node* n);
 
 /* Defined one per file in csrc/ops/. */
 extern const xnn_op_def xnn_op_convolution, xnn_op_inner_product, xnn_op_pooling, xnn_op_activation,
