@@ -25,6 +25,16 @@ static int is_pointwise(const xnn_conv_params* c) {
          c->pad_bottom == 0 && c->pad_right == 0;
 }
 
+/* Whether a pointwise convolution's GEMM reads its input in place (ldb = pixels) instead of packing
+ * column panels. Zen 4, one thread: 112x112 and 56x56 layers with K = 16-144 run 5-25% faster so. On
+ * 14x14 to 28x28 maps it pays when few row tiles read each column (M <= 128: 3-16% faster, e.g.
+ * MobileNet v2's 28x28 384 -> 64, ResNet-50's 28x28 512 -> 128); with many (M = 512, 1024) packing once
+ * costs less than every row tile hopping between K rows, and a 7x7 map's 49 columns ran 9-15% slower in
+ * place whatever M. */
+static int reads_in_place(const xnn_conv_params* c, size_t pixels, size_t m) {
+  return is_pointwise(c) && (pixels >= 1024 || (pixels >= 196 && m <= 128));
+}
+
 /* Blocking of one group's GEMM: M rows (oc), N pixels, K = cin/group*kh*kw. */
 typedef struct blocking {
   size_t m, n, k;
@@ -61,7 +71,8 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   b.n_blocks = div_up(b.n, b.nc);
   /* Too few pixel blocks for the threads and few rows (weights small next to the columns): cut the
    * pixels finer. Every task streams the whole (small) weights, but each pixel is packed only once, where
-   * splitting the rows would pack every pixel once per row block. */
+   * splitting the rows would pack every pixel once per row block. (Splitting the rows of the small maps
+   * read in place instead, which pack nothing, measured no faster on MobileNet v2 with two threads.) */
   if (threads > 1 && b.n_blocks * c->group < 4 * threads && 2 * b.m <= b.n) {
     const size_t nc2 = XNN_MAX(round_up(div_up(b.n, 4 * threads), b.nr), 2 * b.nr);
     if (nc2 < b.nc) {
@@ -339,14 +350,10 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   const size_t ntiles = xnn_f32_gemm_panels(&j->k->gemm, cols, tiles);
   const size_t nseg = make_segments(j, n0, cols, tiles, ntiles, seg);
   const float* rg = j->residual ? j->residual + g * b->m * pixels + n0 : NULL;
-  /* A pointwise convolution's B is its input, [K][pixels]: on large maps every tile whose columns all
-   * exist reads it in place (ldb = pixels), and only a last, partial tile is packed (its kernel reads a
-   * whole tile width). Zen 4, one thread: 112x112 and 56x56 layers with K = 16-144 run 5-25% faster so.
-   * On 14x14 to 28x28 maps it pays when few row tiles read each column (M <= 128: 3-16% faster, e.g.
-   * MobileNet v2's 28x28 384 -> 64, ResNet-50's 28x28 512 -> 128); with many (M = 512, 1024) packing
-   * once costs less than every row tile hopping between K rows, and a 7x7 map's 49 columns ran 9-15%
-   * slower in place whatever M. */
-  const int in_place = is_pointwise(j->c) && (pixels >= 1024 || (pixels >= 196 && b->m <= 128));
+  /* A pointwise convolution's B is its input, [K][pixels]: where it is read in place (reads_in_place),
+   * every tile whose columns all exist reads it there (ldb = pixels), and only a last, partial tile is
+   * packed (its kernel reads a whole tile width). */
+  const int in_place = reads_in_place(j->c, pixels, b->m);
   const size_t packed_from = in_place ? first_partial_tile(tiles, ntiles, cols) : 0;
   size_t first_packed = 0;
   while (first_packed < nseg && seg[first_packed].start < packed_from) first_packed++;
