@@ -21,8 +21,8 @@ patterns to ``{"sparsity": s, "bits": b}`` (and ``"step"``, a uniform grid's spa
 trained to give the uncompressed network's outputs and chosen intermediate tensors on augmented crops of the
 training images; the keys of :class:`xnn.xqueeze.distill.DistillOptions`, plus ``threads`` for PyTorch),
 ``encode`` (biases, Affine scales and codebooks as float16 where that does
-not change the validation error; with ``affine_bits``, Affine scales and shifts on per-tensor codebooks of
-that many bits where that does not change it either).
+not change the validation error by more than ``tolerance``; with ``affine_bits``, Affine scales and shifts
+on per-tensor codebooks of that many bits under the same condition).
 """
 
 from __future__ import annotations
@@ -334,7 +334,9 @@ class _Run:
         """Biases, Affine scales, then codebooks, as float16 where the validation error does not grow."""
         if self.val is None:
             return "float32 kept (no validation data)"
-        base = self.error(self.graph, "val")
+        # ``tolerance``: how much the validation error may grow (a fraction; with few validation images one
+        # flipped image should not keep float32).
+        base = self.error(self.graph, "val") + float(s.get("tolerance", 0.0))
         changed = []
         for kind in ("bias", "scale", "codebook"):
             trial = copy.deepcopy(self.graph)
@@ -362,7 +364,7 @@ class _Run:
                     if v.size > 2 << bits:
                         c, idx = quantize.kmeans_1d(v, 1 << bits)
                         n.weights[slot] = CodedWeight(v.shape, centroids=c, indices=idx, half=True)
-            kept = self.error(trial, "val") <= self.error(self.graph, "val")
+            kept = self.error(trial, "val") <= self.error(self.graph, "val") + float(s.get("tolerance", 0.0))
             if kept:
                 self.graph = trial
             note += f"; Affine on {bits}-bit codebooks" + ("" if kept else " rejected (validation error grows)")
