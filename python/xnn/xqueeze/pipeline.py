@@ -15,10 +15,14 @@ Steps: ``transform`` (lossless rewrites), ``neuron_prune`` (fraction or count of
 ``synapse_prune`` (sparsity per layer, reached in ``iterations`` equal steps), ``quantize`` (``mode`` "kmeans"
 with ``bits`` per layer and centroid fine-tuning, or "int8"), ``reconstruct`` (post-training pruning and
 quantization layer by layer with error compensation, from a few calibration images: ``layers`` maps
-patterns to ``{"sparsity": s, "bits": b}``; ``images`` calibration images from the training set, ``damp``,
+patterns to ``{"sparsity": s, "bits": b}`` (and ``"step"``, a uniform grid's spacing); ``images`` calibration images from the training set, ``damp``,
 ``refit``, ``refit_codebook``, then ``epochs`` of fine-tuning of the centroids; see
-:mod:`xnn.xqueeze.reconstruct`), ``encode`` (biases, Affine scales and codebooks as float16 where that does
-not change the validation error).
+:mod:`xnn.xqueeze.reconstruct`), ``distill`` (the compressed network, masks and codebook assignments fixed,
+trained to give the uncompressed network's outputs and chosen intermediate tensors on augmented crops of the
+training images; the keys of :class:`xnn.xqueeze.distill.DistillOptions`, plus ``threads`` for PyTorch),
+``encode`` (biases, Affine scales and codebooks as float16 where that does
+not change the validation error by more than ``tolerance``; with ``affine_bits``, Affine scales and shifts
+on per-tensor codebooks of that many bits under the same condition).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from . import prune, quantize, reconstruct, transform
 from .data import Dataset
 from .report import Report, StepResult, layer_sizes
 
-STEPS = ("transform", "neuron_prune", "synapse_prune", "quantize", "reconstruct", "encode")
+STEPS = ("transform", "neuron_prune", "synapse_prune", "quantize", "reconstruct", "distill", "encode")
 
 
 def load_config(source: Union[str, Path, dict]) -> dict:
@@ -79,6 +83,7 @@ class Compressed:
 class _Run:
     def __init__(self, graph: Graph, cfg: dict, data: Optional[Dataset], progress: bool, log: Callable[[str], None]):
         self.graph = copy.deepcopy(graph)
+        self.original = graph  # the teacher of the distill step; never modified
         self.cfg = cfg
         self.data = data
         self.progress = progress
@@ -276,10 +281,11 @@ class _Run:
         if self.quantized:
             raise ValueError("reconstruct must come before quantize")
         layers = _match(self.graph, s["layers"])
-        bad = [n for n, v in layers.items() if not isinstance(v, dict) or set(v) - {"sparsity", "bits"}]
+        bad = [n for n, v in layers.items() if not isinstance(v, dict) or set(v) - {"sparsity", "bits", "step"}]
         if bad:
-            raise ValueError(f"reconstruct: layer {bad[0]!r} needs {{\"sparsity\": s, \"bits\": b}}")
-        specs = {n: reconstruct.LayerSpec(float(v.get("sparsity", 0.0)), int(v.get("bits", 8))) for n, v in layers.items()}
+            raise ValueError(f"reconstruct: layer {bad[0]!r} needs {{\"sparsity\": s, \"bits\": b}} (and \"step\")")
+        specs = {n: reconstruct.LayerSpec(float(v.get("sparsity", 0.0)), int(v.get("bits", 8)), float(v.get("step", 0.0)))
+                 for n, v in layers.items()}
         pool = self.train[0] if self.train is not None else None
         if pool is None:
             raise ValueError("reconstruct needs calibration images (data)")
@@ -297,11 +303,40 @@ class _Run:
             groups[key] = groups.get(key, 0) + 1
         return "; ".join(f"{c} layer{'s' if c > 1 else ''} {k}" for k, c in groups.items())
 
+    def step_distill(self, s: dict) -> str:
+        from . import distill
+        from .torchnet import TorchNet, torch
+
+        if self.train is None:
+            raise ValueError("distill needs training images (data)")
+        known = {f.name for f in dataclasses.fields(distill.DistillOptions)}
+        bad = set(s) - known - {"step", "threads"}
+        if bad:
+            raise ValueError(f"distill: unknown keys {sorted(bad)} (known: {', '.join(sorted(known | {'threads'}))})")
+        opts = distill.DistillOptions(**{k: v for k, v in s.items() if k in known})
+        before = torch.get_num_threads()
+        threads = s.get("threads", self.threads)
+        if threads:
+            torch.set_num_threads(int(threads))
+        try:
+            student = self.net if self.net is not None else self.build_net()
+            teacher = TorchNet(self.original)
+            losses = distill.distill(student, teacher, self.train[0], opts,
+                                     lambda total, desc: _progress(total, desc, self.progress))
+        finally:
+            torch.set_num_threads(before)
+        self.sync_graph()
+        k = max(1, len(losses) // 10)
+        return (f"{opts.steps} steps of {opts.batch} at {opts.size or 'full'} px, loss {np.mean(losses[:k]):.4f} -> "
+                f"{np.mean(losses[-k:]):.4f}")
+
     def step_encode(self, s: dict) -> str:
         """Biases, Affine scales, then codebooks, as float16 where the validation error does not grow."""
         if self.val is None:
             return "float32 kept (no validation data)"
-        base = self.error(self.graph, "val")
+        # ``tolerance``: how much the validation error may grow (a fraction; with few validation images one
+        # flipped image should not keep float32).
+        base = self.error(self.graph, "val") + float(s.get("tolerance", 0.0))
         changed = []
         for kind in ("bias", "scale", "codebook"):
             trial = copy.deepcopy(self.graph)
@@ -317,8 +352,24 @@ class _Run:
             if self.error(trial, "val") <= base:
                 self.graph = trial
                 changed.append(kind)
+        note = "float16 " + " and ".join(changed) if changed else "float32 kept"
+        bits = int(s.get("affine_bits", 0))
+        if bits:
+            # Affine scales and shifts of many channels on a per-tensor codebook (float16 centroids), where
+            # the index is cheaper than a float16 and the validation error does not grow.
+            trial = copy.deepcopy(self.graph)
+            for n in trial.nodes:
+                for slot, w in enumerate(n.weights if n.op == "Affine" else []):
+                    v = w.dense() if isinstance(w, CodedWeight) else np.asarray(w, np.float32)
+                    if v.size > 2 << bits:
+                        c, idx = quantize.kmeans_1d(v, 1 << bits)
+                        n.weights[slot] = CodedWeight(v.shape, centroids=c, indices=idx, half=True)
+            kept = self.error(trial, "val") <= self.error(self.graph, "val") + float(s.get("tolerance", 0.0))
+            if kept:
+                self.graph = trial
+            note += f"; Affine on {bits}-bit codebooks" + ("" if kept else " rejected (validation error grows)")
         self.net = None
-        return "float16 " + " and ".join(changed) if changed else "float32 kept"
+        return note
 
 
 def finetune(graph: Graph, data: Dataset, epochs: float, config: Optional[dict] = None, progress: bool = True
@@ -335,6 +386,9 @@ class _NoBar:
     def update(self, n: int) -> None:
         pass
 
+    def set_postfix_str(self, s: str) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -344,7 +398,7 @@ def _progress(total: int, desc: str, enabled: bool):
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="batch", leave=False)
+    return tqdm(total=total, desc=desc, unit="batch", leave=False, mininterval=2.0)
 
 
 def compress(graph: Graph, config: Union[str, Path, dict], data: Optional[Dataset] = None, source_bytes: int = 0,

@@ -19,8 +19,11 @@ def kmeans_1d(values: np.ndarray, k: int, iterations: int = 50) -> Tuple[np.ndar
     v = np.asarray(values, np.float64).reshape(-1)
     if v.size == 0:
         return np.zeros(1, np.float32), np.zeros(0, np.int64)
+    distinct = np.unique(v)
+    if distinct.size <= int(k):  # every value its own centroid: exact
+        return distinct.astype(np.float32), np.searchsorted(distinct, v)
     lo, hi = float(v.min()), float(v.max())
-    k = max(1, min(int(k), np.unique(v).size))
+    k = max(1, int(k))
     c = np.linspace(lo, hi, k) if k > 1 else np.array([v.mean()])
     idx = np.zeros(v.size, np.int64)
     for _ in range(iterations):

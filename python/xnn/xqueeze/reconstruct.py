@@ -36,10 +36,14 @@ IDENTITY_ACT = [1.0, float("-inf"), float("inf")]
 
 @dataclasses.dataclass
 class LayerSpec:
-    """What one layer becomes: a fraction of its weights set to zero, the rest on a ``2^bits`` codebook."""
+    """What one layer becomes: a fraction of its weights set to zero, the rest on a ``2^bits`` codebook:
+    k-means centroids, or with ``step`` > 0 a uniform grid of that spacing around zero (in units of the
+    layer's weight RMS; used levels only). A uniform grid with more levels than the rate needs, entropy-coded
+    by the Huffman stage, gives a lower error per stored bit than a k-means codebook of fewer levels."""
 
     sparsity: float = 0.0
     bits: int = 8
+    step: float = 0.0
 
 
 def obs_compress(w: np.ndarray, h: np.ndarray, sparsity: float, centroids: Optional[np.ndarray],
@@ -217,11 +221,20 @@ def compress_layer(graph: Graph, node: Node, stats: _Stats, spec: LayerSpec, dam
     hinv_d = np.einsum("gii->gi", np.linalg.inv(stats.h + lam * eye))
     sal = (v ** 2 / hinv_d[:, None, :]).reshape(-1)
     keep = sal >= np.quantile(sal, spec.sparsity) if spec.sparsity > 0 else slice(None)
-    cents, _ = kmeans_1d(v.reshape(-1)[keep], 1 << int(spec.bits))
+    if spec.step > 0:
+        count = 1 << int(spec.bits)
+        rms = float(np.sqrt(np.mean(v.reshape(-1)[keep] ** 2)))
+        cents = spec.step * rms * (np.arange(count) - count // 2)
+    else:
+        cents, _ = kmeans_1d(v.reshape(-1)[keep], 1 << int(spec.bits))
     q, mask = obs_compress(v, stats.h, spec.sparsity, cents, damp, block)
     cents = np.sort(np.asarray(cents, np.float64))
     idx = np.zeros(q.shape, np.int64)
     idx[mask > 0] = np.searchsorted((cents[1:] + cents[:-1]) / 2, q[mask > 0])
+    used = np.unique(idx[mask > 0])  # a grid's unused levels are dropped
+    remap = np.zeros(len(cents), np.int64)
+    remap[used] = np.arange(len(used))
+    cents, idx = cents[used], np.where(mask > 0, remap[idx], 0)
     if refit_codebook and len(cents) <= 16:
         hd = stats.h + lam * eye
         cents = refit_centroids(v, hd, idx, mask, len(cents))
