@@ -89,3 +89,27 @@ def test_predict(benchmark, reference, model, threads, runtime):
         if other != runtime:
             d = models.max_rel_diff(other_out, out)
             assert d <= models.AGREE_TOL, f"{runtime} vs {other}: max diff {d:.3g} of max"
+
+
+PERMUTE_SHAPE = (1, 64, 56, 56)
+
+
+@pytest.mark.parametrize("runtime", ["xnn", "numpy"])
+def test_permute_nchw_to_nhwc(benchmark, runtime):
+    """A 56x56x64 NCHW -> NHWC Permute on one thread next to NumPy's transpose + copy (what an app would do
+    by hand). Measures only; the output must equal NumPy's."""
+    import numpy as np
+    import xnn
+
+    x = np.random.default_rng(0).standard_normal(PERMUTE_SHAPE).astype(np.float32)
+    want = np.transpose(x, (0, 2, 3, 1)).copy()
+    benchmark.group = "permute 1x64x56x56 NCHW -> NHWC, 1 thread"
+    if runtime == "numpy":
+        got = benchmark(lambda: np.transpose(x, (0, 2, 3, 1)).copy())
+    else:
+        proto = (b'input: "data"\ninput_shape { dim: 1 dim: 64 dim: 56 dim: 56 }\n'
+                 b'layer { name: "perm" type: "Permute" bottom: "data" top: "out" '
+                 b'permute_param { order: 0 order: 2 order: 3 order: 1 } }')
+        model = xnn.Model.from_caffe_bytes(proto, b"", num_threads=1)
+        got = benchmark(lambda: model.predict(x))
+    np.testing.assert_array_equal(got, want)
