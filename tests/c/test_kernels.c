@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/testing.h"
+#include "kernels/dwconv.h"
 #include "kernels/winograd.h"
 #include "test_util.h"
 
@@ -22,14 +23,17 @@ static double act(double y, const xnn_f32_act_params* p) {
   return y < p->min ? p->min : y > p->max ? p->max : y;
 }
 
+/* Identity, ReLU, leaky, ReLU6, and the simplified forms (slope 1 with a clamp) the plans pass. */
+static const xnn_f32_act_params acts[] = {{1.0f, -INFINITY, INFINITY}, {0.0f, -INFINITY, INFINITY},
+                                          {0.1f, -INFINITY, INFINITY}, {0.0f, -INFINITY, 6.0f},
+                                          {1.0f, 0.0f, INFINITY},      {1.0f, -0.5f, 0.5f}};
+#define N_ACTS (sizeof(acts) / sizeof(acts[0]))
+
 static void test_gemm(const char* isa) {
   /* m, n, k: every tile of every set, whole and partial (n = 2, 3, 6, 7 reach the narrow tiles' edges). */
   static const size_t shapes[][3] = {{1, 1, 1},    {3, 5, 7},     {8, 12, 16}, {8, 32, 16}, {9, 13, 17},
                                      {17, 47, 64}, {5, 100, 300}, {25, 13, 3}, {40, 64, 1}, {16, 24, 0},
                                      {8, 2, 9},    {9, 3, 5},     {16, 7, 33}, {3, 6, 70}};
-  const xnn_f32_act_params acts[] = {{1.0f, -INFINITY, INFINITY}, {0.0f, -INFINITY, INFINITY},
-                                     {0.1f, -INFINITY, INFINITY}, {0.0f, -INFINITY, 6.0f},
-                                     {1.0f, 0.0f, INFINITY},      {1.0f, -0.5f, 0.5f}};
   for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
     const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
     float* a = malloc((m * k + 1) * sizeof(float));
@@ -39,7 +43,7 @@ static void test_gemm(const char* isa) {
     for (size_t i = 0; i < m * k; i++) a[i] = frand();
     for (size_t i = 0; i < k * n; i++) b[i] = frand();
     for (size_t i = 0; i < m; i++) bias[i] = frand();
-    for (size_t ai = 0; ai < sizeof(acts) / sizeof(acts[0]); ai++) {
+    for (size_t ai = 0; ai < N_ACTS; ai++) {
       const size_t kcs[] = {0, 7, 64};
       for (size_t kci = 0; kci < 6; kci++) {
         const int in_place = kci >= 3;
@@ -65,34 +69,46 @@ static void test_gemm(const char* isa) {
 }
 
 static void test_dwconv(const char* isa) {
-  /* Every row tail of 4- and 8-wide steps and of 8- and 16-wide vectors. */
-  static const size_t sizes[][2] = {{1, 1},  {3, 2},  {2, 3},  {2, 4},  {4, 5},  {3, 6},  {5, 7},  {2, 10},
-                                    {5, 12}, {3, 14}, {7, 16}, {8, 17}, {13, 31}, {3, 33}, {2, 46}};
-  const xnn_f32_act_params relu = {0.0f, -INFINITY, INFINITY};
+  /* oh 1-7: the two-row steps alone, with the one-row remainder, and several of each; ow 1-18 and a few
+   * wider: every column tail of 4-, 8- and 16-wide steps after zero, one and more whole steps. */
+  static const size_t wide[] = {23, 31, 33, 46, 64};
+  const size_t n_ow = 18 + sizeof(wide) / sizeof(wide[0]);
+  const float junk = 1e4f; /* what lies outside the taps: any use of it shows in the error */
   for (size_t stride = 1; stride <= 2; stride++) {
-    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-      const size_t oh = sizes[s][0], ow = sizes[s][1];
-      const size_t ih = (oh - 1) * stride + 3, iw = (ow - 1) * stride + 3, is = iw + 5;
-      float* in = calloc((ih + 1) * is + 64, sizeof(float));
-      float* out = malloc(oh * ow * sizeof(float));
-      float w[9];
-      for (int i = 0; i < 9; i++) w[i] = frand();
-      for (size_t y = 0; y < ih; y++)
-        for (size_t x = 0; x < iw; x++) in[y * is + x] = frand();
-      const int r = xnn_testing_dwconv3x3(isa, stride, oh, ow, in, is, w, 0.25f, &relu, out);
-      if (r == 1) {
-        double err = 0;
-        for (size_t y = 0; y < oh; y++)
-          for (size_t x = 0; x < ow; x++) {
-            double acc = 0.25;
-            for (int ky = 0; ky < 3; ky++)
-              for (int kx = 0; kx < 3; kx++) acc += w[ky * 3 + kx] * in[(y * stride + ky) * is + x * stride + kx];
-            err = fmax(err, fabs(act(acc, &relu) - out[y * ow + x]));
-          }
-        CHECK(err <= 1e-5, "%s dwconv3x3 s%zu %zux%zu: max error %g", isa, stride, oh, ow, err);
+    for (size_t oh = 1; oh <= 7; oh++) {
+      for (size_t o = 0; o < n_ow; o++) {
+        const size_t ow = o < 18 ? o + 1 : wide[o - 18];
+        const size_t ih = (oh - 1) * stride + 3, iw = (ow - 1) * stride + 3, is = iw + 1 + (oh + o) % 6;
+        /* Exactly what the contract lets a kernel read: XNN_DWCONV_EXTRA floats past the last tap. */
+        const size_t n_in = (ih - 1) * is + iw + XNN_DWCONV_EXTRA;
+        float* in = malloc(n_in * sizeof(float));
+        float* out = malloc((oh * ow + 8) * sizeof(float));
+        for (size_t i = 0; i < n_in; i++) in[i] = junk * frand();
+        for (size_t y = 0; y < ih; y++)
+          for (size_t x = 0; x < iw; x++) in[y * is + x] = frand();
+        float w[9];
+        for (int i = 0; i < 9; i++) w[i] = frand();
+        const float bias = frand();
+        for (size_t ai = 0; ai < N_ACTS; ai++) {
+          for (size_t i = 0; i < oh * ow + 8; i++) out[i] = -junk;
+          if (xnn_testing_dwconv3x3(isa, stride, oh, ow, in, is, w, bias, &acts[ai], out) != 1) break;
+          double err = 0;
+          int outside = 0;
+          for (size_t y = 0; y < oh; y++)
+            for (size_t x = 0; x < ow; x++) {
+              double acc = bias;
+              for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++) acc += w[ky * 3 + kx] * in[(y * stride + ky) * is + x * stride + kx];
+              const double e = fabs(act(acc, &acts[ai]) - out[y * ow + x]);
+              err = e > err || e != e ? e : err; /* NaN is an error too */
+            }
+          for (size_t i = oh * ow; i < oh * ow + 8; i++) outside += out[i] != -junk;
+          CHECK(err <= 1e-5 && outside == 0, "%s dwconv3x3 s%zu %zux%zu act=%zu: max error %g, %d written past the end",
+                isa, stride, oh, ow, ai, err, outside);
+        }
+        free(in);
+        free(out);
       }
-      free(in);
-      free(out);
     }
   }
 }
