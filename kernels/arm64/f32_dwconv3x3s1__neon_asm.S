@@ -25,6 +25,7 @@
 //   x7-x10     input rows oy..oy+3 (advance 32 bytes per step, x15 = 32); x5 x13 output rows oy, oy+1
 //   x11        columns left; x12 rows left
 //   w14        nonzero when slope is 1 (identity, or a fused ReLU: xnn_f32_act_simplify): no leaky part
+//   w16        nonzero when max is +inf (identity, ReLU, leaky): no upper clamp, 1 branch for 2-4 fmin
 // Kernels may read up to XNN_DWCONV_EXTRA floats past the last tap of a row; stores are exact.
 
 #include "kernels/arm64/assembly.h"
@@ -79,7 +80,9 @@
         fmla    v\r3\().4s, v3.4s, v26.4s
 .endif
 7:      DW_EACH fmax, v27, \r0, \r1, \r2, \r3
+        cbnz    w16, 17f
         DW_EACH fmin, v28, \r0, \r1, \r2, \r3
+17:
 .endm
 
 // The last 1 to 7 outputs of a row (x11 + 8 of them, x11 being what the step's subs left) from v30 v31
@@ -128,6 +131,10 @@ BEGIN_FUNCTION xnn_f32_dwconv3x3s1__neon_asm
         fmov    v3.4s, 1.0
         fcmeq   v3.4s, v26.4s, v3.4s
         umov    w14, v3.s[0]
+        fmov    w16, s28
+        mov     w17, 0x7f800000
+        cmp     w16, w17
+        cset    w16, eq
         mov     x15, 32
         lsl     x3, x3, 2                       // in_stride in bytes
         mov     x12, x0
