@@ -43,6 +43,9 @@ typedef struct xnn_f32_gemm_config {
    * 15-50% of a full panel empty; with these a 7x7 map's 49 columns cost 32 + 16 + 1. */
   xnn_f32_gemm_tile narrow[XNN_GEMM_MAX_NARROW];
   xnn_f32_gemv_ukernel_fn gemv;
+  /* A pointwise convolution on a map of at least this many pixels reads B in place whatever M
+   * (ops/convolution.c: reads_in_place), where packing it costs more than the tiles' strided reads. */
+  uint32_t in_place_pixels;
 } xnn_f32_gemm_config;
 
 /* Cost of one panel of a tile in column-equivalents of the vector tiles: a vector tile costs its width

@@ -24,7 +24,7 @@
 static const xnn_kernels g_ref = {
     .isa = "ref",
     .gemm = {xnn_f32_gemm_ukernel_4x16__ref, 4, 16, {{xnn_f32_gemm_ukernel_4x8__ref, 8}, {xnn_f32_gemm_ukernel_4x1__ref, 1}},
-             xnn_f32_gemv_ukernel__ref},
+             xnn_f32_gemv_ukernel__ref, 1024},
     .im2col_panel = xnn_f32_im2col_panel__ref,
     .fc = xnn_f32_fc__ref,
     .spmm = {.ukernel = xnn_f32_spmm_ukernel_8x1__ref, .tile = 8, .fc = 0.10f, .fc_streamed = 0.25f,
@@ -57,7 +57,7 @@ static void init_sets(void) {
   g_avx2.isa = "avx2";
   g_avx2.gemm = (xnn_f32_gemm_config){
       xnn_f32_gemm_ukernel_6x16__avx2, 6, 16, {{xnn_f32_gemm_ukernel_6x8__avx2, 8}, {xnn_f32_gemm_ukernel_6x1__avx2, 1}},
-      xnn_f32_gemv_ukernel__avx2};
+      xnn_f32_gemv_ukernel__avx2, 1024};
   g_avx2.fc = xnn_f32_fc__avx2;
   g_avx2.spmm = (xnn_f32_spmm_config){.ukernel = xnn_f32_spmm_ukernel_16x1__avx2, .tile = 16, .fc = 0.05f,
                                       .fc_streamed = 0.45f, .pointwise = 0.35f, .conv = 0.35f, .winograd = 0.15f};
@@ -74,7 +74,7 @@ static void init_sets(void) {
   g_avx512.gemm = (xnn_f32_gemm_config){
       xnn_f32_gemm_ukernel_8x32__avx512, 8, 32,
       {{xnn_f32_gemm_ukernel_8x16__avx512, 16}, {xnn_f32_gemm_ukernel_8x8__avx2, 8}, {xnn_f32_gemm_ukernel_8x1__avx2, 1}},
-      xnn_f32_gemv_ukernel__avx2};
+      xnn_f32_gemv_ukernel__avx2, 1024};
   g_avx512.fc = xnn_f32_fc__avx512;
   g_avx512.spmm = (xnn_f32_spmm_config){.ukernel = xnn_f32_spmm_ukernel_32x1__avx512, .tile = 32,
                                         .wide = xnn_f32_spmm_ukernel_64x1__avx512, .wide_tile = 64, .fc = 0.05f,
@@ -94,7 +94,7 @@ static void init_sets(void) {
   g_neon.isa = "neon";
   g_neon.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12,
                                       {{xnn_f32_gemm_ukernel_8x4__neon_asm, 4}, {xnn_f32_gemm_ukernel_8x1__neon, 1}},
-                                      xnn_f32_gemv_ukernel__neon};
+                                      xnn_f32_gemv_ukernel__neon, 1};
   g_neon.im2col_panel = xnn_f32_im2col_panel__neon;
   /* The break-evens were measured with the portable kernel; the assembly kernel (about a third of its
    * instructions per nonzero) only makes the sparse side faster, so they stay on the safe side until

@@ -31,8 +31,8 @@ static int is_pointwise(const xnn_conv_params* c) {
  * MobileNet v2's 28x28 384 -> 64, ResNet-50's 28x28 512 -> 128); with many (M = 512, 1024) packing once
  * costs less than every row tile hopping between K rows, and a 7x7 map's 49 columns ran 9-15% slower in
  * place whatever M. */
-static int reads_in_place(const xnn_conv_params* c, size_t pixels, size_t m) {
-  return is_pointwise(c) && (pixels >= 1024 || (pixels >= 196 && m <= 128));
+static int reads_in_place(const xnn_conv_params* c, const xnn_f32_gemm_config* g, size_t pixels, size_t m) {
+  return is_pointwise(c) && (pixels >= g->in_place_pixels || (pixels >= 196 && m <= 128));
 }
 
 /* Blocking of one group's GEMM: M rows (oc), N pixels, K = cin/group*kh*kw. */
@@ -323,10 +323,12 @@ static void pack_columns(const conv_job* j, size_t g, const segment* seg, size_t
                        seg[i].width);
 }
 
-/* Where the block's last tile starts if it is partial (its columns run past the block), else `cols`. */
-static size_t first_partial_tile(const xnn_f32_gemm_tile* tiles, size_t ntiles, size_t cols) {
+/* Where the block's tiles that cannot read B in place start, else `cols`: a partial last tile (its
+ * columns run past the block) and a one-column tile (the GEMV reads x contiguous: in place, every row
+ * tile would gather the column anew, where packing gathers it once). */
+static size_t first_packed_tile(const xnn_f32_gemm_tile* tiles, size_t ntiles, size_t cols) {
   for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr)
-    if (s + tiles[i].nr > cols) return s;
+    if (s + tiles[i].nr > cols || tiles[i].nr == 1) return s;
   return cols;
 }
 
@@ -351,10 +353,10 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   const size_t nseg = make_segments(j, n0, cols, tiles, ntiles, seg);
   const float* rg = j->residual ? j->residual + g * b->m * pixels + n0 : NULL;
   /* A pointwise convolution's B is its input, [K][pixels]: where it is read in place (reads_in_place),
-   * every tile whose columns all exist reads it there (ldb = pixels), and only a last, partial tile is
-   * packed (its kernel reads a whole tile width). */
-  const int in_place = reads_in_place(j->c, pixels, b->m);
-  const size_t packed_from = in_place ? first_partial_tile(tiles, ntiles, cols) : 0;
+   * every tile whose columns all exist reads it there (ldb = pixels), and only the last tiles are
+   * packed (first_packed_tile). */
+  const int in_place = reads_in_place(j->c, &j->k->gemm, pixels, b->m);
+  const size_t packed_from = in_place ? first_packed_tile(tiles, ntiles, cols) : 0;
   size_t first_packed = 0;
   while (first_packed < nseg && seg[first_packed].start < packed_from) first_packed++;
   const float* plane = j->src + g * kdim * pixels + n0;
