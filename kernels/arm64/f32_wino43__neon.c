@@ -75,6 +75,7 @@ void xnn_f32_wino43_output__neon(const float* m, size_t m_stride, size_t tiles, 
   const float32x4_t vb = vdupq_n_f32(bias), slope = vdupq_n_f32(params->slope);
   const float32x4_t lo = vdupq_n_f32(params->min), hi = vdupq_n_f32(params->max), zero = vdupq_n_f32(0.0f);
   const int leaky = params->slope != 1.0f; /* a fused ReLU arrives as slope 1 with min 0 */
+  const int clamp_hi = params->max != INFINITY;
   for (size_t t0 = 0; t0 < tiles; t0 += 4) {
     const size_t col0 = 4 * t0;
     if (col0 >= cols) break;
@@ -91,12 +92,13 @@ void xnn_f32_wino43_output__neon(const float* m, size_t m_stride, size_t tiles, 
     for (size_t i = 0; i < rows; i++) {
       float32x4x4_t y;
       float32x4_t r[4];
-      at6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], r);
-      for (int k = 0; k < 4; k++) {
-        float32x4_t v = vaddq_f32(r[k], vb);
-        if (leaky) v = vfmaq_f32(vmaxq_f32(v, zero), vminq_f32(v, zero), slope);
-        y.val[k] = vminq_f32(vmaxq_f32(v, lo), hi);
-      }
+      /* Every row of A^T weighs m1 by 1 (the point 1), so bias added to m1 is added to every output. */
+      at6(t[i][0], vaddq_f32(t[i][1], vb), t[i][2], t[i][3], t[i][4], t[i][5], r);
+      if (leaky)
+        for (int k = 0; k < 4; k++) r[k] = vfmaq_f32(vmaxq_f32(r[k], zero), vminq_f32(r[k], zero), slope);
+      for (int k = 0; k < 4; k++) y.val[k] = vmaxq_f32(r[k], lo);
+      if (clamp_hi)
+        for (int k = 0; k < 4; k++) y.val[k] = vminq_f32(y.val[k], hi);
       float* o = out + i * out_stride + col0;
       if (ncols == 16) {
         vst4q_f32(o, y); /* columns 0-3 of tile 0, then tile 1, ... */
