@@ -17,14 +17,26 @@
 // Partial tiles (mr < 8 or nr < 4) go through a 8x4 buffer in the C wrapper (f32_gemm_8x12__neon.c).
 //
 // Register usage
-//   A       v0 v1          (8 weights of one k)
-//   B       v2             (4 activations of one k)
+//   A       v0-v7          (8 weights of each of four k; v0 v1 in the one-k loop)
+//   B       v24-v27        (4 activations of each of four k; v2 in the one-k loop)
 //   C       v16-v23        row i in v(16+i)
 //   act     v5 slope, v6 min, v7 max; v3 v4 scratch (GEMM_ACTIVATION, assembly.h)
 //   x8      pointer to the current C row; x3, x5 hold ldb and ldc in bytes
 // Only v0-v7 and v16-v31 are used: no callee-saved register to save.
 
 #include "kernels/arm64/assembly.h"
+
+// One k: v16-v23 (rows 0-7) += \b * each lane of \a0 (rows 0-3) and \a1 (rows 4-7).
+.macro GEMM_8X4_K b, a0, a1
+        fmla    v16.4s, \b\().4s, \a0\().s[0]
+        fmla    v17.4s, \b\().4s, \a0\().s[1]
+        fmla    v18.4s, \b\().4s, \a0\().s[2]
+        fmla    v19.4s, \b\().4s, \a0\().s[3]
+        fmla    v20.4s, \b\().4s, \a1\().s[0]
+        fmla    v21.4s, \b\().4s, \a1\().s[1]
+        fmla    v22.4s, \b\().4s, \a1\().s[2]
+        fmla    v23.4s, \b\().4s, \a1\().s[3]
+.endm
 
 BEGIN_FUNCTION xnn_f32_gemm_8x4__neon_asm
         ldr     w10, [sp]                       // flags, the ninth argument
@@ -57,20 +69,28 @@ BEGIN_FUNCTION xnn_f32_gemm_8x4__neon_asm
         dup     v22.4s, v1.s[2]
         dup     v23.4s, v1.s[3]
 
-3:      cbz     x0, 5f
-        // Main loop: one k per iteration, 8 FMLA for 2 vector loads.
-4:      ld1     {v0.4s, v1.4s}, [x1], 32
+3:      subs    x0, x0, 4
+        b.lo    6f
+        // Main loop: four k per iteration, 32 FMLA for 6 loads (A of two k per 4-register load).
+4:      ld1     {v0.4s, v1.4s, v2.4s, v3.4s}, [x1], 64
+        ld1     {v24.4s}, [x2], x3
+        ld1     {v25.4s}, [x2], x3
+        GEMM_8X4_K v24, v0, v1
+        ld1     {v4.4s, v5.4s, v6.4s, v7.4s}, [x1], 64
+        GEMM_8X4_K v25, v2, v3
+        ld1     {v26.4s}, [x2], x3
+        ld1     {v27.4s}, [x2], x3
+        GEMM_8X4_K v26, v4, v5
+        GEMM_8X4_K v27, v6, v7
+        subs    x0, x0, 4
+        b.hs    4b
+6:      adds    x0, x0, 4                       // the last 0 to 3 k, one at a time
+        b.eq    5f
+8:      ld1     {v0.4s, v1.4s}, [x1], 32
         ld1     {v2.4s}, [x2], x3
-        fmla    v16.4s, v2.4s, v0.s[0]
-        fmla    v17.4s, v2.4s, v0.s[1]
-        fmla    v18.4s, v2.4s, v0.s[2]
-        fmla    v19.4s, v2.4s, v0.s[3]
-        fmla    v20.4s, v2.4s, v1.s[0]
-        fmla    v21.4s, v2.4s, v1.s[1]
-        fmla    v22.4s, v2.4s, v1.s[2]
-        fmla    v23.4s, v2.4s, v1.s[3]
+        GEMM_8X4_K v2, v0, v1
         subs    x0, x0, 1
-        b.ne    4b
+        b.ne    8b
 
 5:      tbz     w10, 1, 7f                      // not LAST: store as is
         GEMM_ACTIVATION x7, v3, v4, 16, 17, 18, 19, 20, 21, 22, 23
