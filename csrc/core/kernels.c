@@ -92,6 +92,12 @@ static void init_sets(void) {
 #if XNN_ARCH_ARM64
   g_neon = g_ref;
   g_neon.isa = "neon";
+  /* Pointwise B read in place on every map (in_place_pixels 1; x86 packs the small maps with many rows,
+   * 9-15% faster there). An 8x12 tile in place reads 48 of each K row's bytes, one or two 64-byte lines
+   * (up to 2.3x the bytes of a packed panel, and at K = 1024 about 100 KB of lines: L2, not the 32 KB L1
+   * of a Cortex-A72, as the 48 KB packed panel would not fit either) for 24 fmla a K step; at one
+   * 128-bit fmla a cycle that is under 5 bytes a cycle from L2, where Zen 4's two 256-bit FMAs a cycle
+   * need several times that. Packing costs every pixel a load and a store (MobileNet v1: 3.5 M instructions). */
   g_neon.gemm = (xnn_f32_gemm_config){xnn_f32_gemm_ukernel_8x12__neon_asm, 8, 12,
                                       {{xnn_f32_gemm_ukernel_8x4__neon_asm, 4}, {xnn_f32_gemm_ukernel_8x1__neon, 1}},
                                       xnn_f32_gemv_ukernel__neon, 1};
