@@ -115,16 +115,19 @@ static void test_dwconv(const char* isa) {
 
 static void test_maxpool(const char* isa) {
   /* oh, ow, kh, kw, stride: each window with a path of its own (3x3/2, 3x3/1, 2x2/2), with vector tails
-   * of 0-3 outputs, and others through the generic loops. */
+   * of 0-7 outputs, and others through the generic loops. */
   static const size_t cases[][5] = {{1, 1, 2, 2, 2}, {5, 7, 3, 3, 2},  {9, 17, 3, 3, 1}, {4, 33, 2, 2, 2},
                                     {3, 15, 3, 4, 2}, {7, 55, 3, 3, 2}, {6, 9, 2, 2, 1},  {3, 5, 5, 5, 2},
-                                    {2, 3, 1, 1, 2},  {4, 12, 3, 3, 1}, {2, 6, 2, 2, 2}};
+                                    {2, 3, 1, 1, 2},  {4, 12, 3, 3, 1}, {2, 6, 2, 2, 2},  {2, 1, 3, 3, 2},
+                                    {3, 8, 3, 3, 2},  {2, 18, 3, 3, 2}, {2, 20, 3, 3, 2}, {2, 27, 3, 3, 2},
+                                    {2, 28, 3, 3, 2}, {2, 13, 3, 3, 2}, {2, 14, 3, 3, 2}};
   for (size_t s = 0; s < sizeof(cases) / sizeof(cases[0]); s++) {
     const size_t oh = cases[s][0], ow = cases[s][1], kh = cases[s][2], kw = cases[s][3], st = cases[s][4];
     const size_t ih = (oh - 1) * st + kh, iw = (ow - 1) * st + kw, is = iw + 70;
     float* in = malloc(((ih + 1) * is) * sizeof(float));
-    float* out = malloc(oh * ow * sizeof(float));
-    for (size_t i = 0; i < (ih + 1) * is; i++) in[i] = -INFINITY;
+    float* out = malloc((oh * ow + 8) * sizeof(float));
+    for (size_t i = oh * ow; i < oh * ow + 8; i++) out[i] = 1e30f; /* stores past the end show */
+    for (size_t i = 0; i < (ih + 1) * is; i++) in[i] = 1e4f; /* outside the windows: any use shows */
     for (size_t y = 0; y < ih; y++)
       for (size_t x = 0; x < iw; x++) in[y * is + x] = frand();
     if (xnn_testing_maxpool(isa, oh, ow, kh, kw, st, in, is, out) == 1) {
@@ -136,6 +139,7 @@ static void test_maxpool(const char* isa) {
             for (size_t kx = 0; kx < kw; kx++) m = fmaxf(m, in[(y * st + ky) * is + x * st + kx]);
           bad += m != out[y * ow + x];
         }
+      for (size_t i = oh * ow; i < oh * ow + 8; i++) bad += out[i] != 1e30f;
       CHECK(bad == 0, "%s maxpool %zux%zu/%zu %zux%zu: %d wrong", isa, kh, kw, st, oh, ow, bad);
     }
     free(in);
