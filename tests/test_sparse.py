@@ -190,3 +190,68 @@ def test_cli_shows_sparse_layers(tmp_path, monkeypatch, capsys):
     for command in ("info", "profile"):
         assert cli.main([command, str(proto), "--weights", str(weights)]) == 0
         assert "Convolution [sparse: 25.0% nonzero]" in capsys.readouterr().out, command
+
+
+# (T, N, I, H, direction, initial states): every odd size, both directions, with and without h0/c0
+LSTM_CASES = [
+    (1, 1, 3, 5, "forward", False),
+    (7, 3, 17, 13, "bidirectional", True),
+    (7, 1, 17, 37, "reverse", False),
+    (1, 3, 3, 37, "bidirectional", False),
+    (7, 3, 3, 5, "forward", True),
+    (7, 1, 17, 13, "bidirectional", True),
+]
+
+
+def lstm_case_id(case) -> str:
+    t, n, i, h, direction, initial = case
+    return f"T{t}N{n}I{i}H{h}-{direction}{'-initial' if initial else ''}"
+
+
+@pytest.mark.parametrize("case", LSTM_CASES, ids=lstm_case_id)
+@pytest.mark.parametrize("zeros", [0.0, 0.5, 0.9, 1.0])
+@pytest.mark.parametrize("pruned", ["input", "recurrent", "input+recurrent"])
+def test_sparse_lstm(case, zeros, pruned, monkeypatch):
+    """A pruned LSTM forced sparse: against NumPy and against the same model forced dense, 1e-5 of the
+    largest output; the type names each pruned matrix that runs sparse (none when nothing is zero)."""
+    from test_lstm import lstm_graph
+    from xnn.format import encode
+
+    t, n, i_size, h, direction, initial = case
+    rng = rng_for("sparse-lstm", lstm_case_id(case), zeros, pruned)
+    d = 2 if direction == "bidirectional" else 1
+    x = randn(rng, t, n, i_size)
+    w, r = randn(rng, d, 4 * h, i_size, scale=i_size ** -0.5), randn(rng, d, 4 * h, h, scale=h ** -0.5)
+    w, r = (prune(w, zeros) if "input" in pruned else w), (prune(r, zeros) if "recurrent" in pruned else r)
+    b = randn(rng, d, 4 * h, scale=0.5)
+    opts, kw = {}, {}
+    if initial:
+        opts["initial_h"] = kw["h0"] = randn(rng, d, n, h)
+        opts["initial_c"] = kw["c0"] = randn(rng, d, n, h)
+    g, names = lstm_graph(x.shape, h, direction, [w, r, b], opts, 3)
+    feeds = {"x": x, **{k: opts[k] for k in names[1:]}}
+    want = dict(zip(["y", "y_h", "y_c"], ref.lstm(x, w, r, b, hidden=h, direction=direction, **kw)))
+    runs = {}
+    for mode in ("1", "0"):
+        monkeypatch.setenv("XNN_SPARSE", mode)
+        model = xnn.Model.from_bytes(encode(g), num_threads=1 + n % 2)
+        tags = [tag for tag in ("input", "recurrent") if f"[sparse: {tag} " in model.layers[0].type]
+        assert tags == ([tag for tag in ("input", "recurrent") if tag in pruned] if mode == "1" and zeros else []), \
+            model.layers[0].type
+        runs[mode] = model.run(feeds)
+        for name, wv in want.items():
+            check(runs[mode][name], wv, f"XNN_SPARSE={mode} {name}", rtol=1e-5)
+    for name in want:
+        check(runs["1"][name], runs["0"][name], f"sparse against dense {name}", rtol=1e-5)
+
+
+def test_sparse_lstm_type_names_density(monkeypatch):
+    from test_lstm import lstm_graph
+    from xnn.format import encode
+
+    rng = rng_for("sparse-lstm-type")
+    w, r = randn(rng, 2, 8, 4), randn(rng, 2, 8, 2)
+    w[:, :, :3] = 0  # 25% of W nonzero; R dense
+    g, _ = lstm_graph((3, 1, 4), 2, "bidirectional", [w, r, randn(rng, 2, 8)], {}, 1)
+    monkeypatch.setenv("XNN_SPARSE", "1")
+    assert [l.type for l in xnn.Model.from_bytes(encode(g)).layers] == ["LSTM [sparse: input 25.0% nonzero]"]
