@@ -245,13 +245,37 @@ def test_sparse_lstm(case, zeros, pruned, monkeypatch):
         check(runs["1"][name], runs["0"][name], f"sparse against dense {name}", rtol=1e-5)
 
 
-def test_sparse_lstm_type_names_density(monkeypatch):
+def lstm_types(monkeypatch, sparse, x_shape, w, r) -> str:
+    """The type of a one-node forward LSTM loaded with XNN_SPARSE=sparse (None: unset)."""
     from test_lstm import lstm_graph
     from xnn.format import encode
 
+    g, _ = lstm_graph(x_shape, r.shape[2], "bidirectional" if len(w) == 2 else "forward",
+                      [w, r, np.zeros(r.shape[:2], np.float32)], {}, 1)
+    if sparse is None:
+        monkeypatch.delenv("XNN_SPARSE", raising=False)
+    else:
+        monkeypatch.setenv("XNN_SPARSE", sparse)
+    return xnn.Model.from_bytes(encode(g)).layers[0].type
+
+
+def test_sparse_lstm_threshold_choice(monkeypatch):
+    """With XNN_SPARSE unset: 97% zeros run sparse, no zeros dense; at 80% zeros R (a step's product of a few
+    columns, the fully connected thresholds) stays dense, and so does W for a one-column sequence, while W
+    of a 7-step sequence runs sparse (the 1x1 convolution thresholds)."""
+    rng = rng_for("sparse-lstm-threshold")
+    w, r = randn(rng, 1, 4 * 64, 96), randn(rng, 1, 4 * 64, 64)
+    assert lstm_types(monkeypatch, None, (7, 1, 96), w, r) == "LSTM"
+    assert lstm_types(monkeypatch, None, (7, 1, 96), prune(w, 0.97), prune(r, 0.97)) == \
+        "LSTM [sparse: input 3.0% nonzero] [sparse: recurrent 3.0% nonzero]"
+    assert lstm_types(monkeypatch, None, (7, 1, 96), prune(w, 0.8), prune(r, 0.8)) == \
+        "LSTM [sparse: input 20.0% nonzero]"
+    assert lstm_types(monkeypatch, None, (1, 1, 96), prune(w, 0.8), prune(r, 0.8)) == "LSTM"
+
+
+def test_sparse_lstm_type_names_density(monkeypatch):
     rng = rng_for("sparse-lstm-type")
     w, r = randn(rng, 2, 8, 4), randn(rng, 2, 8, 2)
     w[:, :, :3] = 0  # 25% of W nonzero; R dense
-    g, _ = lstm_graph((3, 1, 4), 2, "bidirectional", [w, r, randn(rng, 2, 8)], {}, 1)
-    monkeypatch.setenv("XNN_SPARSE", "1")
-    assert [l.type for l in xnn.Model.from_bytes(encode(g)).layers] == ["LSTM [sparse: input 25.0% nonzero]"]
+    assert lstm_types(monkeypatch, "1", (3, 1, 4), w, r) == "LSTM [sparse: input 25.0% nonzero]"
+    assert lstm_types(monkeypatch, "0", (3, 1, 4), w, r) == "LSTM"

@@ -193,14 +193,23 @@ static xnn_status pack_slot(xnn_node* n, int slot, size_t k, const xnn_kernels* 
   return XNN_OK;
 }
 
-static xnn_status lstm_pack(xnn_node* n, const xnn_kernels* ks) {
+/* Whether W and R run sparse, one choice per matrix (both directions' rows together), for the model's
+ * declared input shape. R's product runs once a step over the batch's few columns, as a fully connected
+ * layer runs over its items. W's runs once over the sequence's T x N columns, against a GEMM of as many,
+ * as a 1x1 convolution runs over its pixels; a single column (one step of one item) is a matrix-vector
+ * product again, a fully connected layer's. */
+static void lstm_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* ks) {
   xnn_lstm_params* p = &n->p.lstm;
-  const size_t m = (size_t)num_directions(p) * 4 * (size_t)p->hidden_size, i = (size_t)p->input_size;
-  /* One choice per matrix, both directions' rows together. R's product runs once a step over the batch's
-   * few columns, as a fully connected layer runs over its items; W's runs once over all T x N columns,
-   * against a GEMM of as many, as a 1x1 convolution runs over its pixels. */
-  p->sparse = xnn_sparse_choose(n->weights[0], m, i, XNN_SPARSE_POINTWISE, ks) |
+  const xnn_shape* x = &t[n->inputs[0]].shape;
+  const size_t m = (size_t)num_directions(p) * 4 * (size_t)p->hidden_size;
+  const xnn_sparse_kind w_kind = xnn_dims_product(x, 0, XNN_MIN(x->ndim, 2)) > 1 ? XNN_SPARSE_POINTWISE : XNN_SPARSE_FC;
+  p->sparse = xnn_sparse_choose(n->weights[0], m, (size_t)p->input_size, w_kind, ks) |
               xnn_sparse_choose(n->weights[1], m, (size_t)p->hidden_size, XNN_SPARSE_FC, ks) << 1;
+}
+
+static xnn_status lstm_pack(xnn_node* n, const xnn_kernels* ks) {
+  const xnn_lstm_params* p = &n->p.lstm;
+  const size_t m = (size_t)num_directions(p) * 4 * (size_t)p->hidden_size, i = (size_t)p->input_size;
   XNN_CHECK(p->sparse & 1 ? xnn_sparse_pack(n, 0, m, i, 2, "input ") : pack_slot(n, 0, i, ks));
   XNN_CHECK(p->sparse & 2 ? xnn_sparse_pack(n, 1, m, (size_t)p->hidden_size, -1, "recurrent ")
                           : pack_slot(n, 1, (size_t)p->hidden_size, ks));
@@ -267,4 +276,4 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   }
 }
 
-const xnn_op_def xnn_op_lstm = {.reshape = lstm_reshape, .run = lstm_run, .pack = lstm_pack};
+const xnn_op_def xnn_op_lstm = {.reshape = lstm_reshape, .run = lstm_run, .choose = lstm_choose, .pack = lstm_pack};
