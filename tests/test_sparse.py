@@ -1,6 +1,7 @@
-"""Sparse layers: pruned convolutions and fully connected layers forced onto the sparse path (XNN_SPARSE=1)
-and onto the dense one (XNN_SPARSE=0), both against NumPy, on every kernel set and with 1 and 2 threads;
-the choice made at load shows in the layer type, and XNN_SPARSE unset follows the measured thresholds."""
+"""Sparse layers: pruned convolutions, fully connected layers and LSTMs forced onto the sparse path
+(XNN_SPARSE=1) and onto the dense one (XNN_SPARSE=0), both against NumPy, on every kernel set and with 1
+and 2 threads; the choice made at load shows in the layer type, and XNN_SPARSE unset follows the measured
+thresholds."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,9 @@ import pytest
 
 import numpy_ref as ref
 import xnn
+from test_lstm import lstm_graph
 from test_ops import caffemodel_bytes, check, conv_param, layer, net_text, randn, rng_for
+from xnn.format import encode
 
 
 @pytest.fixture(autouse=True, params=xnn.available_isas())
@@ -214,9 +217,6 @@ def lstm_case_id(case) -> str:
 def test_sparse_lstm(case, zeros, pruned, monkeypatch):
     """A pruned LSTM forced sparse: against NumPy and against the same model forced dense, 1e-5 of the
     largest output; the type names each pruned matrix that runs sparse (none when nothing is zero)."""
-    from test_lstm import lstm_graph
-    from xnn.format import encode
-
     t, n, i_size, h, direction, initial = case
     rng = rng_for("sparse-lstm", lstm_case_id(case), zeros, pruned)
     d = 2 if direction == "bidirectional" else 1
@@ -246,10 +246,8 @@ def test_sparse_lstm(case, zeros, pruned, monkeypatch):
 
 
 def lstm_types(monkeypatch, sparse, x_shape, w, r) -> str:
-    """The type of a one-node forward LSTM loaded with XNN_SPARSE=sparse (None: unset)."""
-    from test_lstm import lstm_graph
-    from xnn.format import encode
-
+    """The type of a one-node LSTM (bidirectional when w has two directions) loaded with XNN_SPARSE=sparse
+    (None: unset)."""
     g, _ = lstm_graph(x_shape, r.shape[2], "bidirectional" if len(w) == 2 else "forward",
                       [w, r, np.zeros(r.shape[:2], np.float32)], {}, 1)
     if sparse is None:
@@ -279,3 +277,15 @@ def test_sparse_lstm_type_names_density(monkeypatch):
     w[:, :, :3] = 0  # 25% of W nonzero; R dense
     assert lstm_types(monkeypatch, "1", (3, 1, 4), w, r) == "LSTM [sparse: input 25.0% nonzero]"
     assert lstm_types(monkeypatch, "0", (3, 1, 4), w, r) == "LSTM"
+
+
+def test_sparse_lstm_too_long_input(monkeypatch):
+    """The kernels index the transposed input with 31 bits: a plan for a longer one is a shape error naming
+    the layer (planning allocates nothing, so no such input is needed)."""
+    rng = rng_for("sparse-lstm-long")
+    w, r = prune(randn(rng, 1, 20, 3), 0.5), randn(rng, 1, 20, 5)
+    monkeypatch.setenv("XNN_SPARSE", "1")
+    model = xnn.Model.from_bytes(encode(lstm_graph((7, 1, 3), 5, "forward", [w, r, randn(rng, 1, 20)], {}, 1)[0]))
+    assert model.arena_bytes((1 << 20, 1, 3)) > 0
+    with pytest.raises(xnn.ShapeError, match=r"'lstm'.*too long for the sparse weights"):
+        model.arena_bytes((1 << 30, 1, 3))

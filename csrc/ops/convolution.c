@@ -203,7 +203,8 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
 static xnn_status conv_pack(xnn_node* n, const xnn_kernels* k) {
   xnn_conv_params* c = &n->p.conv;
   if (c->algo == XNN_CONV_WINOGRAD) return xnn_conv_winograd_pack(n, k);
-  if (c->algo == XNN_CONV_SPARSE) return xnn_sparse_pack(n, 0, (size_t)c->num_output, kdim_of(c), c->has_bias ? 1 : -1, "");
+  if (c->algo == XNN_CONV_SPARSE)
+    return xnn_sparse_pack(n, 0, (size_t)c->num_output, kdim_of(c), c->has_bias ? 1 : -1, "");
   if (is_depthwise(c)) return XNN_OK;
   const size_t mr = k->gemm.mr, mg = (size_t)(c->num_output / c->group);
   const size_t kdim = kdim_of(c);

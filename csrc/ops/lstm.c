@@ -72,12 +72,15 @@ static xnn_status lstm_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   const int64_t items = xnn_mul_sat(steps, batch);
   plan->macs = xnn_mul_sat(xnn_mul_sat(d * 4 * h, items), p->input_size + h);
   if (in.stat >= 0) plan->macs += xnn_mul_sat(d * 4 * h * batch, p->static_size);
+  /* A sparse product's input, transposed: [I][T*N] or [H][N], which its kernels index with 31 bits. */
+  const int64_t xt = XNN_MAX(p->sparse & 1 ? xnn_mul_sat(items, p->input_size) : 0, p->sparse & 2 ? batch * h : 0);
+  if (xt >= INT32_MAX)
+    return xnn_shape_error("input %s is too long for the sparse weights (%lld values transposed, 2^31 at most)",
+                           xnn_shape_str(x, buf, sizeof(buf)), (long long)xt);
   /* The GEMM's packed columns per thread; per direction, the input projection [4H][T*N], the static one
    * [4H][N], one step's recurrent products [4H][N], one item's gates [4H], the previous h scaled by cont
-   * [N][H], and the states h and c [N][H]. */
-  int64_t floats = (items + (in.stat >= 0 ? batch : 0) + batch + 1) * 4 * h + 3 * batch * h;
-  /* A sparse product's input transposed: [I][T*N] or [H][N]. */
-  if (p->sparse) floats += XNN_MAX(items * p->input_size, batch * h);
+   * [N][H], the states h and c [N][H], and that transposed input. */
+  const int64_t floats = (items + (in.stat >= 0 ? batch : 0) + batch + 1) * 4 * h + 3 * batch * h + xt;
   plan->workspace_bytes = ((size_t)floats + plan->num_threads * gemm_scratch_floats(&plan->kernels->gemm)) * sizeof(float);
   return XNN_OK;
 }
