@@ -11,7 +11,8 @@ by its own time in ``Model.profile`` (the C clock around the layer, without Pyth
 copies), a whole model by the wall time of ``predict``; the figures are medians over the rounds.
 
 Layers are single-layer nets (a convolution or fully connected layer with bias and ReLU) of MobileNet v1's
-1x1 shapes and two classifier shapes. The whole model is MobileNet v1 (tests/data/caffe) with seeded
+1x1 shapes and two classifier shapes, and a one-node .xnn LSTM (forward, no optional inputs) with its
+input weights W, its recurrent weights R or both pruned (the other left dense). The whole model is MobileNet v1 (tests/data/caffe) with seeded
 random weights (tests/caffe_tools.random_caffemodel) in which every 1x1 convolution and the classifier
 are pruned to the sparsity; the 3x3 convolutions (the first one and the depthwise ones) stay dense.
 
@@ -55,6 +56,9 @@ CONV3X3 = ((64, 56, 64, 1), (128, 28, 128, 1), (256, 14, 256, 1), (512, 7, 512, 
 SWEEP = {"fc": [("fc", (512, 512)), ("fc", (1024, 1000)), ("fc", (2048, 2048)), ("fc", (4096, 4096)),
                 ("1x1", (1024, 1, 1000))],
          "1x1": [("1x1", shape) for shape in POINTWISE], "3x3": [("3x3", shape) for shape in CONV3X3]}
+#: LSTMs (input size I, hidden size H, steps T, batch N) and which weight matrices are pruned.
+LSTM = ((256, 512, 16, 1),)
+LSTM_PRUNED = ("W+R", "W", "R")
 DENSITIES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -106,12 +110,34 @@ def _set_env(values: dict) -> dict:
     return old
 
 
-def load(paths: tuple, mode, threads: int, isa: str = ""):
-    """The model with XNN_SPARSE=mode (None: unset) and XNN_ISA=isa (empty: this CPU's best), read at load."""
+def lstm_model(shape: tuple, pruned: str, sparsity: float) -> tuple:
+    """(.xnn bytes, input) of a one-node LSTM with seeded random weights, the `pruned` ones ("W", "R" or
+    "W+R") magnitude-pruned to the sparsity."""
+    from xnn.format import encode
+    from xnn.graph import Graph, Node
+
+    i, h, t, n = shape
+    rng = np.random.default_rng(0)
+    w = (rng.standard_normal((1, 4 * h, i)) / np.sqrt(i)).astype(np.float32)
+    r = (rng.standard_normal((1, 4 * h, h)) / np.sqrt(h)).astype(np.float32)
+    b = rng.uniform(-0.1, 0.1, (1, 4 * h)).astype(np.float32)
+    w, r = (prune(w, sparsity) if "W" in pruned else w), (prune(r, sparsity) if "R" in pruned else r)
+    attrs = {"hidden_size": [h], "direction": [0], "has_cont": [0], "has_static": [0], "has_seq_lens": [0],
+             "has_initial": [0]}
+    g = Graph(tensors=["x", "y"], inputs=[(0, (t, n, i))], outputs=[1],
+              nodes=[Node("lstm", "LSTM", [0], [1], attrs, [w, r, b])])
+    return encode(g), rng.standard_normal((t, n, i)).astype(np.float32)
+
+
+def load(paths, mode, threads: int, isa: str = ""):
+    """The model (prototxt and caffemodel paths, or .xnn bytes) with XNN_SPARSE=mode (None: unset) and
+    XNN_ISA=isa (empty: this CPU's best), read at load."""
     import xnn
 
     saved = _set_env({"XNN_SPARSE": mode, "XNN_ISA": isa or None})
     try:
+        if isinstance(paths, bytes):
+            return xnn.Model.from_bytes(paths, num_threads=threads)
         return xnn.Model.load(str(paths[0]), str(paths[1]), num_threads=threads)
     finally:
         _set_env(saved)
@@ -163,6 +189,13 @@ def layer_name(kind: str, shape: tuple) -> str:
 def bench_layers(threads: int, rounds: int, runs: int) -> list:
     """Rows (layer, dense ms, sparse/dense speed-up per sparsity), XNN_SPARSE=0 vs 1."""
     rows = []
+
+    def row(name: str, models: list, x: np.ndarray) -> None:
+        t = interleaved([layer_timer(m, x, runs) for m in models], rounds)
+        rows.append((name, t[0], [t[0] / v for v in t[1:]]))
+        print(f"  {threads} thread(s) {name}: dense {t[0]:.3f} ms, speed-up " + " ".join(f"{r:.2f}" for r in rows[-1][2]),
+              file=sys.stderr)
+
     for kind, shapes in (("1x1", POINTWISE), ("fc", FULLY_CONNECTED)):
         for shape in shapes:
             prototxt, w, bias, x = random_layer(kind, shape)
@@ -171,10 +204,14 @@ def bench_layers(threads: int, rounds: int, runs: int) -> list:
             for s in SPARSITIES:
                 paths = write_net(f"{tag}_{int(s * 100)}", prototxt, {"layer": [prune(w, s), bias]})
                 models.append(load(paths, "1", threads))
-            t = interleaved([layer_timer(m, x, runs) for m in models], rounds)
-            rows.append((layer_name(kind, shape), t[0], [t[0] / v for v in t[1:]]))
-            print(f"  {threads} thread(s) {rows[-1][0]}: dense {t[0]:.3f} ms, speed-up "
-                  + " ".join(f"{r:.2f}" for r in rows[-1][2]), file=sys.stderr)
+            row(layer_name(kind, shape), models, x)
+    for shape in LSTM:
+        for pruned in LSTM_PRUNED:
+            data, x = lstm_model(shape, pruned, 0.0)
+            models = [load(data, "0", threads)] + [load(lstm_model(shape, pruned, s)[0], "1", threads)
+                                                   for s in SPARSITIES]
+            i, h, t, n = shape
+            row(f"LSTM {i}->{h} T{t} N{n}, {pruned} pruned", models, x)
     return rows
 
 

@@ -1,6 +1,7 @@
-"""Sparse layers: pruned convolutions and fully connected layers forced onto the sparse path (XNN_SPARSE=1)
-and onto the dense one (XNN_SPARSE=0), both against NumPy, on every kernel set and with 1 and 2 threads;
-the choice made at load shows in the layer type, and XNN_SPARSE unset follows the measured thresholds."""
+"""Sparse layers: pruned convolutions, fully connected layers and LSTMs forced onto the sparse path
+(XNN_SPARSE=1) and onto the dense one (XNN_SPARSE=0), both against NumPy, on every kernel set and with 1
+and 2 threads; the choice made at load shows in the layer type, and XNN_SPARSE unset follows the measured
+thresholds."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,9 @@ import pytest
 
 import numpy_ref as ref
 import xnn
+from test_lstm import lstm_graph
 from test_ops import caffemodel_bytes, check, conv_param, layer, net_text, randn, rng_for
+from xnn.format import encode
 
 
 @pytest.fixture(autouse=True, params=xnn.available_isas())
@@ -190,3 +193,99 @@ def test_cli_shows_sparse_layers(tmp_path, monkeypatch, capsys):
     for command in ("info", "profile"):
         assert cli.main([command, str(proto), "--weights", str(weights)]) == 0
         assert "Convolution [sparse: 25.0% nonzero]" in capsys.readouterr().out, command
+
+
+# (T, N, I, H, direction, initial states): every odd size, both directions, with and without h0/c0
+LSTM_CASES = [
+    (1, 1, 3, 5, "forward", False),
+    (7, 3, 17, 13, "bidirectional", True),
+    (7, 1, 17, 37, "reverse", False),
+    (1, 3, 3, 37, "bidirectional", False),
+    (7, 3, 3, 5, "forward", True),
+    (7, 1, 17, 13, "bidirectional", True),
+]
+
+
+def lstm_case_id(case) -> str:
+    t, n, i, h, direction, initial = case
+    return f"T{t}N{n}I{i}H{h}-{direction}{'-initial' if initial else ''}"
+
+
+@pytest.mark.parametrize("case", LSTM_CASES, ids=lstm_case_id)
+@pytest.mark.parametrize("zeros", [0.0, 0.5, 0.9, 1.0])
+@pytest.mark.parametrize("pruned", ["input", "recurrent", "input+recurrent"])
+def test_sparse_lstm(case, zeros, pruned, monkeypatch):
+    """A pruned LSTM forced sparse: against NumPy and against the same model forced dense, 1e-5 of the
+    largest output; the type names each pruned matrix that runs sparse (none when nothing is zero)."""
+    t, n, i_size, h, direction, initial = case
+    rng = rng_for("sparse-lstm", lstm_case_id(case), zeros, pruned)
+    d = 2 if direction == "bidirectional" else 1
+    x = randn(rng, t, n, i_size)
+    w, r = randn(rng, d, 4 * h, i_size, scale=i_size ** -0.5), randn(rng, d, 4 * h, h, scale=h ** -0.5)
+    w, r = (prune(w, zeros) if "input" in pruned else w), (prune(r, zeros) if "recurrent" in pruned else r)
+    b = randn(rng, d, 4 * h, scale=0.5)
+    opts, kw = {}, {}
+    if initial:
+        opts["initial_h"] = kw["h0"] = randn(rng, d, n, h)
+        opts["initial_c"] = kw["c0"] = randn(rng, d, n, h)
+    g, names = lstm_graph(x.shape, h, direction, [w, r, b], opts, 3)
+    feeds = {"x": x, **{k: opts[k] for k in names[1:]}}
+    want = dict(zip(["y", "y_h", "y_c"], ref.lstm(x, w, r, b, hidden=h, direction=direction, **kw)))
+    runs = {}
+    for mode in ("1", "0"):
+        monkeypatch.setenv("XNN_SPARSE", mode)
+        model = xnn.Model.from_bytes(encode(g), num_threads=1 + n % 2)
+        tags = [tag for tag in ("input", "recurrent") if f"[sparse: {tag} " in model.layers[0].type]
+        assert tags == ([tag for tag in ("input", "recurrent") if tag in pruned] if mode == "1" and zeros else []), \
+            model.layers[0].type
+        runs[mode] = model.run(feeds)
+        for name, wv in want.items():
+            check(runs[mode][name], wv, f"XNN_SPARSE={mode} {name}", rtol=1e-5)
+    for name in want:
+        check(runs["1"][name], runs["0"][name], f"sparse against dense {name}", rtol=1e-5)
+
+
+def lstm_types(monkeypatch, sparse, x_shape, w, r) -> str:
+    """The type of a one-node LSTM (bidirectional when w has two directions) loaded with XNN_SPARSE=sparse
+    (None: unset)."""
+    g, _ = lstm_graph(x_shape, r.shape[2], "bidirectional" if len(w) == 2 else "forward",
+                      [w, r, np.zeros(r.shape[:2], np.float32)], {}, 1)
+    if sparse is None:
+        monkeypatch.delenv("XNN_SPARSE", raising=False)
+    else:
+        monkeypatch.setenv("XNN_SPARSE", sparse)
+    return xnn.Model.from_bytes(encode(g)).layers[0].type
+
+
+def test_sparse_lstm_threshold_choice(monkeypatch):
+    """With XNN_SPARSE unset: 97% zeros run sparse, no zeros dense; at 80% zeros R (a step's product of a few
+    columns, the fully connected thresholds) stays dense, and so does W for a one-column sequence, while W
+    of a 7-step sequence runs sparse (the 1x1 convolution thresholds)."""
+    rng = rng_for("sparse-lstm-threshold")
+    w, r = randn(rng, 1, 4 * 64, 96), randn(rng, 1, 4 * 64, 64)
+    assert lstm_types(monkeypatch, None, (7, 1, 96), w, r) == "LSTM"
+    assert lstm_types(monkeypatch, None, (7, 1, 96), prune(w, 0.97), prune(r, 0.97)) == \
+        "LSTM [sparse: input 3.0% nonzero] [sparse: recurrent 3.0% nonzero]"
+    assert lstm_types(monkeypatch, None, (7, 1, 96), prune(w, 0.8), prune(r, 0.8)) == \
+        "LSTM [sparse: input 20.0% nonzero]"
+    assert lstm_types(monkeypatch, None, (1, 1, 96), prune(w, 0.8), prune(r, 0.8)) == "LSTM"
+
+
+def test_sparse_lstm_type_names_density(monkeypatch):
+    rng = rng_for("sparse-lstm-type")
+    w, r = randn(rng, 2, 8, 4), randn(rng, 2, 8, 2)
+    w[:, :, :3] = 0  # 25% of W nonzero; R dense
+    assert lstm_types(monkeypatch, "1", (3, 1, 4), w, r) == "LSTM [sparse: input 25.0% nonzero]"
+    assert lstm_types(monkeypatch, "0", (3, 1, 4), w, r) == "LSTM"
+
+
+def test_sparse_lstm_too_long_input(monkeypatch):
+    """The kernels index the transposed input with 31 bits: a plan for a longer one is a shape error naming
+    the layer (planning allocates nothing, so no such input is needed)."""
+    rng = rng_for("sparse-lstm-long")
+    w, r = prune(randn(rng, 1, 20, 3), 0.5), randn(rng, 1, 20, 5)
+    monkeypatch.setenv("XNN_SPARSE", "1")
+    model = xnn.Model.from_bytes(encode(lstm_graph((7, 1, 3), 5, "forward", [w, r, randn(rng, 1, 20)], {}, 1)[0]))
+    assert model.arena_bytes((1 << 20, 1, 3)) > 0
+    with pytest.raises(xnn.ShapeError, match=r"'lstm'.*too long for the sparse weights"):
+        model.arena_bytes((1 << 30, 1, 3))

@@ -118,6 +118,7 @@ typedef struct xnn_lstm_params {
   int32_t has_cont, has_static, has_seq_lens, has_initial;
   float clip;                      /* 0: none */
   int64_t input_size, static_size; /* I and S, from the weights */
+  int32_t sparse;                  /* bit s: weight slot s runs sparse (chosen at load) */
 } xnn_lstm_params;
 
 /* Embed: rows of a [input_dim, num_output] table picked by integer-valued floats; with `wrap`, a value

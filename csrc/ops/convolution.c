@@ -203,7 +203,8 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
 static xnn_status conv_pack(xnn_node* n, const xnn_kernels* k) {
   xnn_conv_params* c = &n->p.conv;
   if (c->algo == XNN_CONV_WINOGRAD) return xnn_conv_winograd_pack(n, k);
-  if (c->algo == XNN_CONV_SPARSE) return xnn_sparse_pack(n, (size_t)c->num_output, kdim_of(c), c->has_bias);
+  if (c->algo == XNN_CONV_SPARSE)
+    return xnn_sparse_pack(n, 0, (size_t)c->num_output, kdim_of(c), c->has_bias ? 1 : -1, "");
   if (is_depthwise(c)) return XNN_OK;
   const size_t mr = k->gemm.mr, mg = (size_t)(c->num_output / c->group);
   const size_t kdim = kdim_of(c);
@@ -417,7 +418,7 @@ static void sparse_task(void* ctx, size_t thread, size_t index) {
       for (size_t k0 = 0; k0 < kdim; k0 += 512)
         pack_columns(j, g, seg, nseg, len, k0, XNN_MIN((size_t)512, kdim - k0), panel + k0 * tile);
     }
-    xnn_sparse_run(j->n, (size_t)c->num_output, j->spmm, &b, &c->act);
+    xnn_sparse_run(j->n, 0, (size_t)c->num_output, j->spmm, &b, &c->act);
   }
 }
 

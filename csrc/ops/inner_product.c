@@ -49,7 +49,7 @@ static void fc_sparse_block(void* ctx, size_t block) {
   const size_t m = (size_t)p->num_output, k = (size_t)p->k, c0 = block * j->channels;
   for (size_t b = 0; b < j->batch; b++) {
     const xnn_sparse_block blk = {c0, XNN_MIN(j->channels, m - c0), 1, j->x + b * k, 1, j->y + b * m + c0, 1, NULL};
-    xnn_sparse_run(j->n, m, j->k->spmm.ukernel, &blk, &p->act);
+    xnn_sparse_run(j->n, 0, m, j->k->spmm.ukernel, &blk, &p->act);
   }
 }
 
@@ -73,7 +73,7 @@ static void fc_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k)
 
 static xnn_status fc_pack(xnn_node* n, const xnn_kernels* k) {
   const xnn_fc_params* p = &n->p.fc;
-  return p->sparse ? xnn_sparse_pack(n, (size_t)p->num_output, (size_t)p->k, p->has_bias) : XNN_OK;
+  return p->sparse ? xnn_sparse_pack(n, 0, (size_t)p->num_output, (size_t)p->k, p->has_bias ? 1 : -1, "") : XNN_OK;
 }
 
 const xnn_op_def xnn_op_inner_product = {.reshape = fc_reshape, .run = fc_run, .choose = fc_choose, .pack = fc_pack};

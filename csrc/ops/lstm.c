@@ -2,10 +2,13 @@
  * thread pool (the static input's projection once more, per item); then, step by step, the recurrent
  * product of all items' previous h (the same GEMM on R) and, per item, the fused cell kernel. Directions
  * run one after the other. W, R and W_static are packed once at load into the GEMM's row panels (B with
- * W); products come out transposed, [4H][columns], and each item's gates are gathered for the cell. */
+ * W); products come out transposed, [4H][columns], and each item's gates are gathered for the cell.
+ * Pruned W or R may run sparse instead (chosen at load, ops/sparse.h): the SpMM family gives the same
+ * transposed products. */
 #include <string.h>
 
 #include "ops/ops.h"
+#include "ops/sparse.h"
 
 /* The GEMM's blocking: K in chunks of KC, columns in blocks of NC (a packed block of at most KC x NC
  * floats, 128 KB, stays in L2 while every row panel runs over it). */
@@ -69,10 +72,15 @@ static xnn_status lstm_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   const int64_t items = xnn_mul_sat(steps, batch);
   plan->macs = xnn_mul_sat(xnn_mul_sat(d * 4 * h, items), p->input_size + h);
   if (in.stat >= 0) plan->macs += xnn_mul_sat(d * 4 * h * batch, p->static_size);
+  /* A sparse product's input, transposed: [I][T*N] or [H][N], which its kernels index with 31 bits. */
+  const int64_t xt = XNN_MAX(p->sparse & 1 ? xnn_mul_sat(items, p->input_size) : 0, p->sparse & 2 ? batch * h : 0);
+  if (xt >= INT32_MAX)
+    return xnn_shape_error("input %s is too long for the sparse weights (%lld values transposed, 2^31 at most)",
+                           xnn_shape_str(x, buf, sizeof(buf)), (long long)xt);
   /* The GEMM's packed columns per thread; per direction, the input projection [4H][T*N], the static one
    * [4H][N], one step's recurrent products [4H][N], one item's gates [4H], the previous h scaled by cont
-   * [N][H], and the states h and c [N][H]. */
-  const int64_t floats = (items + (in.stat >= 0 ? batch : 0) + batch + 1) * 4 * h + 3 * batch * h;
+   * [N][H], the states h and c [N][H], and that transposed input. */
+  const int64_t floats = (items + (in.stat >= 0 ? batch : 0) + batch + 1) * 4 * h + 3 * batch * h + xt;
   plan->workspace_bytes = ((size_t)floats + plan->num_threads * gemm_scratch_floats(&plan->kernels->gemm)) * sizeof(float);
   return XNN_OK;
 }
@@ -123,6 +131,44 @@ static void gemm(const xnn_run_ctx* ctx, size_t m, size_t k, size_t cols, const 
   xnn_parallelize_thread(ctx->pool, gemm_task, &j, col_blocks * div_up(panels, j.mc / g->mr));
 }
 
+/* A sparse product: the SpMM family reads channels x pixels, so X is transposed into xt, [k][cols]. */
+typedef struct spmm_job {
+  const xnn_node* n;
+  xnn_f32_spmm_ukernel_fn kernel;
+  xnn_sparse_split split;
+  const float* xt;
+  float* c;
+  size_t slot, m, c0, count, cols;
+} spmm_job;
+
+static void spmm_task(void* ctx, size_t index) {
+  const spmm_job* j = ctx;
+  const xnn_sparse_split* s = &j->split;
+  const size_t p0 = index % s->pixel_blocks * s->pixel_block, o = index / s->pixel_blocks * s->channel_block;
+  const xnn_sparse_block b = {j->c0 + o, XNN_MIN(s->channel_block, j->count - o), XNN_MIN(s->pixel_block, j->cols - p0),
+                              j->xt + p0, j->cols, j->c + o * j->cols + p0, j->cols, NULL};
+  const xnn_f32_act_params id = xnn_f32_act_identity();
+  xnn_sparse_run(j->n, (int)j->slot, j->m, j->kernel, &b, &id);
+}
+
+/* C[4H][cols] = direction d's rows of slot `slot` times X^T (+ the bias, with W), X row-major [cols][k];
+ * sparse, both directions' rows are one matrix of 2 x 4H channels. */
+static void product(const xnn_node* n, const xnn_run_ctx* ctx, int slot, size_t d, size_t k, const float* x,
+                    size_t cols, float* c, float* xt) {
+  const size_t g4 = 4 * (size_t)n->p.lstm.hidden_size, mr = ctx->kernels->gemm.mr, rows = div_up(g4, mr) * mr;
+  if (!(n->p.lstm.sparse >> slot & 1)) {
+    gemm(ctx, g4, k, cols, n->weights[slot] + d * rows * k, slot == 0 ? n->weights[2] + d * rows : NULL, x, c, cols);
+    return;
+  }
+  for (size_t q = 0; q < cols; q++)
+    for (size_t r = 0; r < k; r++) xt[r * cols + q] = x[q * k + r];
+  size_t tile;
+  const xnn_f32_spmm_ukernel_fn kernel = xnn_sparse_kernel(ctx->kernels, k, &tile);
+  spmm_job j = {n, kernel, xnn_sparse_split_work(cols, g4, 1, tile, (size_t)xnn_threadpool_size(ctx->pool)),
+                xt, c, (size_t)slot, (size_t)num_directions(&n->p.lstm) * g4, d * g4, g4, cols};
+  xnn_parallelize(ctx->pool, spmm_task, &j, j.split.pixel_blocks * j.split.channel_blocks);
+}
+
 /* Rewrites slot `slot` ([D][4H][k]) as D packed GEMM operands, the biases (slot 2) with W (slot 0). */
 static xnn_status pack_slot(xnn_node* n, int slot, size_t k, const xnn_kernels* ks) {
   const size_t mr = ks->gemm.mr, g4 = 4 * (size_t)n->p.lstm.hidden_size, rows = div_up(g4, mr) * mr;
@@ -150,10 +196,26 @@ static xnn_status pack_slot(xnn_node* n, int slot, size_t k, const xnn_kernels* 
   return XNN_OK;
 }
 
+/* Whether W and R run sparse, one choice per matrix (both directions' rows together), for the model's
+ * declared input shape. R's product runs once a step over the batch's few columns, as a fully connected
+ * layer runs over its items. W's runs once over the sequence's T x N columns, against a GEMM of as many,
+ * as a 1x1 convolution runs over its pixels; a single column (one step of one item) is a matrix-vector
+ * product again, a fully connected layer's. */
+static void lstm_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* ks) {
+  xnn_lstm_params* p = &n->p.lstm;
+  const xnn_shape* x = &t[n->inputs[0]].shape;
+  const size_t m = (size_t)num_directions(p) * 4 * (size_t)p->hidden_size;
+  const xnn_sparse_kind w_kind = xnn_dims_product(x, 0, XNN_MIN(x->ndim, 2)) > 1 ? XNN_SPARSE_POINTWISE : XNN_SPARSE_FC;
+  p->sparse = xnn_sparse_choose(n->weights[0], m, (size_t)p->input_size, w_kind, ks) |
+              xnn_sparse_choose(n->weights[1], m, (size_t)p->hidden_size, XNN_SPARSE_FC, ks) << 1;
+}
+
 static xnn_status lstm_pack(xnn_node* n, const xnn_kernels* ks) {
   const xnn_lstm_params* p = &n->p.lstm;
-  XNN_CHECK(pack_slot(n, 0, (size_t)p->input_size, ks));
-  XNN_CHECK(pack_slot(n, 1, (size_t)p->hidden_size, ks));
+  const size_t m = (size_t)num_directions(p) * 4 * (size_t)p->hidden_size, i = (size_t)p->input_size;
+  XNN_CHECK(p->sparse & 1 ? xnn_sparse_pack(n, 0, m, i, 2, "input ") : pack_slot(n, 0, i, ks));
+  XNN_CHECK(p->sparse & 2 ? xnn_sparse_pack(n, 1, m, (size_t)p->hidden_size, -1, "recurrent ")
+                          : pack_slot(n, 1, (size_t)p->hidden_size, ks));
   return p->has_static ? pack_slot(n, 3, (size_t)p->static_size, ks) : XNN_OK;
 }
 
@@ -163,7 +225,7 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const xnn_tensor_rt* x = &ctx->tensors[n->inputs[0]];
   const size_t steps = (size_t)x->shape.dims[0], batch = (size_t)x->shape.dims[1], h = (size_t)p->hidden_size;
   const size_t g4 = 4 * h, cols = steps * batch, isz = (size_t)p->input_size, ssz = (size_t)p->static_size;
-  const size_t dirs = (size_t)num_directions(p), rows = div_up(g4, ctx->kernels->gemm.mr) * ctx->kernels->gemm.mr;
+  const size_t dirs = (size_t)num_directions(p);
   const float* cont = in.cont >= 0 ? ctx->tensors[n->inputs[in.cont]].data : NULL;
   const float* lens = in.lens >= 0 ? ctx->tensors[n->inputs[in.lens]].data : NULL;
   float* y = ctx->tensors[n->outputs[0]].data;
@@ -174,13 +236,12 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   float* hx = g + g4;
   float* hs = hx + batch * h;
   float* cs = hs + batch * h;
+  float* xt = cs + batch * h;
   const xnn_f32_lstm_params cp = {p->clip > 0.0f ? -p->clip : -INFINITY, p->clip > 0.0f ? p->clip : INFINITY};
   for (size_t d = 0; d < dirs; d++) {
     const int reverse = p->direction == XNN_LSTM_REVERSE || d == 1;
-    gemm(ctx, g4, isz, cols, n->weights[0] + d * rows * isz, n->weights[2] + d * rows, x->data, proj, cols);
-    if (in.stat >= 0)
-      gemm(ctx, g4, ssz, batch, n->weights[3] + d * rows * ssz, NULL, ctx->tensors[n->inputs[in.stat]].data,
-           proj_static, batch);
+    product(n, ctx, 0, d, isz, x->data, cols, proj, xt);
+    if (in.stat >= 0) product(n, ctx, 3, d, ssz, ctx->tensors[n->inputs[in.stat]].data, batch, proj_static, xt);
     if (in.h0 >= 0) {
       memcpy(hs, ctx->tensors[n->inputs[in.h0]].data + d * batch * h, batch * h * sizeof(float));
       memcpy(cs, ctx->tensors[n->inputs[in.c0]].data + d * batch * h, batch * h * sizeof(float));
@@ -196,7 +257,7 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
         for (size_t i = 0; i < batch * h; i++) hx[i] = cont[t * batch + i / h] * hs[i];
         hin = hx;
       }
-      gemm(ctx, g4, h, batch, n->weights[1] + d * rows * h, NULL, hin, gates, batch);
+      product(n, ctx, 1, d, h, hin, batch, gates, xt);
       for (size_t i = 0; i < batch; i++) {
         float* out = y + ((t * dirs + d) * batch + i) * h;
         /* Lengths are clamped to [0, T]; a step at or past an item's length leaves its state alone. */
@@ -218,4 +279,4 @@ static void lstm_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   }
 }
 
-const xnn_op_def xnn_op_lstm = {.reshape = lstm_reshape, .run = lstm_run, .pack = lstm_pack};
+const xnn_op_def xnn_op_lstm = {.reshape = lstm_reshape, .run = lstm_run, .choose = lstm_choose, .pack = lstm_pack};

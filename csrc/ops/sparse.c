@@ -1,7 +1,7 @@
-/* Sparse weights, packed: weights[0] holds each output channel's bias and nonzero values in turn (the
- * SpMM family's layout), weights[1] the 32-bit input row of every nonzero, then each channel's count of
- * nonzeros, then where each channel starts in weights[0] (so that a block of channels starts anywhere
- * without summing the counts before it). */
+/* Sparse weights, packed: one block in the weight slot, holding each output channel's bias and nonzero
+ * values in turn (the SpMM family's layout), then the 32-bit input row of every nonzero, each channel's
+ * count of nonzeros, and where each channel starts among the values (so that a block of channels starts
+ * anywhere without summing the counts before it). */
 #include "ops/sparse.h"
 
 #include <stdio.h>
@@ -36,37 +36,37 @@ int xnn_sparse_choose(const float* w, size_t m, size_t k, xnn_sparse_kind kind, 
   return (double)nonzeros < (double)threshold * (double)count;
 }
 
-xnn_status xnn_sparse_pack(xnn_node* n, size_t m, size_t k, int has_bias) {
-  const size_t nonzeros = count_nonzeros(n->weights[0], m * k);
-  float* values = xnn_alloc_aligned((m + nonzeros) * sizeof(float));
-  uint32_t* index = xnn_alloc_aligned((nonzeros + 2 * m) * sizeof(uint32_t));
-  if (!values || !index) {
-    xnn_free_aligned(values);
-    xnn_free_aligned(index);
-    return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory packing sparse weights");
-  }
-  uint32_t* nnz = index + nonzeros;
+xnn_status xnn_sparse_pack(xnn_node* n, int slot, size_t m, size_t k, int bias_slot, const char* label) {
+  const size_t nonzeros = count_nonzeros(n->weights[slot], m * k);
+  float* values = xnn_alloc_aligned((3 * m + 2 * nonzeros) * sizeof(float));
+  if (!values) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory packing sparse weights");
+  uint32_t* rows = (uint32_t*)(values + m + nonzeros);
+  uint32_t* nnz = rows + nonzeros;
   uint32_t* start = nnz + m;
-  xnn_pack_f32_spmm(m, k, n->weights[0], has_bias ? n->weights[1] : NULL, values, index, nnz);
+  xnn_pack_f32_spmm(m, k, n->weights[slot], bias_slot >= 0 ? n->weights[bias_slot] : NULL, values, rows, nnz);
   for (size_t o = 0, at = 0; o < m; at += 1 + nnz[o++]) start[o] = (uint32_t)at;
-  for (int32_t i = 0; i < n->num_weights; i++) xnn_free_aligned(n->weights[i]);
-  n->weights[0] = values;
-  n->weights[1] = (float*)index;
-  n->weight_size[0] = (int64_t)(m + nonzeros);
-  n->weight_size[1] = (int64_t)(nonzeros + 2 * m);
-  n->num_weights = 2;
-  char what[48];
-  snprintf(what, sizeof(what), "[sparse: %.1f%% nonzero]", 100.0 * (double)nonzeros / (double)(m * k));
+  xnn_free_aligned(n->weights[slot]);
+  n->weights[slot] = values;
+  n->weight_size[slot] = (int64_t)(3 * m + 2 * nonzeros);
+  if (bias_slot >= 0) {
+    xnn_free_aligned(n->weights[bias_slot]);
+    n->weights[bias_slot] = NULL;
+    n->weight_size[bias_slot] = 0;
+  }
+  char what[64];
+  snprintf(what, sizeof(what), "[sparse: %s%.1f%% nonzero]", label, 100.0 * (double)nonzeros / (double)(m * k));
   return xnn_node_append_type(n, " ", what);
 }
 
-void xnn_sparse_run(const xnn_node* n, size_t m, xnn_f32_spmm_ukernel_fn ukernel, const xnn_sparse_block* b,
-                    const xnn_f32_act_params* act) {
-  const uint32_t* rows = (const uint32_t*)n->weights[1];
-  const uint32_t* nnz = rows + (size_t)n->weight_size[1] - 2 * m;
+void xnn_sparse_run(const xnn_node* n, int slot, size_t m, xnn_f32_spmm_ukernel_fn ukernel,
+                    const xnn_sparse_block* b, const xnn_f32_act_params* act) {
+  const float* values = n->weights[slot];
+  const size_t nonzeros = ((size_t)n->weight_size[slot] - 3 * m) / 2;
+  const uint32_t* rows = (const uint32_t*)(values + m + nonzeros);
+  const uint32_t* nnz = rows + nonzeros;
   const uint32_t* start = nnz + m;
   const size_t at = start[b->c0];
-  ukernel(b->pixels, b->count, b->in, b->in_stride, n->weights[0] + at, rows + (at - b->c0), nnz + b->c0, b->out,
+  ukernel(b->pixels, b->count, b->in, b->in_stride, values + at, rows + (at - b->c0), nnz + b->c0, b->out,
           b->out_stride, b->residual, act);
 }
 

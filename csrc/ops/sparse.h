@@ -18,9 +18,10 @@ typedef enum xnn_sparse_kind {
  * threshold for the layer kind (for a fully connected layer, for where its weights live). */
 XNN_INTERNAL int xnn_sparse_choose(const float* w, size_t m, size_t k, xnn_sparse_kind kind, const xnn_kernels* ks);
 
-/* Compresses weights[0] (m x k, dense, row-major) and the bias (weights[1] when has_bias) in place of
- * them, and appends the density to the node's type ("... [sparse: 18.5% nonzero]"). */
-XNN_INTERNAL xnn_status xnn_sparse_pack(xnn_node* n, size_t m, size_t k, int has_bias);
+/* Compresses weights[slot] (m x k, dense, row-major) and the bias (weights[bias_slot]; -1: none, zeros)
+ * into weights[slot], frees the bias slot, and appends the density to the node's type ("... [sparse:
+ * 18.5% nonzero]", the label, if any, before the number). */
+XNN_INTERNAL xnn_status xnn_sparse_pack(xnn_node* n, int slot, size_t m, size_t k, int bias_slot, const char* label);
 
 /* A block of the output: channels [c0, c0 + count) of the m the node has, over `pixels` pixels; `out`
  * and `residual` (or NULL) point at channel c0's first pixel, `in` at the first pixel of the input's
@@ -34,7 +35,7 @@ typedef struct xnn_sparse_block {
   const float* residual;
 } xnn_sparse_block;
 
-XNN_INTERNAL void xnn_sparse_run(const xnn_node* n, size_t m, xnn_f32_spmm_ukernel_fn ukernel,
+XNN_INTERNAL void xnn_sparse_run(const xnn_node* n, int slot, size_t m, xnn_f32_spmm_ukernel_fn ukernel,
                                  const xnn_sparse_block* b, const xnn_f32_act_params* act);
 
 /* The kernel for panels of `rows` rows, and its tile of pixels: the set's wide one where such a panel is
