@@ -258,15 +258,21 @@ def lstm_types(monkeypatch, sparse, x_shape, w, r) -> str:
     return xnn.Model.from_bytes(encode(g)).layers[0].type
 
 
-def test_sparse_lstm_threshold_choice(monkeypatch):
+def test_sparse_lstm_threshold_choice(isa, monkeypatch):
     """With XNN_SPARSE unset: 97% zeros run sparse, no zeros dense; at 80% zeros R (a step's product of a few
     columns, the fully connected thresholds) stays dense, and so does W for a one-column sequence, while W
-    of a 7-step sequence runs sparse (the 1x1 convolution thresholds)."""
+    of a 7-step sequence runs sparse (the 1x1 convolution thresholds). The NEON set has one threshold for
+    every kind (15% nonzero): there both stay dense at 80% zeros and both run sparse at 90%."""
     rng = rng_for("sparse-lstm-threshold")
     w, r = randn(rng, 1, 4 * 64, 96), randn(rng, 1, 4 * 64, 64)
     assert lstm_types(monkeypatch, None, (7, 1, 96), w, r) == "LSTM"
     assert lstm_types(monkeypatch, None, (7, 1, 96), prune(w, 0.97), prune(r, 0.97)) == \
         "LSTM [sparse: input 3.0% nonzero] [sparse: recurrent 3.0% nonzero]"
+    if isa == "neon":
+        assert lstm_types(monkeypatch, None, (7, 1, 96), prune(w, 0.8), prune(r, 0.8)) == "LSTM"
+        assert lstm_types(monkeypatch, None, (1, 1, 96), prune(w, 0.9), prune(r, 0.9)) == \
+            "LSTM [sparse: input 10.0% nonzero] [sparse: recurrent 10.0% nonzero]"
+        return
     assert lstm_types(monkeypatch, None, (7, 1, 96), prune(w, 0.8), prune(r, 0.8)) == \
         "LSTM [sparse: input 20.0% nonzero]"
     assert lstm_types(monkeypatch, None, (1, 1, 96), prune(w, 0.8), prune(r, 0.8)) == "LSTM"
