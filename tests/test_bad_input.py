@@ -10,6 +10,7 @@ instead of killing pytest: the child must exit with 0 within its timeout and rep
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -197,9 +198,12 @@ print(json.dumps(summary))
 
 
 def _run_child(code: str, *args: str, stdin: str = "", timeout: float = CHILD_TIMEOUT) -> subprocess.CompletedProcess:
+    # The child runs in tests/ and must import the xnn under test, also when PYTHONPATH is relative.
+    package_root = str(Path(xnn.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run(
         [sys.executable, "-c", code, *args],
-        input=stdin, capture_output=True, text=True, timeout=timeout, cwd=str(TESTS_DIR),
+        input=stdin, capture_output=True, text=True, timeout=timeout, cwd=str(TESTS_DIR), env=env,
     )
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-5:])
