@@ -207,7 +207,7 @@ static void lstm_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* 
   const size_t m = (size_t)num_directions(p) * 4 * (size_t)p->hidden_size;
   const xnn_sparse_kind w_kind = xnn_dims_product(x, 0, XNN_MIN(x->ndim, 2)) > 1 ? XNN_SPARSE_POINTWISE : XNN_SPARSE_FC;
   p->sparse = xnn_sparse_choose(n->weights[0], m, (size_t)p->input_size, w_kind, ks) |
-              xnn_sparse_choose(n->weights[1], m, (size_t)p->hidden_size, XNN_SPARSE_FC, ks) << 1;
+              xnn_sparse_choose(n->weights[1], m, (size_t)p->hidden_size, XNN_SPARSE_FC_RECURRENT, ks) << 1;
 }
 
 static xnn_status lstm_pack(xnn_node* n, const xnn_kernels* ks) {

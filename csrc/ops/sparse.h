@@ -4,10 +4,12 @@
 #pragma once
 #include "ops/ops.h"
 
-/* What the sparse path competes with: a fully connected layer (or a 1x1 convolution of a 1x1 map), a 1x1
- * convolution, another convolution that would run as a GEMM, one that would run with Winograd. */
+/* What the sparse path competes with: a fully connected layer (or a 1x1 convolution of a 1x1 map) run once
+ * per inference, a recurrent one run every step of a sequence, a 1x1 convolution, another convolution
+ * that would run as a GEMM, one that would run with Winograd. */
 typedef enum xnn_sparse_kind {
   XNN_SPARSE_FC,
+  XNN_SPARSE_FC_RECURRENT,
   XNN_SPARSE_POINTWISE,
   XNN_SPARSE_CONV,
   XNN_SPARSE_WINOGRAD
