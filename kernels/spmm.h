@@ -26,9 +26,9 @@ typedef void (*xnn_f32_spmm_ukernel_fn)(size_t pixels, size_t channels, const fl
                                         size_t out_stride, const float* residual, const xnn_f32_act_params* params);
 
 /* A set's kernels, and the weight densities (nonzeros / weights) below which they beat the set's dense
- * kernels, per layer kind: fully connected with weights that fit in the last-level cache and with weights
- * that do not, 1x1 convolution, other convolutions where the dense path is a GEMM and where it is
- * Winograd (core/kernels.c has the measurements). */
+ * kernels, per layer kind: fully connected with weights that stay in cache between uses and with weights
+ * streamed from memory (ops/sparse.c says which is which), 1x1 convolution, other convolutions where the
+ * dense path is a GEMM and where it is Winograd (core/kernels.c has the measurements). */
 typedef struct xnn_f32_spmm_config {
   xnn_f32_spmm_ukernel_fn ukernel;
   uint32_t tile; /* pixels per tile: work is split in multiples of it */
