@@ -97,6 +97,16 @@ CAFFE_NETS = {
         _layer("pool", "Pooling", ["p"], ["q"], "pooling_param { pool: MAX kernel_size: 4 stride: 4 }"),
         _layer("fc", "InnerProduct", ["q"], ["fc"], "inner_product_param { num_output: 4 }"),
     ),
+    # Less common forms: a transposed InnerProduct on axis 2, Reshape of a dim range, PriorBox with its
+    # image size and step given (the caffemodel holds one blob as double_data, see _caffemodel).
+    "extras": _net(
+        {"data": (2, 3, 4, 5)},
+        _layer("fc", "InnerProduct", ["data"], ["fc"], "inner_product_param { num_output: 3 axis: 2 transpose: true }"),
+        _layer("resh", "Reshape", ["fc"], ["r"], "reshape_param { shape { dim: -1 } axis: 1 num_axes: 2 }"),
+        _layer("prior", "PriorBox", ["data", "data"], ["pb"],
+               "prior_box_param { min_size: 2 aspect_ratio: 3 img_h: 16 img_w: 20 step_h: 4 step_w: 4 offset: 0.25 "
+               "variance: 0.1 }"),
+    ),
     # Caffe's LSTM (with clip markers and a static input) and Embed.
     "lstm": _net(
         {"x": (3, 2, 4), "cont": (3, 2), "xs": (2, 5), "words": (2, 3)},
@@ -123,6 +133,8 @@ def caffe_seed(text: str, caffemodel: bytes) -> bytes:
 
 
 def _caffemodel(text: str, tmp: Path, v1: bool = False, prune: bool = False) -> bytes:
+    """Seeded random weights for the net; the "extras" net (with a transposed InnerProduct) stores its first
+    blob as double_data."""
     path = tmp / "net.prototxt"
     path.write_text(text)
     weights = caffe_tools.random_weights(path, seed=1)
@@ -130,7 +142,14 @@ def _caffemodel(text: str, tmp: Path, v1: bool = False, prune: bool = False) -> 
     for blobs in weights.values() if prune else ():
         blobs[0][rng.random(blobs[0].shape) < 0.85] = 0
     caffe_tools.write_caffemodel(path, weights, tmp / "net.caffemodel", v1=v1)
-    return (tmp / "net.caffemodel").read_bytes()
+    data = (tmp / "net.caffemodel").read_bytes()
+    if "transpose" not in text:
+        return data
+    net = caffe_tools.caffe_pb2().NetParameter.FromString(data)
+    blob = next(b for l in net.layer for b in l.blobs)
+    blob.double_data.extend(blob.data)
+    blob.ClearField("data")
+    return net.SerializeToString()
 
 
 def _coded_fc_graphs(rng: np.random.Generator):
