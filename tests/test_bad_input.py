@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -717,6 +719,54 @@ def test_declared_input_whose_element_count_wraps_around():
     proc = _run_child(_WRAP_CHILD, text)
     kind, msg = json.loads(proc.stdout.splitlines()[-1])
     assert kind in ("ShapeError", "ModelFormatError"), (kind, msg)
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs the coverage-guided fuzzers found (tests/test_fuzz.py runs them under ASan/UBSan too)
+# ---------------------------------------------------------------------------------------------
+
+FUZZ_DIR = TESTS_DIR / "data" / "fuzz"
+
+#: Each reproducer (in its fuzz target's input form) and the error it must give now, or (None, the output
+#: shapes) for one that must load.
+FUZZ_FINDINGS = {
+    # A PriorBox whose aspect_ratio has no values (the fuzzer's input, cut down to it): the reader copied
+    # the absent (NULL) value array with memcpy, undefined behaviour even for 0 bytes. It is a valid
+    # model: no ratio beyond 1.
+    "xnn/empty_float_attr.bin": (None, {"pb": (1, 2, 36)}),
+    # A Resize scale of 2.8e23: in * scale overflowed int64 in the float-to-integer conversion (UB) and
+    # then read as a negative output size.
+    "xnn/resize_huge_scale.bin": (ModelFormatError, r"node 2 'up' \(Resize\): scale must be .* at most 2\^31, got 2\.8"),
+}
+
+
+def _fuzz_model(path: Path) -> xnn.Model:
+    """Loads a fuzz target's input: for fuzz_caffe a 4-byte prototxt length, the prototxt and the
+    caffemodel; for fuzz_xnn a .xnn payload, given the header and checksums the target writes."""
+    data = path.read_bytes()
+    if path.parent.name == "caffe":
+        n = int.from_bytes(data[:4], "little")
+        return xnn.Model.from_caffe_bytes(data[4:4 + n], data[4 + n:], num_threads=1)
+    head = b"XNNM" + struct.pack("<HHQI", 1, 0, len(data), zlib.crc32(data))
+    return xnn.Model.from_bytes(head + struct.pack("<I", zlib.crc32(head)) + data)
+
+
+def test_every_fuzz_finding_has_a_test():
+    found = sorted(f"{p.parent.name}/{p.name}" for d in ("caffe", "xnn") if (FUZZ_DIR / d).is_dir()
+                   for p in (FUZZ_DIR / d).iterdir())
+    assert found == sorted(FUZZ_FINDINGS)
+
+
+@pytest.mark.parametrize("name", sorted(FUZZ_FINDINGS))
+def test_fuzz_finding(name):
+    error, expected = FUZZ_FINDINGS[name]
+    if error is None:
+        model = _fuzz_model(FUZZ_DIR / name)
+        assert {o.name: o.shape for o in model.outputs} == expected
+        model.run({i.name: np.ones(i.shape, np.float32) for i in model.inputs})
+        return
+    with pytest.raises(error, match=expected):
+        _fuzz_model(FUZZ_DIR / name)
 
 
 # ---------------------------------------------------------------------------------------------

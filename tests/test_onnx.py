@@ -511,7 +511,9 @@ def test_hostile_binary_and_resize_nodes_fail_at_load():
         (single("Binary", {"operation": [0]}, [np.ones((5, 1), np.float32)]), xnn.ShapeError, "do not broadcast"),
         (single("Binary", {"operation": [9]}, [np.ones(1, np.float32)]), xnn.ModelFormatError, "operation"),
         (single("Binary", {"operation": [0]}), xnn.ModelFormatError, "weights"),
-        (single("Resize", {"scale": [1e30, 1.0]}), xnn.ShapeError, "out of range"),
+        # A scale whose output dim would not fit int64 is refused before any shape is computed.
+        (single("Resize", {"scale": [1e30, 1.0]}), xnn.ModelFormatError, r"n' \(Resize\): scale .* at most 2\^31"),
+        (single("Resize", {"scale": [2.0 ** 31, 1.0]}), xnn.ShapeError, "output size 6442450944x4 .* out of range"),
         (single("Resize", {"size": [4, 0], "scale": [0.0, 0.0]}), xnn.ModelFormatError, "size"),
         (single("Resize", {"scale": [-1.0, 2.0]}), xnn.ModelFormatError, "scale"),
         (single("Resize", {"scale": [2.0, 2.0]}, shape=(2, 3, 4)), xnn.ShapeError, "4-D"),

@@ -446,7 +446,8 @@ static xnn_status set_attr(xnn_node* n, const xnn_op_schema* s, const char* name
         return xnn_error(XNN_ERROR_INVALID_MODEL, "%zu slice points for %d outputs", count, n->num_outputs);
       n->p.axis.points = malloc(count * sizeof(int64_t) + 8);
       if (!n->p.axis.points) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
-      memcpy(n->p.axis.points, ints->ints, count * sizeof(int64_t));
+      /* Loops, not memcpy: an attribute of no values has no array, and memcpy from NULL is undefined. */
+      for (size_t i = 0; i < count; i++) n->p.axis.points[i] = ints->ints[i];
       n->p.axis.num_points = (int32_t)count;
       return XNN_OK;
     case XNN_ATTR_FLOATS: {
@@ -455,7 +456,7 @@ static xnn_status set_attr(xnn_node* n, const xnn_op_schema* s, const char* name
                          d->count);
       xnn_float_list* l = (xnn_float_list*)(base + d->offset);
       l->count = (int32_t)count;
-      memcpy(l->v, floats->floats, count * sizeof(float));
+      for (size_t i = 0; i < count; i++) l->v[i] = floats->floats[i];
       return XNN_OK;
     }
     case XNN_ATTR_ORDER:

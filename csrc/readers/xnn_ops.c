@@ -311,8 +311,11 @@ xnn_status xnn_op_schema_check(const xnn_node* n) {
     case XNN_OP_RESIZE: {
       const xnn_resize_params* r = &n->p.resize;
       if ((r->oh > 0) != (r->ow > 0)) return xnn_error(XNN_ERROR_INVALID_MODEL, "size must give both or neither");
-      if (!isfinite(r->sh) || !isfinite(r->sw) || r->sh < 0.0f || r->sw < 0.0f || (r->oh == 0 && !(r->sh > 0.0f && r->sw > 0.0f)))
-        return xnn_error(XNN_ERROR_INVALID_MODEL, "scale must be finite and positive (or 0 with a size)");
+      /* At most 2^31: an output dim computed as in * scale (in <= 2^31) then fits int64 before its range check. */
+      if (!(r->sh >= 0.0f && r->sh <= 0x1p31f && r->sw >= 0.0f && r->sw <= 0x1p31f) ||
+          (r->oh == 0 && !(r->sh > 0.0f && r->sw > 0.0f)))
+        return xnn_error(XNN_ERROR_INVALID_MODEL, "scale must be positive (or 0 with a size) and at most 2^31, got %g x %g",
+                         r->sh, r->sw);
       return XNN_OK;
     }
     case XNN_OP_PERMUTE: {
