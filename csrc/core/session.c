@@ -378,6 +378,7 @@ xnn_status xnn_session_run(xnn_session* s) {
       run(n, &ctx);
     }
   }
+  xnn_threadpool_rest(s->pool);
   return XNN_OK;
 }
 

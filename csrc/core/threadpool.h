@@ -17,5 +17,8 @@ XNN_INTERNAL int32_t xnn_threadpool_size(const xnn_threadpool* pool);
  * A NULL pool runs inline. */
 XNN_INTERNAL void xnn_parallelize(xnn_threadpool* pool, xnn_task_fn fn, void* context, size_t range);
 XNN_INTERNAL void xnn_parallelize_thread(xnn_threadpool* pool, xnn_thread_task_fn fn, void* context, size_t range);
+/* No job is coming soon (an inference has ended): workers go to sleep after a short spin instead of a
+ * long one. The next job undoes it. */
+XNN_INTERNAL void xnn_threadpool_rest(xnn_threadpool* pool);
 /* One core per online CPU (at least 1). */
 XNN_INTERNAL int32_t xnn_num_cores(void);
