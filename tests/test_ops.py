@@ -909,19 +909,26 @@ THREAD_MODELS = {
     "conv_1x1": lambda nt: conv_model((3, 33, 20, 20, 40, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
     "conv_dw": lambda nt: conv_model((1, 33, 20, 20, 33, (3, 3), (2, 2), (1, 1), (1, 1), 33, True), nt),
     "conv_group": lambda nt: conv_model((3, 15, 13, 13, 21, (5, 5), (1, 1), (2, 2), (2, 2), 3, False), nt),
+    # Maps of several pixel blocks (899 = 28 full 32-wide panels and a 3-pixel tail), read in place
+    # (few rows) or packed (many rows), and a strided 1x1: blocks spread evenly over the threads.
+    "conv_1x1_blocks": lambda nt: conv_model((1, 24, 29, 31, 72, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
+    "conv_1x1_blocks_rows": lambda nt: conv_model((1, 24, 29, 31, 200, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
+    "conv_1x1_s2_blocks": lambda nt: conv_model((1, 40, 61, 57, 136, (1, 1), (2, 2), (0, 0), (1, 1), 1, False), nt),
+    "conv_5x5_blocks": lambda nt: conv_model((1, 7, 41, 45, 19, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
     "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
 }
 
 
+@pytest.mark.parametrize("threads", [2, 3])
 @pytest.mark.parametrize("name", sorted(THREAD_MODELS))
-def test_threads_identical(name):
+def test_threads_identical(name, threads):
     m1, x, want = THREAD_MODELS[name](1)
-    m2, x2, _ = THREAD_MODELS[name](2)
+    m2, x2, _ = THREAD_MODELS[name](threads)
     assert np.array_equal(x, x2)
-    assert m1.num_threads == 1 and m2.num_threads == 2
+    assert m1.num_threads == 1 and m2.num_threads == threads
     y1, y2 = m1.predict(x), m2.predict(x)
     check(y1, want, f"{name} 1 thread")
-    assert np.array_equal(y1, y2), f"{name}: 1 and 2 threads differ by {np.abs(y1 - y2).max():.3g}"
+    assert np.array_equal(y1, y2), f"{name}: 1 and {threads} threads differ by {np.abs(y1 - y2).max():.3g}"
 
 
 def test_threads_identical_fc_lrn_softmax():

@@ -50,9 +50,10 @@ typedef struct blocking {
   size_t m, n, k;
   size_t mr, nr;
   size_t kc;        /* K chunk */
-  size_t nc;        /* pixels per task block, a multiple of nr */
+  size_t nc;        /* pixels of the widest task block */
   size_t mc;        /* rows per task, a multiple of mr */
   size_t n_blocks, m_blocks;
+  size_t panels;    /* nr-wide column panels, spread evenly over the n_blocks (block_start) */
 } blocking;
 
 static size_t round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }
@@ -76,41 +77,44 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
   size_t nc = budget / b.kc / b.nr * b.nr;
   nc = XNN_MAX(nc, b.nr);
   nc = XNN_MIN(nc, XNN_MAX((size_t)512 / b.nr, (size_t)1) * b.nr);
-  if (nc >= b.n) nc = b.n; /* one block, cut into panels with narrow tails */
-  b.nc = nc;
-  b.n_blocks = div_up(b.n, b.nc);
+  size_t n_blocks = nc >= b.n ? 1 : div_up(b.n, nc); /* one block is cut into panels with narrow tails */
+  const size_t panels = div_up(b.n, b.nr);
   /* Too few pixel blocks for the threads and few rows (weights small next to the columns): cut the
    * pixels finer. Every task streams the whole (small) weights, but each pixel is packed only once, where
    * splitting the rows would pack every pixel once per row block. (Splitting the rows of the small maps
    * read in place instead, which pack nothing, measured no faster on MobileNet v2 with two threads.) */
-  if (threads > 1 && b.n_blocks * c->group < 4 * threads && 2 * b.m <= b.n) {
+  if (threads > 1 && n_blocks * c->group < 4 * threads && 2 * b.m <= b.n) {
     const size_t nc2 = XNN_MAX(round_up(div_up(b.n, 4 * threads), b.nr), 2 * b.nr);
-    if (nc2 < b.nc) {
-      b.nc = nc2;
-      b.n_blocks = div_up(b.n, b.nc);
-    }
+    if (nc2 < nc) n_blocks = div_up(b.n, nc2);
   }
-  /* Too few pixel blocks to keep every thread busy to the end (blocks are uneven: 784 pixels are 3 full
-   * blocks and a sliver): split the rows too, each task packing its own columns. Packing an im2col
-   * costs about as much as 16 rows of GEMM, so such tasks keep at least 128 rows; a 1x1 input packs
-   * at copy speed. */
+  /* Several pixel blocks: as many as a multiple of the threads, so that equal tasks end together (the
+   * blocks are of equal width: block_start). ResNet-50's 28x28 maps were 512 + 272 pixels, and with two
+   * threads one thread ran both wide blocks' tasks: 1.5x scaling on those layers. */
+  if (threads > 1 && n_blocks > 1)
+    while ((c->group * n_blocks) % threads && n_blocks < panels) n_blocks++;
+  /* Too few pixel blocks to keep every thread busy to the end: split the rows too, each task packing its
+   * own columns. Packing an im2col costs about as much as 16 rows of GEMM, so such tasks keep at least
+   * 128 rows; a 1x1 input packs at copy speed. */
   const size_t m_panels = div_up(b.m, b.mr);
   const size_t min_panels = XNN_MAX((is_pointwise(c) ? (size_t)32 : (size_t)128) / b.mr, (size_t)1);
   /* One block of equal tasks needs one task per thread; uneven blocks need more, smaller ones. */
-  const size_t want = b.n_blocks * c->group == 1 ? threads : 2 * threads;
+  const size_t want = n_blocks * c->group == 1 ? threads : 2 * threads;
   size_t m_blocks = 1;
-  while (threads > 1 && b.n_blocks * c->group * m_blocks < want && m_panels / (m_blocks * 2) >= min_panels)
+  while (threads > 1 && n_blocks * c->group * m_blocks < want && m_panels / (m_blocks * 2) >= min_panels)
     m_blocks *= 2;
   b.mc = div_up(m_panels, m_blocks) * b.mr;
   b.m_blocks = div_up(b.m, b.mc);
   /* Still fewer tasks than threads (few rows, one pixel block: SqueezeNet's squeeze layers have 16-64
    * output channels): split the pixels, each task streaming the (small) weights. */
-  if (threads > 1 && b.n_blocks * c->group * b.m_blocks < threads && b.n > b.nr) {
-    b.nc = XNN_MIN(round_up(div_up(b.n, threads), b.nr), b.nc);
-    b.n_blocks = div_up(b.n, b.nc);
-  }
+  if (threads > 1 && n_blocks * c->group * b.m_blocks < threads) n_blocks = XNN_MAX(n_blocks, XNN_MIN(threads, panels));
+  b.n_blocks = n_blocks;
+  b.panels = panels;
+  b.nc = XNN_MIN(div_up(panels, n_blocks) * b.nr, b.n);
   return b; /* nc <= 512 throughout: a block's segments fit gemm_task's fixed array */
 }
+
+/* First pixel of column block nb: the blocks are whole nr-panels, as many each as can be. */
+static size_t block_start(const blocking* b, size_t nb) { return b->nr * (nb * b->panels / b->n_blocks); }
 
 static size_t packed_b_floats(const blocking* b, const xnn_f32_gemm_config* g) {
   return xnn_f32_gemm_packed_width(g, b->nc) * b->kc;
@@ -348,7 +352,7 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   const blocking* b = &j->b;
   const size_t per_group = b->n_blocks * b->m_blocks;
   const size_t g = index / per_group, nb = index % per_group / b->m_blocks, mb = index % b->m_blocks;
-  const size_t n0 = nb * b->nc, cols = XNN_MIN(b->nc, b->n - n0);
+  const size_t n0 = block_start(b, nb), cols = XNN_MIN(block_start(b, nb + 1), b->n) - n0;
   const size_t m0 = mb * b->mc, rows = XNN_MIN(b->mc, b->m - m0);
   float* packed = j->workspace + thread * j->workspace_stride;
 
