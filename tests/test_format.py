@@ -385,6 +385,10 @@ def test_bad_weight_messages_name_node_and_field(monkeypatch):
         (shape + wire.uint_field(2, 7840), r"'fc1'.*exactly one of f32"),
         (shape + wire.uint_field(2, 1 << 40) + wire.bytes_field(3, b""), r"'fc1'.*nnz"),
         (wire.packed_ints(1, [20, 392, 1 << 33]) + wire.bytes_field(3, b""), r"'fc1'.*shape"),
+        # No values, no positions: 20 x 2^22 zeros (335 MB) from a file of a few KB.
+        (wire.packed_ints(1, [20, 1 << 22]) + wire.uint_field(2, 0) + wire.bytes_field(3, b"")
+         + wire.bytes_field(7, wire.uint_field(1, 0) + wire.uint_field(2, 1)),
+         r"'fc1'.*W.*shape 20x4194304: more weight elements than a file of this size may declare"),
         (shape + wire.uint_field(2, 7840) + wire.bytes_field(4, np.float16([np.inf] * 7840).tobytes()), r"'fc1'.*float16 value 0 is infinite"),
     ]
     for message, pattern in cases:

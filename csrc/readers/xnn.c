@@ -303,7 +303,7 @@ static xnn_status read_linear(span msg, uint64_t nnz, int64_t rows, list* scales
 }
 
 /* Decodes weight `slot` of node `n` into a dense float array of the shape the operator expects. */
-static xnn_status read_weight(span msg, xnn_node* n, int32_t slot) {
+static xnn_status read_weight(span msg, xnn_node* n, int32_t slot, uint64_t* elements) {
   static const char* const names[] = {"W", "b", "c", "d"};
   weight_fields w;
   memset(&w, 0, sizeof(w));
@@ -330,6 +330,11 @@ static xnn_status read_weight(span msg, xnn_node* n, int32_t slot) {
   if (st == XNN_OK && !same)
     st = xnn_error(XNN_ERROR_INVALID_MODEL, "shape %s, expected %s (-1: any)", xnn_shape_str(&shape, buf, sizeof(buf)),
                    xnn_shape_str(&want, wbuf, sizeof(wbuf)));
+  /* A sparse tensor with few or no values can declare any size in a few bytes, and is zero-filled here. */
+  if (st == XNN_OK && (uint64_t)numel > *elements)
+    st = xnn_error(XNN_ERROR_INVALID_MODEL, "shape %s: more weight elements than a file of this size may declare",
+                   xnn_shape_str(&shape, buf, sizeof(buf)));
+  if (st == XNN_OK) *elements -= (uint64_t)numel;
   if (st == XNN_OK) st = xnn_op_take_weight_shape(n, slot, &shape);
   const int kinds = w.has_f32 + w.has_f16 + w.has_codebook + w.has_linear;
   if (st == XNN_OK && kinds != 1)
@@ -396,9 +401,14 @@ static xnn_status read_weight(span msg, xnn_node* n, int32_t slot) {
 
 /* ---------------------------------------------------------------- nodes */
 
+/* Weight elements a file of `bytes` may declare in all: 2^24, plus 4096 a byte (a model compressed 50x
+ * holds about 12 a byte; all-zero tensors of a pruned model fit in the 2^24). */
+#define XNN_FILE_ELEMENTS(bytes) (((uint64_t)1 << 24) + 4096 * (uint64_t)(bytes))
+
 typedef struct reader {
   xnn_graph* g;
   uint8_t* written; /* per tensor: 1 once an input or a node output */
+  uint64_t elements; /* weight elements the file may still declare (XNN_FILE_ELEMENTS) */
 } reader;
 
 static xnn_status set_attr(xnn_node* n, const xnn_op_schema* s, const char* name, const list* ints,
@@ -586,7 +596,7 @@ static xnn_status read_node(reader* rd, span msg, int32_t index) {
   while (st == XNN_OK && xnn_wire_next(&w, &f, "Node") > 0)
     if (f.number == 7) {
       st = wire_type(&f, XNN_WIRE_LEN, "Node", "weights");
-      if (st == XNN_OK) st = read_weight((span){f.data, f.size}, n, slot);
+      if (st == XNN_OK) st = read_weight((span){f.data, f.size}, n, slot, &rd->elements);
       if (st == XNN_OK) n->num_weights = ++slot;
     }
   if (st == XNN_OK) {
@@ -660,7 +670,7 @@ static xnn_status read_meta(span msg, xnn_graph* g) {
 }
 
 static xnn_status read_model(span payload, xnn_graph* g) {
-  reader rd = {g, NULL};
+  reader rd = {g, NULL, XNN_FILE_ELEMENTS(payload.n)};
   xnn_wire w = {payload.p, payload.p + payload.n};
   xnn_wire_field f;
   int r;
