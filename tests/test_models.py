@@ -107,3 +107,24 @@ def test_memory_arena_reuses_buffers(random_caffe_model):
     model = xnn.Model.load(prototxt, caffemodel)
     total = sum(int(np.prod(l.shape)) * 4 for l in model.layer_shapes())
     assert model.arena_bytes() < total / 4
+
+
+def test_huge_pages_off_same_output(random_caffe_model, tmp_path):
+    """Where the OS offers huge pages, the packed weights are gathered into one block on them at load;
+    XNN_HUGE_PAGES=0 keeps each layer's own allocation. The outputs are the same to the bit."""
+    import os
+    import subprocess
+    import sys
+
+    prototxt, caffemodel = random_caffe_model("resnet50")
+    x = np.random.default_rng(3).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    child = ("import sys, numpy as np, xnn\n"
+             "m = xnn.Model.load(sys.argv[1], sys.argv[2])\n"
+             "np.save(sys.argv[4], m.predict(np.load(sys.argv[3])))\n")
+    package_root = str(Path(xnn.__file__).resolve().parents[1])
+    env = dict(os.environ, XNN_HUGE_PAGES="0",
+               PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]))
+    subprocess.run([sys.executable, "-c", child, str(prototxt), str(caffemodel), str(tmp_path / "x.npy"),
+                    str(tmp_path / "y.npy")], env=env, check=True, timeout=300)
+    np.testing.assert_array_equal(xnn.Model.load(prototxt, caffemodel).predict(x), np.load(tmp_path / "y.npy"))

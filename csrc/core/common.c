@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 static _Thread_local char g_error[1024];
 
@@ -54,10 +57,40 @@ const char* xnn_version(void) { return "0.1.0"; }
 
 void* xnn_alloc(size_t size) { return calloc(1, size ? size : 1); }
 
+int xnn_huge_pages(void) {
+  static int on = -1; /* racing first callers compute the same answer */
+  if (on < 0) {
+    int found = 0;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const char* env = getenv("XNN_HUGE_PAGES");
+    FILE* f = env && strcmp(env, "0") == 0 ? NULL : fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f) {
+      char line[128] = {0};
+      if (fgets(line, sizeof(line), f)) found = strstr(line, "[always]") || strstr(line, "[madvise]");
+      fclose(f);
+    }
+#endif
+    on = found;
+  }
+  return on;
+}
+
 void* xnn_alloc_aligned(size_t size) {
   void* p = NULL;
   size_t rounded = (size + 63) & ~(size_t)63;
   if (rounded < size) return NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  /* Several MB (the gathered weights, a session's arena) on 2 MB pages: fewer TLB misses, which a virtual
+   * machine pays twice (nested page tables): on a Zen 4 VM, one thread, ResNet-50 and MobileNet v2 2-7%
+   * faster in alternating processes, MobileNet v1 0-4%.
+   * Only whole 2 MB ranges become huge pages, so nothing is allocated beyond the request. */
+  const size_t huge = (size_t)2 << 20;
+  if (rounded >= huge && xnn_huge_pages()) {
+    if (posix_memalign(&p, huge, rounded) != 0) return NULL;
+    madvise(p, rounded, MADV_HUGEPAGE);
+    return p;
+  }
+#endif
   if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0) return NULL;
   return p;
 }

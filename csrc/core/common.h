@@ -32,7 +32,9 @@ XNN_INTERNAL xnn_status xnn_verror(xnn_status status, const char* fmt, va_list a
 XNN_INTERNAL void xnn_error_prefix(const char* fmt, ...) XNN_PRINTF(1, 2);
 
 XNN_INTERNAL void* xnn_alloc(size_t size);        /* zeroed; NULL on failure or size overflow */
-XNN_INTERNAL void* xnn_alloc_aligned(size_t size); /* 64-byte aligned, not zeroed */
+XNN_INTERNAL void* xnn_alloc_aligned(size_t size); /* 64-byte aligned, not zeroed; 2 MB pages if large */
+/* Whether the OS gives 2 MB pages to memory that asks (Linux THP "always" or "madvise"; XNN_HUGE_PAGES=0: no). */
+XNN_INTERNAL int xnn_huge_pages(void);
 XNN_INTERNAL void xnn_free_aligned(void* p);
 XNN_INTERNAL char* xnn_strdup(const char* s);
 /* Reads a whole file into a malloc'd buffer (XNN_ERROR_IO naming the path on failure). */

@@ -24,8 +24,37 @@ xnn_status xnn_node_append_type(xnn_node* n, const char* separator, const char* 
   return XNN_OK;
 }
 
+/* Floats a weight of `size` takes in the block: 64-byte aligned, with at least 16 zeros after it (a kernel
+ * may load a vector past the end and never use it). */
+static size_t gathered_floats(int64_t size) { return ((size_t)size + 31) / 16 * 16; }
+
+void xnn_graph_gather_weights(xnn_graph* g) {
+  size_t total = 0;
+  for (int i = 0; i < g->num_nodes; i++)
+    for (int w = 0; w < g->nodes[i].num_weights; w++) total += gathered_floats(g->nodes[i].weight_size[w]);
+  float* block = total ? xnn_alloc_aligned(total * sizeof(float)) : NULL;
+  if (!block) return;
+  float* at = block;
+  for (int i = 0; i < g->num_nodes; i++) {
+    xnn_node* n = &g->nodes[i];
+    for (int w = 0; w < n->num_weights; w++) {
+      if (!n->weights[w]) continue;
+      const size_t size = (size_t)n->weight_size[w], floats = gathered_floats(n->weight_size[w]);
+      memcpy(at, n->weights[w], size * sizeof(float));
+      memset(at + size, 0, (floats - size) * sizeof(float));
+      xnn_free_aligned(n->weights[w]);
+      n->weights[w] = at;
+      at += floats;
+    }
+  }
+  g->weight_block = block;
+}
+
 void xnn_graph_free(xnn_graph* g) {
   if (!g) return;
+  if (g->weight_block)
+    for (int i = 0; i < g->num_nodes; i++) memset(g->nodes[i].weights, 0, sizeof(g->nodes[i].weights));
+  xnn_free_aligned(g->weight_block);
   for (int i = 0; i < g->num_nodes; i++) xnn_node_free(&g->nodes[i]);
   for (int i = 0; i < g->num_tensors; i++) free(g->tensors[i].name);
   free(g->nodes);

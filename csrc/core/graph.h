@@ -208,9 +208,13 @@ typedef struct xnn_graph {
   xnn_shape* input_shapes;
   int32_t* outputs; /* tensor ids */
   int32_t nhwc;     /* 4-D inputs hold images as NHWC (a Keras model), not NCHW: .xnn metadata "layout" */
+  float* weight_block; /* once packed, every node's weights live here (xnn_graph_gather_weights) */
 } xnn_graph;
 
 XNN_INTERNAL void xnn_graph_free(xnn_graph* g);
+/* Moves the nodes' (packed, from now on read-only) weights into one block, so that a large model's weights
+ * sit on huge pages (xnn_alloc_aligned) and in one run of memory. Out of memory: leaves them where they are. */
+XNN_INTERNAL void xnn_graph_gather_weights(xnn_graph* g);
 /* Frees what one node owns (not the node itself). */
 XNN_INTERNAL void xnn_node_free(xnn_node* n);
 /* The node's type becomes type + separator + what: a fused layer's "Convolution+ReLU", a sparse one's

@@ -430,5 +430,7 @@ xnn_status xnn_model_choose_and_pack(xnn_model* m) {
     const xnn_op_def* def = xnn_op_get(n->op);
     if (def->pack) XNN_CHECK(def->pack(n, m->kernels));
   }
+  /* Only where huge pages exist: gathering holds two copies of the weights for a moment. */
+  if (xnn_huge_pages()) xnn_graph_gather_weights(&m->graph);
   return XNN_OK;
 }
