@@ -74,14 +74,22 @@ typedef struct pool_job {
   size_t stride;
   float* workspace;
   size_t workspace_stride;
+  size_t in_place_planes; /* planes [0, this) are pooled without the padded copy */
   int exclude_pad;
 } pool_job;
 
 /* Copies one plane into the thread's -INF padded scratch and pools it. The scratch was filled with -INF
- * before the layer and only its interior is ever written, so per plane only the rows are copied. */
+ * before the layer and only its interior is ever written, so per plane only the rows are copied. A plane
+ * whose windows all lie inside it (no padding, no ceil-mode overhang: SqueezeNet's pools) is pooled where
+ * it is, when the kernel's reads past a row's last tap (XNN_POOL_EXTRA) stay inside the tensor: the copy
+ * cost about as much as the pooling. */
 static void pool_plane_padded(void* ctx, size_t thread, size_t i) {
   const pool_job* j = ctx;
   const xnn_pool_geometry* g = &j->geo;
+  if (i < j->in_place_planes) {
+    j->padded_fn(g->oh, g->ow, g->kh, g->kw, j->stride, j->in + i * g->ih * g->iw, g->iw, j->out + i * g->oh * g->ow);
+    return;
+  }
   float* pad = j->workspace + thread * j->workspace_stride;
   xnn_copy_rows(pad + g->pad_top * j->pg.stride + g->pad_left, j->pg.stride, j->in + i * g->ih * g->iw, g->ih,
                 g->iw);
@@ -125,13 +133,17 @@ static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
                  (size_t)out->shape.dims[3], (size_t)g.kh, (size_t)g.kw, (size_t)g.sh, (size_t)g.sw,
                  (size_t)g.pad_top, (size_t)g.pad_left, (size_t)g.pad_bottom, (size_t)g.pad_right},
                 g.method == XNN_POOL_MAX ? ctx->kernels->maxpool : ctx->kernels->avgpool, in->data, out->data,
-                NULL, {0, 0}, (size_t)g.sh, ctx->workspace, 0,
+                NULL, {0, 0}, (size_t)g.sh, ctx->workspace, 0, 0,
                 g.method == XNN_POOL_AVE && g.exclude_pad && !g.global};
   const size_t planes = (size_t)(in->shape.dims[0] * in->shape.dims[1]);
   if (use_padded(&g, ctx->kernels)) {
     j.padded_fn = ctx->kernels->maxpool_padded;
     j.pg = padded_plane(&g, j.geo.ih, j.geo.iw, j.geo.oh, j.geo.ow);
     j.workspace_stride = j.pg.rows * j.pg.stride + XNN_POOL_EXTRA + 16;
+    const xnn_pool_geometry* q = &j.geo;
+    const size_t plane = q->ih * q->iw;
+    if (!q->pad_top && !q->pad_left && (q->oh - 1) * q->sh + q->kh <= q->ih && (q->ow - 1) * q->sw + q->kw <= q->iw)
+      j.in_place_planes = planes - XNN_MIN(planes, (XNN_POOL_EXTRA + plane - 1) / plane);
     const size_t fill = (size_t)xnn_threadpool_size(ctx->pool) * j.workspace_stride;
     for (size_t p = 0; p < fill; p++) j.workspace[p] = -INFINITY;
     xnn_parallelize_thread(ctx->pool, pool_plane_padded, &j, planes);
