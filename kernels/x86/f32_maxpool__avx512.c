@@ -34,6 +34,27 @@ void xnn_f32_maxpool_padded__avx512(size_t oh, size_t ow, size_t kh, size_t kw, 
     }
     return;
   }
+  if (kh == 3 && kw == 3 && stride == 1) {
+    /* 3x3/1 (GoogLeNet's inception pools): the vertical max of the three rows over 32 columns, then it
+     * and its shifts by one and two lanes: 6 loads and 2 valignd per 16 outputs instead of 9 loads. */
+    for (size_t oy = 0; oy < oh; oy++) {
+      const float* r0 = in + oy * in_stride;
+      const float *r1 = r0 + in_stride, *r2 = r1 + in_stride;
+      float* o = out + oy * ow;
+      for (size_t ox = 0; ox < ow; ox += 16) {
+        const __mmask16 m = (__mmask16)(ow - ox >= 16 ? 0xffff : (1u << (ow - ox)) - 1);
+        const __m512 lo = _mm512_max_ps(_mm512_max_ps(_mm512_loadu_ps(r0 + ox), _mm512_loadu_ps(r1 + ox)),
+                                        _mm512_loadu_ps(r2 + ox));
+        const __m512 hi = _mm512_max_ps(_mm512_max_ps(_mm512_loadu_ps(r0 + ox + 16), _mm512_loadu_ps(r1 + ox + 16)),
+                                        _mm512_loadu_ps(r2 + ox + 16));
+        const __m512i l = _mm512_castps_si512(lo), h = _mm512_castps_si512(hi);
+        const __m512 acc = _mm512_max_ps(lo, _mm512_max_ps(_mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 1)),
+                                                           _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 2))));
+        _mm512_mask_storeu_ps(o + ox, m, acc);
+      }
+    }
+    return;
+  }
   for (size_t oy = 0; oy < oh; oy++) {
     float* o = out + oy * ow;
     for (size_t ox = 0; ox < ow; ox += 16) {
