@@ -347,6 +347,9 @@ POOL_CASES = [
     (1, 64, 111, 111, "MAX", (3, 3), (2, 2), (0, 0), False, "CEIL"),  # windows inside: pooled in place
     (2, 40, 3, 3, "MAX", (3, 3), (1, 1), (0, 0), False, "CEIL"),      # the last planes copied (over-reads)
     (1, 19, 28, 28, "MAX", (3, 3), (1, 1), (1, 1), False, "CEIL"),    # GoogLeNet's inception pools
+    (1, 8, 112, 112, "MAX", (3, 3), (2, 2), (0, 0), False, "CEIL"),   # overhang: last row, column redone
+    (2, 6, 64, 45, "MAX", (3, 3), (2, 2), (0, 0), False, "CEIL"),     # overhang on one axis
+    (1, 4, 45, 64, "MAX", (3, 3), (2, 2), (0, 0), False, "CEIL"),
     (3, 33, 17, 17, "AVE", (3, 3), (1, 1), (1, 1), False, "CEIL"),
     (1, 7, 20, 20, "MAX", (1, 1), (1, 1), (0, 0), False, "CEIL"),
     (1, 3, 1, 1, "MAX", (1, 1), (1, 1), (0, 0), False, "CEIL"),

@@ -1,6 +1,7 @@
 /* Pooling, NCHW, with Caffe's output size: ceil rounding by default, and the last window dropped when
  * it would start in the padding only. Max pooling with stride 1 or 2 copies each plane into -INF padded
  * scratch so that the vector kernel needs no bounds checks. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -78,16 +79,33 @@ typedef struct pool_job {
   int exclude_pad;
 } pool_job;
 
+/* The max of window (oy, ox) clipped to a plane without top or left padding, as the reference kernel. */
+static float clipped_max(const xnn_pool_geometry* g, const float* in, size_t oy, size_t ox) {
+  const size_t y0 = oy * g->sh, x0 = ox * g->sw;
+  const size_t y1 = XNN_MIN(y0 + g->kh, g->ih), x1 = XNN_MIN(x0 + g->kw, g->iw);
+  float m = -FLT_MAX;
+  for (size_t y = y0; y < y1; y++)
+    for (size_t x = x0; x < x1; x++) m = in[y * g->iw + x] > m ? in[y * g->iw + x] : m;
+  return m;
+}
+
 /* Copies one plane into the thread's -INF padded scratch and pools it. The scratch was filled with -INF
- * before the layer and only its interior is ever written, so per plane only the rows are copied. A plane
- * whose windows all lie inside it (no padding, no ceil-mode overhang: SqueezeNet's pools) is pooled where
- * it is, when the kernel's reads past a row's last tap (XNN_POOL_EXTRA) stay inside the tensor: the copy
- * cost about as much as the pooling. */
+ * before the layer and only its interior is ever written, so per plane only the rows are copied. Without
+ * top or left padding (SqueezeNet's, GoogLeNet's and ResNet-50's 3x3/2 pools) the plane is pooled where
+ * it is instead, as long as the kernel's reads past it (a ceil-mode overhang, XNN_POOL_EXTRA) stay inside
+ * the tensor: the copy cost about as much as the pooling. The windows of an overhang then read the next
+ * row or plane, so the last output column and row are redone clipped to the plane. */
 static void pool_plane_padded(void* ctx, size_t thread, size_t i) {
   const pool_job* j = ctx;
   const xnn_pool_geometry* g = &j->geo;
   if (i < j->in_place_planes) {
-    j->padded_fn(g->oh, g->ow, g->kh, g->kw, j->stride, j->in + i * g->ih * g->iw, g->iw, j->out + i * g->oh * g->ow);
+    const float* src = j->in + i * g->ih * g->iw;
+    float* dst = j->out + i * g->oh * g->ow;
+    j->padded_fn(g->oh, g->ow, g->kh, g->kw, j->stride, src, g->iw, dst);
+    if ((g->ow - 1) * g->sw + g->kw > g->iw)
+      for (size_t oy = 0; oy < g->oh; oy++) dst[oy * g->ow + g->ow - 1] = clipped_max(g, src, oy, g->ow - 1);
+    if ((g->oh - 1) * g->sh + g->kh > g->ih)
+      for (size_t ox = 0; ox < g->ow; ox++) dst[(g->oh - 1) * g->ow + ox] = clipped_max(g, src, g->oh - 1, ox);
     return;
   }
   float* pad = j->workspace + thread * j->workspace_stride;
@@ -142,8 +160,15 @@ static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     j.workspace_stride = j.pg.rows * j.pg.stride + XNN_POOL_EXTRA + 16;
     const xnn_pool_geometry* q = &j.geo;
     const size_t plane = q->ih * q->iw;
-    if (!q->pad_top && !q->pad_left && (q->oh - 1) * q->sh + q->kh <= q->ih && (q->ow - 1) * q->sw + q->kw <= q->iw)
-      j.in_place_planes = planes - XNN_MIN(planes, (XNN_POOL_EXTRA + plane - 1) / plane);
+    const size_t rows_over = (q->oh - 1) * q->sh + q->kh > q->ih ? (q->oh - 1) * q->sh + q->kh - q->ih : 0;
+    const int overhang = rows_over || (q->ow - 1) * q->sw + q->kw > q->iw;
+    /* An overhang's outputs redone one by one cost more than the copy on small maps (GoogLeNet's 14x14 ->
+     * 7x7 pool: 13 of 49 outputs); from an eighth of the outputs down, the copy costs more. */
+    if (!q->pad_top && !q->pad_left && (!overhang || (q->oh + q->ow) * 8 <= q->oh * q->ow)) {
+      /* Floats the kernel may read past a plane: the rows of a bottom overhang, a window, XNN_POOL_EXTRA. */
+      const size_t past = rows_over * q->iw + q->kw + XNN_POOL_EXTRA;
+      j.in_place_planes = planes - XNN_MIN(planes, (past + plane - 1) / plane);
+    }
     const size_t fill = (size_t)xnn_threadpool_size(ctx->pool) * j.workspace_stride;
     for (size_t p = 0; p < fill; p++) j.workspace[p] = -INFINITY;
     xnn_parallelize_thread(ctx->pool, pool_plane_padded, &j, planes);
