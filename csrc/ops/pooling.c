@@ -1,6 +1,7 @@
 /* Pooling, NCHW, with Caffe's output size: ceil rounding by default, and the last window dropped when
- * it would start in the padding only. Max pooling with stride 1 or 2 copies each plane into -INF padded
- * scratch so that the vector kernel needs no bounds checks. */
+ * it would start in the padding only. Max pooling with stride 1 or 2 runs a vector kernel without bounds
+ * checks: on the plane itself where nothing is padded at the top or left, else on a copy of it in -INF
+ * padded scratch. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -76,6 +77,7 @@ typedef struct pool_job {
   float* workspace;
   size_t workspace_stride;
   size_t in_place_planes; /* planes [0, this) are pooled without the padded copy */
+  int redo_column, redo_row; /* there, the last output column / row overhangs the plane */
   int exclude_pad;
 } pool_job;
 
@@ -102,9 +104,9 @@ static void pool_plane_padded(void* ctx, size_t thread, size_t i) {
     const float* src = j->in + i * g->ih * g->iw;
     float* dst = j->out + i * g->oh * g->ow;
     j->padded_fn(g->oh, g->ow, g->kh, g->kw, j->stride, src, g->iw, dst);
-    if ((g->ow - 1) * g->sw + g->kw > g->iw)
+    if (j->redo_column)
       for (size_t oy = 0; oy < g->oh; oy++) dst[oy * g->ow + g->ow - 1] = clipped_max(g, src, oy, g->ow - 1);
-    if ((g->oh - 1) * g->sh + g->kh > g->ih)
+    if (j->redo_row)
       for (size_t ox = 0; ox < g->ow; ox++) dst[(g->oh - 1) * g->ow + ox] = clipped_max(g, src, g->oh - 1, ox);
     return;
   }
@@ -151,7 +153,7 @@ static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
                  (size_t)out->shape.dims[3], (size_t)g.kh, (size_t)g.kw, (size_t)g.sh, (size_t)g.sw,
                  (size_t)g.pad_top, (size_t)g.pad_left, (size_t)g.pad_bottom, (size_t)g.pad_right},
                 g.method == XNN_POOL_MAX ? ctx->kernels->maxpool : ctx->kernels->avgpool, in->data, out->data,
-                NULL, {0, 0}, (size_t)g.sh, ctx->workspace, 0, 0,
+                NULL, {0, 0}, (size_t)g.sh, ctx->workspace, 0, 0, 0, 0,
                 g.method == XNN_POOL_AVE && g.exclude_pad && !g.global};
   const size_t planes = (size_t)(in->shape.dims[0] * in->shape.dims[1]);
   if (use_padded(&g, ctx->kernels)) {
@@ -161,9 +163,11 @@ static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     const xnn_pool_geometry* q = &j.geo;
     const size_t plane = q->ih * q->iw;
     const size_t rows_over = (q->oh - 1) * q->sh + q->kh > q->ih ? (q->oh - 1) * q->sh + q->kh - q->ih : 0;
-    const int overhang = rows_over || (q->ow - 1) * q->sw + q->kw > q->iw;
+    j.redo_row = rows_over > 0;
+    j.redo_column = (q->ow - 1) * q->sw + q->kw > q->iw;
     /* An overhang's outputs redone one by one cost more than the copy on small maps (GoogLeNet's 14x14 ->
      * 7x7 pool: 13 of 49 outputs); from an eighth of the outputs down, the copy costs more. */
+    const int overhang = j.redo_row || j.redo_column;
     if (!q->pad_top && !q->pad_left && (!overhang || (q->oh + q->ow) * 8 <= q->oh * q->ow)) {
       /* Floats the kernel may read past a plane: the rows of a bottom overhang, a window, XNN_POOL_EXTRA. */
       const size_t past = rows_over * q->iw + q->kw + XNN_POOL_EXTRA;
