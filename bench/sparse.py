@@ -14,10 +14,13 @@ Layers are single-layer nets (a convolution or fully connected layer with bias a
 1x1 shapes and two classifier shapes, and a one-node .xnn LSTM (forward, no optional inputs) with its
 input weights W, its recurrent weights R or both pruned (the other left dense). The whole model is MobileNet v1 (tests/data/caffe) with seeded
 random weights (tests/caffe_tools.random_caffemodel) in which every 1x1 convolution and the classifier
-are pruned to the sparsity; the 3x3 convolutions (the first one and the depthwise ones) stay dense.
+are pruned to the sparsity; the 3x3 convolutions (the first one and the depthwise ones) stay dense. The
+1x1 layers and MobileNet v1 are timed a second time with the weights pruned in blocks of 4 output
+channels (the classifier, on a 1x1 map, still one by one), as xqueeze's ``synapse_prune`` with ``block``
+prunes them: the blocked SpMM kernels run those.
 
 ``--thresholds`` sweeps the density (nonzeros / weights) of fully connected, 1x1 and 3x3 layers of
-several shapes, 1 thread, on every kernel set of this CPU, and prints where sparse stops being faster:
+several shapes (the convolutions also pruned in blocks: ``--kinds 1x1-blocks 3x3-blocks``), 1 thread, on every kernel set of this CPU, and prints where sparse stops being faster:
 the numbers behind the thresholds in csrc/core/kernels.c. ``--aarch64 build/aarch64/xnn-bench`` does the
 same for the AArch64 build (NEON set) where there is no AArch64 machine to time it on: it counts the
 instructions one run executes under qemu-aarch64 (``-singlestep -d nochain,exec``: one trace line per
@@ -51,23 +54,31 @@ POINTWISE = ((64, 112, 128), (128, 56, 128), (256, 28, 256), (512, 14, 512), (10
 FULLY_CONNECTED = ((1024, 1000), (4096, 4096))
 #: 3x3 convolutions of --thresholds (input channels, map size, output channels, stride).
 CONV3X3 = ((64, 56, 64, 1), (128, 28, 128, 1), (256, 14, 256, 1), (512, 7, 512, 1), (128, 56, 256, 2))
-#: The sweep of --thresholds by kind: fully connected layers whose weights stay in cache and one whose
-#: weights do not, and a 1x1 convolution of a 1x1 map (a classifier), which counts as fully connected.
-SWEEP = {"fc": [("fc", (512, 512)), ("fc", (1024, 1000)), ("fc", (2048, 2048)), ("fc", (4096, 4096)),
-                ("1x1", (1024, 1, 1000))],
-         "1x1": [("1x1", shape) for shape in POINTWISE], "3x3": [("3x3", shape) for shape in CONV3X3]}
+#: The sweep of --thresholds by kind, (layer kind, shape, block): fully connected layers whose weights stay
+#: in cache and one whose weights do not, and a 1x1 convolution of a 1x1 map (a classifier), which counts
+#: as fully connected; convolutions pruned one weight at a time and in blocks of 4 output channels.
+SWEEP = {"fc": [("fc", (512, 512), 1), ("fc", (1024, 1000), 1), ("fc", (2048, 2048), 1), ("fc", (4096, 4096), 1),
+                ("1x1", (1024, 1, 1000), 1)],
+         "1x1": [("1x1", shape, 1) for shape in POINTWISE], "3x3": [("3x3", shape, 1) for shape in CONV3X3],
+         "1x1-blocks": [("1x1", shape, 4) for shape in POINTWISE],
+         "3x3-blocks": [("3x3", shape, 4) for shape in CONV3X3]}
 #: LSTMs (input size I, hidden size H, steps T, batch N) and which weight matrices are pruned.
 LSTM = ((256, 512, 16, 1),)
 LSTM_PRUNED = ("W+R", "W", "R")
 DENSITIES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def prune(w: np.ndarray, sparsity: float) -> np.ndarray:
-    """Magnitude pruning: the smallest `sparsity` fraction of |w| set to 0."""
-    w = w.copy()
-    cut = int(round(sparsity * w.size))
-    w.flat[np.argsort(np.abs(w), axis=None)[:cut]] = 0.0
-    return w
+def prune(w: np.ndarray, sparsity: float, block: int = 1) -> np.ndarray:
+    """Magnitude pruning: the smallest `sparsity` fraction of |w| set to 0; with `block` > 1, of the blocks
+    of `block` output channels at one input position, by their L2 norm (what xqueeze's block pruning
+    does, and what the blocked SpMM kernels run)."""
+    blocks = w.reshape(w.shape[0] // block, block, -1).astype(np.float64)
+    norms = np.sqrt((blocks ** 2).sum(axis=1))
+    cut = int(round(sparsity * norms.size))
+    keep = np.ones(norms.size, bool)
+    keep[np.argsort(norms, axis=None, kind="stable")[:cut]] = False
+    mask = np.repeat(keep.reshape(norms.shape)[:, None, :], block, axis=1).reshape(w.shape)
+    return np.where(mask, w, 0.0).astype(w.dtype)
 
 
 def layer_net(kind: str, shape: tuple) -> tuple:
@@ -196,15 +207,16 @@ def bench_layers(threads: int, rounds: int, runs: int) -> list:
         print(f"  {threads} thread(s) {name}: dense {t[0]:.3f} ms, speed-up " + " ".join(f"{r:.2f}" for r in rows[-1][2]),
               file=sys.stderr)
 
-    for kind, shapes in (("1x1", POINTWISE), ("fc", FULLY_CONNECTED)):
+    for kind, shapes, block in (("1x1", POINTWISE, 1), ("1x1", POINTWISE, 4), ("fc", FULLY_CONNECTED, 1)):
         for shape in shapes:
             prototxt, w, bias, x = random_layer(kind, shape)
-            tag = re.sub(r"\W+", "_", layer_name(kind, shape))
+            name = layer_name(kind, shape) + (f", blocks of {block}" if block > 1 else "")
+            tag = re.sub(r"\W+", "_", name)
             models = [load(write_net(f"{tag}_dense", prototxt, {"layer": [w, bias]}), "0", threads)]
             for s in SPARSITIES:
-                paths = write_net(f"{tag}_{int(s * 100)}", prototxt, {"layer": [prune(w, s), bias]})
+                paths = write_net(f"{tag}_{int(s * 100)}", prototxt, {"layer": [prune(w, s, block), bias]})
                 models.append(load(paths, "1", threads))
-            row(layer_name(kind, shape), models, x)
+            row(name, models, x)
     for shape in LSTM:
         for pruned in LSTM_PRUNED:
             data, x = lstm_model(shape, pruned, 0.0)
@@ -215,8 +227,9 @@ def bench_layers(threads: int, rounds: int, runs: int) -> list:
     return rows
 
 
-def pruned_mobilenet(sparsity: float) -> tuple:
-    """MobileNet v1 with seeded random weights, every 1x1 convolution and the classifier pruned."""
+def pruned_mobilenet(sparsity: float, block: int = 1) -> tuple:
+    """MobileNet v1 with seeded random weights, every 1x1 convolution and the classifier pruned (the 1x1
+    convolutions in blocks of `block` output channels; the classifier, a 1x1 map, one by one)."""
     prototxt = caffe_tools.model_prototxt("mobilenet_v1")
     net = caffe_tools.load_prototxt(prototxt)
     shapes = caffe_tools.net_input_shapes(net, batch=1)
@@ -225,25 +238,26 @@ def pruned_mobilenet(sparsity: float) -> tuple:
     for layer in info.layers:
         blobs = weights.get(layer.name)
         if layer.type == "Convolution" and blobs and blobs[0].shape[2:] == (1, 1) and blobs[0].shape[1] > 1:
-            weights[layer.name] = [prune(blobs[0], sparsity)] + blobs[1:]
-    out = CACHE_DIR / f"mobilenet_v1.p{int(sparsity * 100)}.caffemodel"
+            classifier = tuple(layer.top_shapes[0][2:]) == (1, 1)
+            weights[layer.name] = [prune(blobs[0], sparsity, 1 if classifier else block)] + blobs[1:]
+    out = CACHE_DIR / f"mobilenet_v1.p{int(sparsity * 100)}b{block}.caffemodel"
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     caffe_tools.write_caffemodel(net, weights, out, input_shapes=shapes)
     return (prototxt, out), tuple(next(iter(shapes.values())))
 
 
-def bench_mobilenet(threads: int, rounds: int, runs: int) -> list:
+def bench_mobilenet(threads: int, rounds: int, runs: int, block: int = 1) -> list:
     """Rows (sparsity, dense ms, forced speed-up, by-threshold speed-up, sparse layers by threshold)."""
     rows = []
     for s in SPARSITIES:
-        paths, input_shape = pruned_mobilenet(s)
+        paths, input_shape = pruned_mobilenet(s, block)
         x = np.random.default_rng(1).standard_normal(input_shape).astype(np.float32)
         models = [load(paths, "0", threads), load(paths, "1", threads), load(paths, None, threads)]
         t = interleaved([wall_timer(m, x, runs) for m in models], rounds)
         chosen = sum("[sparse:" in layer.type for layer in models[2].layers)
         forced = sum("[sparse:" in layer.type for layer in models[1].layers)
         rows.append((s, t[0], t[0] / t[1], t[0] / t[2], f"{chosen}/{forced}"))
-        print(f"  {threads} thread(s) MobileNet v1 {int(s * 100)}%: dense {t[0]:.2f} ms, sparse x{t[0] / t[1]:.2f}, "
+        print(f"  {threads} thread(s) MobileNet v1 {int(s * 100)}% (blocks of {block}): dense {t[0]:.2f} ms, sparse x{t[0] / t[1]:.2f}, "
               f"by threshold x{t[0] / t[2]:.2f} ({chosen}/{forced} layers)", file=sys.stderr)
     return rows
 
@@ -261,12 +275,12 @@ def thresholds(isas: list, kinds: list, rounds: int, runs: int) -> None:
     for isa in isas:
         for group in kinds:
             found = []
-            for kind, shape in SWEEP[group]:
+            for kind, shape, block in SWEEP[group]:
                 prototxt, w, bias, x = random_layer(kind, shape)
-                tag = re.sub(r"\W+", "_", layer_name(kind, shape))
+                tag = re.sub(r"\W+", "_", layer_name(kind, shape)) + (f"_b{block}" if block > 1 else "")
                 models = [load(write_net(f"{tag}_dense", prototxt, {"layer": [w, bias]}), "0", 1, isa)]
                 for d in DENSITIES:
-                    paths = write_net(f"{tag}_d{int(d * 100)}", prototxt, {"layer": [prune(w, 1.0 - d), bias]})
+                    paths = write_net(f"{tag}_d{int(d * 100)}", prototxt, {"layer": [prune(w, 1.0 - d, block), bias]})
                     models.append(load(paths, "1", 1, isa))
                 t = interleaved([layer_timer(m, x, runs) for m in models], rounds)
                 ratios = [t[0] / v for v in t[1:]]
@@ -313,6 +327,7 @@ def aarch64_thresholds(binary: Path) -> None:
 
 
 def markdown(layers: dict, mobilenet: dict, command: str, load: tuple) -> str:
+    """``mobilenet`` maps (threads, block) to bench_mobilenet's rows."""
     import xnn
 
     cpu = platform.processor() or platform.machine()
@@ -330,15 +345,18 @@ def markdown(layers: dict, mobilenet: dict, command: str, load: tuple) -> str:
            f"cpu_features `{xnn.cpu_features()}`",
            "- Load average (1/5/15 min) before / after: " + " → ".join(" / ".join(f"{v:.2f}" for v in l) for l in load)
            + " (the machine is shared: other jobs slow both paths, 2 threads most)",
-           "- Speed-up = dense median / sparse median (> 1: sparse is faster); magnitude-pruned random weights.", ""]
+           "- Speed-up = dense median / sparse median (> 1: sparse is faster); magnitude-pruned random weights, "
+           "one by one or (\"blocks of 4\") in blocks of 4 output channels at one input position, by their L2 norm "
+           "(the blocked kernels run those).", ""]
     for threads, rows in layers.items():
         out += [f"Layers, {threads} thread{'s' if threads > 1 else ''} (XNN_SPARSE=0 vs 1; layer time from "
                 f"`Model.profile`):", "", f"| layer | dense ms | {head} |", "|---|---:|" + "---:|" * len(SPARSITIES)]
         out += [f"| {name} | {dense:.3f} | " + " | ".join(f"{r:.2f}" for r in ratios) + " |"
                 for name, dense, ratios in rows]
         out.append("")
-    for threads, rows in mobilenet.items():
-        out += [f"MobileNet v1, every 1x1 convolution and the classifier pruned, {threads} "
+    for (threads, block), rows in mobilenet.items():
+        how = f"the 1x1 convolutions in blocks of {block}" if block > 1 else "one weight at a time"
+        out += [f"MobileNet v1, every 1x1 convolution and the classifier pruned ({how}), {threads} "
                 f"thread{'s' if threads > 1 else ''} (wall time of `predict`):", "",
                 "| zeros | dense ms | speed-up, XNN_SPARSE=1 | speed-up, by threshold (unset) | layers sparse by threshold |",
                 "|---|---:|---:|---:|---:|"]
@@ -381,7 +399,8 @@ def main(argv=None) -> int:
     ap.add_argument("--markdown", type=Path, help="write the tables into this file's sparse section")
     ap.add_argument("--thresholds", action="store_true", help="measure break-even densities instead")
     ap.add_argument("--isas", nargs="+", help="--thresholds: kernel sets (default: all of this CPU)")
-    ap.add_argument("--kinds", nargs="+", default=["fc", "1x1", "3x3"], help="--thresholds: layer kinds")
+    ap.add_argument("--kinds", nargs="+", default=list(SWEEP), choices=list(SWEEP),
+                    help="--thresholds: layer kinds")
     ap.add_argument("--aarch64", type=Path, metavar="XNN_BENCH",
                     help="--thresholds for this AArch64 xnn-bench, by instruction counts under qemu-aarch64")
     args = ap.parse_args(argv)
@@ -395,7 +414,7 @@ def main(argv=None) -> int:
         return 0
     load = os.getloadavg()
     layers = {t: bench_layers(t, args.rounds, args.runs) for t in args.threads}
-    mobilenet = {t: bench_mobilenet(t, args.rounds, args.runs) for t in args.threads}
+    mobilenet = {(t, b): bench_mobilenet(t, args.rounds, args.runs, b) for b in (1, 4) for t in args.threads}
     command = "python bench/sparse.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = markdown(layers, mobilenet, command.strip(), (load, os.getloadavg()))
     print(text)

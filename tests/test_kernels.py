@@ -84,28 +84,48 @@ def pruned(rng, shape, zeros):
     return w
 
 
+def block_pruned(rng, shape, zeros, block=4):
+    """Random weights pruned in blocks of `block` rows (output channels) sharing their zero columns, with
+    a zero left inside a kept block."""
+    rows, cols = shape
+    keep = np.repeat(rng.random((rows // block, cols)) >= zeros, block, axis=0)
+    w = np.where(keep, rng.standard_normal(shape), 0.0).astype(np.float32)
+    if keep.any():
+        r, c = np.argwhere(keep)[0]
+        w[r + 1, c] = 0.0
+    return w
+
+
+VARIANTS = {"tile": 0, "wide": 1, "blocked": 2}
+
+
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("wide", [False, True], ids=["tile", "wide"])
+@pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("zeros", [0.0, 0.5, 0.9, 0.99, 1.0])
-def test_spmm(isa, wide, zeros):
-    """The SpMM family (the set's kernel, and its wide one for short K where it has one) against NumPy:
-    pixel counts around every tile and vector width (and tails shorter than a vector), 1 to many channels,
-    rows with no nonzero, strided input and output (the columns past `pixels` must stay untouched), bias
-    and residual present or not, every activation; one pixel with unit row stride (a fully connected
-    item) with rows long enough for every gather width."""
-    if wide and not has(isa, "spmm_wide"):
-        assert T.spmm(isa, True, 1, np.ones((1, 1), np.float32), np.ones((1, 1), np.float32), None, None, 1,
-                      *ACTS["identity"]) is None
+def test_spmm(isa, variant, zeros):
+    """The SpMM family (the set's kernel, its wide one for short K, and its blocked one for weights pruned
+    in blocks of four channels, where it has them) against NumPy: pixel counts around every tile and
+    vector width (and tails shorter than a vector), 1 to many channels, rows with no nonzero, strided
+    input and output (the columns past `pixels` must stay untouched), bias and residual present or not,
+    every activation; one pixel with unit row stride (a fully connected item) with rows long enough for
+    every gather width."""
+    family = {"wide": "spmm_wide", "blocked": "spmm_blocked"}.get(variant)
+    if family and not has(isa, family):
+        assert T.spmm(isa, VARIANTS[variant], 1, np.ones((4, 1), np.float32), np.ones((4, 4), np.float32), None,
+                      None, 1, *ACTS["identity"]) is None
         return
-    rng = np.random.default_rng(int(zeros * 100) + len(isa))
+    rng = np.random.default_rng(int(zeros * 100) + len(isa) + VARIANTS[variant])
     pixels_list = [1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, 48, 49, 63, 64, 65, 80, 96, 97, 100, 127,
                    196]
+    blocked = variant == "blocked"
     cases = [(p, int(rng.integers(1, 20)), int(rng.integers(1, 70))) for p in pixels_list]
     cases += [(1, 9, 2000), (1, 40, 33), (1, 5, 17), (49, 64, 512), (5, 3, 300), (32, 1, 1), (1, 1, 1)]
+    if blocked:
+        cases = [(p, 4 * max(c // 4, 1), k) for p, c, k in cases]
     for n, (pixels, channels, k) in enumerate(cases):
-        w = pruned(rng, (channels, k), zeros)
-        if channels > 2 and zeros < 1:
-            w[channels // 2] = 0.0  # a channel with no nonzero
+        w = block_pruned(rng, (channels, k), zeros) if blocked else pruned(rng, (channels, k), zeros)
+        if channels > 4 and zeros < 1:
+            w[4:8 if blocked else 5] = 0.0  # a channel (block) with no nonzero
         in_stride = pixels + (n % 3) * 5
         out_stride = pixels + n % 2 * 3
         x = rng.standard_normal((k, in_stride)).astype(np.float32)
@@ -115,10 +135,15 @@ def test_spmm(isa, wide, zeros):
         want += 0 if bias is None else bias[:, None]
         want += 0 if residual is None else residual[:, :pixels]
         for name, (slope, lo, hi) in ACTS.items():
-            got = T.spmm(isa, wide, pixels, x, w, bias, residual, out_stride, slope, lo, hi)
-            what = f"{isa} spmm zeros={zeros} pixels={pixels} channels={channels} k={k} strides={in_stride},{out_stride}"
+            got = T.spmm(isa, VARIANTS[variant], pixels, x, w, bias, residual, out_stride, slope, lo, hi)
+            what = (f"{isa} spmm {variant} zeros={zeros} pixels={pixels} channels={channels} k={k} "
+                    f"strides={in_stride},{out_stride}")
             assert np.isnan(got[:, pixels:]).all(), f"{what}: wrote past the last pixel"
             close(got[:, :pixels], act(want, slope, lo, hi), f"{what} {name}")
+    if blocked:
+        # Three channels are no whole block: the kernel is refused, not run past the weights.
+        assert T.spmm(isa, 2, 1, np.ones((4, 1), np.float32), np.ones((3, 4), np.float32), None, None, 1,
+                      *ACTS["identity"]) is None
 
 
 def test_gemm_tiles():
@@ -271,7 +296,8 @@ def test_dwconv3x3p1(isa, stride):
 def test_every_set_has_its_families():
     """The optional families each set is meant to have (a set losing one would silently skip its tester)."""
     common = {"dwconv3x3", "maxpool_padded", "wino43"}
-    want = {"ref": common, "avx2": common, "avx512": common | {"dwconv3x3p1", "spmm_wide"}, "neon": common}
+    blocked = common | {"spmm_blocked"}
+    want = {"ref": blocked, "avx2": blocked, "avx512": blocked | {"dwconv3x3p1", "spmm_wide"}, "neon": blocked}
     for isa in ISAS:
         assert set(T.families(isa).split()) == want[isa], isa
 

@@ -93,6 +93,47 @@ def test_magnitude_mask_exact_sparsity(sparsity):
         prune.magnitude_mask(w, 1.0)
 
 
+@pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.8])
+def test_block_mask_drops_whole_blocks_by_norm(sparsity):
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((12, 5, 3, 3)).astype(np.float32)
+    w[4:8, 2, 1, 1] = 0.0  # an all-zero block goes first
+    m = prune.magnitude_mask(w, sparsity, block=4)
+    blocks = m.reshape(3, 4, -1)
+    assert (blocks == blocks[:, :1]).all(), "a block kept in part"
+    keep = blocks[:, 0]
+    assert int((keep == 0).sum()) == int(round(sparsity * keep.size))
+    norms = np.sqrt((w.astype(np.float64).reshape(3, 4, -1) ** 2).sum(axis=1))
+    if 0 < sparsity:
+        assert keep[1, 2 * 9 + 4] == 0
+        assert norms[keep == 0].max() <= norms[keep == 1].min()
+    with pytest.raises(ValueError, match="10 output channels are not whole blocks of 4"):
+        prune.magnitude_mask(w[:10], 0.5, block=4)
+
+
+def test_block_synapse_pruning_runs_blocked(monkeypatch):
+    """A config's ``block``: conv2 and ip1 pruned in blocks of 4 output channels keep them through
+    fine-tuning, and the runtime runs the convolution on its blocked kernels ("blocks of 4" in its type)."""
+    data = blobs_dataset()
+    g = finetune(small_cnn(), data, 1, progress=False)
+    cfg = {"validation": 500, "finetune": {"lr": 0.01},
+           "steps": [{"step": "synapse_prune", "layers": {"conv2": 0.5, "ip1": 0.75}, "block": 4, "epochs": 1}]}
+    out = compress(g, cfg, data, progress=False, log=lambda s: None)
+    for name, s in {"conv2": 0.5, "ip1": 0.75}.items():
+        w = np.asarray(out.graph.node(name).weights[0]).reshape(-1, 4, int(np.prod(g.node(name).weights[0].shape[1:])))
+        zero = w == 0
+        assert (zero == zero[:, :1]).all(), name
+        assert abs(zero.mean() - s) < 1e-9, name
+    monkeypatch.setenv("XNN_SPARSE", "1")
+    monkeypatch.delenv("XNN_ISA", raising=False)
+    model = xnn.Model.from_bytes(encode(out.graph))
+    conv2 = next(l.type for l in model.layers if l.name == "conv2")
+    assert conv2.endswith("[sparse: 50.0% nonzero, blocks of 4]"), conv2
+    with pytest.raises(ValueError, match="synapse_prune: layer 'conv1': 6 output channels are not whole blocks"):
+        compress(g, {"steps": [{"step": "synapse_prune", "layers": {"conv1": 0.5}, "block": 4}]}, data,
+                 progress=False, log=lambda s: None)
+
+
 def test_synapse_pruning_keeps_masks_through_finetuning():
     data = blobs_dataset()
     g = finetune(small_cnn(), data, 1, progress=False)

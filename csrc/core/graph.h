@@ -44,6 +44,7 @@ typedef struct xnn_conv_params {
   int32_t residual;
   xnn_act act;
   int32_t algo; /* XNN_CONV_*: chosen at load from the declared shapes and the weights, before they are packed */
+  int32_t sparse_block; /* XNN_CONV_SPARSE: output channels per block of the packed weights (ops/sparse.h) */
 } xnn_conv_params;
 
 enum { XNN_CONV_GEMM = 0, XNN_CONV_WINOGRAD = 1, XNN_CONV_SPARSE = 2 };

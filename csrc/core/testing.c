@@ -144,6 +144,7 @@ const char* xnn_testing_families(const char* isa) {
   if (ks->maxpool_padded) strcat(buf, "maxpool_padded ");
   if (ks->wino43_input) strcat(buf, "wino43 ");
   if (ks->spmm.wide) strcat(buf, "spmm_wide ");
+  if (ks->spmm.blocked) strcat(buf, "spmm_blocked ");
   return buf;
 }
 
@@ -173,20 +174,28 @@ int xnn_testing_im2col_panel(const char* isa, size_t kc, size_t len, const float
   return 1;
 }
 
-int xnn_testing_spmm(const char* isa, int wide, size_t pixels, size_t channels, size_t k, const float* in,
+int xnn_testing_spmm(const char* isa, int variant, size_t pixels, size_t channels, size_t k, const float* in,
                      size_t in_stride, const float* w, const float* bias, const float* residual,
                      const xnn_f32_act_params* act, float* out, size_t out_stride) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
-  if (!ks || (wide && !ks->spmm.wide)) return 0;
+  if (!ks) return 0;
+  const xnn_f32_spmm_config* c = &ks->spmm;
+  const xnn_f32_spmm_ukernel_fn kernel = variant == 2 ? c->blocked : variant == 1 ? c->wide : c->ukernel;
+  const size_t block = variant == 2 ? c->block : 1;
+  if (!kernel || channels % block) return 0;
+  const size_t columns = block > 1 ? xnn_f32_spmm_block_columns(channels, k, block, w) : 0;
   size_t nonzeros = 0;
   for (size_t i = 0; i < channels * k; i++) nonzeros += w[i] != 0.0f;
-  float* values = malloc((channels + nonzeros) * sizeof(float));
+  if (block > 1) nonzeros = columns;
+  float* values = malloc((channels + block * nonzeros) * sizeof(float));
   uint32_t* rows = malloc((nonzeros + 1) * sizeof(uint32_t));
   uint32_t* nnz = malloc((channels + 1) * sizeof(uint32_t));
   if (values && rows && nnz) {
-    xnn_pack_f32_spmm(channels, k, w, bias, values, rows, nnz);
-    (wide ? ks->spmm.wide : ks->spmm.ukernel)(pixels, channels, in, in_stride, values, rows, nnz, out, out_stride,
-                                              residual, act);
+    if (block > 1)
+      xnn_pack_f32_spmm_blocked(channels, k, block, w, bias, values, rows, nnz);
+    else
+      xnn_pack_f32_spmm(channels, k, w, bias, values, rows, nnz);
+    kernel(pixels, channels, in, in_stride, values, rows, nnz, out, out_stride, residual, act);
   }
   const int r = values && rows && nnz ? 1 : -1;
   free(values);

@@ -38,10 +38,11 @@ XNN_INTERNAL int xnn_testing_wino43(const char* isa, size_t tiles, const float* 
                                     size_t out_stride, size_t rows, size_t cols);
 XNN_INTERNAL int xnn_testing_im2col_panel(const char* isa, size_t kc, size_t len, const float* src,
                                           const size_t* offsets, size_t stride, float* dst, size_t dst_stride);
-/* The set's SpMM kernel (its wide one if `wide`; 0 if it has none) on W (channels x k, dense with zeros,
- * compressed here as at load): out (channels rows, out_stride apart) = act(W in[:, :pixels] + bias +
- * residual); in has k rows in_stride apart; bias and residual may be NULL. Returns -1 when out of memory. */
-XNN_INTERNAL int xnn_testing_spmm(const char* isa, int wide, size_t pixels, size_t channels, size_t k,
+/* The set's SpMM kernel (variant 0), its wide one (1) or its blocked one (2; channels a multiple of its
+ * block); 0 if it has none) on W (channels x k, dense with zeros, compressed here as at load): out
+ * (channels rows, out_stride apart) = act(W in[:, :pixels] + bias + residual); in has k rows in_stride
+ * apart; bias and residual may be NULL. Returns -1 when out of memory. */
+XNN_INTERNAL int xnn_testing_spmm(const char* isa, int variant, size_t pixels, size_t channels, size_t k,
                                   const float* in, size_t in_stride, const float* w, const float* bias,
                                   const float* residual, const xnn_f32_act_params* act, float* out,
                                   size_t out_stride);

@@ -196,7 +196,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   const size_t padded = padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]);
   if (c->algo == XNN_CONV_SPARSE) {
     size_t tile;
-    xnn_sparse_kernel(plan->kernels, kdim_of(c), &tile);
+    xnn_sparse_kernel(plan->kernels, kdim_of(c), (size_t)c->sparse_block, &tile);
     plan->workspace_bytes = im2col_workspace(kdim_of(c) * tile, padded, plan);
   } else if (c->algo == XNN_CONV_WINOGRAD) {
     plan->workspace_bytes =
@@ -218,7 +218,8 @@ static xnn_status conv_pack(xnn_node* n, const xnn_kernels* k) {
   xnn_conv_params* c = &n->p.conv;
   if (c->algo == XNN_CONV_WINOGRAD) return xnn_conv_winograd_pack(n, k);
   if (c->algo == XNN_CONV_SPARSE)
-    return xnn_sparse_pack(n, 0, (size_t)c->num_output, kdim_of(c), c->has_bias ? 1 : -1, "");
+    return xnn_sparse_pack(n, 0, (size_t)c->num_output, kdim_of(c), (size_t)c->sparse_block, c->has_bias ? 1 : -1,
+                           "");
   if (is_depthwise(c)) return XNN_OK;
   const size_t mr = k->gemm.mr, mg = (size_t)(c->num_output / c->group);
   const size_t kdim = kdim_of(c);
@@ -436,7 +437,7 @@ static void sparse_task(void* ctx, size_t thread, size_t index) {
       for (size_t k0 = 0; k0 < kdim; k0 += 512)
         pack_columns(j, g, seg, nseg, len, k0, XNN_MIN((size_t)512, kdim - k0), panel + k0 * tile);
     }
-    xnn_sparse_run(j->n, 0, (size_t)c->num_output, j->spmm, &b, &c->act);
+    xnn_sparse_run(j->n, 0, (size_t)c->num_output, (size_t)c->sparse_block, j->spmm, &b, &c->act);
   }
 }
 
@@ -531,9 +532,9 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.dw3x3 = dw && !j.dw3x3p1 ? dw3x3_kernel(c, ctx->kernels) : NULL;
   const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
   if (c->algo == XNN_CONV_SPARSE) {
-    j.spmm = xnn_sparse_kernel(ctx->kernels, kdim_of(c), &j.spmm_tile);
+    j.spmm = xnn_sparse_kernel(ctx->kernels, kdim_of(c), (size_t)c->sparse_block, &j.spmm_tile);
     j.split = xnn_sparse_split_work(pixels, (size_t)(c->num_output / c->group), (size_t)c->group, j.spmm_tile,
-                                    threads);
+                                    (size_t)c->sparse_block, threads);
     im2col_scratch(&j, ctx->workspace, kdim_of(c) * j.spmm_tile);
   } else if (j.dw3x3) {
     j.workspace = ctx->workspace;
@@ -577,7 +578,12 @@ static void conv_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* 
   xnn_sparse_kind kind = winograd ? XNN_SPARSE_WINOGRAD : XNN_SPARSE_CONV;
   /* A 1x1 convolution of a 1x1 map is a fully connected layer. */
   if (is_pointwise(c)) kind = out->dims[2] * out->dims[3] == 1 ? XNN_SPARSE_FC : XNN_SPARSE_POINTWISE;
-  if (!is_depthwise(c) && xnn_sparse_choose(n->weights[0], (size_t)c->num_output, kdim_of(c), kind, k))
+  /* One pixel (kind FC) would leave all but one lane of a blocked tile empty. */
+  const size_t sparse = is_depthwise(c) ? 0
+                                        : xnn_sparse_choose(n->weights[0], (size_t)c->num_output, kdim_of(c),
+                                                            (size_t)c->group, kind, k);
+  n->p.conv.sparse_block = (int32_t)XNN_MAX(sparse, (size_t)1);
+  if (sparse)
     n->p.conv.algo = XNN_CONV_SPARSE;
   else
     n->p.conv.algo = winograd ? XNN_CONV_WINOGRAD : XNN_CONV_GEMM;

@@ -49,7 +49,7 @@ static void fc_sparse_block(void* ctx, size_t block) {
   const size_t m = (size_t)p->num_output, k = (size_t)p->k, c0 = block * j->channels;
   for (size_t b = 0; b < j->batch; b++) {
     const xnn_sparse_block blk = {c0, XNN_MIN(j->channels, m - c0), 1, j->x + b * k, 1, j->y + b * m + c0, 1, NULL};
-    xnn_sparse_run(j->n, 0, m, j->k->spmm.ukernel, &blk, &p->act);
+    xnn_sparse_run(j->n, 0, m, 1, j->k->spmm.ukernel, &blk, &p->act);
   }
 }
 
@@ -58,7 +58,7 @@ static void fc_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   fc_job j = {n, ctx->kernels, in->data, ctx->tensors[n->outputs[0]].data,
               (size_t)(xnn_shape_numel(&in->shape) / n->p.fc.k), 0};
   if (n->p.fc.sparse) {
-    const xnn_sparse_split s = xnn_sparse_split_work(1, (size_t)n->p.fc.num_output, 1, ctx->kernels->spmm.tile,
+    const xnn_sparse_split s = xnn_sparse_split_work(1, (size_t)n->p.fc.num_output, 1, ctx->kernels->spmm.tile, 1,
                                                      (size_t)xnn_threadpool_size(ctx->pool));
     j.channels = s.channel_block;
     xnn_parallelize(ctx->pool, fc_sparse_block, &j, s.channel_blocks);
@@ -68,12 +68,13 @@ static void fc_run(const xnn_node* n, const xnn_run_ctx* ctx) {
 }
 
 static void fc_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k) {
-  n->p.fc.sparse = xnn_sparse_choose(n->weights[0], (size_t)n->p.fc.num_output, (size_t)n->p.fc.k, XNN_SPARSE_FC, k);
+  n->p.fc.sparse =
+      xnn_sparse_choose(n->weights[0], (size_t)n->p.fc.num_output, (size_t)n->p.fc.k, 0, XNN_SPARSE_FC, k) > 0;
 }
 
 static xnn_status fc_pack(xnn_node* n, const xnn_kernels* k) {
   const xnn_fc_params* p = &n->p.fc;
-  return p->sparse ? xnn_sparse_pack(n, 0, (size_t)p->num_output, (size_t)p->k, p->has_bias ? 1 : -1, "") : XNN_OK;
+  return p->sparse ? xnn_sparse_pack(n, 0, (size_t)p->num_output, (size_t)p->k, 1, p->has_bias ? 1 : -1, "") : XNN_OK;
 }
 
 const xnn_op_def xnn_op_inner_product = {.reshape = fc_reshape, .run = fc_run, .choose = fc_choose, .pack = fc_pack};

@@ -148,7 +148,7 @@ static void spmm_task(void* ctx, size_t index) {
   const xnn_sparse_block b = {j->c0 + o, XNN_MIN(s->channel_block, j->count - o), XNN_MIN(s->pixel_block, j->cols - p0),
                               j->xt + p0, j->cols, j->c + o * j->cols + p0, j->cols, NULL};
   const xnn_f32_act_params id = xnn_f32_act_identity();
-  xnn_sparse_run(j->n, (int)j->slot, j->m, j->kernel, &b, &id);
+  xnn_sparse_run(j->n, (int)j->slot, j->m, 1, j->kernel, &b, &id);
 }
 
 /* C[4H][cols] = direction d's rows of slot `slot` times X^T (+ the bias, with W), X row-major [cols][k];
@@ -163,8 +163,8 @@ static void product(const xnn_node* n, const xnn_run_ctx* ctx, int slot, size_t 
   for (size_t q = 0; q < cols; q++)
     for (size_t r = 0; r < k; r++) xt[r * cols + q] = x[q * k + r];
   size_t tile;
-  const xnn_f32_spmm_ukernel_fn kernel = xnn_sparse_kernel(ctx->kernels, k, &tile);
-  spmm_job j = {n, kernel, xnn_sparse_split_work(cols, g4, 1, tile, (size_t)xnn_threadpool_size(ctx->pool)),
+  const xnn_f32_spmm_ukernel_fn kernel = xnn_sparse_kernel(ctx->kernels, k, 1, &tile);
+  spmm_job j = {n, kernel, xnn_sparse_split_work(cols, g4, 1, tile, 1, (size_t)xnn_threadpool_size(ctx->pool)),
                 xt, c, (size_t)slot, (size_t)num_directions(&n->p.lstm) * g4, d * g4, g4, cols};
   xnn_parallelize(ctx->pool, spmm_task, &j, j.split.pixel_blocks * j.split.channel_blocks);
 }
@@ -206,15 +206,16 @@ static void lstm_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* 
   const xnn_shape* x = &t[n->inputs[0]].shape;
   const size_t m = (size_t)num_directions(p) * 4 * (size_t)p->hidden_size;
   const xnn_sparse_kind w_kind = xnn_dims_product(x, 0, XNN_MIN(x->ndim, 2)) > 1 ? XNN_SPARSE_POINTWISE : XNN_SPARSE_FC;
-  p->sparse = xnn_sparse_choose(n->weights[0], m, (size_t)p->input_size, w_kind, ks) |
-              xnn_sparse_choose(n->weights[1], m, (size_t)p->hidden_size, XNN_SPARSE_FC_RECURRENT, ks) << 1;
+  /* W and R run one channel at a time (groups 0). */
+  p->sparse = (xnn_sparse_choose(n->weights[0], m, (size_t)p->input_size, 0, w_kind, ks) > 0) |
+              (xnn_sparse_choose(n->weights[1], m, (size_t)p->hidden_size, 0, XNN_SPARSE_FC_RECURRENT, ks) > 0) << 1;
 }
 
 static xnn_status lstm_pack(xnn_node* n, const xnn_kernels* ks) {
   const xnn_lstm_params* p = &n->p.lstm;
   const size_t m = (size_t)num_directions(p) * 4 * (size_t)p->hidden_size, i = (size_t)p->input_size;
-  XNN_CHECK(p->sparse & 1 ? xnn_sparse_pack(n, 0, m, i, 2, "input ") : pack_slot(n, 0, i, ks));
-  XNN_CHECK(p->sparse & 2 ? xnn_sparse_pack(n, 1, m, (size_t)p->hidden_size, -1, "recurrent ")
+  XNN_CHECK(p->sparse & 1 ? xnn_sparse_pack(n, 0, m, i, 1, 2, "input ") : pack_slot(n, 0, i, ks));
+  XNN_CHECK(p->sparse & 2 ? xnn_sparse_pack(n, 1, m, (size_t)p->hidden_size, 1, -1, "recurrent ")
                           : pack_slot(n, 1, (size_t)p->hidden_size, ks));
   return p->has_static ? pack_slot(n, 3, (size_t)p->static_size, ks) : XNN_OK;
 }

@@ -422,7 +422,7 @@ PYBIND11_MODULE(_xnn, m) {
     return r ? py::object(dst) : py::object(py::none());
   });
 
-  t.def("spmm", [act](const std::string& isa, bool wide, size_t pixels, farr in, farr w, py::object bias,
+  t.def("spmm", [act](const std::string& isa, int variant, size_t pixels, farr in, farr w, py::object bias,
                       py::object residual, size_t out_stride, float slope, float lo, float hi) -> py::object {
     if (in.ndim() != 2 || w.ndim() != 2 || w.shape(1) != in.shape(0)) throw py::value_error("w and in do not multiply");
     const size_t channels = w.shape(0), in_stride = in.shape(1);
@@ -435,7 +435,8 @@ PYBIND11_MODULE(_xnn, m) {
     farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(channels), static_cast<py::ssize_t>(out_stride)});
     std::fill(out.mutable_data(), out.mutable_data() + out.size(), std::nanf(""));
     const xnn_f32_act_params p = act(slope, lo, hi);
-    const int r = xnn_testing_spmm(isa.c_str(), wide, pixels, channels, w.shape(1), in.data(), in_stride, w.data(),
+    if (variant < 0 || variant > 2) throw py::value_error("variant: 0 tile, 1 wide, 2 blocked");
+    const int r = xnn_testing_spmm(isa.c_str(), variant, pixels, channels, w.shape(1), in.data(), in_stride, w.data(),
                                    bias.is_none() ? nullptr : bv.data(), residual.is_none() ? nullptr : rv.data(), &p,
                                    out.mutable_data(), out_stride);
     if (r < 0) throw std::bad_alloc();

@@ -233,11 +233,13 @@ static void test_im2col(const char* isa) {
 }
 
 /* Weights with a given share of zeros, against a double-precision loop; every buffer has its exact size,
- * so that the sanitizer build catches a read or write past a row's last pixel. */
+ * so that the sanitizer build catches a read or write past a row's last pixel. Variant 0 is the set's
+ * kernel, 1 its wide one, 2 its blocked one on weights pruned in blocks of four channels (a zero left
+ * inside a kept block too). */
 static void test_spmm(const char* isa) {
   static const size_t shapes[][3] = {{1, 1, 1},    {1, 9, 2000}, {3, 5, 7},     {8, 12, 16}, {17, 4, 33},
                                      {31, 3, 64},  {32, 7, 9},   {33, 2, 5},    {49, 16, 100}, {70, 5, 3},
-                                     {64, 3, 20},  {97, 4, 40},  {127, 2, 17}};
+                                     {64, 3, 20},  {97, 4, 40},  {127, 2, 17}, {5, 8, 64},  {47, 12, 300}};
   const float zero_shares[] = {0.0f, 0.5f, 0.9f, 1.0f};
   const xnn_f32_act_params relu = {0.0f, -INFINITY, INFINITY};
   for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
@@ -249,14 +251,23 @@ static void test_spmm(const char* isa) {
       float* res = malloc(channels * pixels * sizeof(float));
       float* out = malloc(channels * pixels * sizeof(float));
       for (size_t i = 0; i < k * pixels; i++) in[i] = frand();
-      for (size_t i = 0; i < channels * k; i++) w[i] = (frand() + 1.0f) * 0.5f < zero_shares[z] ? 0.0f : frand();
       for (size_t i = 0; i < channels; i++) bias[i] = frand();
       for (size_t i = 0; i < channels * pixels; i++) res[i] = frand();
       const float* residual = s % 2 ? res : NULL;
-      for (int wide = 0; wide <= 1; wide++) {
-        const int r = xnn_testing_spmm(isa, wide, pixels, channels, k, in, pixels, w, bias, residual, &relu, out,
+      for (int variant = 0; variant <= 2; variant++) {
+        for (size_t o = 0; o < channels; o++)
+          for (size_t i = 0; i < k; i++) {
+            /* Blocked: one draw per block of four channels and column. */
+            const size_t at = variant == 2 ? o / 4 * 4 * k + i : o * k + i;
+            w[o * k + i] = variant == 2 && o % 4 ? (w[at] == 0.0f ? 0.0f : frand()) : frand();
+            if (!(variant == 2 && o % 4) && (frand() + 1.0f) * 0.5f < zero_shares[z]) w[o * k + i] = 0.0f;
+          }
+        if (variant == 2 && channels > 1 && k > 1 && w[1] != 0.0f) w[k + 1] = 0.0f; /* a zero in a kept block */
+        const int r = xnn_testing_spmm(isa, variant, pixels, channels, k, in, pixels, w, bias, residual, &relu, out,
                                        pixels);
-        CHECK(r == 1 || (r == 0 && wide), "%s spmm: kernel set missing", isa);
+        CHECK(r == 1 || (r == 0 && variant), "%s spmm: kernel set missing", isa);
+        CHECK(r == 1 || variant != 2 || channels % 4 || !strstr(xnn_testing_families(isa), "spmm_blocked"),
+              "%s spmm blocked: kernel refused %zu channels", isa, channels);
         if (r != 1) continue;
         double err = 0;
         for (size_t o = 0; o < channels; o++)
@@ -266,7 +277,7 @@ static void test_spmm(const char* isa) {
             err = fmax(err, fabs(act(y, &relu) - out[o * pixels + p]));
           }
         CHECK(err <= 1e-4 * (1.0 + sqrt((double)k)),
-              "%s spmm%s pixels=%zu channels=%zu k=%zu zeros=%.2f: max error %g", isa, wide ? " wide" : "", pixels,
+              "%s spmm variant %d pixels=%zu channels=%zu k=%zu zeros=%.2f: max error %g", isa, variant, pixels,
               channels, k, zero_shares[z], err);
       }
       free(in);

@@ -1,7 +1,9 @@
 """Pruning.
 
 - Synapse pruning: per layer, the weights of smallest magnitude are set to zero until the layer's target
-  sparsity; the mask stays applied through fine-tuning (``TorchNet.apply_masks``).
+  sparsity; the mask stays applied through fine-tuning (``TorchNet.apply_masks``). With a block size,
+  blocks of that many consecutive output channels at one input position go together (smallest L2 norm
+  first): the zeros the runtime's blocked sparse kernels turn into more speed than scattered ones.
 - Neuron pruning: whole output channels / neurons are removed, with the matching inputs of the layers that
   read them (through channel-wise layers such as ReLU, pooling and Flatten), so the network itself shrinks.
   Their importance is measured on data: mean |activation| times the norm of the weights reading them.
@@ -22,17 +24,22 @@ from ..graph import Graph, Node
 CHANNELWISE = ("ReLU", "PReLU", "Sigmoid", "TanH", "Pooling", "Affine", "Identity")
 
 
-def magnitude_mask(w: np.ndarray, sparsity: float) -> np.ndarray:
+def magnitude_mask(w: np.ndarray, sparsity: float, block: int = 1) -> np.ndarray:
     """0/1 mask keeping the ``1 - sparsity`` fraction of ``w`` with the largest magnitude (weights that are
-    already zero go first)."""
+    already zero go first). With ``block`` > 1: of the blocks of ``block`` consecutive output channels
+    (axis 0) at one input position, by their L2 norm; the output channels must be whole blocks."""
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity {sparsity} must be in [0, 1)")
-    flat = np.abs(w).reshape(-1)
-    drop = int(round(sparsity * flat.size))
-    mask = np.ones(flat.size, np.float32)
+    if block < 1 or w.shape[0] % block:
+        raise ValueError(f"{w.shape[0]} output channels are not whole blocks of {block}")
+    blocks = np.asarray(w, np.float64).reshape(w.shape[0] // block, block, -1)
+    norms = np.sqrt((blocks ** 2).sum(axis=1)).reshape(-1)
+    drop = int(round(sparsity * norms.size))
+    keep = np.ones(norms.size, np.float32)
     if drop:
-        mask[np.argpartition(flat, drop - 1)[:drop]] = 0.0
-    return mask.reshape(w.shape)
+        keep[np.argpartition(norms, drop - 1)[:drop]] = 0.0
+    keep = keep.reshape(w.shape[0] // block, 1, -1)
+    return np.repeat(keep, block, axis=1).reshape(w.shape)
 
 
 def sparsity_of(w: np.ndarray) -> float:
@@ -139,13 +146,17 @@ def keep_count(count: int, target: float) -> int:
     return max(1, min(count, k))
 
 
-def weight_masks(graph: Graph, sparsity: Dict[str, float], existing: Optional[Dict[str, np.ndarray]] = None
-                 ) -> Dict[str, np.ndarray]:
-    """Masks for the layers of ``sparsity`` (magnitude pruning of weight 0)."""
+def weight_masks(graph: Graph, sparsity: Dict[str, float], existing: Optional[Dict[str, np.ndarray]] = None,
+                 block: int = 1) -> Dict[str, np.ndarray]:
+    """Masks for the layers of ``sparsity`` (magnitude pruning of weight 0, in blocks of ``block`` output
+    channels)."""
     out = {}
     for name, s in sparsity.items():
         w = np.asarray(graph.node(name).weights[0])
         if existing and name in existing:
             w = w * existing[name]
-        out[name] = magnitude_mask(w, s)
+        try:
+            out[name] = magnitude_mask(w, s, block)
+        except ValueError as e:
+            raise ValueError(f"synapse_prune: layer {name!r}: {e}") from None
     return out
