@@ -292,10 +292,12 @@ def thresholds(isas: list, kinds: list, rounds: int, runs: int) -> None:
                   f"lowest {min(found):.2f}\n", flush=True)
 
 
-#: Smaller layers for the instruction counts of --aarch64 (one traced instruction costs ~1 us).
-AARCH64_SWEEP = (("fc", (1024, 1000)), ("1x1", (256, 14, 256)), ("1x1", (512, 7, 512)), ("3x3", (64, 14, 64, 1)),
-                 ("3x3", (64, 14, 128, 2)))
-AARCH64_DENSITIES = (0.1, 0.2, 0.3, 0.4)
+#: Smaller layers for the instruction counts of --aarch64 (one traced instruction costs ~1 us), (kind,
+#: shape, block): the convolutions pruned one weight at a time and in blocks of 4 output channels.
+AARCH64_SWEEP = (("fc", (1024, 1000), 1), ("1x1", (256, 14, 256), 1), ("1x1", (512, 7, 512), 1),
+                 ("3x3", (64, 14, 64, 1), 1), ("3x3", (64, 14, 128, 2), 1), ("1x1", (256, 14, 256), 4),
+                 ("1x1", (512, 7, 512), 4), ("3x3", (64, 14, 64, 1), 4), ("3x3", (64, 14, 128, 2), 4))
+AARCH64_DENSITIES = {1: (0.1, 0.2, 0.3, 0.4), 4: (0.2, 0.4, 0.6, 0.8)}
 
 
 def qemu_instructions(binary: Path, paths: tuple, mode: str) -> int:
@@ -312,18 +314,21 @@ def qemu_instructions(binary: Path, paths: tuple, mode: str) -> int:
     return count(2) - count(1)
 
 
-def aarch64_thresholds(binary: Path) -> None:
-    for kind, shape in AARCH64_SWEEP:
+def aarch64_thresholds(binary: Path, kinds: list) -> None:
+    for kind, shape, block in AARCH64_SWEEP:
+        if (kind + "-blocks" if block > 1 else kind) not in kinds:
+            continue
         prototxt, w, bias, _ = random_layer(kind, shape)
-        tag = "a64_" + re.sub(r"\W+", "_", layer_name(kind, shape))
+        name = layer_name(kind, shape) + (f", blocks of {block}" if block > 1 else "")
+        tag = "a64_" + re.sub(r"\W+", "_", name)
         dense = qemu_instructions(binary, write_net(f"{tag}_dense", prototxt, {"layer": [w, bias]}), "0")
-        ratios = []
-        for d in AARCH64_DENSITIES:
-            paths = write_net(f"{tag}_d{int(d * 100)}", prototxt, {"layer": [prune(w, 1.0 - d), bias]})
+        ratios, densities = [], AARCH64_DENSITIES[block]
+        for d in densities:
+            paths = write_net(f"{tag}_d{int(d * 100)}", prototxt, {"layer": [prune(w, 1.0 - d, block), bias]})
             ratios.append(dense / qemu_instructions(binary, paths, "1"))
-        print(f"neon    {layer_name(kind, shape):26s} dense {dense / 1e6:7.2f} M instructions  break-even density "
-              f"{break_even(AARCH64_DENSITIES, ratios):.2f}  dense/sparse instructions "
-              + " ".join(f"{d:.2f}:{r:.2f}" for d, r in zip(AARCH64_DENSITIES, ratios)), flush=True)
+        print(f"neon    {name:37s} dense {dense / 1e6:7.2f} M instructions  break-even density "
+              f"{break_even(densities, ratios):.2f}  dense/sparse instructions "
+              + " ".join(f"{d:.2f}:{r:.2f}" for d, r in zip(densities, ratios)), flush=True)
 
 
 def markdown(layers: dict, mobilenet: dict, command: str, load: tuple) -> str:
@@ -405,7 +410,7 @@ def main(argv=None) -> int:
                     help="--thresholds for this AArch64 xnn-bench, by instruction counts under qemu-aarch64")
     args = ap.parse_args(argv)
     if args.thresholds and args.aarch64:
-        aarch64_thresholds(args.aarch64)
+        aarch64_thresholds(args.aarch64, args.kinds)
         return 0
     if args.thresholds:
         import xnn
