@@ -28,6 +28,8 @@
  *   avx512 1x1 .49/.36 .75/.82 .82/.82 .77/.79 .69/.70. 3x3 GEMM .69/.61 .85/.83; Winograd .23/.20 .23/.22
  *          .29/.29. The 112x112 layer (K = 64, input read in place; the dense GEMM there is at its best)
  *          sets the 1x1 threshold; its break-even moved most between runs.
+ *   neon   (the 8x4 assembly kernel, instructions as above) 1x1 14x14x256 .56, 7x7x512 .57; 3x3 GEMM
+ *          14x14x64/2 .55; Winograd 14x14x64 below .20 (kept at the one-channel kernel's .10).
  * The portable set keeps its one-channel thresholds for blocks (not measured: it is sparse almost always). */
 static const xnn_kernels g_ref = {
     .isa = "ref",
@@ -119,15 +121,15 @@ static void init_sets(void) {
   g_neon.im2col_panel = xnn_f32_im2col_panel__neon;
   /* The break-evens were measured with the portable kernel; the assembly kernel (about a third of its
    * instructions per nonzero) only makes the sparse side faster, so they stay on the safe side until
-   * measured again with it; the blocked kernel's, not measured yet, are the one-channel ones. */
+   * measured again with it. The blocked kernel's were measured with it (below). */
   g_neon.lstm_cell = xnn_f32_lstm_cell__neon_asm;
   g_neon.spmm.ukernel = xnn_f32_spmm_ukernel_16x1__neon_asm;
   g_neon.spmm.tile = 16;
   g_neon.spmm.blocked = xnn_f32_spmm_ukernel_8x4__neon_asm;
   g_neon.spmm.blocked_tile = 8;
   g_neon.spmm.block = 4;
-  g_neon.spmm.pointwise_blocked = g_neon.spmm.conv_blocked = 0.15f;
-  g_neon.spmm.winograd_blocked = 0.05f;
+  g_neon.spmm.pointwise_blocked = g_neon.spmm.conv_blocked = 0.55f;
+  g_neon.spmm.winograd_blocked = 0.10f;
   g_neon.spmm.fc = g_neon.spmm.fc_streamed = g_neon.spmm.pointwise = g_neon.spmm.conv = 0.15f;
   g_neon.spmm.winograd = 0.05f;
   g_neon.dwconv3x3s1 = xnn_f32_dwconv3x3s1__neon_asm;
