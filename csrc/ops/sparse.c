@@ -23,9 +23,10 @@ static size_t count_nonzeros(const float* w, size_t count) {
 static size_t block_for(const float* w, size_t m, size_t k, size_t groups, size_t nonzeros, const xnn_kernels* ks) {
   const size_t block = ks->spmm.block;
   if (!groups || !ks->spmm.blocked || block < 2 || (m / groups) % block) return 1;
-  /* Zen 4, 1x1 layers of MobileNet v1 at 80% zeros pruned in blocks of 4: the 32x4 tile runs 1.2-2.4x
-   * the multiply-adds a second of the 64x1 one on the same weights (the wider gain on small maps, whose
-   * panels stream from L2); a quarter more multiply-adds (zeros stored in kept blocks) leaves it ahead. */
+  /* Zen 4, MobileNet v1's 14x14 to 56x56 1x1 layers at 80% zeros: 3.3-3.8x the dense speed pruned in
+   * blocks of 4 (32x4 tile), 2.1-2.7x pruned one by one (64x1 / 32x1 tiles; bench/sparse.py), i.e. the
+   * blocked tile does 1.2-1.8x the multiply-adds a second: a quarter more of them (zeros stored in kept
+   * blocks) leaves it ahead. */
   const size_t columns = xnn_f32_spmm_block_columns(m, k, block, w);
   return (double)(block * columns) <= 1.25 * (double)nonzeros ? block : 1;
 }
