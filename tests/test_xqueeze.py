@@ -129,6 +129,13 @@ def test_block_synapse_pruning_runs_blocked(monkeypatch):
     model = xnn.Model.from_bytes(encode(out.graph))
     conv2 = next(l.type for l in model.layers if l.name == "conv2")
     assert conv2.endswith("[sparse: 50.0% nonzero, blocks of 4]"), conv2
+    # Per layer: conv2 in blocks, conv1 (6 channels, no whole blocks of 4) one weight at a time.
+    cfg = {"steps": [{"step": "synapse_prune", "layers": {"conv*": 0.5}, "block": {"conv2": 4}}]}
+    out = compress(g, cfg, data, progress=False, log=lambda s: None)
+    zero2 = np.asarray(out.graph.node("conv2").weights[0]).reshape(2, 4, 6) == 0
+    assert (zero2 == zero2[:, :1]).all() and abs(zero2.mean() - 0.5) < 1e-9
+    zero1 = np.asarray(out.graph.node("conv1").weights[0]).reshape(6, 9) == 0
+    assert abs(zero1.mean() - 0.5) < 1 / 54 and not (zero1[:4] == zero1[:1]).all()
     with pytest.raises(ValueError, match="synapse_prune: layer 'conv1': 6 output channels are not whole blocks"):
         compress(g, {"steps": [{"step": "synapse_prune", "layers": {"conv1": 0.5}, "block": 4}]}, data,
                  progress=False, log=lambda s: None)

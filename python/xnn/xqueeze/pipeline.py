@@ -12,8 +12,9 @@ A config (JSON) names the steps and their per-layer targets; layer names may be 
        {"step": "encode"}]}
 
 Steps: ``transform`` (lossless rewrites), ``neuron_prune`` (fraction or count of neurons kept per layer),
-``synapse_prune`` (sparsity per layer, reached in ``iterations`` equal steps; with ``block`` b, blocks of b
-output channels at one input position pruned together, which the runtime runs faster), ``quantize`` (``mode`` "kmeans"
+``synapse_prune`` (sparsity per layer, reached in ``iterations`` equal steps; with ``block`` b (or a map of
+layer patterns to b), blocks of b output channels at one input position pruned together, which the runtime
+runs faster), ``quantize`` (``mode`` "kmeans"
 with ``bits`` per layer and centroid fine-tuning, or "int8"), ``reconstruct`` (post-training pruning and
 quantization layer by layer with error compensation, from a few calibration images: ``layers`` maps
 patterns to ``{"sparsity": s, "bits": b}`` (and ``"step"``, a uniform grid's spacing); ``images`` calibration images from the training set, ``damp``,
@@ -238,10 +239,12 @@ class _Run:
         if self.quantized:
             raise ValueError("synapse_prune must come before quantize")
         targets = _match(self.graph, s["layers"])
-        iterations, block = int(s.get("iterations", 1)), int(s.get("block", 1))
+        iterations, block = int(s.get("iterations", 1)), s.get("block", 1)
+        blocks = ({n: int(b) for n, b in _match(self.graph, block).items()} if isinstance(block, dict)
+                  else {n: int(block) for n in targets})
         for it in range(1, iterations + 1):
             frac = {n: t * it / iterations for n, t in targets.items()}
-            self.masks.update(prune.weight_masks(self.graph, frac, self.masks, block))
+            self.masks.update(prune.weight_masks(self.graph, frac, self.masks, blocks))
             for n, m in self.masks.items():
                 self.graph.node(n).weights[0] = np.asarray(self.graph.node(n).weights[0]) * m
             self.build_net()

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -147,16 +147,16 @@ def keep_count(count: int, target: float) -> int:
 
 
 def weight_masks(graph: Graph, sparsity: Dict[str, float], existing: Optional[Dict[str, np.ndarray]] = None,
-                 block: int = 1) -> Dict[str, np.ndarray]:
+                 block: Union[int, Dict[str, int]] = 1) -> Dict[str, np.ndarray]:
     """Masks for the layers of ``sparsity`` (magnitude pruning of weight 0, in blocks of ``block`` output
-    channels)."""
+    channels: one size for all, or per layer, 1 for those it does not name)."""
     out = {}
     for name, s in sparsity.items():
         w = np.asarray(graph.node(name).weights[0])
         if existing and name in existing:
             w = w * existing[name]
         try:
-            out[name] = magnitude_mask(w, s, block)
+            out[name] = magnitude_mask(w, s, block.get(name, 1) if isinstance(block, dict) else block)
         except ValueError as e:
             raise ValueError(f"synapse_prune: layer {name!r}: {e}") from None
     return out
