@@ -37,6 +37,9 @@ OUT = BENCH_DIR / "out"
 RESULTS = OUT / "results"
 CONFIGS = BENCH_DIR / "configs"
 TITLES = {"lenet300_100": "LeNet-300-100", "lenet5": "LeNet-5"}
+#: recipe -> (config and output suffix, label)
+RECIPES = {"xnn": ("", "xnn recipe"), "dc": ("_dc", "Deep Compression recipe"),
+           "blocks": ("_blocks", "xnn recipe, conv2 in blocks of 4")}
 #: Deep Compression (Han et al., ICLR 2016), Tables 1-3: size ratio and top-1 error of the compressed model.
 PAPER = {"lenet300_100": (40, 1.58), "lenet5": (39, 0.74)}
 
@@ -175,7 +178,7 @@ def write_report(path: Path) -> None:
     """COMPRESSION.md from every result stored in bench/out/results (runs may be done one model at a time)."""
     results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
     order = {("lenet300_100", "xnn"): 0, ("lenet300_100", "dc"): 1, ("lenet5", "xnn"): 2, ("lenet5", "dc"): 3,
-             ("mobilenet_v2", "xnn"): 4}
+             ("lenet5", "blocks"): 4, ("mobilenet_v2", "xnn"): 5}
     results.sort(key=lambda r: order.get((r["model"], r["recipe"]), 9))
     lenets = [r for r in results if r["model"] != "mobilenet_v2"]
     head = ["model", "recipe", "fp32 bytes", ".xnn bytes", "ratio", "fp32 error %", "error %", "change (pt)"]
@@ -222,6 +225,13 @@ first two rows had been seen on both sets, before the last two ran): the third r
 `bench/configs/lenet5.json`. The test set's sampling error at 0.8% is about 0.09 point (10,000 images), as
 large as the +0.1 point allowed and as the spread between these configs.
 
+The runtime's blocked sparse kernels want zeros in blocks of 4 output channels at one input position
+(`bench/RESULTS.md`, sparse section). `bench/configs/lenet5_blocks.json` is the xnn recipe with conv2 (28
+output channels after the neuron pruning) pruned so (`"block": {{"conv2": 4}}`; ip1's 110 neurons are no
+whole blocks, and fully connected layers run one channel at a time anyway): `python bench/compression.py
+--models lenet5 --no-imagenet --recipes blocks`. Its conv2 then loads as `Convolution [sparse: 28.0%
+nonzero, blocks of 4]`.
+
 {table}
 
 {paper}
@@ -248,7 +258,9 @@ def main() -> int:
     ap.add_argument("--imagenet", action=argparse.BooleanOptionalAction, default=True,
                     help="also compress MobileNetV2 (ImageNet weights)")
     ap.add_argument("--distill-images", type=int, default=2000, help="crops for MobileNetV2's distillation")
-    ap.add_argument("--recipes", nargs="+", default=["xnn", "dc"], choices=["xnn", "dc"])
+    ap.add_argument("--recipes", nargs="+", default=["xnn", "dc"], choices=list(RECIPES),
+                    help="xnn, dc (Deep Compression's), blocks (xnn's with a convolution pruned in blocks; "
+                    "models that have bench/configs/<model>_blocks.json)")
     ap.add_argument("--markdown", default=str(BENCH_DIR / "COMPRESSION.md"), help="report file ('' for none)")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--threads", type=int, default=None, help="inference threads for MobileNetV2 (default: one per core)")
@@ -269,14 +281,17 @@ def main() -> int:
               f"(trained in {time.time() - t0:.0f} s)", flush=True)
         graph = Graph.from_caffe(prototxt, caffemodel)
         for recipe in args.recipes:
-            cfg = CONFIGS / (f"{name}.json" if recipe == "xnn" else f"{name}_dc.json")
+            cfg = CONFIGS / f"{name}{RECIPES[recipe][0]}.json"
+            if not cfg.is_file():
+                print(f"{name}: no {recipe} recipe ({cfg.name})", flush=True)
+                continue
             t1 = time.time()
             result = compress(graph, cfg, ds, source_bytes=fp32, progress=not args.quiet)
-            out = OUT / (f"{name}.xnn" if recipe == "xnn" else f"{name}_dc.xnn")
+            out = OUT / f"{name}{RECIPES[recipe][0]}.xnn"
             size = result.save(out)
             err = test_error(out, ds)  # the file on disk, through the C runtime
             assert abs(err - result.report.steps[-1].error) < 1e-12
-            label = "xnn recipe" if recipe == "xnn" else "Deep Compression recipe"
+            label = RECIPES[recipe][1]
             row = [TITLES[name], label, f"{fp32:,}", f"{size:,}", f"{fp32 / size:.1f}x", f"{100 * base_err:.2f}",
                    f"{100 * err:.2f}", f"{100 * (err - base_err):+.2f}"]
             section = (f"### {TITLES[name]}, {label}\n\n`{cfg.relative_to(BENCH_DIR.parent)}`, "
