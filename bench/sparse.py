@@ -3,6 +3,7 @@
     python bench/sparse.py                              # layers and MobileNet v1, 50-90% zeros, 1 and 2 threads
     python bench/sparse.py --markdown bench/RESULTS.md  # the same, written into RESULTS.md's sparse section
     python bench/sparse.py --thresholds                 # break-even densities per kernel set and layer kind
+    python bench/sparse.py --aarch64-mobilenet XNN_BENCH # AArch64 instructions of sparse MobileNet v1 (qemu)
 
 Every model is loaded twice (or more) in this process: ``XNN_SPARSE=0`` (dense kernels), ``XNN_SPARSE=1``
 (every pruned layer sparse) and, for the whole model, ``XNN_SPARSE`` unset (the planner's thresholds);
@@ -331,6 +332,17 @@ def aarch64_thresholds(binary: Path, kinds: list) -> None:
               + " ".join(f"{d:.2f}:{r:.2f}" for d, r in zip(densities, ratios)), flush=True)
 
 
+def aarch64_mobilenet(binary: Path, sparsity: float = 0.8) -> None:
+    """AArch64 instructions of one MobileNet v1 inference (`--aarch64-mobilenet`), its 1x1 layers and
+    classifier pruned to `sparsity`: dense (XNN_SPARSE=0), pruned one by one and in blocks of 4 (forced
+    sparse), counted as --thresholds --aarch64 counts them."""
+    for block, mode, what in ((1, "0", "dense"), (1, "1", "sparse, pruned one by one"),
+                              (4, "1", "sparse, 1x1 layers pruned in blocks of 4")):
+        paths, _ = pruned_mobilenet(sparsity, block)
+        n = qemu_instructions(binary, paths, mode)
+        print(f"neon    MobileNet v1, {int(sparsity * 100)}% zeros, {what}: {n / 1e6:.1f} M instructions", flush=True)
+
+
 def markdown(layers: dict, mobilenet: dict, command: str, load: tuple) -> str:
     """``mobilenet`` maps (threads, block) to bench_mobilenet's rows."""
     import xnn
@@ -408,7 +420,13 @@ def main(argv=None) -> int:
                     help="--thresholds: layer kinds")
     ap.add_argument("--aarch64", type=Path, metavar="XNN_BENCH",
                     help="--thresholds for this AArch64 xnn-bench, by instruction counts under qemu-aarch64")
+    ap.add_argument("--aarch64-mobilenet", type=Path, metavar="XNN_BENCH",
+                    help="instructions of one MobileNet v1 inference at 80%% zeros on this AArch64 xnn-bench: "
+                    "dense, sparse, sparse in blocks")
     args = ap.parse_args(argv)
+    if args.aarch64_mobilenet:
+        aarch64_mobilenet(args.aarch64_mobilenet)
+        return 0
     if args.thresholds and args.aarch64:
         aarch64_thresholds(args.aarch64, args.kinds)
         return 0
