@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import models  # noqa: E402  (bench/models.py)
 from models import BenchModel, caffe_tools  # noqa: E402
+from timing import interleaved, median_timer  # noqa: E402  (bench/timing.py)
 
 IN_PLACE_TAIL = ("BatchNorm", "Scale", "ReLU")
 
@@ -75,20 +73,6 @@ def prepare(model: str, layer: str, prototxt_text: str, shape) -> BenchModel:
                       opencv_outputs=tuple(info.outputs[b] for b in outputs))
 
 
-def timer(runner, x, runs: int):
-    xi = runner.prepare_input(x)
-
-    def run() -> float:
-        runner.predict(xi)
-        ts = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            runner.predict(xi)
-            ts.append((time.perf_counter() - t0) * 1e3)
-        return float(np.median(ts))
-    return run
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model")
@@ -109,12 +93,9 @@ def main(argv=None) -> int:
             err = models.max_rel_diff(outs[0], o)
             if err > models.AGREE_TOL:
                 print(f"{layer}: xnn and {rt} differ by {err:.2e} of max", file=sys.stderr)
-        fns = [timer(r, x, args.runs) for r in runners]
-        times = [[] for _ in fns]
-        for rnd in range(args.rounds):
-            for i in [(rnd + j) % len(fns) for j in range(len(fns))]:
-                times[i].append(fns[i]())
-        med = [float(np.median(t)) for t in times]
+        inputs = [r.prepare_input(x) for r in runners]
+        med = interleaved([median_timer(lambda r=r, xi=xi: r.predict(xi), args.runs)
+                           for r, xi in zip(runners, inputs)], args.rounds)
         rows.append((layer, shape, med))
         print(f"  {layer:24s} " + "  ".join(f"{rt} {m:.3f}" for rt, m in zip(runtimes, med)), file=sys.stderr)
     sums = [sum(r[2][i] for r in rows) for i in range(len(runtimes))]

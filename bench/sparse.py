@@ -37,7 +37,6 @@ import platform
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +47,9 @@ CACHE_DIR = BENCH_DIR / ".cache" / "sparse"
 sys.path.insert(0, str(REPO_DIR / "tests"))
 
 import caffe_tools  # noqa: E402  (tests/caffe_tools.py)
+
+sys.path.insert(0, str(BENCH_DIR))
+from timing import interleaved, median_timer  # noqa: E402  (bench/timing.py)
 
 SPARSITIES = (0.5, 0.7, 0.8, 0.9)
 #: MobileNet v1's 1x1 convolutions (input channels, map size, output channels) and classifiers (K, N).
@@ -155,29 +157,12 @@ def load(paths, mode, threads: int, isa: str = ""):
         _set_env(saved)
 
 
-def interleaved(fns: list, rounds: int) -> list:
-    """Median over `rounds` rounds of each fn's time (fn() -> ms), the fns called in rotated order."""
-    times = [[] for _ in fns]
-    for r in range(rounds):
-        for i in [(r + j) % len(fns) for j in range(len(fns))]:
-            times[i].append(fns[i]())
-    return [float(np.median(t)) for t in times]
-
-
 def layer_timer(model, x: np.ndarray, runs: int):
     return lambda: float(model.profile(x, runs=runs)[0].time_ms)
 
 
 def wall_timer(model, x: np.ndarray, runs: int):
-    def run() -> float:
-        model.predict(x)
-        t = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            model.predict(x)
-            t.append((time.perf_counter() - t0) * 1e3)
-        return float(np.median(t))
-    return run
+    return median_timer(lambda: model.predict(x), runs)
 
 
 def random_layer(kind: str, shape: tuple, seed: int = 0) -> tuple:
