@@ -183,10 +183,12 @@ int xnn_testing_spmm(const char* isa, int variant, size_t pixels, size_t channel
   const xnn_f32_spmm_ukernel_fn kernel = variant == 2 ? c->blocked : variant == 1 ? c->wide : c->ukernel;
   const size_t block = variant == 2 ? c->block : 1;
   if (!kernel || channels % block) return 0;
-  const size_t columns = block > 1 ? xnn_f32_spmm_block_columns(channels, k, block, w) : 0;
+  /* Kept columns: single weights, or blocks of `block` output channels at one input position. */
   size_t nonzeros = 0;
-  for (size_t i = 0; i < channels * k; i++) nonzeros += w[i] != 0.0f;
-  if (block > 1) nonzeros = columns;
+  if (block > 1)
+    nonzeros = xnn_f32_spmm_block_columns(channels, k, block, w);
+  else
+    for (size_t i = 0; i < channels * k; i++) nonzeros += w[i] != 0.0f;
   float* values = malloc((channels + block * nonzeros) * sizeof(float));
   uint32_t* rows = malloc((nonzeros + 1) * sizeof(uint32_t));
   uint32_t* nnz = malloc((channels + 1) * sizeof(uint32_t));

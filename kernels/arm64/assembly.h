@@ -77,6 +77,27 @@ _\name:
 8902:
 .endm
 
+// The SpMM kernels' (kernels/spmm.h) common entry: out_stride and residual from the stack into x8 (bytes)
+// and x9, {slope, min, max} into v29-v31, zero into v28, in_stride (x3) into bytes; x10 is scratch.
+.macro SPMM_ENTER
+        ldp     x8, x9, [sp]
+        ldr     x10, [sp, 16]
+        ld1r    {v29.4s}, [x10], 4
+        ld1r    {v30.4s}, [x10], 4
+        ld1r    {v31.4s}, [x10]
+        movi    v28.4s, 0
+        lsl     x3, x3, 2
+        lsl     x8, x8, 2
+.endm
+// Moves the SpMM kernels' input (x2), output (x7) and residual (x9, if any) on by `bytes`.
+.macro SPMM_ADVANCE bytes
+        add     x2, x2, \bytes
+        add     x7, x7, \bytes
+        cbz     x9, 8903f
+        add     x9, x9, \bytes
+8903:
+.endm
+
 #if defined(__ELF__)
         .section .note.GNU-stack, "", %progbits
 #endif

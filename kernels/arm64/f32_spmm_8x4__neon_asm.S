@@ -144,40 +144,24 @@
         b.ne    1b
 .endm
 
-// Moves the input, output and residual (if any) by `bytes`.
-.macro ADVANCE bytes
-        add     x2, x2, \bytes
-        add     x7, x7, \bytes
-        cbz     x9, 1f
-        add     x9, x9, \bytes
-1:
-.endm
-
 BEGIN_FUNCTION xnn_f32_spmm_ukernel_8x4__neon_asm
         cbz     x0, 9f
         cbz     x1, 9f
-        ldp     x8, x9, [sp]
-        ldr     x10, [sp, 16]
-        ld1r    {v29.4s}, [x10], 4
-        ld1r    {v30.4s}, [x10], 4
-        ld1r    {v31.4s}, [x10]
-        movi    v28.4s, 0
-        lsl     x3, x3, 2
-        lsl     x8, x8, 2
+        SPMM_ENTER
 
         subs    x0, x0, 8
         b.lo    11f
 10:     TILE    2
-        ADVANCE 32
+        SPMM_ADVANCE 32
         subs    x0, x0, 8
         b.hs    10b
 11:     tbz     x0, 2, 13f                      // 4 of the 0-7 pixels left
         TILE    1
-        ADVANCE 16
+        SPMM_ADVANCE 16
 13:     ands    x0, x0, 3                       // then one at a time
         b.eq    9f
 14:     TILE    0
-        ADVANCE 4
+        SPMM_ADVANCE 4
         subs    x0, x0, 1
         b.ne    14b
 9:      ret
