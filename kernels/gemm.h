@@ -27,7 +27,28 @@ typedef void (*xnn_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t k, const fl
  * packed weight panel (mr = the config's MR). Memory bound: the weights are read once. */
 typedef void (*xnn_f32_gemv_ukernel_fn)(size_t mr, size_t k, const float* a, const float* x, float* y);
 
-/* A tile shape of the family: the kernel and its panel width (all tiles of a config share MR). */
+/* Tail tiles: a block's last columns (fewer than NR) with the vectors along the output rows instead of
+ * along the pixels. A 14x14 map's 196 columns leave a tail of 4 after six 32-wide tiles: a vector tile
+ * fills 4 of its lanes there (an 8x8 AVX2 tile: as long as half a 32-wide tile, for an eighth of its
+ * columns); a tail tile fills every lane of each multiply-add with one column of up to 2*MR rows.
+ *  a, a_stride  two consecutive packed weight panels (a and a + a_stride, the second read only when
+ *               mr > MR): rows 0 to MR-1 and MR to 2*MR-1.
+ *  b            k rows of B, ldb floats apart (a packed panel of width round_up(nr, 4), or B itself).
+ *  c, bias, params, flags  as for the tiles (bias 2*MR values, or NULL). */
+typedef void (*xnn_f32_gemm_tail_ukernel_fn)(size_t mr, size_t nr, size_t k, const float* a, size_t a_stride,
+                                             const float* b, size_t ldb, float* c, size_t ldc, const float* bias,
+                                             const xnn_f32_act_params* params, uint32_t flags);
+
+/* Only x86's AVX-512 set has a tail tile: elsewhere the callers' tail code compiles away (it would cost
+ * the AArch64 library a 16 KB step of its size budget for nothing). */
+#if defined(__x86_64__) || defined(_M_X64)
+#define XNN_GEMM_TAILS 1
+#else
+#define XNN_GEMM_TAILS 0
+#endif
+
+/* A tile shape of the family: the kernel and its panel width (all tiles of a config share MR). A NULL
+ * kernel marks the config's tail tile (xnn_f32_gemm_config.tail), always a block's last. */
 typedef struct xnn_f32_gemm_tile {
   xnn_f32_gemm_ukernel_fn ukernel;
   uint32_t nr;
@@ -46,6 +67,9 @@ typedef struct xnn_f32_gemm_config {
   /* A pointwise convolution on a map of at least this many pixels reads B in place whatever M
    * (ops/convolution.c: reads_in_place), where packing it costs more than the tiles' strided reads. */
   uint32_t in_place_pixels;
+  /* The tail tile for a block's last tail_nr or fewer columns (NULL: the narrow tiles take them). */
+  xnn_f32_gemm_tail_ukernel_fn tail;
+  uint32_t tail_nr;
 } xnn_f32_gemm_config;
 
 /* Cost of one panel of a tile in column-equivalents of the vector tiles: a vector tile costs its width
@@ -59,6 +83,11 @@ static inline uint32_t xnn_f32_gemm_tile_cost(uint32_t nr) { return nr == 1 ? 2 
  * first panel for `cols` remaining columns. */
 static inline xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g, size_t cols) {
   const xnn_f32_gemm_tile full = {g->ukernel, g->nr};
+  /* The tail tile, but for exactly the first narrow tile's width (AVX-512's 8x16 fills its lanes there,
+   * and the tail's two weight streams were slower from L3: ResNet-50's 14x14 Winograd layers, 16 tiles,
+   * took 6% longer). */
+  if (XNN_GEMM_TAILS && cols < g->nr && g->tail && cols <= g->tail_nr && cols != g->narrow[0].nr)
+    return (xnn_f32_gemm_tile){NULL, (uint32_t)(cols + 3) / 4 * 4};
   if (cols >= g->nr || g->narrow[0].nr == 0) return full;
   /* best[r]: cheapest cost of r < NR remaining columns; first[r]: the tile that starts it. */
   uint32_t best[64], first[64];
@@ -83,6 +112,14 @@ static inline size_t xnn_f32_gemm_panels(const xnn_f32_gemm_config* g, size_t co
   size_t n = 0;
   for (size_t s = 0; s < cols; s += tiles[n++].nr) tiles[n] = xnn_f32_gemm_panel(g, cols - s);
   return n;
+}
+
+/* The tail tile runs on pairs of row panels, once the second is reached (its rows' C is then ready: a
+ * caller may set C up one row panel at a time) or the panels end: after row panel m of those from m0,
+ * MR apart, before m_end, this returns the pair's first row, or SIZE_MAX where panel m opens a pair. */
+static inline size_t xnn_f32_gemm_tail_rows(size_t m, size_t m0, size_t m_end, size_t mr) {
+  const size_t second = (m - m0) / mr % 2;
+  return second || m + mr >= m_end ? m - second * mr : SIZE_MAX;
 }
 
 /* The one-column tiles' product: the GEMV family reads x contiguous, so a column of B read in place
@@ -121,6 +158,9 @@ void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float*
 void xnn_f32_gemm_ukernel_8x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                     float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                     uint32_t flags);
+void xnn_f32_gemm_tail_ukernel_16x24__avx512(size_t mr, size_t nr, size_t k, const float* a, size_t a_stride,
+                                             const float* b, size_t ldb, float* c, size_t ldc, const float* bias,
+                                             const xnn_f32_act_params* params, uint32_t flags);
 void xnn_f32_gemm_ukernel_8x16__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                        float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                        uint32_t flags);

@@ -37,9 +37,17 @@ int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, i
       for (size_t s = 0; s < n;) {
         const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, n - s);
         const int direct = in_place && s + t.nr <= n;
-        t.ukernel(XNN_MIN(mr, m - i * mr), XNN_MIN(t.nr, n - s), kk, pa + i * mr * k + k0 * mr,
-                  direct ? b + k0 * n + s : pb + s * k + k0 * t.nr, direct ? n : t.nr,
-                  c + i * mr * n + s, n, bias ? pbias + i * mr : NULL, act, flags);
+        const float* bt = direct ? b + k0 * n + s : pb + s * k + k0 * t.nr;
+        if (t.ukernel) {
+          t.ukernel(XNN_MIN(mr, m - i * mr), XNN_MIN(t.nr, n - s), kk, pa + i * mr * k + k0 * mr, bt,
+                    direct ? n : t.nr, c + i * mr * n + s, n, bias ? pbias + i * mr : NULL, act, flags);
+        } else {
+          /* The tail tile, on pairs of row panels as the operators run it. */
+          const size_t r = xnn_f32_gemm_tail_rows(i * mr, 0, m, mr);
+          if (r != SIZE_MAX)
+            g->tail(XNN_MIN(2 * mr, m - r), n - s, kk, pa + r * k + k0 * mr, mr * k, bt, direct ? n : t.nr,
+                    c + r * n + s, n, bias ? pbias + r : NULL, act, flags);
+        }
         s += t.nr;
       }
     }
@@ -101,6 +109,7 @@ const char* xnn_testing_gemm_tiles(const char* isa) {
   snprintf(buf, sizeof(buf), "%ux%u", g->mr, g->nr);
   for (int i = 0; i < XNN_GEMM_MAX_NARROW && g->narrow[i].nr; i++)
     snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " %ux%u", g->mr, g->narrow[i].nr);
+  if (g->tail) snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " tail %ux%u", 2 * g->mr, g->tail_nr);
   return buf;
 }
 

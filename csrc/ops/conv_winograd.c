@@ -158,6 +158,10 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const size_t v_stride = ic * nbp + SKEW; /* between the 36 operands */
   xnn_f32_gemm_tile tiles[256 / 4 + 32]; /* a block has at most 256 tiles (columns) */
   const size_t ntiles = xnn_f32_gemm_panels(gc, count, tiles);
+  const xnn_f32_gemm_tail_ukernel_fn tail = XNN_GEMM_TAILS && !tiles[ntiles - 1].ukernel ? gc->tail : NULL;
+  const size_t tail_nr = tiles[ntiles - 1].nr;
+  size_t tail_start = 0;
+  for (size_t i = 0; i + 1 < ntiles; i++) tail_start += tiles[i].nr;
 
   /* Input transform, in runs of tiles that share a tile row and a column panel. */
   for (size_t c = 0; c < ic; c++) {
@@ -189,11 +193,16 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
          * transform), so the tiles skip their activation epilogue. */
         const uint32_t flags = k0 ? XNN_GEMM_ACCUMULATE : 0;
         for (size_t r = 0; r < rows; r += mr) {
-          for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
+          for (size_t i = 0, s = 0; i < ntiles - (tail != NULL); s += tiles[i++].nr) {
             const xnn_f32_gemm_tile t = tiles[i];
             t.ukernel(XNN_MIN(mr, rows - r), XNN_MIN(t.nr, count - s), kc, a + (m0 + r) * ic + k0 * mr,
                       b + s * ic + k0 * t.nr, t.nr, m + e * m_stride + r * nbp + s, nbp, NULL, &identity, flags);
           }
+          const size_t tr = tail ? xnn_f32_gemm_tail_rows(r, 0, rows, mr) : SIZE_MAX;
+          if (tr != SIZE_MAX)
+            tail(XNN_MIN(2 * mr, rows - tr), count - tail_start, kc, a + (m0 + tr) * ic + k0 * mr, mr * ic,
+                 b + tail_start * ic + k0 * tail_nr, tail_nr, m + e * m_stride + tr * nbp + tail_start, nbp, NULL,
+                 &identity, flags);
         }
       }
     }

@@ -340,11 +340,12 @@ static void pack_columns(const conv_job* j, size_t g, const segment* seg, size_t
 }
 
 /* Where the block's tiles that cannot read B in place start, else `cols`: a partial last tile (its
- * columns run past the block) and a one-column tile (the GEMV reads x contiguous: in place, every row
- * tile would gather the column anew, where packing gathers it once). */
+ * columns run past the block), a one-column tile (the GEMV reads x contiguous: in place, every row
+ * tile would gather the column anew, where packing gathers it once) and a tail tile (a few values of
+ * each K row, each row on lines of its own in place). */
 static size_t first_packed_tile(const xnn_f32_gemm_tile* tiles, size_t ntiles, size_t cols) {
   for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr)
-    if (s + tiles[i].nr > cols || tiles[i].nr == 1) return s;
+    if (s + tiles[i].nr > cols || tiles[i].nr == 1 || !tiles[i].ukernel) return s;
   return cols;
 }
 
@@ -376,6 +377,9 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   size_t first_packed = 0;
   while (first_packed < nseg && seg[first_packed].start < packed_from) first_packed++;
   const float* plane = j->src + g * kdim * pixels + n0;
+  const xnn_f32_gemm_tail_ukernel_fn tail = XNN_GEMM_TAILS && !tiles[ntiles - 1].ukernel ? j->k->gemm.tail : NULL;
+  size_t tail_start = 0;
+  for (size_t i = 0; i + 1 < ntiles; i++) tail_start += tiles[i].nr;
   for (size_t k0 = 0; k0 < kdim; k0 += b->kc) {
     const size_t kc = XNN_MIN(b->kc, kdim - k0);
     const uint32_t flags =
@@ -393,13 +397,18 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
         for (size_t r = m; r < XNN_MIN(m + mr, m0 + rows); r++)
           for (size_t q = 0; q < cols; q++) og[r * pixels + q] = rg[r * pixels + q] + bg[r];
       }
-      for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
+      for (size_t i = 0, s = 0; i < ntiles - (tail != NULL); s += tiles[i++].nr) {
         const xnn_f32_gemm_tile t = tiles[i];
         const int direct = s < packed_from;
         t.ukernel(XNN_MIN(mr, m0 + rows - m), XNN_MIN(t.nr, cols - s), kc, wg + m * kdim + k0 * mr,
                   direct ? plane + k0 * pixels + s : packed + s * kc, direct ? pixels : t.nr, og + m * pixels + s,
                   pixels, bg + m, &j->c->act, flags);
       }
+      const size_t r = tail ? xnn_f32_gemm_tail_rows(m, m0, m0 + rows, mr) : SIZE_MAX;
+      if (r != SIZE_MAX)
+        tail(XNN_MIN(2 * mr, m0 + rows - r), cols - tail_start, kc, wg + r * kdim + k0 * mr, mr * kdim,
+             packed + tail_start * kc, tiles[ntiles - 1].nr, og + r * pixels + tail_start, pixels, bg + r,
+             &j->c->act, flags);
     }
   }
 }

@@ -102,6 +102,9 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   float* b = j->scratch + thread * gemm_scratch_floats(g);
   xnn_f32_gemm_tile tiles[MAX_TILES];
   const size_t nt = xnn_f32_gemm_panels(g, cols, tiles);
+  const xnn_f32_gemm_tail_ukernel_fn tail = XNN_GEMM_TAILS && !tiles[nt - 1].ukernel ? g->tail : NULL;
+  size_t tail_start = 0;
+  for (size_t i = 0; i + 1 < nt; i++) tail_start += tiles[i].nr;
   const xnn_f32_act_params id = xnn_f32_act_identity();
   for (size_t k0 = 0; k0 < j->k; k0 += KC) {
     const size_t kc = XNN_MIN((size_t)KC, j->k - k0);
@@ -112,11 +115,17 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
         for (size_t p = 0; p < kc; p++) b[s * kc + p * tiles[i].nr + q] = s + q < cols ? src[p] : 0.0f;
       }
     const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kc == j->k ? XNN_GEMM_LAST : 0);
-    for (size_t r = r0; r < r1; r += g->mr)
-      for (size_t i = 0, s = 0; i < nt; s += tiles[i++].nr)
+    for (size_t r = r0; r < r1; r += g->mr) {
+      for (size_t i = 0, s = 0; i < nt - (tail != NULL); s += tiles[i++].nr)
         tiles[i].ukernel(XNN_MIN(g->mr, j->m - r), XNN_MIN(tiles[i].nr, cols - s), kc, j->a + r * j->k + k0 * g->mr,
                          b + s * kc, tiles[i].nr, j->c + r * j->ldc + c0 + s, j->ldc, j->bias ? j->bias + r : NULL,
                          &id, flags);
+      const size_t tr = tail ? xnn_f32_gemm_tail_rows(r, r0, r1, g->mr) : SIZE_MAX;
+      if (tr != SIZE_MAX)
+        tail(XNN_MIN(2 * g->mr, r1 - tr), cols - tail_start, kc, j->a + tr * j->k + k0 * g->mr, g->mr * j->k,
+             b + tail_start * kc, tiles[nt - 1].nr, j->c + tr * j->ldc + c0 + tail_start, j->ldc,
+             j->bias ? j->bias + tr : NULL, &id, flags);
+    }
   }
 }
 

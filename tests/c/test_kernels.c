@@ -30,10 +30,12 @@ static const xnn_f32_act_params acts[] = {{1.0f, -INFINITY, INFINITY}, {0.0f, -I
 #define N_ACTS (sizeof(acts) / sizeof(acts[0]))
 
 static void test_gemm(const char* isa) {
-  /* m, n, k: every tile of every set, whole and partial (n = 2, 3, 6, 7 reach the narrow tiles' edges). */
-  static const size_t shapes[][3] = {{1, 1, 1},    {3, 5, 7},     {8, 12, 16}, {8, 32, 16}, {9, 13, 17},
-                                     {17, 47, 64}, {5, 100, 300}, {25, 13, 3}, {40, 64, 1}, {16, 24, 0},
-                                     {8, 2, 9},    {9, 3, 5},     {16, 7, 33}, {3, 6, 70}};
+  /* m, n, k: every tile of every set, whole and partial (n = 2, 3, 6, 7 reach the narrow tiles' edges; the
+   * tail tiles run on pairs of row panels: an odd number of panels, a partial second one, 4 and 17 tails). */
+  static const size_t shapes[][3] = {{1, 1, 1},    {3, 5, 7},     {8, 12, 16},  {8, 32, 16},  {9, 13, 17},
+                                     {17, 47, 64}, {5, 100, 300}, {25, 13, 3},  {40, 64, 1},  {16, 24, 0},
+                                     {8, 2, 9},    {9, 3, 5},     {16, 7, 33},  {3, 6, 70},   {40, 49, 33},
+                                     {24, 36, 70}, {21, 196, 19}, {13, 55, 8}};
   for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
     const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
     float* a = malloc((m * k + 1) * sizeof(float));
