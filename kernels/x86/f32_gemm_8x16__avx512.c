@@ -23,7 +23,7 @@ void xnn_f32_gemm_ukernel_8x16__avx512(size_t mr, size_t nr, size_t k, const flo
     c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = _mm512_setzero_ps();
   }
   for (size_t p = 0; p < k; p++) {
-    _mm_prefetch((const char*)(a + 128), _MM_HINT_T0);
+    _mm_prefetch((const char*)(a + 512), _MM_HINT_T0);
     const __m512 vb = _mm512_loadu_ps(b);
     b += ldb;
 #define STEP(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), vb, c##i)
