@@ -1,7 +1,7 @@
 /* 64x1 SpMM tile with AVX-512F: 64 pixels of one output channel in four zmm, for short K, where a panel
  * of 64 pixels stays in L1 or nearly: one sweep of the weights then serves twice the pixels of the 32x1
- * tile (four accumulators are four FMA chains already). The last 33 to 63 pixels go the same way with
- * masks, 32 or fewer to the 32x1 kernel. */
+ * tile. Two nonzeros at a time go into eight accumulators, covering the FMA latency of two 512-bit pipes.
+ * The last 33 to 63 pixels go the same way with masks, 32 or fewer to the 32x1 kernel. */
 #include <immintrin.h>
 
 #include "kernels/spmm.h"
@@ -21,7 +21,23 @@ void xnn_f32_spmm_ukernel_64x1__avx512(size_t pixels, size_t channels, const flo
     const uint32_t* r = rows;
     for (size_t o = 0; o < channels; o++) {
       __m512 a0 = _mm512_set1_ps(*w++), a1 = a0, a2 = a0, a3 = a0;
-      for (size_t n = nnz[o]; n; n--) {
+      __m512 b0 = _mm512_setzero_ps(), b1 = b0, b2 = b0, b3 = b0;
+      size_t n = nnz[o];
+      for (; n >= 2; n -= 2) {
+        const float* x = in + (size_t)r[0] * in_stride + p;
+        const float* y = in + (size_t)r[1] * in_stride + p;
+        const __m512 u = _mm512_set1_ps(w[0]), v = _mm512_set1_ps(w[1]);
+        r += 2, w += 2;
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x), u, a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), u, a1);
+        a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m2, x + 32), u, a2);
+        a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m3, x + 48), u, a3);
+        b0 = _mm512_fmadd_ps(_mm512_loadu_ps(y), v, b0);
+        b1 = _mm512_fmadd_ps(_mm512_loadu_ps(y + 16), v, b1);
+        b2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m2, y + 32), v, b2);
+        b3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m3, y + 48), v, b3);
+      }
+      if (n) {
         const float* x = in + (size_t)*r++ * in_stride + p;
         const __m512 u = _mm512_set1_ps(*w++);
         a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x), u, a0);
@@ -29,6 +45,7 @@ void xnn_f32_spmm_ukernel_64x1__avx512(size_t pixels, size_t channels, const flo
         a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m2, x + 32), u, a2);
         a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m3, x + 48), u, a3);
       }
+      a0 = _mm512_add_ps(a0, b0), a1 = _mm512_add_ps(a1, b1), a2 = _mm512_add_ps(a2, b2), a3 = _mm512_add_ps(a3, b3);
       if (residual) {
         const float* s = residual + o * out_stride + p;
         a0 = _mm512_add_ps(a0, _mm512_loadu_ps(s));
