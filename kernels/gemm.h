@@ -85,9 +85,14 @@ static inline xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g,
   const xnn_f32_gemm_tile full = {g->ukernel, g->nr};
   /* The tail tile, but for exactly the first narrow tile's width (AVX-512's 8x16 fills its lanes there,
    * and the tail's two weight streams were slower from L3: ResNet-50's 14x14 Winograd layers, 16 tiles,
-   * took 6% longer). */
-  if (XNN_GEMM_TAILS && cols < g->nr && g->tail && cols <= g->tail_nr && cols != g->narrow[0].nr)
-    return (xnn_f32_gemm_tile){NULL, (uint32_t)(cols + 3) / 4 * 4};
+   * took 6% longer) and for one column (the GEMV tile is 1.5x faster there: the tail's narrowest
+   * instance computes 4). */
+  if (XNN_GEMM_TAILS && cols < g->nr && g->tail) {
+    if (cols > 1 && cols <= g->tail_nr && cols != g->narrow[0].nr)
+      return (xnn_f32_gemm_tile){NULL, (uint32_t)(cols + 3) / 4 * 4};
+    /* Wider than the tail: the first narrow tile, then the rest as a tail. */
+    if (cols > g->tail_nr && g->narrow[0].nr && cols > g->narrow[0].nr) return g->narrow[0];
+  }
   if (cols >= g->nr || g->narrow[0].nr == 0) return full;
   /* best[r]: cheapest cost of r < NR remaining columns; first[r]: the tile that starts it. */
   uint32_t best[64], first[64];
@@ -153,9 +158,6 @@ void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float
                                      float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                      uint32_t flags);
 void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
-                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
-                                    uint32_t flags);
-void xnn_f32_gemm_ukernel_8x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                     float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                     uint32_t flags);
 void xnn_f32_gemm_tail_ukernel_16x24__avx512(size_t mr, size_t nr, size_t k, const float* a, size_t a_stride,
