@@ -29,8 +29,9 @@ typedef void (*xnn_f32_gemv_ukernel_fn)(size_t mr, size_t k, const float* a, con
 
 /* Tail tiles: a block's last columns (fewer than NR) with the vectors along the output rows instead of
  * along the pixels. A 14x14 map's 196 columns leave a tail of 4 after six 32-wide tiles: a vector tile
- * fills 4 of its lanes there (an 8x8 AVX2 tile: as long as half a 32-wide tile, for an eighth of its
- * columns); a tail tile fills every lane of each multiply-add with one column of up to 2*MR rows.
+ * fills 4 of its lanes there (the 8x8 AVX2 tile that took them ran as long as half a 32-wide tile, for
+ * an eighth of its columns); a tail tile fills every lane of each multiply-add with one column of up to
+ * 2*MR rows.
  *  a, a_stride  two consecutive packed weight panels (a and a + a_stride, the second read only when
  *               mr > MR): rows 0 to MR-1 and MR to 2*MR-1.
  *  b            k rows of B, ldb floats apart (a packed panel of width round_up(nr, 4), or B itself).
@@ -117,6 +118,15 @@ static inline size_t xnn_f32_gemm_panels(const xnn_f32_gemm_config* g, size_t co
   size_t n = 0;
   for (size_t s = 0; s < cols; s += tiles[n++].nr) tiles[n] = xnn_f32_gemm_panel(g, cols - s);
   return n;
+}
+
+/* A block's tail kernel (NULL: its tiles end without one) and, in *start, the column where it starts. */
+static inline xnn_f32_gemm_tail_ukernel_fn xnn_f32_gemm_block_tail(const xnn_f32_gemm_config* g,
+                                                                   const xnn_f32_gemm_tile* tiles, size_t ntiles,
+                                                                   size_t* start) {
+  *start = 0;
+  for (size_t i = 0; i + 1 < ntiles; i++) *start += tiles[i].nr;
+  return XNN_GEMM_TAILS && ntiles && !tiles[ntiles - 1].ukernel ? g->tail : NULL;
 }
 
 /* The tail tile runs on pairs of row panels, once the second is reached (its rows' C is then ready: a

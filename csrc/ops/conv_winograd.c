@@ -158,10 +158,9 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const size_t v_stride = ic * nbp + SKEW; /* between the 36 operands */
   xnn_f32_gemm_tile tiles[256 / 4 + 32]; /* a block has at most 256 tiles (columns) */
   const size_t ntiles = xnn_f32_gemm_panels(gc, count, tiles);
-  const xnn_f32_gemm_tail_ukernel_fn tail = XNN_GEMM_TAILS && !tiles[ntiles - 1].ukernel ? gc->tail : NULL;
+  size_t tail_start;
+  const xnn_f32_gemm_tail_ukernel_fn tail = xnn_f32_gemm_block_tail(gc, tiles, ntiles, &tail_start);
   const size_t tail_nr = tiles[ntiles - 1].nr;
-  size_t tail_start = 0;
-  for (size_t i = 0; i + 1 < ntiles; i++) tail_start += tiles[i].nr;
 
   /* Input transform, in runs of tiles that share a tile row and a column panel. */
   for (size_t c = 0; c < ic; c++) {

@@ -377,9 +377,8 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   size_t first_packed = 0;
   while (first_packed < nseg && seg[first_packed].start < packed_from) first_packed++;
   const float* plane = j->src + g * kdim * pixels + n0;
-  const xnn_f32_gemm_tail_ukernel_fn tail = XNN_GEMM_TAILS && !tiles[ntiles - 1].ukernel ? j->k->gemm.tail : NULL;
-  size_t tail_start = 0;
-  for (size_t i = 0; i + 1 < ntiles; i++) tail_start += tiles[i].nr;
+  size_t tail_start;
+  const xnn_f32_gemm_tail_ukernel_fn tail = xnn_f32_gemm_block_tail(&j->k->gemm, tiles, ntiles, &tail_start);
   for (size_t k0 = 0; k0 < kdim; k0 += b->kc) {
     const size_t kc = XNN_MIN(b->kc, kdim - k0);
     const uint32_t flags =

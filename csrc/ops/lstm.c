@@ -102,9 +102,8 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   float* b = j->scratch + thread * gemm_scratch_floats(g);
   xnn_f32_gemm_tile tiles[MAX_TILES];
   const size_t nt = xnn_f32_gemm_panels(g, cols, tiles);
-  const xnn_f32_gemm_tail_ukernel_fn tail = XNN_GEMM_TAILS && !tiles[nt - 1].ukernel ? g->tail : NULL;
-  size_t tail_start = 0;
-  for (size_t i = 0; i + 1 < nt; i++) tail_start += tiles[i].nr;
+  size_t tail_start;
+  const xnn_f32_gemm_tail_ukernel_fn tail = xnn_f32_gemm_block_tail(g, tiles, nt, &tail_start);
   const xnn_f32_act_params id = xnn_f32_act_identity();
   for (size_t k0 = 0; k0 < j->k; k0 += KC) {
     const size_t kc = XNN_MIN((size_t)KC, j->k - k0);
