@@ -1,44 +1,89 @@
 /* Depthwise 3x3, padding 1, strides 1 and 2, on the unpadded plane with AVX-512F: 16 outputs per vector,
- * four (stride 1) or two (stride 2) output rows per pass, which share input rows. Per input row two masked loads cover the taps of 16
- * outputs: lanes outside the plane load as zero and never fault, and a row above or below the plane gets
- * an all-zero mask, so borders need no branches. The other taps come by valignd (stride 1) or by even/odd
- * permutes and a valignd (stride 2). */
+ * four output rows per pass, which share input rows. A row's window starts at the tile's first output column
+ * (stride 1: one vector, stride 2: two, split into even and odd columns by permutes), so the only masked
+ * loads are those at the plane's right edge; the left tap column comes from one broadcast of the element
+ * before the window, and stride 1's right tap column from one broadcast after it, shifted in by valignd.
+ * On Zen 5 a 64-byte load that crosses a cache line issues once a cycle against two for a broadcast, and the
+ * window that started one column left (so two or three such loads per row) was a third slower. Lanes outside
+ * the plane load as zero and never fault; a row above or below the plane reads as zero, so borders need no
+ * branches of their own. */
 #include <immintrin.h>
 #include <stdint.h>
 
 #include "kernels/dwconv.h"
 #include "kernels/x86/act.h"
 
-/* Lanes i < 16 with 0 <= x0 + i < width. */
-static inline __mmask16 inside(ptrdiff_t x0, ptrdiff_t width) {
-  const ptrdiff_t lo = x0 < 0 ? -x0 : 0, hi = width - x0;
-  if (hi <= 0 || lo >= 16) return 0;
-  const uint32_t upper = hi >= 16 ? 0xffffu : (1u << hi) - 1;
-  return (__mmask16)(upper & ~((1u << lo) - 1));
+/* Lanes i < 16 with x0 + i < width (x0 >= 0). */
+static inline __mmask16 inside(size_t x0, size_t width) {
+  return (__mmask16)(width - x0 >= 16 ? 0xffffu : (1u << (width - x0)) - 1);
 }
 
-static inline __m512 down(__m512 next, __m512 cur, int n) {
-  const __m512i c = _mm512_castps_si512(cur), x = _mm512_castps_si512(next);
-  return _mm512_castsi512_ps(n == 1 ? _mm512_alignr_epi32(x, c, 1) : _mm512_alignr_epi32(x, c, 2));
+static inline __m512 align_ps(__m512 hi, __m512 lo, int n) {
+  const __m512i h = _mm512_castps_si512(hi), l = _mm512_castps_si512(lo);
+  return _mm512_castsi512_ps(n == 1 ? _mm512_alignr_epi32(h, l, 1) : _mm512_alignr_epi32(h, l, 15));
 }
 
-/* Row y's window for 16 outputs starting at column x0: two loads, zero where outside the plane. */
-#define ROW(r, y)                                                                                 \
-  const int r##ok = (y) >= 0 && (y) < (ptrdiff_t)ih;                                              \
-  const float* r##p = in + (r##ok ? (size_t)(y) * iw : 0) + x0;                                   \
-  const __m512 r##a = _mm512_maskz_loadu_ps(r##ok ? ma : 0, r##p);                                \
-  const __m512 r##b = _mm512_maskz_loadu_ps(r##ok ? mb : 0, r##p + 16)
+static const float zero = 0.0f;
 
-#define S1TAPS(r) const __m512 r##0 = r##a, r##1 = down(r##b, r##a, 1), r##2 = down(r##b, r##a, 2)
-#define S2TAPS(r)                                                                                  \
-  const __m512 r##0 = _mm512_permutex2var_ps(r##a, even, r##b);                                    \
-  const __m512 r##1 = _mm512_permutex2var_ps(r##a, odd, r##b);                                     \
-  const __m512 r##2 = down(_mm512_set1_ps(r##ok && x0 + 32 < (ptrdiff_t)iw ? r##p[32] : 0.0f), r##0, 1)
+/* Row y's window from column x0: `ok` rows inside the plane, `p` the window (or the plane's start). */
+#define ROW(r, yy)                                                    \
+  const ptrdiff_t r##y = (yy);                                        \
+  const int r##ok = r##y >= 0 && r##y < (ptrdiff_t)ih;                \
+  const float* r##p = in + (r##ok ? (size_t)r##y * iw : 0) + x0;      \
+  const __m512 r##l = _mm512_set1_ps(*(r##ok && left ? r##p - 1 : &zero))
+
+/* Stride 1: taps kx = 0, 1, 2 are columns x0 - 1 + i, x0 + i, x0 + 1 + i. */
+#define S1TAPS(r)                                                                       \
+  const __m512 r##1 = _mm512_maskz_loadu_ps(r##ok ? ma : 0, r##p);                      \
+  const __m512 r##n = _mm512_set1_ps(*(r##ok && right ? r##p + 16 : &zero));           \
+  const __m512 r##0 = align_ps(r##1, r##l, 15), r##2 = align_ps(r##n, r##1, 1)
+
+/* Stride 2: taps kx = 0, 1, 2 are columns x0 - 1 + 2i, x0 + 2i, x0 + 1 + 2i. */
+#define S2TAPS(r)                                                                       \
+  const __m512 r##a = _mm512_maskz_loadu_ps(r##ok ? ma : 0, r##p);                      \
+  const __m512 r##b = _mm512_maskz_loadu_ps(r##ok ? mb : 0, r##p + 16);                 \
+  const __m512 r##1 = _mm512_permutex2var_ps(r##a, even, r##b);                         \
+  const __m512 r##2 = _mm512_permutex2var_ps(r##a, odd, r##b);                          \
+  const __m512 r##0 = align_ps(r##2, r##l, 15)
+
 /* acc += row r's taps times weight row k. */
-#define ACC(acc, r, k)                                   \
-  acc = _mm512_fmadd_ps(w[3 * k + 0], r##0, acc);        \
-  acc = _mm512_fmadd_ps(w[3 * k + 1], r##1, acc);        \
+#define ACC(acc, r, k)                            \
+  acc = _mm512_fmadd_ps(w[3 * k + 0], r##0, acc); \
+  acc = _mm512_fmadd_ps(w[3 * k + 1], r##1, acc); \
   acc = _mm512_fmadd_ps(w[3 * k + 2], r##2, acc)
+
+#define STORE4(o, stride, rows)                                                              \
+  _mm512_mask_storeu_ps(o, mo, xnn_act_avx512_apply(&act, a0));                              \
+  if (rows > 1) _mm512_mask_storeu_ps(o + stride, mo, xnn_act_avx512_apply(&act, a1));       \
+  if (rows > 2) _mm512_mask_storeu_ps(o + 2 * stride, mo, xnn_act_avx512_apply(&act, a2));   \
+  if (rows > 3) _mm512_mask_storeu_ps(o + 3 * stride, mo, xnn_act_avx512_apply(&act, a3))
+
+/* Output rows oy..oy+3 (those below ih not stored) of the 16 columns from x0, from six input rows; rows past
+ * the plane read as zero. */
+static inline void s1_block(size_t ih, size_t iw, const float* in, const __m512 w[9], __m512 vb,
+                            const xnn_act_avx512* a, float* out, size_t oy, size_t x0) {
+  const xnn_act_avx512 act = *a;
+  const ptrdiff_t y = (ptrdiff_t)oy - 1;
+  const size_t rows = ih - oy < 4 ? ih - oy : 4;
+  const __mmask16 ma = inside(x0, iw), mo = ma;
+  const int left = x0 > 0, right = x0 + 16 < iw;
+  __m512 a0 = vb, a1 = vb, a2 = vb, a3 = vb;
+  { ROW(r0, y); S1TAPS(r0); ACC(a0, r0, 0); }
+  { ROW(r1, y + 1); S1TAPS(r1); ACC(a0, r1, 1); ACC(a1, r1, 0); }
+  { ROW(r2, y + 2); S1TAPS(r2); ACC(a0, r2, 2); ACC(a1, r2, 1); ACC(a2, r2, 0); }
+  if (rows > 1) {
+    { ROW(r3, y + 3); S1TAPS(r3); ACC(a1, r3, 2); ACC(a2, r3, 1); ACC(a3, r3, 0); }
+    { ROW(r4, y + 4); S1TAPS(r4); ACC(a2, r4, 2); ACC(a3, r4, 1); }
+    { ROW(r5, y + 5); S1TAPS(r5); ACC(a3, r5, 2); }
+  }
+  float* o = out + oy * iw + x0;
+  STORE4(o, iw, rows);
+}
+
+/* Stride 1 walks a small plane (28x28 and under) a column of tiles at a time, so each tile's masks are set
+ * once, and a larger one a band of rows at a time, its rows written in order: MobileNet v1 in one process,
+ * each order was 9-12% slower than the other on the 112x112 and 56x56 planes, 3-20% on the small ones. */
+#define XNN_DW_BAND_PLANE_FLOATS 2048
 
 void xnn_f32_dwconv3x3p1s1__avx512(size_t ih, size_t iw, const float* in, const float* wt, float bias, float* out,
                                    const xnn_f32_act_params* params) {
@@ -46,31 +91,36 @@ void xnn_f32_dwconv3x3p1s1__avx512(size_t ih, size_t iw, const float* in, const 
   for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(wt[i]);
   const __m512 vb = _mm512_set1_ps(bias);
   const xnn_act_avx512 act = xnn_act_avx512_init(params);
-  for (size_t oy = 0; oy < ih; oy += 4) {
-    /* Four output rows from six input rows; rows past the plane load as zero and are not stored. */
-    const ptrdiff_t y = (ptrdiff_t)oy - 1;
-    const size_t rows = ih - oy < 4 ? ih - oy : 4;
-    for (size_t ox = 0; ox < iw; ox += 16) {
-      const ptrdiff_t x0 = (ptrdiff_t)ox - 1;
-      const __mmask16 ma = inside(x0, (ptrdiff_t)iw), mb = inside(x0 + 16, (ptrdiff_t)iw);
-      const __mmask16 mo = (__mmask16)(iw - ox >= 16 ? 0xffff : (1u << (iw - ox)) - 1);
-      __m512 a0 = vb, a1 = vb, a2 = vb, a3 = vb;
-      { ROW(r0, y); S1TAPS(r0); ACC(a0, r0, 0); }
-      { ROW(r1, y + 1); S1TAPS(r1); ACC(a0, r1, 1); ACC(a1, r1, 0); }
-      { ROW(r2, y + 2); S1TAPS(r2); ACC(a0, r2, 2); ACC(a1, r2, 1); ACC(a2, r2, 0); }
-      if (rows > 1) {
-        { ROW(r3, y + 3); S1TAPS(r3); ACC(a1, r3, 2); ACC(a2, r3, 1); ACC(a3, r3, 0); }
-        { ROW(r4, y + 4); S1TAPS(r4); ACC(a2, r4, 2); ACC(a3, r4, 1); }
-        { ROW(r5, y + 5); S1TAPS(r5); ACC(a3, r5, 2); }
-      }
-      float* o = out + oy * iw + ox;
-      _mm512_mask_storeu_ps(o, mo, xnn_act_avx512_apply(&act, a0));
-      if (rows > 1) _mm512_mask_storeu_ps(o + iw, mo, xnn_act_avx512_apply(&act, a1));
-      if (rows > 2) _mm512_mask_storeu_ps(o + 2 * iw, mo, xnn_act_avx512_apply(&act, a2));
-      if (rows > 3) _mm512_mask_storeu_ps(o + 3 * iw, mo, xnn_act_avx512_apply(&act, a3));
-    }
+  if (ih * iw <= XNN_DW_BAND_PLANE_FLOATS) {
+    for (size_t x0 = 0; x0 < iw; x0 += 16)
+      for (size_t oy = 0; oy < ih; oy += 4) s1_block(ih, iw, in, w, vb, &act, out, oy, x0);
+  } else {
+    for (size_t oy = 0; oy < ih; oy += 4)
+      for (size_t x0 = 0; x0 < iw; x0 += 16) s1_block(ih, iw, in, w, vb, &act, out, oy, x0);
   }
 }
+
+/* Output rows oy..oy+3 of the 16 columns from ox (input rows 2oy-1 .. 2oy+7, columns 2ox-1 .. 2ox+31). */
+#define S2_BLOCK4                                                                                       \
+  const ptrdiff_t y = 2 * (ptrdiff_t)oy - 1;                                                            \
+  __m512 a0 = vb, a1 = vb, a2 = vb, a3 = vb;                                                            \
+  { ROW(r0, y); S2TAPS(r0); ACC(a0, r0, 0); }                                                          \
+  { ROW(r1, y + 1); S2TAPS(r1); ACC(a0, r1, 1); }                                                      \
+  { ROW(r2, y + 2); S2TAPS(r2); ACC(a0, r2, 2); ACC(a1, r2, 0); }                                      \
+  { ROW(r3, y + 3); S2TAPS(r3); ACC(a1, r3, 1); }                                                      \
+  { ROW(r4, y + 4); S2TAPS(r4); ACC(a1, r4, 2); ACC(a2, r4, 0); }                                      \
+  { ROW(r5, y + 5); S2TAPS(r5); ACC(a2, r5, 1); }                                                      \
+  { ROW(r6, y + 6); S2TAPS(r6); ACC(a2, r6, 2); ACC(a3, r6, 0); }                                      \
+  { ROW(r7, y + 7); S2TAPS(r7); ACC(a3, r7, 1); }                                                      \
+  { ROW(r8, y + 8); S2TAPS(r8); ACC(a3, r8, 2); }                                                      \
+  float* o = out + oy * ow + ox;                                                                        \
+  STORE4(o, ow, 4)
+
+/* The masks of the tile from output column ox. */
+#define S2_TILE                                                                                         \
+  const size_t x0 = 2 * ox;                                                                             \
+  const __mmask16 ma = inside(x0, iw), mb = x0 + 16 < iw ? inside(x0 + 16, iw) : 0, mo = inside(ox, ow); \
+  const int left = ox > 0
 
 void xnn_f32_dwconv3x3p1s2__avx512(size_t ih, size_t iw, const float* in, const float* wt, float bias, float* out,
                                    const xnn_f32_act_params* params) {
@@ -80,24 +130,19 @@ void xnn_f32_dwconv3x3p1s2__avx512(size_t ih, size_t iw, const float* in, const 
   for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(wt[i]);
   const __m512 vb = _mm512_set1_ps(bias);
   const xnn_act_avx512 act = xnn_act_avx512_init(params);
-  const size_t oh = (ih - 1) / 2 + 1, ow = (iw - 1) / 2 + 1;
-  for (size_t oy = 0; oy < oh; oy += 2) {
-    const ptrdiff_t y = 2 * (ptrdiff_t)oy - 1;
-    const int two = oy + 1 < oh;
-    for (size_t ox = 0; ox < ow; ox += 16) {
-      /* Outputs ox..ox+15 read columns 2ox-1 .. 2ox+31. */
-      const ptrdiff_t x0 = 2 * (ptrdiff_t)ox - 1;
-      const __mmask16 ma = inside(x0, (ptrdiff_t)iw), mb = inside(x0 + 16, (ptrdiff_t)iw);
-      const __mmask16 mo = (__mmask16)(ow - ox >= 16 ? 0xffff : (1u << (ow - ox)) - 1);
-      __m512 a0 = vb, a1 = vb;
+  const size_t oh = (ih - 1) / 2 + 1, ow = (iw - 1) / 2 + 1, oh4 = oh / 4 * 4;
+  /* Tiles outside, rows inside for any plane: each tile's masks are set once (rows outside were slower here
+   * even on 112x112). Four-row blocks, then a separate one-row loop for the last rows: a four-row body with
+   * conditions inside was 5-10% slower. */
+  for (size_t ox = 0; ox < ow; ox += 16) {
+    S2_TILE;
+    for (size_t oy = 0; oy < oh4; oy += 4) { S2_BLOCK4; }
+    for (size_t oy = oh4; oy < oh; oy++) {
+      const ptrdiff_t y = 2 * (ptrdiff_t)oy - 1;
+      __m512 a0 = vb;
       { ROW(r0, y); S2TAPS(r0); ACC(a0, r0, 0); }
       { ROW(r1, y + 1); S2TAPS(r1); ACC(a0, r1, 1); }
-      { ROW(r2, y + 2); S2TAPS(r2); ACC(a0, r2, 2); ACC(a1, r2, 0); }
-      if (two) {
-        { ROW(r3, y + 3); S2TAPS(r3); ACC(a1, r3, 1); }
-        { ROW(r4, y + 4); S2TAPS(r4); ACC(a1, r4, 2); }
-        _mm512_mask_storeu_ps(out + (oy + 1) * ow + ox, mo, xnn_act_avx512_apply(&act, a1));
-      }
+      { ROW(r2, y + 2); S2TAPS(r2); ACC(a0, r2, 2); }
       _mm512_mask_storeu_ps(out + oy * ow + ox, mo, xnn_act_avx512_apply(&act, a0));
     }
   }
