@@ -14,6 +14,9 @@ void xnn_f32_im2col_panel__avx512(size_t kc, size_t len, const float* src, const
     return;
   }
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  /* 16 outputs read s[0 .. 30]: the even lanes of s[0 .. 15] and the odd ones of s[15 .. 30], two loads that
+   * need no mask. */
+  const __m512i halves = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31);
   for (size_t p = 0; p < kc; p++) {
     const float* s = src + offsets[p];
     float* d = dst + p * dst_stride;
@@ -27,7 +30,11 @@ void xnn_f32_im2col_panel__avx512(size_t kc, size_t len, const float* src, const
     } else {
       /* Run of len outputs reads s[0 .. 2*len - 2]. */
       const size_t span = 2 * len - 1;
-      for (size_t q = 0; q < len; q += 16) {
+      size_t q = 0;
+      for (; q + 16 <= len; q += 16)
+        _mm512_storeu_ps(d + q,
+                         _mm512_permutex2var_ps(_mm512_loadu_ps(s + 2 * q), halves, _mm512_loadu_ps(s + 2 * q + 15)));
+      for (; q < len; q += 16) {
         const size_t at = 2 * q;
         const __m512 a = _mm512_maskz_loadu_ps(first(span - at), s + at);
         const __m512 b = span > at + 16 ? _mm512_maskz_loadu_ps(first(span - at - 16), s + at + 16) : _mm512_setzero_ps();
