@@ -294,11 +294,44 @@ def test_dwconv3x3p1(isa, stride):
             close(got, act(want, slope, lo, hi), f"{isa} dwconv3x3p1 s{stride} {ih}x{iw}")
 
 
+@pytest.mark.parametrize("isa", ISAS)
+def test_conv_chw_s2(isa):
+    """The direct stride-2 convolution of few channels against NumPy: 3, 5 and 7 wide kernels of any
+    height, pads 0-3 (the window's first column left of the image), output rows of 1 to 70 pixels (32-pixel
+    tiles, a last tile of 16 or fewer, of 17 to 31), output channels in partial panels of 8, images passed
+    at their exact size (a read outside shows in the sanitizer build)."""
+    rng = np.random.default_rng(11)
+    if not has(isa, "conv_chw_s2"):
+        assert T.conv_chw_s2(isa, np.zeros((1, 3, 3), np.float32), np.zeros((1, 1, 3, 3), np.float32), None, 0, 0,
+                             *ACTS["identity"]) is None
+        return
+    cases = [(3, 9, 224 // 4, 3, 3, 1, 1, 32), (3, 13, 64, 3, 3, 1, 1, 8), (1, 5, 65, 3, 3, 0, 0, 13),
+             (2, 7, 35, 5, 5, 2, 2, 16), (3, 15, 31, 7, 7, 3, 3, 17), (4, 8, 139, 7, 7, 0, 0, 9),
+             (3, 3, 3, 3, 3, 1, 1, 1), (3, 7, 7, 7, 7, 0, 3, 24), (2, 6, 33, 1, 5, 0, 1, 5), (3, 11, 97, 4, 3, 2, 0, 40),
+             (1, 4, 129, 6, 7, 3, 2, 3)]
+    for cin, ih, iw, kh, kw, pt, pl, oc in cases:
+        x = rng.standard_normal((cin, ih, iw)).astype(np.float32)
+        w = rng.standard_normal((oc, cin, kh, kw)).astype(np.float32)
+        b = rng.standard_normal(oc).astype(np.float32)
+        pad = np.zeros((cin, ih + 2 * pt, iw + 2 * pl), np.float64)
+        pad[:, pt:pt + ih, pl:pl + iw] = x
+        oh, ow = (ih + 2 * pt - kh) // 2 + 1, (iw + 2 * pl - kw) // 2 + 1
+        want = np.broadcast_to(b[:, None, None], (oc, oh, ow)).astype(np.float64)
+        for ky in range(kh):
+            for kx in range(kw):
+                win = pad[:, ky:ky + 2 * oh:2, kx:kx + 2 * ow:2][:, :oh, :ow]
+                want = want + np.einsum("oc,chw->ohw", w[:, :, ky, kx], win)
+        for name in ("identity", "relu6"):
+            got = T.conv_chw_s2(isa, x, w, b, pt, pl, *ACTS[name])
+            close(got, act(want, *ACTS[name]), f"{isa} conv_chw_s2 {cin}x{ih}x{iw} k{kh}x{kw} p{pt},{pl} oc{oc}")
+
+
 def test_every_set_has_its_families():
     """The optional families each set is meant to have (a set losing one would silently skip its tester)."""
     common = {"dwconv3x3", "maxpool_padded", "wino43"}
     blocked = common | {"spmm_blocked"}
-    want = {"ref": blocked, "avx2": blocked, "avx512": blocked | {"dwconv3x3p1", "spmm_wide"}, "neon": blocked}
+    want = {"ref": blocked, "avx2": blocked, "avx512": blocked | {"dwconv3x3p1", "spmm_wide", "conv_chw_s2"},
+            "neon": blocked}
     for isa in ISAS:
         assert set(T.families(isa).split()) == want[isa], isa
 

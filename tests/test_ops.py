@@ -171,6 +171,14 @@ CONV_CASES = [
     (1, 16, 45, 45, 24, (1, 1), (1, 1), (0, 0), (1, 1), 1, True),      # 2025 pixels, several column blocks
     (1, 96, 28, 28, 96, (3, 3), (2, 2), (1, 1), (1, 1), 96, True),
     (1, 3, 64, 48, 24, (5, 5), (2, 2), (2, 2), (1, 1), 1, True),
+    # first layers, few input channels at stride 2: the direct kernel where the set has it (3x3 to <= 32
+    # channels, 5x5 and 7x7), rows of 32-pixel tiles and a last one of up to 16 or more, partial panels of 8
+    (1, 3, 37, 70, 32, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),
+    (2, 3, 29, 66, 24, (7, 7), (2, 2), (3, 3), (1, 1), 1, True),
+    (1, 1, 23, 45, 13, (5, 5), (2, 2), (2, 2), (1, 1), 1, False),
+    (1, 4, 17, 97, 40, (7, 7), (2, 2), (0, 0), (1, 1), 1, True),
+    (1, 2, 9, 35, 8, (5, 3), (2, 2), (2, 1), (1, 1), 1, True),
+    (1, 3, 31, 64, 64, (3, 3), (2, 2), (0, 0), (1, 1), 1, True),      # 3x3 to 64 channels: the GEMM
     # grouped 3x3 with 16+ channels per group: Winograd per group (AlexNet's conv4/conv5 shape)
     (1, 64, 18, 18, 48, (3, 3), (1, 1), (1, 1), (1, 1), 2, True),
     (2, 96, 13, 13, 96, (3, 3), (1, 1), (1, 1), (1, 1), 3, False),
@@ -920,6 +928,7 @@ THREAD_MODELS = {
     "conv_1x1_blocks": lambda nt: conv_model((1, 24, 29, 31, 72, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
     "conv_1x1_blocks_rows": lambda nt: conv_model((1, 24, 29, 31, 200, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
     "conv_1x1_s2_blocks": lambda nt: conv_model((1, 40, 61, 57, 136, (1, 1), (2, 2), (0, 0), (1, 1), 1, False), nt),
+    "conv_first_layer_7x7_s2": lambda nt: conv_model((1, 3, 45, 61, 40, (7, 7), (2, 2), (3, 3), (1, 1), 1, True), nt),
     "conv_5x5_blocks": lambda nt: conv_model((1, 7, 41, 45, 19, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
     "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
 }

@@ -2,6 +2,7 @@
  * Operators call kernels only through this table, never by name. */
 #pragma once
 #include "core/common.h"
+#include "kernels/conv_chw.h"
 #include "kernels/dwconv.h"
 #include "kernels/gemm.h"
 #include "kernels/im2col.h"
@@ -15,6 +16,7 @@ typedef struct xnn_kernels {
   const char* isa;
   xnn_f32_gemm_config gemm;
   xnn_f32_im2col_panel_fn im2col_panel;
+  xnn_f32_conv_chw_s2_fn conv_chw_s2; /* optional: NULL takes the GEMM */
   xnn_f32_fc_fn fc;
   xnn_f32_spmm_config spmm;
   xnn_f32_dwconv_fn dwconv;

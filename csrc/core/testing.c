@@ -143,6 +143,29 @@ int xnn_testing_dwconv(const char* isa, const size_t geometry[12], const float* 
   return 1;
 }
 
+int xnn_testing_conv_chw_s2(const char* isa, const size_t geometry[7], size_t oc, const float* in, const float* w,
+                            const float* bias, const xnn_f32_act_params* act, float* out) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks || !ks->conv_chw_s2) return 0;
+  const size_t cin = geometry[0], ih = geometry[1], iw = geometry[2], kh = geometry[3], kw = geometry[4];
+  const size_t pt = geometry[5], pl = geometry[6], k = cin * kh * kw, mp = (oc + 7) / 8;
+  const size_t oh = (ih + 2 * pt - kh) / 2 + 1, ow = (iw + 2 * pl - kw) / 2 + 1;
+  const xnn_conv_chw_geometry g = {cin, ih, iw, ow, kh, kw, pt, pl};
+  /* The operators' packing: panels of 8 rows, the bias padded with zeros. */
+  float* pa = xnn_alloc_aligned(mp * 8 * k * sizeof(float));
+  float* pbias = xnn_alloc_aligned(mp * 8 * sizeof(float));
+  if (!pa || !pbias) {
+    xnn_free_aligned(pa);
+    xnn_free_aligned(pbias);
+    return -1;
+  }
+  xnn_pack_f32_gemm_a(oc, k, 8, w, k, bias, pa, pbias);
+  for (size_t oy = 0; oy < oh; oy++) ks->conv_chw_s2(&g, oc, oy, in, pa, pbias, out + oy * ow, oh * ow, act);
+  xnn_free_aligned(pa);
+  xnn_free_aligned(pbias);
+  return 1;
+}
+
 const char* xnn_testing_families(const char* isa) {
   static _Thread_local char buf[128];
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
@@ -150,6 +173,7 @@ const char* xnn_testing_families(const char* isa) {
   if (!ks) return buf;
   if (ks->dwconv3x3s1 && ks->dwconv3x3s2) strcat(buf, "dwconv3x3 ");
   if (ks->dwconv3x3p1s1 && ks->dwconv3x3p1s2) strcat(buf, "dwconv3x3p1 ");
+  if (ks->conv_chw_s2) strcat(buf, "conv_chw_s2 ");
   if (ks->maxpool_padded) strcat(buf, "maxpool_padded ");
   if (ks->wino43_input) strcat(buf, "wino43 ");
   if (ks->spmm.wide) strcat(buf, "spmm_wide ");

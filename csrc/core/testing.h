@@ -26,6 +26,13 @@ XNN_INTERNAL int xnn_testing_dwconv3x3(const char* isa, size_t stride, size_t oh
 /* The set's unpadded pad-1 3x3 depthwise kernel (stride 1 or 2); 0 if the set has none. */
 XNN_INTERNAL int xnn_testing_dwconv3x3p1(const char* isa, size_t stride, size_t ih, size_t iw, const float* in,
                                          const float* w, float bias, const xnn_f32_act_params* act, float* out);
+/* The set's direct stride-2 convolution of few channels (kernels/conv_chw.h) over a whole image, every
+ * panel of 8 output channels and every 32-pixel tile of each output row, from weights [oc][cin][kh][kw];
+ * 0 if the set has none, -1 out of memory. geometry: cin, ih, iw, kh, kw, pad_top, pad_left; the output
+ * is [oc][oh][ow] with oh = (ih + 2 pad_top - kh) / 2 + 1 and ow likewise. */
+XNN_INTERNAL int xnn_testing_conv_chw_s2(const char* isa, const size_t geometry[7], size_t oc, const float* in,
+                                         const float* w, const float* bias, const xnn_f32_act_params* act,
+                                         float* out);
 /* The set's general depthwise kernel (any geometry, unpadded input). */
 XNN_INTERNAL int xnn_testing_dwconv(const char* isa, const size_t geometry[12], const float* in, const float* w,
                                     float bias, const xnn_f32_act_params* act, float* out);

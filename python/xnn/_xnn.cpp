@@ -345,6 +345,27 @@ PYBIND11_MODULE(_xnn, m) {
                                           out.mutable_data());
     return r ? py::object(out) : py::object(py::none());
   });
+  t.def("conv_chw_s2", [act](const std::string& isa, farr in, farr w, py::object bias, size_t pad_top,
+                             size_t pad_left, float slope, float lo, float hi) -> py::object {
+    if (in.ndim() != 3 || w.ndim() != 4 || w.shape(1) != in.shape(0)) throw py::value_error("bad arguments");
+    const size_t geometry[7] = {static_cast<size_t>(in.shape(0)), static_cast<size_t>(in.shape(1)),
+                                static_cast<size_t>(in.shape(2)), static_cast<size_t>(w.shape(2)),
+                                static_cast<size_t>(w.shape(3)), pad_top, pad_left};
+    const size_t oc = w.shape(0);
+    if (geometry[4] != 3 && geometry[4] != 5 && geometry[4] != 7) throw py::value_error("kw must be 3, 5 or 7");
+    if (geometry[1] + 2 * pad_top < geometry[3] || geometry[2] + 2 * pad_left < geometry[4])
+      throw py::value_error("image smaller than the kernel");
+    const size_t oh = (geometry[1] + 2 * pad_top - geometry[3]) / 2 + 1;
+    const size_t ow = (geometry[2] + 2 * pad_left - geometry[4]) / 2 + 1;
+    farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oc), static_cast<py::ssize_t>(oh),
+                                      static_cast<py::ssize_t>(ow)});
+    farr bv = bias.is_none() ? farr() : bias.cast<farr>();
+    const xnn_f32_act_params p = act(slope, lo, hi);
+    const int r = xnn_testing_conv_chw_s2(isa.c_str(), geometry, oc, in.data(), w.data(),
+                                          bias.is_none() ? nullptr : bv.data(), &p, out.mutable_data());
+    if (r < 0) throw std::bad_alloc();
+    return r ? py::object(out) : py::object(py::none());
+  });
   t.def("dwconv3x3", [act](const std::string& isa, size_t stride, size_t oh, size_t ow, farr in, farr w, float bias,
                            float slope, float lo, float hi) -> py::object {
     farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});
