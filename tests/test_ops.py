@@ -128,6 +128,10 @@ CONV_CASES = [
     # 1x1 general path (stride / pad)
     (1, 5, 13, 13, 7, (1, 1), (2, 2), (0, 0), (1, 1), 1, True),
     (3, 5, 7, 7, 3, (1, 1), (1, 1), (1, 1), (1, 1), 1, True),
+    # 1x1 padded (the GEMM on the unpadded map, framed by the bias)
+    (1, 40, 13, 11, 37, (1, 1), (1, 1), (2, 1), (1, 1), 1, False),
+    (2, 64, 9, 15, 70, (1, 1), (1, 1), (1, 3), (1, 1), 1, True),
+    (1, 3, 1, 1, 9, (1, 1), (1, 1), (1, 1), (1, 1), 1, True),
     # k x k general path
     (1, 3, 7, 7, 5, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
     (3, 3, 13, 13, 13, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),
@@ -263,6 +267,22 @@ def conv_model(case, num_threads=None, style="auto"):
 def test_convolution(case):
     model, x, want = conv_model(case)
     check(model.predict(x), want, f"Convolution {conv_id(case)}")
+
+
+def test_padded_pointwise_border_is_activated_bias():
+    """A padded 1x1 convolution with a fused leaky ReLU: the border is the bias through the activation."""
+    rng = rng_for("conv-pad1x1-leaky")
+    n, c, h, w, o = 2, 24, 13, 9, 45
+    wt = randn(rng, o, c, 1, 1, scale=1.0 / np.sqrt(c))
+    b = randn(rng, o)
+    assert (b < 0).any() and (b > 0).any()
+    proto = net_text({"data": (n, c, h, w)},
+                     layer("conv", "Convolution", "data", "conv",
+                           conv_param(o, (1, 1), (1, 1), (2, 1), (1, 1), 1, True))
+                     + layer("relu", "ReLU", "conv", "conv", "relu_param { negative_slope: 0.1 }"))
+    model = load(proto, {"conv": [wt, b]})
+    x = randn(rng, n, c, h, w)
+    check(model.predict(x), ref.relu(ref.conv2d(x, wt, b, (1, 1), (2, 1)), 0.1), "padded 1x1 + leaky ReLU")
 
 
 def test_convolution_repeated_fields_and_batch_reshape():
@@ -929,6 +949,7 @@ THREAD_MODELS = {
     "conv_1x1_blocks_rows": lambda nt: conv_model((1, 24, 29, 31, 200, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
     "conv_1x1_s2_blocks": lambda nt: conv_model((1, 40, 61, 57, 136, (1, 1), (2, 2), (0, 0), (1, 1), 1, False), nt),
     "conv_first_layer_7x7_s2": lambda nt: conv_model((1, 3, 45, 61, 40, (7, 7), (2, 2), (3, 3), (1, 1), 1, True), nt),
+    "conv_1x1_padded": lambda nt: conv_model((2, 48, 13, 13, 100, (1, 1), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "conv_5x5_blocks": lambda nt: conv_model((1, 7, 41, 45, 19, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
     "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
 }

@@ -131,6 +131,20 @@ static size_t padded_floats(const xnn_conv_params* c, size_t ih, size_t iw) {
          (iw + (size_t)c->pad_left + (size_t)c->pad_right);
 }
 
+/* A 1x1 convolution that pads (SqueezeNet 1.0's last layer, 13x13 -> 15x15 with 1000 channels): its border
+ * is the activated bias alone, so the GEMM runs on the unpadded problem into scratch, and the output is
+ * that scratch in a frame of the activated bias (frame_channel): the GEMM a third smaller there. */
+static int frames_pointwise(const xnn_conv_params* c) {
+  return c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && pads(c) && c->group == 1 && !c->residual &&
+         c->algo == XNN_CONV_GEMM;
+}
+
+static xnn_conv_params unpadded(const xnn_conv_params* c) {
+  xnn_conv_params u = *c;
+  u.pad_top = u.pad_left = u.pad_bottom = u.pad_right = 0;
+  return u;
+}
+
 /* The 3x3 depthwise kernel for this geometry, or NULL for the general one. */
 static xnn_f32_dwconv3x3_fn dw3x3_kernel(const xnn_conv_params* c, const xnn_kernels* k) {
   if (c->kh != 3 || c->kw != 3 || c->dh != 1 || c->dw != 1 || c->sh != c->sw) return NULL;
@@ -219,6 +233,12 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   } else if (is_depthwise(c) && dw3x3_kernel(c, plan->kernels)) {
     plan->workspace_bytes =
         plan->num_threads * (dw_padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]) * sizeof(float) + 64);
+  } else if (frames_pointwise(c)) {
+    const xnn_conv_params u = unpadded(c);
+    const size_t inner = (size_t)(in->dims[2] * in->dims[3]);
+    const blocking b = make_blocking(&u, inner, &plan->kernels->gemm, plan->num_threads);
+    plan->workspace_bytes = im2col_workspace(packed_b_floats(&b, &plan->kernels->gemm), 0, plan) +
+                            round_up((size_t)c->num_output * inner, 16) * sizeof(float);
   } else if (!is_depthwise(c)) {
     const blocking b = make_blocking(c, (size_t)(out->dims[2] * out->dims[3]), &plan->kernels->gemm,
                                      plan->num_threads);
@@ -282,6 +302,7 @@ typedef struct conv_job {
   float* padded;
   size_t ph, pw;
   const float* residual; /* one image, or NULL */
+  float* framed;         /* frames_pointwise: the output image, framed from `out` (the GEMM's scratch) */
 } conv_job;
 
 static void pad_channel(void* ctx, size_t ch) {
@@ -522,6 +543,27 @@ static void chw_s2_row(void* ctx, size_t oy) {
             &c->act);
 }
 
+/* One channel of a framed pointwise convolution's output: the GEMM's plane inside, the activated bias
+ * around it. */
+static void frame_channel(void* ctx, size_t ch) {
+  const conv_job* j = ctx;
+  const xnn_conv_params* c = &j->n->p.conv;
+  const size_t pt = (size_t)c->pad_top, pl = (size_t)c->pad_left;
+  const size_t oh = j->ih + pt + (size_t)c->pad_bottom, ow = j->iw + pl + (size_t)c->pad_right;
+  const float v = xnn_f32_act_apply(j->bias[ch], &c->act);
+  const float* src = j->out + ch * j->ih * j->iw;
+  float* dst = j->framed + ch * oh * ow;
+  for (size_t y = 0; y < oh; y++, dst += ow) {
+    if (y < pt || y - pt >= j->ih) {
+      for (size_t x = 0; x < ow; x++) dst[x] = v;
+      continue;
+    }
+    for (size_t x = 0; x < pl; x++) dst[x] = v;
+    memcpy(dst + pl, src + (y - pt) * j->iw, j->iw * sizeof(float));
+    for (size_t x = pl + j->iw; x < ow; x++) dst[x] = v;
+  }
+}
+
 /* The im2col paths' scratch: the zero-padded input, then `per_thread` floats for each thread. */
 static void im2col_scratch(conv_job* j, float* workspace, size_t per_thread) {
   j->ph = j->ih + (size_t)j->c->pad_top + (size_t)j->c->pad_bottom;
@@ -559,6 +601,17 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.iw = (size_t)in->shape.dims[3];
   j.oh = (size_t)out->shape.dims[2];
   j.ow = (size_t)out->shape.dims[3];
+  const size_t out_pixels = j.oh * j.ow;
+  /* frames_pointwise: the GEMM's problem is the unpadded one, its output the scratch at the workspace's start */
+  const int framed = frames_pointwise(c);
+  const xnn_conv_params u = unpadded(c);
+  float* workspace = ctx->workspace;
+  if (framed) {
+    j.c = &u;
+    j.oh = j.ih;
+    j.ow = j.iw;
+    workspace += round_up((size_t)c->num_output * j.ih * j.iw, 16);
+  }
   const size_t pixels = j.oh * j.ow;
   const int dw = is_depthwise(c);
   j.dw3x3p1 = dw ? dw3x3p1_kernel(c, ctx->kernels) : NULL;
@@ -574,13 +627,17 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     j.workspace = ctx->workspace;
     j.workspace_stride = dw_padded_floats(c, j.ih, j.iw) + 16;
   } else if (!dw && !j.chw_s2) {
-    j.b = make_blocking(c, pixels, &ctx->kernels->gemm, threads);
-    im2col_scratch(&j, ctx->workspace, packed_b_floats(&j.b, &ctx->kernels->gemm));
+    j.b = make_blocking(j.c, pixels, &ctx->kernels->gemm, threads);
+    im2col_scratch(&j, workspace, packed_b_floats(&j.b, &ctx->kernels->gemm));
   }
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * c->cin * j.ih * j.iw;
-    j.out = out->data + (size_t)b * c->num_output * pixels;
-    j.residual = c->residual ? ctx->tensors[n->inputs[1]].data + (size_t)b * c->num_output * pixels : NULL;
+    j.out = out->data + (size_t)b * c->num_output * out_pixels;
+    j.residual = c->residual ? ctx->tensors[n->inputs[1]].data + (size_t)b * c->num_output * out_pixels : NULL;
+    if (framed) {
+      j.framed = j.out;
+      j.out = ctx->workspace;
+    }
     if (c->algo == XNN_CONV_SPARSE) {
       im2col_source(&j, ctx->pool);
       xnn_parallelize_thread(ctx->pool, sparse_task, &j,
@@ -600,6 +657,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     else {
       im2col_source(&j, ctx->pool);
       xnn_parallelize_thread(ctx->pool, gemm_task, &j, (size_t)c->group * j.b.n_blocks * j.b.m_blocks);
+      if (framed) xnn_parallelize(ctx->pool, frame_channel, &j, (size_t)c->num_output);
     }
   }
 }
