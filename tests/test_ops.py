@@ -950,6 +950,8 @@ THREAD_MODELS = {
     "conv_1x1_s2_blocks": lambda nt: conv_model((1, 40, 61, 57, 136, (1, 1), (2, 2), (0, 0), (1, 1), 1, False), nt),
     "conv_first_layer_7x7_s2": lambda nt: conv_model((1, 3, 45, 61, 40, (7, 7), (2, 2), (3, 3), (1, 1), 1, True), nt),
     "conv_1x1_padded": lambda nt: conv_model((2, 48, 13, 13, 100, (1, 1), (1, 1), (1, 1), (1, 1), 1, True), nt),
+    # Winograd with one block of 210 tiles: at 2 threads two blocks of 105 (tail panels), at 3 split by rows.
+    "conv_winograd_tiles": lambda nt: conv_model((1, 16, 53, 57, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "conv_5x5_blocks": lambda nt: conv_model((1, 7, 41, 45, 19, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
     "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
 }
