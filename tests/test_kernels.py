@@ -202,6 +202,18 @@ def test_dwconv3x3(isa, stride):
             close(got, act(want, slope, lo, hi), f"{isa} dwconv3x3 s{stride} {oh}x{ow}")
 
 
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("in_place", [False, True])
+def test_vaddc(isa, in_place):
+    rng = np.random.default_rng(11)
+    for n in [0, 1, 15, 16, 17, 63, 64, 65, 127, 200, 1001]:
+        x = rng.standard_normal(n).astype(np.float32)
+        c = np.float32(rng.standard_normal())
+        y = T.vaddc(isa, x, float(c), in_place)
+        np.testing.assert_array_equal(y[:n], x + c, err_msg=f"{isa} vaddc n={n} in_place={in_place}")
+        assert np.all(y[n:] == 7.0), f"{isa} vaddc n={n} wrote past the end"
+
+
 @pytest.mark.parametrize("isa", [i for i in ISAS if has(i, "maxpool_padded")])
 def test_maxpool_padded(isa):
     rng = np.random.default_rng(3)

@@ -47,6 +47,7 @@ static const xnn_kernels g_ref = {
     .maxpool_padded = xnn_f32_maxpool_padded__ref,
     .avgpool = xnn_f32_avgpool__ref,
     .vact = xnn_f32_vact__ref,
+    .vaddc = xnn_f32_vaddc__ref,
     .vsigmoid = xnn_f32_vsigmoid__ref,
     .vtanh = xnn_f32_vtanh__ref,
     .wino43_input = xnn_f32_wino43_input__ref,
@@ -106,6 +107,7 @@ static void init_sets(void) {
   g_avx512.wino43_input = xnn_f32_wino43_input__avx512;
   g_avx512.wino43_output = xnn_f32_wino43_output__avx512;
   g_avx512.lstm_cell = xnn_f32_lstm_cell__avx512;
+  g_avx512.vaddc = xnn_f32_vaddc__avx512;
 #endif
 #if XNN_ARCH_ARM64
   g_neon = g_ref;

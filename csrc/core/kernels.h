@@ -9,6 +9,7 @@
 #include "kernels/lstm.h"
 #include "kernels/pool.h"
 #include "kernels/spmm.h"
+#include "kernels/vaddc.h"
 #include "kernels/vunary.h"
 #include "kernels/winograd.h"
 
@@ -25,6 +26,7 @@ typedef struct xnn_kernels {
   xnn_f32_pool_fn maxpool, avgpool;
   xnn_f32_maxpool_padded_fn maxpool_padded;
   xnn_f32_vunary_fn vact, vsigmoid, vtanh;
+  xnn_f32_vaddc_fn vaddc;
   xnn_f32_wino43_input_fn wino43_input;
   xnn_f32_wino43_output_fn wino43_output;
   xnn_f32_lstm_cell_fn lstm_cell;

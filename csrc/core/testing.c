@@ -181,6 +181,18 @@ const char* xnn_testing_families(const char* isa) {
   return buf;
 }
 
+int xnn_testing_vaddc(const char* isa, size_t n, const float* x, float c, float* y, int in_place) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks) return 0;
+  if (in_place) {
+    memcpy(y, x, n * sizeof(float));
+    ks->vaddc(n, y, c, y);
+  } else {
+    ks->vaddc(n, x, c, y);
+  }
+  return 1;
+}
+
 int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                         const float* in, size_t in_stride, float* out) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);

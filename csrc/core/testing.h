@@ -38,6 +38,8 @@ XNN_INTERNAL int xnn_testing_dwconv(const char* isa, const size_t geometry[12], 
                                     float bias, const xnn_f32_act_params* act, float* out);
 /* Space-separated names of the optional kernel families the set has ("dwconv3x3 maxpool_padded wino43"). */
 XNN_INTERNAL const char* xnn_testing_families(const char* isa);
+/* y (n floats) = x + c by the set's vaddc; in place (y first holds x) when in_place. */
+XNN_INTERNAL int xnn_testing_vaddc(const char* isa, size_t n, const float* x, float c, float* y, int in_place);
 XNN_INTERNAL int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                                      const float* in, size_t in_stride, float* out);
 XNN_INTERNAL int xnn_testing_wino43(const char* isa, size_t tiles, const float* in, size_t in_stride, float* v,

@@ -428,17 +428,8 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
          * from L1 (the whole block first, then the GEMM, read C back from beyond L1: with that, ResNet-50's
          * 56x56 residual layers took 1.6x onnxruntime's time, now 1.25x). The output may be stored over
          * the residual (xnn_op_in_place_input): each value is read just before it is written. */
-        for (size_t r = m; r < XNN_MIN(m + mr, m0 + rows); r++) {
-          /* Stored over itself or apart, never overlapping otherwise: told so, -O2's cheap vectorizer
-           * vectorizes both loops (one loop would need a runtime alias check, which it does not make). */
-          float* restrict o = og + r * pixels;
-          if (rg == og) {
-            for (size_t q = 0; q < cols; q++) o[q] += bg[r];
-          } else {
-            const float* restrict res = rg + r * pixels;
-            for (size_t q = 0; q < cols; q++) o[q] = res[q] + bg[r];
-          }
-        }
+        for (size_t r = m; r < XNN_MIN(m + mr, m0 + rows); r++)
+          j->k->vaddc(cols, rg + r * pixels, bg[r], og + r * pixels);
       }
       for (size_t i = 0, s = 0; i < ntiles - (tail != NULL); s += tiles[i++].nr) {
         const xnn_f32_gemm_tile t = tiles[i];

@@ -412,6 +412,14 @@ PYBIND11_MODULE(_xnn, m) {
     const int r = xnn_testing_dwconv(isa.c_str(), geo.data(), in.data(), w.data(), bias, &p, out.mutable_data());
     return r ? py::object(out) : py::object(py::none());
   });
+  /* y = x + c by the set's vaddc, into n + 16 floats whose last 16 hold 7.0 before the call. */
+  t.def("vaddc", [](const std::string& isa, farr x, float c, bool in_place) -> py::object {
+    const size_t n = static_cast<size_t>(x.size());
+    farr y(std::vector<py::ssize_t>{static_cast<py::ssize_t>(n + 16)});
+    std::fill(y.mutable_data(), y.mutable_data() + y.size(), 7.0f);
+    const int r = xnn_testing_vaddc(isa.c_str(), n, x.data(), c, y.mutable_data(), in_place ? 1 : 0);
+    return r ? py::object(y) : py::object(py::none());
+  });
   t.def("maxpool", [](const std::string& isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                       farr in) -> py::object {
     farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});
