@@ -97,9 +97,10 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   /* One block for several threads but tiles for three panels each (SqueezeNet's 56x56 maps: 196 tiles):
    * a block of whole panels per thread, the last one with the tail, each thread transforming only its own
    * tiles' input, where splitting the output channels made each repeat the whole input transform
-   * (fire2/expand3x3 0.078 -> 0.066 ms at 2 threads; on 28x28 maps, 49 tiles, it was 12% slower than
-   * that). Whole panels: every column runs the same micro-kernel as in one block, so the result is the
-   * same bit for bit whatever the threads. */
+   * (SqueezeNet 1.1 fire2/expand3x3 0.072 -> 0.068 ms at 2 threads; on 28x28 maps, 49 tiles, splitting the
+   * tiles was 12% slower than the channel ranges). Whole panels: every column runs the same micro-kernel as
+   * in one block, so the result is the same bit for bit whatever the threads (equal halves of 98 tiles ran
+   * 0.063 ms but moved columns between micro-kernels). */
   if (threads > 1 && (size_t)c->group == 1 && nb == p.tiles && p.tiles >= 3 * nr * threads) {
     nb = p.tiles / nr / threads * nr;
     p.n_blocks = threads;
