@@ -71,6 +71,9 @@ typedef struct xnn_f32_gemm_config {
   /* The tail tile for a block's last tail_nr or fewer columns (NULL: the narrow tiles take them). */
   xnn_f32_gemm_tail_ukernel_fn tail;
   uint32_t tail_nr;
+  /* A tile wider than NR for a block's last wide.nr - 1 or wide.nr columns (NULL: none): a 7x7 map's 49
+   * pixels in one tile instead of NR + a tail (xnn_f32_gemm_panel). */
+  xnn_f32_gemm_tile wide;
 } xnn_f32_gemm_config;
 
 /* Cost of one panel of a tile in column-equivalents of the vector tiles: a vector tile costs its width
@@ -79,11 +82,12 @@ typedef struct xnn_f32_gemm_config {
 static inline uint32_t xnn_f32_gemm_tile_cost(uint32_t nr) { return nr == 1 ? 2 : nr; }
 
 /* Packed column blocks: a block of `cols` columns is cut into panels left to right, full NR panels
- * first, then the tail as the cheapest sequence of tiles (ties: fewer panels); a panel starting at
- * column s sits at s * k floats of the block and holds k groups of its own width. This returns the
- * first panel for `cols` remaining columns. */
+ * first, then the tail as the cheapest sequence of tiles (ties: fewer panels), or the wide tile where it
+ * takes the last columns whole; a panel starting at column s sits at s * k floats of the block and holds
+ * k groups of its own width. This returns the first panel for `cols` remaining columns. */
 static inline xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g, size_t cols) {
   const xnn_f32_gemm_tile full = {g->ukernel, g->nr};
+  if (g->wide.ukernel && cols + 1 >= g->wide.nr && cols <= g->wide.nr) return g->wide;
   /* The tail tile, but for exactly the first narrow tile's width (AVX-512's 8x16 fills its lanes there,
    * and the tail's two weight streams were slower from L3: ResNet-50's 14x14 Winograd layers, 16 tiles,
    * took 6% longer) and for one column (the GEMV tile is 1.5x faster there: the tail's narrowest
@@ -153,7 +157,7 @@ static inline void xnn_f32_gemm_1col_store(size_t mr, const float* acc, float* c
 
 /* Floats of a packed block of `cols` columns per unit of k (its padded width). */
 static inline size_t xnn_f32_gemm_packed_width(const xnn_f32_gemm_config* g, size_t cols) {
-  size_t s = cols / g->nr * g->nr;
+  size_t s = 0;
   while (s < cols) s += xnn_f32_gemm_panel(g, cols - s).nr;
   return s;
 }
@@ -195,6 +199,9 @@ void xnn_f32_gemm_ukernel_8x12__neon_asm(size_t mr, size_t nr, size_t k, const f
 void xnn_f32_gemm_ukernel_8x4__neon_asm(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                         float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                         uint32_t flags);
+void xnn_f32_gemm_ukernel_8x49__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                       float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                       uint32_t flags);
 void xnn_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                        float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                        uint32_t flags);

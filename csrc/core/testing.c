@@ -110,6 +110,7 @@ const char* xnn_testing_gemm_tiles(const char* isa) {
   for (int i = 0; i < XNN_GEMM_MAX_NARROW && g->narrow[i].nr; i++)
     snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " %ux%u", g->mr, g->narrow[i].nr);
   if (g->tail) snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " tail %ux%u", 2 * g->mr, g->tail_nr);
+  if (g->wide.ukernel) snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " wide %ux%u", g->mr, g->wide.nr);
   return buf;
 }
 

@@ -1,9 +1,8 @@
 /* Tail tile with AVX-512F (kernels/gemm.h): up to 16 rows (two 8-row weight panels, one zmm per k step) x
- * up to 24 columns, one accumulator per column, each column's B value broadcast. 14x14 and 7x7 maps end
- * their 32-wide tiles with 4 and 17 columns: there, 16 rows x 4 columns in 4 zmm multiply-adds where two
- * 8x8 AVX2 tiles took 16 ymm ones, and 16 x 17 in 17 where 8x16 + 8x1 tiles took 18 plus the one-column
- * tile's serial sums.
- * The widths are rounded up to 4 (the packed panel's width) but for 17; each is a constant in its instance so
+ * up to 24 columns, one accumulator per column, each column's B value broadcast. 14x14 maps end their
+ * 32-wide tiles with 4 columns: there, 16 rows x 4 columns in 4 zmm multiply-adds where two 8x8 AVX2 tiles
+ * took 16 ymm ones. (7x7 maps, 49 columns, go to the 8x49 wide tile instead.)
+ * The widths are rounded up to 4 (the packed panel's width); each is a constant in its instance so
  * the accumulators stay in registers (24 of them, the A vector and a broadcast: 26 of the 32 zmm). Below 8
  * columns the 4-cycle multiply-add latency would idle half the FMA pipes, so 4 columns run two k steps
  * at once into two sets of accumulators. */
@@ -84,11 +83,6 @@ static inline __attribute__((always_inline)) void tail(const size_t T, const siz
 void xnn_f32_gemm_tail_ukernel_16x24__avx512(size_t mr, size_t nr, size_t k, const float* a, size_t a_stride,
                                              const float* b, size_t ldb, float* c, size_t ldc, const float* bias,
                                              const xnn_f32_act_params* params, uint32_t flags) {
-  /* 17: a 7x7 map's tail (49 = 32 + 17), where 20 accumulators would add 18% to its time. */
-  if (nr == 17) {
-    tail(17, 1, mr, nr, k, a, a_stride, b, ldb, c, ldc, bias, params, flags);
-    return;
-  }
   switch ((nr + 3) / 4) {
     case 1: tail(4, 2, mr, nr, k, a, a_stride, b, ldb, c, ldc, bias, params, flags); break;
     case 2: tail(8, 1, mr, nr, k, a, a_stride, b, ldb, c, ldc, bias, params, flags); break;
