@@ -89,7 +89,7 @@ static void init_sets(void) {
   g_avx512.gemm = (xnn_f32_gemm_config){
       xnn_f32_gemm_ukernel_8x32__avx512, 8, 32,
       {{xnn_f32_gemm_ukernel_8x16__avx512, 16}, {xnn_f32_gemm_ukernel_8x1__avx2, 1}},
-      xnn_f32_gemv_ukernel__avx2, 1024, xnn_f32_gemm_tail_ukernel_16x24__avx512, 24,
+      xnn_f32_gemv_ukernel__avx2, 1, xnn_f32_gemm_tail_ukernel_16x24__avx512, 24,
       {xnn_f32_gemm_ukernel_8x49__avx512, 49}};
   g_avx512.fc = xnn_f32_fc__avx512;
   g_avx512.spmm = (xnn_f32_spmm_config){.ukernel = xnn_f32_spmm_ukernel_32x1__avx512, .tile = 32,
@@ -113,8 +113,8 @@ static void init_sets(void) {
 #if XNN_ARCH_ARM64
   g_neon = g_ref;
   g_neon.isa = "neon";
-  /* Pointwise B read in place on every map (in_place_pixels 1; x86 packs the small maps with many rows,
-   * 9-15% faster there). An 8x12 tile in place reads 48 of each K row's bytes, one or two 64-byte lines
+  /* Pointwise B read in place on every map (in_place_pixels 1, as AVX-512 does; AVX2 packs the small maps
+   * with many rows, 9-15% faster there on Zen 4). An 8x12 tile in place reads 48 of each K row's bytes, one or two 64-byte lines
    * (up to 2.3x the bytes of a packed panel, and at K = 1024 about 100 KB of lines: L2, not the 32 KB L1
    * of a Cortex-A72, as the 48 KB packed panel would not fit either) for 24 fmla a K step; at one
    * 128-bit fmla a cycle that is under 5 bytes a cycle from L2, where Zen 4's two 256-bit FMAs a cycle

@@ -26,11 +26,13 @@ static int is_pointwise(const xnn_conv_params* c) {
 }
 
 /* Whether a pointwise convolution's GEMM reads its input in place (ldb = pixels) instead of packing
- * column panels. Zen 4, one thread: 112x112 and 56x56 layers with K = 16-144 run 5-25% faster so. On
- * 14x14 to 28x28 maps it pays when few row tiles read each column (M <= 128: 3-16% faster, e.g.
- * MobileNet v2's 28x28 384 -> 64, ResNet-50's 28x28 512 -> 128); with many (M = 512, 1024) packing once
- * costs less than every row tile hopping between K rows, and a 7x7 map's 49 columns ran 9-15% slower in
- * place whatever M. */
+ * column panels. Zen 4 with the AVX2 tiles, one thread: 112x112 and 56x56 layers with K = 16-144 run
+ * 5-25% faster so. On 14x14 to 28x28 maps it pays when few row tiles read each column (M <= 128: 3-16%
+ * faster, e.g. MobileNet v2's 28x28 384 -> 64, ResNet-50's 28x28 512 -> 128); with many (M = 512, 1024)
+ * packing once cost less than every row tile hopping between K rows, and a 7x7 map's 49 columns ran
+ * 9-15% slower in place whatever M. Zen 5's AVX-512 tiles read every map in place (in_place_pixels 1):
+ * 28x28 256 -> 256 2.4% faster than packed, 14x14 512 -> 512 and 7x7 1024 -> 1024 1.3%; MobileNet v1
+ * and v2 1% at one thread, 1-2% at two. */
 static int reads_in_place(const xnn_conv_params* c, const xnn_f32_gemm_config* g, size_t pixels, size_t m) {
   return is_pointwise(c) && (pixels >= g->in_place_pixels || (pixels >= 196 && m <= 128));
 }
