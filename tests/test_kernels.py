@@ -291,7 +291,9 @@ def test_dwconv3x3p1(isa, stride):
                              *ACTS["identity"]) is None
         return
     for ih, iw in [(1, 1), (1, 2), (2, 1), (3, 5), (7, 7), (14, 14), (5, 15), (4, 16), (6, 17), (9, 31),
-                   (8, 32), (3, 33), (13, 47), (2, 64), (5, 65), (28, 28), (11, 112)]:
+                   (8, 32), (3, 33), (13, 47), (2, 64), (5, 65), (28, 28), (11, 112),
+                   # two rows a vector: at most 7 wide (stride 1), 14 wide (stride 2)
+                   (1, 7), (2, 7), (8, 6), (9, 7), (6, 3), (11, 13), (14, 9), (4, 14), (15, 14), (2, 12)]:
         x = rng.standard_normal((ih, iw)).astype(np.float32)
         w = rng.standard_normal(9).astype(np.float32)
         for slope, lo, hi in [ACTS["identity"], ACTS["relu6"]]:

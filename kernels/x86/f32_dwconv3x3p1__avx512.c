@@ -80,6 +80,88 @@ static inline void s1_block(size_t ih, size_t iw, const float* in, const __m512 
   STORE4(o, iw, rows);
 }
 
+/* Planes at most 7 wide (a 7x7 map: one row fills 7 of 16 lanes, and a channel took ~90 cycles) hold
+ * two rows per vector, each in a half of 8 lanes whose last lane stays zero: row pair j is
+ * V_j = (row 2j | row 2j + 1), the rows above and below are V_j aligned with its neighbours by 8 lanes,
+ * and the left and right taps are shifts by one lane, the zero lane (or the vector's end) supplying the
+ * padding. Rows come in with an expanding load of their contiguous values and go out compressed. */
+static inline __mmask16 pair_lanes(size_t n, size_t rows) {
+  const unsigned half = (1u << n) - 1;
+  return (__mmask16)(rows > 1 ? half | half << 8 : half);
+}
+
+static inline __m512 load_pair(const float* in, size_t ih, size_t iw, size_t j) {
+  if (2 * j >= ih) return _mm512_setzero_ps();
+  const size_t rows = ih - 2 * j < 2 ? 1 : 2;
+  const __m512 v = _mm512_maskz_loadu_ps((__mmask16)((1u << (rows * iw)) - 1), in + 2 * j * iw);
+  return _mm512_maskz_expand_ps(pair_lanes(iw, rows), v);
+}
+
+static inline void store_pair(float* out, size_t oh, size_t ow, size_t j, __m512 v) {
+  const size_t rows = oh - 2 * j < 2 ? 1 : 2;
+  const __m512 c = _mm512_maskz_compress_ps(pair_lanes(ow, rows), v);
+  _mm512_mask_storeu_ps(out + 2 * j * ow, (__mmask16)((1u << (rows * ow)) - 1), c);
+}
+
+/* acc += the three taps of row vector x (left, centre, right) times weight row k. */
+static inline __m512 pair_row(__m512 acc, __m512 x, const __m512 w[9], int k) {
+  const __m512i xi = _mm512_castps_si512(x), zero = _mm512_setzero_si512();
+  acc = _mm512_fmadd_ps(w[3 * k + 0], _mm512_castsi512_ps(_mm512_alignr_epi32(xi, zero, 15)), acc);
+  acc = _mm512_fmadd_ps(w[3 * k + 1], x, acc);
+  return _mm512_fmadd_ps(w[3 * k + 2], _mm512_castsi512_ps(_mm512_alignr_epi32(zero, xi, 1)), acc);
+}
+
+static void s1_pairs(size_t ih, size_t iw, const float* in, const __m512 w[9], __m512 vb,
+                     const xnn_act_avx512* act, float* out) {
+  const size_t pairs = (ih + 1) / 2;
+  __m512 prev = _mm512_setzero_ps(), cur = load_pair(in, ih, iw, 0);
+  for (size_t j = 0; j < pairs; j++) {
+    const __m512 next = load_pair(in, ih, iw, j + 1);
+    const __m512i ci = _mm512_castps_si512(cur);
+    const __m512 up = _mm512_castsi512_ps(_mm512_alignr_epi32(ci, _mm512_castps_si512(prev), 8));
+    const __m512 down = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), ci, 8));
+    /* Three chains of three multiply-adds, not one of nine: a 7x7 plane is only four such vectors. */
+    const __m512 acc = _mm512_add_ps(_mm512_add_ps(pair_row(vb, up, w, 0), pair_row(_mm512_setzero_ps(), cur, w, 1)),
+                                     pair_row(_mm512_setzero_ps(), down, w, 2));
+    store_pair(out, ih, iw, j, xnn_act_avx512_apply(act, acc));
+    prev = cur, cur = next;
+  }
+}
+
+/* Stride 2 on planes at most 14 wide (at most 7 output columns: a 14x14 -> 7x7 layer) in the same two-row
+ * layout for the output: output rows 2j and 2j + 1 read input rows 4j - 1 .. 4j + 1 and 4j + 1 .. 4j + 3,
+ * and each tap is one two-source permute of the two input rows it needs (lane x: column 2x - 1 + kx of
+ * the first, lane 8 + x: of the second; the left tap's lanes 0 and 8, column -1, zeroed). */
+static inline __m512 load_row(const float* in, size_t ih, size_t iw, ptrdiff_t y) {
+  return y >= 0 && y < (ptrdiff_t)ih ? _mm512_maskz_loadu_ps((__mmask16)((1u << iw) - 1), in + (size_t)y * iw)
+                                     : _mm512_setzero_ps();
+}
+
+static void s2_pairs(size_t ih, size_t iw, const float* in, const __m512 w[9], __m512 vb,
+                     const xnn_act_avx512* act, float* out) {
+  const __m512i left = _mm512_setr_epi32(0, 1, 3, 5, 7, 9, 11, 13, 0, 17, 19, 21, 23, 25, 27, 29);
+  const __m512i centre = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i right = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const size_t oh = (ih - 1) / 2 + 1, ow = (iw - 1) / 2 + 1;
+  __m512 r0 = load_row(in, ih, iw, -1);
+  for (size_t j = 0; 2 * j < oh; j++) {
+    const ptrdiff_t y = 4 * (ptrdiff_t)j;
+    const __m512 r1 = load_row(in, ih, iw, y), r2 = load_row(in, ih, iw, y + 1);
+    const __m512 r3 = load_row(in, ih, iw, y + 2), r4 = load_row(in, ih, iw, y + 3);
+    /* Rows (r0, r2), (r1, r3), (r2, r4) for ky = 0, 1, 2. */
+    const __m512 a[3] = {r0, r1, r2}, b[3] = {r2, r3, r4};
+    __m512 acc[3];
+    for (int k = 0; k < 3; k++) { /* one chain per kernel row, as in s1_pairs */
+      acc[k] = _mm512_mul_ps(w[3 * k + 0], _mm512_maskz_permutex2var_ps(0xfefe, a[k], left, b[k]));
+      acc[k] = _mm512_fmadd_ps(w[3 * k + 1], _mm512_permutex2var_ps(a[k], centre, b[k]), acc[k]);
+      acc[k] = _mm512_fmadd_ps(w[3 * k + 2], _mm512_permutex2var_ps(a[k], right, b[k]), acc[k]);
+    }
+    const __m512 sum = _mm512_add_ps(_mm512_add_ps(vb, acc[0]), _mm512_add_ps(acc[1], acc[2]));
+    store_pair(out, oh, ow, j, xnn_act_avx512_apply(act, sum));
+    r0 = r4;
+  }
+}
+
 /* Stride 1 walks a small plane (28x28 and under) a column of tiles at a time, so each tile's masks are set
  * once, and a larger one a band of rows at a time, its rows written in order: MobileNet v1 in one process,
  * each order was 9-12% slower than the other on the 112x112 and 56x56 planes, 3-20% on the small ones. */
@@ -91,7 +173,9 @@ void xnn_f32_dwconv3x3p1s1__avx512(size_t ih, size_t iw, const float* in, const 
   for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(wt[i]);
   const __m512 vb = _mm512_set1_ps(bias);
   const xnn_act_avx512 act = xnn_act_avx512_init(params);
-  if (ih * iw <= XNN_DW_BAND_PLANE_FLOATS) {
+  if (iw <= 7) {
+    s1_pairs(ih, iw, in, w, vb, &act, out);
+  } else if (ih * iw <= XNN_DW_BAND_PLANE_FLOATS) {
     for (size_t x0 = 0; x0 < iw; x0 += 16)
       for (size_t oy = 0; oy < ih; oy += 4) s1_block(ih, iw, in, w, vb, &act, out, oy, x0);
   } else {
@@ -130,6 +214,10 @@ void xnn_f32_dwconv3x3p1s2__avx512(size_t ih, size_t iw, const float* in, const 
   for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(wt[i]);
   const __m512 vb = _mm512_set1_ps(bias);
   const xnn_act_avx512 act = xnn_act_avx512_init(params);
+  if (iw <= 14) {
+    s2_pairs(ih, iw, in, w, vb, &act, out);
+    return;
+  }
   const size_t oh = (ih - 1) / 2 + 1, ow = (iw - 1) / 2 + 1, oh4 = oh / 4 * 4;
   /* Tiles outside, rows inside for any plane: each tile's masks are set once (rows outside were slower here
    * even on 112x112). Four-row blocks, then a separate one-row loop for the last rows: a four-row body with
