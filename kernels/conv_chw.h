@@ -6,7 +6,7 @@
  *                                 w[o][k'] * in[(ci * ih + 2 * oy - pad_top + ky) * iw + 2 * x - pad_left + kx])
  * for o < m and x < ow, taps outside the image being zero. It reads the image itself: the GEMM path's padded
  * copy and strided im2col were a third of MobileNet's 3-channel 3x3 layer. Kernels read nothing outside the
- * image. kw is 3, 5 or 7 (the widths first layers use). */
+ * image. kw is 3, 5 or 7 (the widths first layers use), kh at most 7 and cin at most 4. */
 #pragma once
 #include <stddef.h>
 

@@ -311,9 +311,9 @@ def test_dwconv3x3p1(isa, stride):
 @pytest.mark.parametrize("isa", ISAS)
 def test_conv_chw_s2(isa):
     """The direct stride-2 convolution of few channels against NumPy: 3, 5 and 7 wide kernels of any
-    height, pads 0-3 (the window's first column left of the image), output rows of 1 to 70 pixels (32-pixel
-    tiles, a last tile of 16 or fewer, of 17 to 31), output channels in partial panels of 8, images passed
-    at their exact size (a read outside shows in the sanitizer build)."""
+    height, pads 0-3 (the window's first column left of the image), output rows of 1 to 151 pixels (32-pixel
+    tiles, a last tile of 16 or fewer, of 17 to 31, in chunks of 64), output channels in partial panels of 8,
+    images passed at their exact size (a read outside shows in the sanitizer build)."""
     rng = np.random.default_rng(11)
     if not has(isa, "conv_chw_s2"):
         assert T.conv_chw_s2(isa, np.zeros((1, 3, 3), np.float32), np.zeros((1, 1, 3, 3), np.float32), None, 0, 0,
@@ -322,7 +322,7 @@ def test_conv_chw_s2(isa):
     cases = [(3, 9, 224 // 4, 3, 3, 1, 1, 32), (3, 13, 64, 3, 3, 1, 1, 8), (1, 5, 65, 3, 3, 0, 0, 13),
              (2, 7, 35, 5, 5, 2, 2, 16), (3, 15, 31, 7, 7, 3, 3, 17), (4, 8, 139, 7, 7, 0, 0, 9),
              (3, 3, 3, 3, 3, 1, 1, 1), (3, 7, 7, 7, 7, 0, 3, 24), (2, 6, 33, 1, 5, 0, 1, 5), (3, 11, 97, 4, 3, 2, 0, 40),
-             (1, 4, 129, 6, 7, 3, 2, 3)]
+             (1, 4, 129, 6, 7, 3, 2, 3), (3, 5, 301, 3, 3, 1, 1, 8), (1, 3, 260, 7, 7, 3, 3, 8)]
     for cin, ih, iw, kh, kw, pt, pl, oc in cases:
         x = rng.standard_normal((cin, ih, iw)).astype(np.float32)
         w = rng.standard_normal((oc, cin, kh, kw)).astype(np.float32)
