@@ -238,23 +238,35 @@ BT = np.array([[1, -1.5, -2, 1.5, 1, 0], [0, -1, 0.5, 2.5, 1, 0], [0, 1, -2.5, 0
 AT = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 0.5, -2, 0], [0, 1, 1, 0.25, 4, 0], [0, 1, -1, 0.125, -8, 1]])
 
 
-@pytest.mark.parametrize("isa", [i for i in ISAS if has(i, "wino43")])
-def test_winograd_transforms(isa):
-    rng = np.random.default_rng(4)
+# F(2x2, 3x3) (points 0, 1, -1, infinity).
+BT2 = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])
+AT2 = np.array([[1, 1, 1, 0], [0, 1, -1, -1]])
+WINOGRAD = {4: ("wino43", BT, AT), 2: ("wino23", BT2, AT2)}
+
+
+@pytest.mark.parametrize("isa,tile", [(i, t) for i in ISAS for t in (4, 2) if has(i, WINOGRAD[t][0])])
+def test_winograd_transforms(isa, tile):
+    """Input and output transforms of F(4x4, 3x3) and F(2x2, 3x3) against the matrices written out here, on
+    1 to 16 tiles, with partial output tiles (rows and columns cut off) that must not be written past."""
+    rng = np.random.default_rng(4 + tile)
+    _, bt, at = WINOGRAD[tile]
+    p, e = tile + 2, (tile + 2) ** 2
     for tiles in range(1, 17):
-        patch = rng.standard_normal((6, 4 * tiles + 2 + 80)).astype(np.float32)  # XNN_WINO43_EXTRA slack
-        m = rng.standard_normal((36, 16)).astype(np.float32)
-        for rows, cols in [(4, 4 * tiles), (3, 4 * tiles - 1), (1, 1), (2, max(1, 4 * tiles - 3))]:
-            v, out = T.wino43(isa, tiles, patch, m, 0.5, 0.0, -INF, INF, rows, cols)
+        patch = rng.standard_normal((p, tile * tiles + 2 + 80)).astype(np.float32)  # XNN_WINO43_EXTRA slack
+        m = rng.standard_normal((e, 16)).astype(np.float32)
+        n = tile * tiles
+        for rows, cols in [(tile, n), (tile - 1, n - 1), (1, 1), (max(1, tile - 2), max(1, n - 3))]:
+            v, out = T.winograd(isa, tile, tiles, patch, m, 0.5, 0.0, -INF, INF, rows, cols)
             for t in range(tiles):
-                d = patch[:, 4 * t:4 * t + 6].astype(np.float64)
-                close(v[:, t].reshape(6, 6), BT @ d @ BT.T, f"{isa} wino input tile {t}/{tiles}")
-                y = act(AT @ m[:, t].reshape(6, 6).astype(np.float64) @ AT.T + 0.5, 0.0, -INF, INF)
-                want = np.zeros((4, 4))
+                d = patch[:, tile * t:tile * t + p].astype(np.float64)
+                close(v[:, t].reshape(p, p), bt @ d @ bt.T, f"{isa} F{tile} input tile {t}/{tiles}")
+                y = act(at @ m[:, t].reshape(p, p).astype(np.float64) @ at.T + 0.5, 0.0, -INF, INF)
+                want = np.zeros((tile, tile))
                 want[:rows, :] = y[:rows]
-                cut = np.clip(cols - 4 * t, 0, 4)
+                cut = np.clip(cols - tile * t, 0, tile)
                 want[:, cut:] = 0
-                close(out[:, 4 * t:4 * t + 4], want, f"{isa} wino output tile {t}/{tiles} rows={rows} cols={cols}")
+                close(out[:, tile * t:tile * t + tile], want,
+                      f"{isa} F{tile} output tile {t}/{tiles} rows={rows} cols={cols}")
             assert not out[:, cols:].any(), "wrote past the last column"
             assert not out[rows:].any(), "wrote past the last row"
 
@@ -344,8 +356,8 @@ def test_every_set_has_its_families():
     """The optional families each set is meant to have (a set losing one would silently skip its tester)."""
     common = {"dwconv3x3", "maxpool_padded", "wino43"}
     blocked = common | {"spmm_blocked"}
-    want = {"ref": blocked, "avx2": blocked, "avx512": blocked | {"dwconv3x3p1", "spmm_wide", "conv_chw_s2"},
-            "neon": blocked}
+    want = {"ref": blocked | {"wino23"}, "avx2": blocked,
+            "avx512": blocked | {"dwconv3x3p1", "spmm_wide", "conv_chw_s2", "wino23"}, "neon": blocked}
     for isa in ISAS:
         assert set(T.families(isa).split()) == want[isa], isa
 

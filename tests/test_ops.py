@@ -142,6 +142,11 @@ CONV_CASES = [
     (1, 3, 41, 41, 33, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),       # 33 x 21 x 21 with stride 2
     (1, 1, 3, 1, 3, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),          # kernel larger than the input
     (1, 3, 7, 7, 5, (3, 3), (1, 1), (2, 2), (1, 1), 1, False),         # pad 2, no bias
+    # maps too small for F(4x4, 3x3) tiles: F(2x2, 3x3) where the set has it
+    (1, 16, 7, 7, 20, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
+    (2, 24, 9, 11, 17, (3, 3), (1, 1), (1, 1), (1, 1), 1, False),
+    (1, 40, 12, 12, 48, (3, 3), (1, 1), (0, 0), (1, 1), 1, True),      # 10 x 10 output
+    (1, 32, 8, 8, 32, (3, 3), (1, 1), (1, 1), (1, 1), 2, True),        # two groups of 16
     # dilation
     (1, 5, 13, 13, 7, (3, 3), (1, 1), (2, 2), (2, 2), 1, True),
     (1, 3, 17, 17, 5, (3, 3), (1, 1), (3, 3), (3, 3), 1, True),
@@ -953,6 +958,7 @@ THREAD_MODELS = {
     # Winograd with one block of 210 tiles: at 2 threads two blocks of 105 (tail panels), at 3 split by rows.
     "conv_winograd_tiles": lambda nt: conv_model((1, 16, 53, 57, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "conv_5x5_blocks": lambda nt: conv_model((1, 7, 41, 45, 19, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
+    "conv_winograd_2x2": lambda nt: conv_model((1, 64, 7, 7, 96, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
 }
 

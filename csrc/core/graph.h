@@ -44,6 +44,7 @@ typedef struct xnn_conv_params {
   int32_t residual;
   xnn_act act;
   int32_t algo; /* XNN_CONV_*: chosen at load from the declared shapes and the weights, before they are packed */
+  int32_t wino_tile; /* XNN_CONV_WINOGRAD: output tile 4 (F(4x4, 3x3)) or 2 (F(2x2, 3x3)), chosen with algo */
   int32_t sparse_block; /* XNN_CONV_SPARSE: output channels per block of the packed weights (ops/sparse.h) */
 } xnn_conv_params;
 

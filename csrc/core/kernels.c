@@ -52,6 +52,8 @@ static const xnn_kernels g_ref = {
     .vtanh = xnn_f32_vtanh__ref,
     .wino43_input = xnn_f32_wino43_input__ref,
     .wino43_output = xnn_f32_wino43_output__ref,
+    .wino23_input = xnn_f32_wino23_input__ref,
+    .wino23_output = xnn_f32_wino23_output__ref,
     .lstm_cell = xnn_f32_lstm_cell__ref,
 };
 
@@ -82,6 +84,8 @@ static void init_sets(void) {
   g_avx2.maxpool_padded = xnn_f32_maxpool_padded__avx2;
   g_avx2.wino43_input = xnn_f32_wino43_input__avx2;
   g_avx2.wino43_output = xnn_f32_wino43_output__avx2;
+  g_avx2.wino23_input = NULL; /* F(2x2, 3x3) only where it has its own kernels */
+  g_avx2.wino23_output = NULL;
   g_avx2.lstm_cell = xnn_f32_lstm_cell__avx2;
 
   g_avx512 = g_ref;
@@ -107,6 +111,8 @@ static void init_sets(void) {
   g_avx512.maxpool_padded = xnn_f32_maxpool_padded__avx512;
   g_avx512.wino43_input = xnn_f32_wino43_input__avx512;
   g_avx512.wino43_output = xnn_f32_wino43_output__avx512;
+  g_avx512.wino23_input = xnn_f32_wino23_input__avx512;
+  g_avx512.wino23_output = xnn_f32_wino23_output__avx512;
   g_avx512.lstm_cell = xnn_f32_lstm_cell__avx512;
   g_avx512.vaddc = xnn_f32_vaddc__avx512;
 #endif
@@ -141,6 +147,8 @@ static void init_sets(void) {
   g_neon.maxpool_padded = xnn_f32_maxpool_padded__neon;
   g_neon.wino43_input = xnn_f32_wino43_input__neon;
   g_neon.wino43_output = xnn_f32_wino43_output__neon;
+  g_neon.wino23_input = NULL;
+  g_neon.wino23_output = NULL;
 #endif
 }
 

@@ -177,6 +177,7 @@ const char* xnn_testing_families(const char* isa) {
   if (ks->conv_chw_s2) strcat(buf, "conv_chw_s2 ");
   if (ks->maxpool_padded) strcat(buf, "maxpool_padded ");
   if (ks->wino43_input) strcat(buf, "wino43 ");
+  if (ks->wino23_input) strcat(buf, "wino23 ");
   if (ks->spmm.wide) strcat(buf, "spmm_wide ");
   if (ks->spmm.blocked) strcat(buf, "spmm_blocked ");
   return buf;
@@ -202,13 +203,16 @@ int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t
   return 1;
 }
 
-int xnn_testing_wino43(const char* isa, size_t tiles, const float* in, size_t in_stride, float* v,
-                       const float* m, float bias, const xnn_f32_act_params* act, float* out, size_t out_stride,
-                       size_t rows, size_t cols) {
+int xnn_testing_winograd(const char* isa, size_t tile, size_t tiles, const float* in, size_t in_stride, float* v,
+                         const float* m, float bias, const xnn_f32_act_params* act, float* out, size_t out_stride,
+                         size_t rows, size_t cols) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
-  if (!ks || !ks->wino43_input) return 0;
-  ks->wino43_input(in, in_stride, tiles, v, XNN_WINO43_TILES);
-  ks->wino43_output(m, XNN_WINO43_TILES, tiles, bias, out, out_stride, rows, cols, act);
+  if (!ks) return 0;
+  const xnn_f32_wino43_input_fn input = tile == 2 ? ks->wino23_input : ks->wino43_input;
+  const xnn_f32_wino43_output_fn output = tile == 2 ? ks->wino23_output : ks->wino43_output;
+  if (!input || !output) return 0;
+  input(in, in_stride, tiles, v, XNN_WINO43_TILES);
+  output(m, XNN_WINO43_TILES, tiles, bias, out, out_stride, rows, cols, act);
   return 1;
 }
 

@@ -42,9 +42,9 @@ XNN_INTERNAL const char* xnn_testing_families(const char* isa);
 XNN_INTERNAL int xnn_testing_vaddc(const char* isa, size_t n, const float* x, float c, float* y, int in_place);
 XNN_INTERNAL int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                                      const float* in, size_t in_stride, float* out);
-XNN_INTERNAL int xnn_testing_wino43(const char* isa, size_t tiles, const float* in, size_t in_stride, float* v,
-                                    const float* m, float bias, const xnn_f32_act_params* act, float* out,
-                                    size_t out_stride, size_t rows, size_t cols);
+XNN_INTERNAL int xnn_testing_winograd(const char* isa, size_t tile, size_t tiles, const float* in, size_t in_stride,
+                                      float* v, const float* m, float bias, const xnn_f32_act_params* act, float* out,
+                                      size_t out_stride, size_t rows, size_t cols);
 XNN_INTERNAL int xnn_testing_im2col_panel(const char* isa, size_t kc, size_t len, const float* src,
                                           const size_t* offsets, size_t stride, float* dst, size_t dst_stride);
 /* The set's SpMM kernel (variant 0), its wide one (1) or its blocked one (2; channels a multiple of its

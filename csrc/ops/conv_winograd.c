@@ -1,17 +1,20 @@
-/* Winograd F(4x4, 3x3) convolution, NCHW.
+/* Winograd F(4x4, 3x3) and F(2x2, 3x3) convolution, NCHW.
  *
  * The input is zero-padded once per image (all channels, in parallel). Tasks then take a block of
- * output tiles: each transforms its tiles' 6x6 patches for every input channel into 36 GEMM operands
- * V_e [cin][tiles] (NR-wide panels, the GEMM family's B layout), multiplies them by the transformed
- * filters U_e [oc][cin] (packed at load, the GEMM family's A layout) with the GEMM micro-kernel into
- * M_e [oc][tiles], and transforms M back into 4x4 output tiles with bias and activation. Output
- * channels go in chunks so that the M block stays in L2. */
+ * output tiles: each transforms its tiles' 6x6 (4x4) patches for every input channel into 36 (16) GEMM
+ * operands V_e [cin][tiles] (NR-wide panels, the GEMM family's B layout), multiplies them by the
+ * transformed filters U_e [oc][cin] (packed at load, the GEMM family's A layout) with the GEMM
+ * micro-kernel into M_e [oc][tiles], and transforms M back into 4x4 (2x2) output tiles with bias and
+ * activation. Output channels go in chunks so that the M block stays in L2. */
 #include "ops/conv_winograd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { E = 36, SKEW = 16 };
+enum { SKEW = 16 };
+
+/* Operands per tile: (m + 2)^2 for output tiles of m x m. */
+static size_t operands(size_t m) { return (m + 2) * (m + 2); }
 
 static size_t div_up(size_t x, size_t q) { return (x + q - 1) / q; }
 static size_t round_up(size_t x, size_t q) { return div_up(x, q) * q; }
@@ -23,13 +26,22 @@ int xnn_conv_winograd_fits(const xnn_conv_params* c, const xnn_kernels* k, int64
     return 0;
   /* Few channels (per group): the transforms cost more than the multiplications saved. Few tiles: the
    * GEMM's column panels would be mostly padding. */
-  const int64_t tiles = ((oh + 3) / 4) * ((ow + 3) / 4);
-  return c->cin / c->group >= 16 && c->num_output / c->group >= 16 && 2 * tiles >= (int64_t)k->gemm.nr;
+  if (c->cin / c->group < 16 || c->num_output / c->group < 16) return 0;
+  const int64_t nr = (int64_t)k->gemm.nr, t4 = ((oh + 3) / 4) * ((ow + 3) / 4), t2 = ((oh + 1) / 2) * ((ow + 1) / 2);
+  /* F(2x2, 3x3) where F(4x4, 3x3) has too few tiles (a 7x7 map has 4 of 4x4, 16 of 2x2) and its 16
+   * transformed weights per 9 stay within 8 MB: GoogLeNet's 7x7 160 -> 320 and 192 -> 384 layers (3.3 and
+   * 4.7 MB) made the network 2% faster than as im2col GEMMs. ResNet-50's 7x7 512 -> 512 layers (16.8 MB)
+   * took 0.66 ms so against 0.89 alone, but 1.25 against 0.98 in the network, where each tile's weights
+   * come from memory for only 16 columns (an im2col GEMM uses its 9.4 MB for 49). Elsewhere F(4x4, 3x3):
+   * on a 14x14 256 -> 256 layer F(2x2, 3x3) took 0.50 ms against 0.40. */
+  if (2 * t4 >= nr) return 4;
+  const int64_t ic = c->cin / c->group, oc = c->num_output / c->group;
+  return k->wino23_input && 2 * t2 >= nr && 16 * ic * oc * c->group * (int64_t)sizeof(float) <= (8 << 20) ? 2 : 0;
 }
 
 xnn_status xnn_conv_winograd_pack(xnn_node* n, const xnn_kernels* k) {
   const xnn_conv_params* c = &n->p.conv;
-  const size_t groups = (size_t)c->group, mr = k->gemm.mr;
+  const size_t groups = (size_t)c->group, mr = k->gemm.mr, E = operands((size_t)c->wino_tile);
   const size_t oc = (size_t)c->num_output / groups, ic = (size_t)c->cin / groups; /* per group */
   const size_t per_e = round_up(oc, mr) * ic;
   float* u = xnn_alloc_aligned(E * oc * ic * sizeof(float));
@@ -43,11 +55,15 @@ xnn_status xnn_conv_winograd_pack(xnn_node* n, const xnn_kernels* k) {
     xnn_free_aligned(scratch);
     return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory packing Winograd weights");
   }
-  float t[E];
+  float t[36];
   for (size_t g = 0; g < groups; g++) {
     for (size_t o = 0; o < oc; o++) {
       for (size_t i = 0; i < ic; i++) {
-        xnn_f32_wino43_filter(n->weights[0] + ((g * oc + o) * ic + i) * 9, t);
+        const float* f = n->weights[0] + ((g * oc + o) * ic + i) * 9;
+        if (c->wino_tile == 2)
+          xnn_f32_wino23_filter(f, t);
+        else
+          xnn_f32_wino43_filter(f, t);
         for (size_t e = 0; e < E; e++) u[(e * oc + o) * ic + i] = t[e];
       }
     }
@@ -70,6 +86,7 @@ xnn_status xnn_conv_winograd_pack(xnn_node* n, const xnn_kernels* k) {
 }
 
 typedef struct wino_plan {
+  size_t tile, e;              /* output tile (4 or 2) and operands per tile ((tile + 2)^2) */
   size_t tiles_x, tiles_y, tiles;
   size_t pad_rows, pad_stride; /* zero-padded input plane */
   size_t nb;                   /* tiles per task block but the last, which holds the rest: a multiple of
@@ -82,12 +99,14 @@ typedef struct wino_plan {
 static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh, size_t ow) {
   wino_plan p;
   const size_t ic = (size_t)(c->cin / c->group), oc = (size_t)(c->num_output / c->group);
-  const size_t nr = k->gemm.nr, mr = k->gemm.mr;
-  p.tiles_x = div_up(ow, 4);
-  p.tiles_y = div_up(oh, 4);
+  const size_t nr = k->gemm.nr, mr = k->gemm.mr, E = operands((size_t)c->wino_tile);
+  p.tile = (size_t)c->wino_tile;
+  p.e = E;
+  p.tiles_x = div_up(ow, p.tile);
+  p.tiles_y = div_up(oh, p.tile);
   p.tiles = p.tiles_x * p.tiles_y;
-  p.pad_rows = p.tiles_y * 4 + 2;
-  p.pad_stride = p.tiles_x * 4 + 2 + XNN_WINO43_EXTRA;
+  p.pad_rows = p.tiles_y * p.tile + 2;
+  p.pad_stride = p.tiles_x * p.tile + 2 + XNN_WINO43_EXTRA;
   /* V block (36 x cin x nb) about 512 KB; M chunk (36 x mc x nb) about 256 KB. */
   size_t nb = (131072 / (E * ic)) / nr * nr;
   nb = XNN_MAX(nb, nr);
@@ -167,13 +186,16 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const size_t nbp = xnn_f32_gemm_packed_width(gc, count);
   float* v = j->scratch + thread * j->scratch_stride;
   float* m = v + p->v_floats;
-  const size_t v_stride = ic * nbp + SKEW; /* between the 36 operands */
+  const size_t v_stride = ic * nbp + SKEW; /* between the operands */
   xnn_f32_gemm_tile tiles[256 / 4 + 32]; /* a block has at most 256 tiles (columns) */
   const size_t ntiles = xnn_f32_gemm_panels(gc, count, tiles);
   size_t tail_start;
   const xnn_f32_gemm_tail_ukernel_fn tail = xnn_f32_gemm_block_tail(gc, tiles, ntiles, &tail_start);
   const size_t tail_nr = tiles[ntiles - 1].nr;
 
+  const size_t T = p->tile, E = p->e;
+  const xnn_f32_wino43_input_fn input = T == 2 ? j->k->wino23_input : j->k->wino43_input;
+  const xnn_f32_wino43_output_fn output = T == 2 ? j->k->wino23_output : j->k->wino43_output;
   /* Input transform, in runs of tiles that share a tile row and a column panel. */
   for (size_t c = 0; c < ic; c++) {
     const float* plane = padded + c * p->pad_rows * p->pad_stride;
@@ -182,8 +204,7 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
       for (size_t l = s; l < end;) {
         const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
         const size_t run = XNN_MIN(XNN_MIN(end - l, p->tiles_x - tx), (size_t)XNN_WINO43_TILES);
-        j->k->wino43_input(plane + ty * 4 * p->pad_stride + tx * 4, p->pad_stride, run,
-                           v + s * ic + c * w + (l - s), v_stride);
+        input(plane + ty * T * p->pad_stride + tx * T, p->pad_stride, run, v + s * ic + c * w + (l - s), v_stride);
         l += run;
       }
     }
@@ -194,7 +215,7 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const size_t m_end = XNN_MIN(oc, (group + 1) * p->group_rows);
   for (size_t m0 = group * p->group_rows; m0 < m_end; m0 += p->mc) {
     const size_t rows = XNN_MIN(p->mc, m_end - m0);
-    const size_t m_stride = p->mc * nbp + SKEW; /* between the 36 products */
+    const size_t m_stride = p->mc * nbp + SKEW; /* between the products */
     for (size_t e = 0; e < E; e++) {
       const float* a = j->weights + (cg * E + e) * per_e;
       const float* b = v + e * v_stride;
@@ -224,8 +245,8 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
       for (size_t l = 0; l < count;) {
         const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
         size_t run = XNN_MIN(XNN_MIN(count - l, p->tiles_x - tx), (size_t)XNN_WINO43_TILES);
-        j->k->wino43_output(m + r * nbp + l, m_stride, run, bias[o], plane + ty * 4 * j->ow + tx * 4, j->ow,
-                            XNN_MIN((size_t)4, j->oh - ty * 4), XNN_MIN(run * 4, j->ow - tx * 4), &j->c->act);
+        output(m + r * nbp + l, m_stride, run, bias[o], plane + ty * T * j->ow + tx * T, j->ow,
+               XNN_MIN(T, j->oh - ty * T), XNN_MIN(run * T, j->ow - tx * T), &j->c->act);
         l += run;
       }
     }

@@ -673,7 +673,8 @@ static void conv_choose(xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* 
   const xnn_conv_params* c = &n->p.conv;
   const xnn_shape* out = &t[n->outputs[0]].shape;
   /* The residual sum is a GEMM epilogue; Winograd's output transform has none. */
-  const int winograd = !c->residual && xnn_conv_winograd_fits(c, k, out->dims[2], out->dims[3]);
+  const int winograd = c->residual ? 0 : xnn_conv_winograd_fits(c, k, out->dims[2], out->dims[3]);
+  n->p.conv.wino_tile = winograd;
   xnn_sparse_kind kind = winograd ? XNN_SPARSE_WINOGRAD : XNN_SPARSE_CONV;
   /* A 1x1 convolution of a 1x1 map is a fully connected layer. */
   if (is_pointwise(c)) kind = out->dims[2] * out->dims[3] == 1 ? XNN_SPARSE_FC : XNN_SPARSE_POINTWISE;

@@ -427,15 +427,17 @@ PYBIND11_MODULE(_xnn, m) {
                                       out.mutable_data());
     return r ? py::object(out) : py::object(py::none());
   });
-  t.def("wino43", [act](const std::string& isa, size_t tiles, farr in, farr m, float bias, float slope, float lo,
-                        float hi, size_t rows, size_t cols) -> py::object {
-    farr v(std::vector<py::ssize_t>{36, 16});
-    farr out(std::vector<py::ssize_t>{4, 64});
+  /* tile 4: F(4x4, 3x3), tile 2: F(2x2, 3x3); V and the output of up to 16 tiles. */
+  t.def("winograd", [act](const std::string& isa, size_t tile, size_t tiles, farr in, farr m, float bias, float slope,
+                          float lo, float hi, size_t rows, size_t cols) -> py::object {
+    const py::ssize_t e = static_cast<py::ssize_t>((tile + 2) * (tile + 2)), w = static_cast<py::ssize_t>(16 * tile);
+    farr v(std::vector<py::ssize_t>{e, 16});
+    farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(tile), w});
     std::fill(v.mutable_data(), v.mutable_data() + v.size(), 0.0f);
     std::fill(out.mutable_data(), out.mutable_data() + out.size(), 0.0f);
     const xnn_f32_act_params p = act(slope, lo, hi);
-    const int r = xnn_testing_wino43(isa.c_str(), tiles, in.data(), in.shape(1), v.mutable_data(), m.data(), bias, &p,
-                                     out.mutable_data(), 64, rows, cols);
+    const int r = xnn_testing_winograd(isa.c_str(), tile, tiles, in.data(), in.shape(1), v.mutable_data(), m.data(),
+                                       bias, &p, out.mutable_data(), static_cast<size_t>(w), rows, cols);
     return r ? py::object(py::make_tuple(v, out)) : py::object(py::none());
   });
   t.def("im2col_panel", [](const std::string& isa, size_t len, farr src, std::vector<size_t> offsets,

@@ -169,8 +169,8 @@ static void test_wino43(const char* isa) {
       const xnn_f32_act_params* a = &acts[(tiles + sh) % 3];
       for (size_t i = 0; i < 36 * T; i++) v[i] = NAN;
       for (size_t i = 0; i < 5 * OS; i++) out[i] = NAN;
-      CHECK(xnn_testing_wino43(isa, tiles, in, IS, v, m, 0.5f, a, out, OS, rows, cols) == 1, "%s wino43: set missing",
-            isa);
+      CHECK(xnn_testing_winograd(isa, 4, tiles, in, IS, v, m, 0.5f, a, out, OS, rows, cols) == 1,
+            "%s wino43: set missing", isa);
       double err = 0;
       int bad = 0;
       for (size_t t = 0; t < tiles; t++) {
