@@ -6,8 +6,11 @@
  *        (a pointwise convolution's input planes, ldb = pixels: read in place, never packed). Every
  *        kernel reads exactly NR floats of each of the k rows.
  *  c     output rows, `ldc` floats apart; only mr x nr values are written.
- *  bias  MR values (zero-padded), or NULL for none; used unless XNN_GEMM_ACCUMULATE.
- *  flags XNN_GEMM_ACCUMULATE: C += A*B (a later chunk of K); XNN_GEMM_LAST: apply `params` after.
+ *  bias  MR values (zero-padded), or NULL for none; used unless XNN_GEMM_ACCUMULATE (but for
+ *        XNN_GEMM_ADD_BIAS).
+ *  flags XNN_GEMM_ACCUMULATE: C += A*B (a later chunk of K); XNN_GEMM_LAST: apply `params` after;
+ *        XNN_GEMM_ADD_BIAS, with ACCUMULATE and only in a config whose add_bias is set: C += bias + A*B (a
+ *        residual sum whose output is stored over the residual).
  *
  * In NCHW a convolution is A = weights [oc][cin*kh*kw], B = its im2col (the input itself for 1x1),
  * C = output [oc][oh*ow]: vectors run along output pixels, weights are broadcast. */
@@ -17,7 +20,7 @@
 
 #include "kernels/params.h"
 
-enum { XNN_GEMM_ACCUMULATE = 1, XNN_GEMM_LAST = 2 };
+enum { XNN_GEMM_ACCUMULATE = 1, XNN_GEMM_LAST = 2, XNN_GEMM_ADD_BIAS = 4 };
 
 typedef void (*xnn_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                         float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
@@ -74,6 +77,8 @@ typedef struct xnn_f32_gemm_config {
   /* A tile wider than NR for a block's last wide.nr - 1 or wide.nr columns (NULL: none): a 7x7 map's 49
    * pixels in one tile instead of NR + a tail (xnn_f32_gemm_panel). */
   xnn_f32_gemm_tile wide;
+  /* Every tile of the config (and its tail) honours XNN_GEMM_ADD_BIAS. */
+  uint32_t add_bias;
 } xnn_f32_gemm_config;
 
 /* Cost of one panel of a tile in column-equivalents of the vector tiles: a vector tile costs its width

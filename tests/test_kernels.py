@@ -45,6 +45,19 @@ def test_gemm(isa, act_name):
                 want = a.astype(np.float64) @ b + (bias[:, None] if with_bias else 0)
                 close(got, act(want, slope, lo, hi),
                       f"{isa} gemm m={m} n={n} k={k} kc={kc} bias={with_bias} in_place={in_place}")
+            # A residual sum stored over the residual: C starts as R, the first chunk adds the bias.
+            r = rng.standard_normal((m, n)).astype(np.float32)
+            got = T.gemm(isa, a, b, bias, slope, lo, hi, kc, False, residual=r)
+            if has_add_bias(isa):
+                want = a.astype(np.float64) @ b + bias[:, None] + r
+                close(got, act(want, slope, lo, hi), f"{isa} gemm + residual m={m} n={n} k={k} kc={kc}")
+            else:
+                assert got is None, f"{isa}: the set's tiles do not add the bias onto C"
+
+
+def has_add_bias(isa):
+    """Sets whose GEMM tiles add the bias onto a loaded C (XNN_GEMM_ADD_BIAS)."""
+    return isa == "avx512"
 
 
 @pytest.mark.parametrize("isa", ISAS)

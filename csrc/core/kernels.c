@@ -94,7 +94,7 @@ static void init_sets(void) {
       xnn_f32_gemm_ukernel_8x32__avx512, 8, 32,
       {{xnn_f32_gemm_ukernel_8x16__avx512, 16}, {xnn_f32_gemm_ukernel_8x1__avx2, 1}},
       xnn_f32_gemv_ukernel__avx2, 1, xnn_f32_gemm_tail_ukernel_16x24__avx512, 24,
-      {xnn_f32_gemm_ukernel_8x49__avx512, 49}};
+      {xnn_f32_gemm_ukernel_8x49__avx512, 49}, 1};
   g_avx512.fc = xnn_f32_fc__avx512;
   g_avx512.spmm = (xnn_f32_spmm_config){.ukernel = xnn_f32_spmm_ukernel_32x1__avx512, .tile = 32,
                                         .wide = xnn_f32_spmm_ukernel_64x1__avx512, .wide_tile = 64,

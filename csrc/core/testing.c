@@ -7,10 +7,13 @@
 #include "core/kernels.h"
 
 int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, int in_place, const float* a,
-                     const float* b, const float* bias, const xnn_f32_act_params* act, float* c) {
+                     const float* b, const float* bias, const float* residual, const xnn_f32_act_params* act,
+                     float* c) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
   if (!ks) return 0;
   const xnn_f32_gemm_config* g = &ks->gemm;
+  if (residual && (!g->add_bias || !bias)) return 0;
+  if (residual) memcpy(c, residual, m * n * sizeof(float));
   const size_t mr = g->mr, mp = (m + mr - 1) / mr, width = xnn_f32_gemm_packed_width(g, n);
   float* pa = calloc(mp * mr * k + 1, sizeof(float));
   float* pbias = calloc(mp * mr + 1, sizeof(float));
@@ -32,7 +35,8 @@ int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, i
   if (kc == 0) kc = k;
   for (size_t k0 = 0; k0 < k || k0 == 0; k0 += kc) {
     const size_t kk = k0 + kc <= k ? kc : k - k0;
-    const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kk >= k ? XNN_GEMM_LAST : 0);
+    const uint32_t flags = (k0 || residual ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kk >= k ? XNN_GEMM_LAST : 0) |
+                           (!k0 && residual ? XNN_GEMM_ADD_BIAS : 0);
     for (size_t i = 0; i < mp; i++) {
       for (size_t s = 0; s < n;) {
         const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, n - s);

@@ -7,11 +7,12 @@
 /* C[m][n] = act(A[m][k] B[k][n] + bias) through the set's GEMM micro-kernel: A packed as at load,
  * B packed in the panels of xnn_f32_gemm_panel (full and narrow tiles), K cut in chunks of kc (exercising
  * XNN_GEMM_ACCUMULATE); with in_place, the tiles whose columns all exist read B itself (ldb = n), as a
- * pointwise convolution reads its input, and only a partial last tile is packed. Returns 0 if the set
- * does not exist on this CPU. */
+ * pointwise convolution reads its input, and only a partial last tile is packed. With a residual
+ * (m x n), C starts as it and the first chunk adds the bias (XNN_GEMM_ADD_BIAS): C = act(R + bias + A B).
+ * Returns 0 if the set does not exist on this CPU (or, with a residual, has no add_bias tiles). */
 XNN_INTERNAL int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, int in_place,
-                                  const float* a, const float* b, const float* bias, const xnn_f32_act_params* act,
-                                  float* c);
+                                  const float* a, const float* b, const float* bias, const float* residual,
+                                  const xnn_f32_act_params* act, float* c);
 /* y[m] = A[m][k] x[k] through the set's GEMV over packed panels (A packed as the GEMM's weights). */
 XNN_INTERNAL int xnn_testing_gemv(const char* isa, size_t m, size_t k, const float* a, const float* x, float* y);
 /* The set's fully connected kernel: y[b][n] = act(x[b][k] W[n][k]^T + bias). */

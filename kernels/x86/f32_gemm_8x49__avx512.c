@@ -41,6 +41,18 @@ void xnn_f32_gemm_ukernel_8x49__avx512(size_t mr, size_t nr, size_t k, const flo
     LOADC(0); LOADC(1); LOADC(2); LOADC(3); LOADC(4); LOADC(5); LOADC(6); LOADC(7);
 #undef LOADC
     cx = _mm256_loadu_ps(col);
+    if (flags & XNN_GEMM_ADD_BIAS) {
+#define ADDB(i)                                                  \
+  do {                                                           \
+    const __m512 vb = _mm512_set1_ps(bias[i]);                   \
+    c##i##a = _mm512_add_ps(c##i##a, vb);                        \
+    c##i##b = _mm512_add_ps(c##i##b, vb);                        \
+    c##i##c = _mm512_add_ps(c##i##c, vb);                        \
+  } while (0)
+      ADDB(0); ADDB(1); ADDB(2); ADDB(3); ADDB(4); ADDB(5); ADDB(6); ADDB(7);
+#undef ADDB
+      cx = _mm256_add_ps(cx, _mm256_loadu_ps(bias));
+    }
   } else {
 #define INITB(i) c##i##a = c##i##b = c##i##c = bias ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps()
     INITB(0); INITB(1); INITB(2); INITB(3); INITB(4); INITB(5); INITB(6); INITB(7);

@@ -55,7 +55,7 @@ static inline __attribute__((always_inline)) void tail(const size_t T, const siz
    * one value at a time (T x 16 at most, next to k x T multiply-adds). */
   const __mmask16 rows = (__mmask16)(mr >= 16 ? 0xffff : (1u << mr) - 1);
   const int accumulate = (flags & XNN_GEMM_ACCUMULATE) != 0, last = (flags & XNN_GEMM_LAST) != 0;
-  if (!accumulate && bias) {
+  if (bias && (!accumulate || (flags & XNN_GEMM_ADD_BIAS))) {
     const __m512 vb = _mm512_maskz_loadu_ps(rows, bias);
 #pragma GCC unroll 24
     for (size_t j = 0; j < T; j++) acc[j] = _mm512_add_ps(acc[j], vb);

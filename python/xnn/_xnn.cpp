@@ -321,18 +321,26 @@ PYBIND11_MODULE(_xnn, m) {
   py::module_ t = m.def_submodule("testing", "kernel families, for the kernel testers");
   using farr = py::array_t<float, py::array::c_style | py::array::forcecast>;
   auto act = [](float slope, float lo, float hi) { return xnn_f32_act_params{slope, lo, hi}; };
-  t.def("gemm", [act](const std::string& isa, farr a, farr b, py::object bias, float slope, float lo, float hi,
-                      size_t kc, bool in_place) -> py::object {
-    const size_t m = a.shape(0), k = a.shape(1), n = b.shape(1);
-    if (b.shape(0) != static_cast<py::ssize_t>(k)) throw py::value_error("a and b do not multiply");
-    farr c(std::vector<py::ssize_t>{static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(n)});
-    farr bv = bias.is_none() ? farr() : bias.cast<farr>();
-    const xnn_f32_act_params p = act(slope, lo, hi);
-    const int r = xnn_testing_gemm(isa.c_str(), m, n, k, kc, in_place, a.data(), b.data(),
-                                   bias.is_none() ? nullptr : bv.data(), &p, c.mutable_data());
-    if (r < 0) throw std::bad_alloc();
-    return r ? py::object(c) : py::object(py::none());
-  });
+  t.def(
+      "gemm",
+      [act](const std::string& isa, farr a, farr b, py::object bias, float slope, float lo, float hi, size_t kc,
+            bool in_place, py::object residual) -> py::object {
+        const size_t m = a.shape(0), k = a.shape(1), n = b.shape(1);
+        if (b.shape(0) != static_cast<py::ssize_t>(k)) throw py::value_error("a and b do not multiply");
+        farr c(std::vector<py::ssize_t>{static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(n)});
+        farr bv = bias.is_none() ? farr() : bias.cast<farr>();
+        farr rv = residual.is_none() ? farr() : residual.cast<farr>();
+        if (!residual.is_none() && rv.size() != static_cast<py::ssize_t>(m * n))
+          throw py::value_error("residual is not m x n");
+        const xnn_f32_act_params p = act(slope, lo, hi);
+        const int r = xnn_testing_gemm(isa.c_str(), m, n, k, kc, in_place, a.data(), b.data(),
+                                       bias.is_none() ? nullptr : bv.data(), residual.is_none() ? nullptr : rv.data(),
+                                       &p, c.mutable_data());
+        if (r < 0) throw std::bad_alloc();
+        return r ? py::object(c) : py::object(py::none());
+      },
+      py::arg("isa"), py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("slope"), py::arg("lo"), py::arg("hi"),
+      py::arg("kc"), py::arg("in_place"), py::arg("residual") = py::none());
   t.def("dwconv3x3p1", [act](const std::string& isa, size_t stride, farr in, farr w, float bias, float slope,
                              float lo, float hi) -> py::object {
     if (in.ndim() != 2 || w.size() != 9 || (stride != 1 && stride != 2)) throw py::value_error("bad arguments");

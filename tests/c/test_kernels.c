@@ -49,7 +49,7 @@ static void test_gemm(const char* isa) {
       const size_t kcs[] = {0, 7, 64};
       for (size_t kci = 0; kci < 6; kci++) {
         const int in_place = kci >= 3;
-        const int r = xnn_testing_gemm(isa, m, n, k, kcs[kci % 3], in_place, a, b, bias, &acts[ai], c);
+        const int r = xnn_testing_gemm(isa, m, n, k, kcs[kci % 3], in_place, a, b, bias, NULL, &acts[ai], c);
         CHECK(r == 1, "%s gemm: kernel set missing", isa);
         double err = 0;
         for (size_t i = 0; i < m; i++)
