@@ -43,8 +43,8 @@ void xnn_f32_wino43_output__avx512(const float* m, size_t m_stride, size_t tiles
 /* U = G g G^T of one 3x3 filter (9 floats, row-major) into 36 floats. */
 void xnn_f32_wino43_filter(const float* g, float* u);
 
-/* F(2x2, 3x3): the same scheme for maps too small for 4x4 tiles to fill the GEMM's panels (7x7, 14x14),
- * with 16 operands per 4x4 input patch and 2x2 output tiles. Points 0, 1, -1, infinity:
+/* F(2x2, 3x3): the same scheme for maps too small for 4x4 tiles to fill the GEMM's panels (7x7 to 12x12;
+ * ops/conv_winograd.c chooses), with 16 operands per 4x4 input patch and 2x2 output tiles. Points 0, 1, -1, infinity:
  * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
  * A^T = [1 1 1 0; 0 1 -1 -1]. Element e = 4*i + j of the 4x4 grid. The signatures are those of F(4x4, 3x3)
  * (tile t's patch starts 2t columns right; `rows` <= 2, `cols` <= 2 * tiles); an input transform reads at
