@@ -56,7 +56,13 @@ typedef void (*xnn_f32_gemm_tail_ukernel_fn)(size_t mr, size_t nr, size_t k, con
 typedef struct xnn_f32_gemm_tile {
   xnn_f32_gemm_ukernel_fn ukernel;
   uint32_t nr;
+  /* Floats between the K rows of its packed panel (0: nr). A panel whose rows are not whole 64-byte
+   * lines apart has most of its vector loads cross a line: the 8x49 tile ran at 125 GFLOP/s on 49-float
+   * rows and at 152 on 64-float ones (Ice Lake server, K = 1024). */
+  uint32_t ld;
 } xnn_f32_gemm_tile;
+
+static inline size_t xnn_f32_gemm_tile_ld(xnn_f32_gemm_tile t) { return t.ld ? t.ld : t.nr; }
 
 enum { XNN_GEMM_MAX_NARROW = 3 };
 
@@ -89,17 +95,18 @@ static inline uint32_t xnn_f32_gemm_tile_cost(uint32_t nr) { return nr == 1 ? 2 
 /* Packed column blocks: a block of `cols` columns is cut into panels left to right, full NR panels
  * first, then the tail as the cheapest sequence of tiles (ties: fewer panels), or the wide tile where it
  * takes the last columns whole; a panel starting at column s sits at s * k floats of the block and holds
- * k groups of its own width. This returns the first panel for `cols` remaining columns. */
+ * k groups of its row stride (xnn_f32_gemm_tile_ld). This returns the first panel for `cols` remaining columns. */
 static inline xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g, size_t cols) {
   const xnn_f32_gemm_tile full = {g->ukernel, g->nr};
   if (g->wide.ukernel && cols + 1 >= g->wide.nr && cols <= g->wide.nr) return g->wide;
-  /* The tail tile, but for exactly the first narrow tile's width (AVX-512's 8x16 fills its lanes there,
-   * and the tail's two weight streams were slower from L3: ResNet-50's 14x14 Winograd layers, 16 tiles,
-   * took 6% longer) and for one column (the GEMV tile is 1.5x faster there: the tail's narrowest
-   * instance computes 4). */
+  /* The tail tile, but for exactly a narrow tile's width (AVX-512's 8x16 fills its lanes there, and the
+   * tail's two weight streams were slower from L3: ResNet-50's 14x14 Winograd layers, 16 tiles, took 6%
+   * longer) and for one column (the GEMV tile is 1.5x faster there: the tail's narrowest instance
+   * computes 4). */
   if (XNN_GEMM_TAILS && cols < g->nr && g->tail) {
-    if (cols > 1 && cols <= g->tail_nr && cols != g->narrow[0].nr)
-      return (xnn_f32_gemm_tile){NULL, (uint32_t)(cols + 3) / 4 * 4};
+    for (size_t i = 0; i < XNN_GEMM_MAX_NARROW; i++)
+      if (g->narrow[i].nr == cols) return g->narrow[i];
+    if (cols > 1 && cols <= g->tail_nr) return (xnn_f32_gemm_tile){NULL, (uint32_t)(cols + 3) / 4 * 4};
     /* Wider than the tail: the first narrow tile, then the rest as a tail. */
     if (cols > g->tail_nr && g->narrow[0].nr && cols > g->narrow[0].nr) return g->narrow[0];
   }
@@ -160,11 +167,27 @@ static inline void xnn_f32_gemm_1col_store(size_t mr, const float* acc, float* c
   }
 }
 
-/* Floats of a packed block of `cols` columns per unit of k (its padded width). */
+/* Floats of a packed block of `cols` columns per unit of k (its padded width: a panel with a wider row
+ * stride than its columns is always the block's last). */
 static inline size_t xnn_f32_gemm_packed_width(const xnn_f32_gemm_config* g, size_t cols) {
   size_t s = 0;
-  while (s < cols) s += xnn_f32_gemm_panel(g, cols - s).nr;
+  while (s < cols) {
+    const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, cols - s);
+    if (s + t.nr >= cols) return s + xnn_f32_gemm_tile_ld(t);
+    s += t.nr;
+  }
   return s;
+}
+
+/* The widest packed block of at most `cols` columns (for sizing buffers: a 49-column block on the 8x49
+ * tile is 64 floats wide, a 50-column one 52). */
+static inline size_t xnn_f32_gemm_packed_width_max(const xnn_f32_gemm_config* g, size_t cols) {
+  size_t w = 0;
+  for (size_t n = 1; n <= cols; n++) {
+    const size_t v = xnn_f32_gemm_packed_width(g, n);
+    if (v > w) w = v;
+  }
+  return w;
 }
 
 void xnn_f32_gemm_ukernel_4x8__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
@@ -204,6 +227,9 @@ void xnn_f32_gemm_ukernel_8x12__neon_asm(size_t mr, size_t nr, size_t k, const f
 void xnn_f32_gemm_ukernel_8x4__neon_asm(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                         float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                         uint32_t flags);
+void xnn_f32_gemm_ukernel_8x48__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                       float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                       uint32_t flags);
 void xnn_f32_gemm_ukernel_8x49__avx512(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                        float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                        uint32_t flags);

@@ -21,6 +21,8 @@ static uint32_t detect(void) {
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
   if (ymm && fma && ((b >> 5) & 1)) flags |= XNN_CPU_AVX2;
   if (zmm && ((b >> 16) & 1) && (flags & XNN_CPU_AVX2)) flags |= XNN_CPU_AVX512F;
+  if (__get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e) /* GenuineIntel */
+    flags |= XNN_CPU_INTEL;
   return flags;
 }
 #elif defined(__aarch64__) && defined(__linux__)

@@ -8,6 +8,7 @@ enum {
   XNN_CPU_NEON = 1 << 2,
   XNN_CPU_NEON_FP16 = 1 << 3,
   XNN_CPU_NEON_DOT = 1 << 4,
+  XNN_CPU_INTEL = 1 << 5, /* x86 from Intel: a tuning hint (kernels.c), not a feature */
 };
 
 XNN_INTERNAL uint32_t xnn_cpu_flags(void);

@@ -25,11 +25,12 @@ int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, i
     return -1;
   }
   xnn_pack_f32_gemm_a(m, k, mr, a, k, bias, pa, pbias);
-  /* B in the operators' block layout: the panels of xnn_f32_gemm_panel, each k groups of its width. */
+  /* B in the operators' block layout: the panels of xnn_f32_gemm_panel, each k groups of its row stride. */
   for (size_t s = 0; s < n;) {
     const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, n - s);
+    const size_t ld = xnn_f32_gemm_tile_ld(t);
     for (size_t kk = 0; kk < k; kk++)
-      for (size_t j = 0; j < t.nr; j++) pb[s * k + kk * t.nr + j] = s + j < n ? b[kk * n + s + j] : 0.0f;
+      for (size_t j = 0; j < ld; j++) pb[s * k + kk * ld + j] = s + j < n ? b[kk * n + s + j] : 0.0f;
     s += t.nr;
   }
   if (kc == 0) kc = k;
@@ -41,10 +42,11 @@ int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, i
       for (size_t s = 0; s < n;) {
         const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, n - s);
         const int direct = in_place && s + t.nr <= n;
-        const float* bt = direct ? b + k0 * n + s : pb + s * k + k0 * t.nr;
+        const size_t ld = xnn_f32_gemm_tile_ld(t);
+        const float* bt = direct ? b + k0 * n + s : pb + s * k + k0 * ld;
         if (t.ukernel) {
           t.ukernel(XNN_MIN(mr, m - i * mr), XNN_MIN(t.nr, n - s), kk, pa + i * mr * k + k0 * mr, bt,
-                    direct ? n : t.nr, c + i * mr * n + s, n, bias ? pbias + i * mr : NULL, act, flags);
+                    direct ? n : ld, c + i * mr * n + s, n, bias ? pbias + i * mr : NULL, act, flags);
         } else {
           /* The tail tile, on pairs of row panels as the operators run it. */
           const size_t r = xnn_f32_gemm_tail_rows(i * mr, 0, m, mr);

@@ -27,7 +27,10 @@ int xnn_conv_winograd_fits(const xnn_conv_params* c, const xnn_kernels* k, int64
   /* Few channels (per group): the transforms cost more than the multiplications saved. Few tiles: the
    * GEMM's column panels would be mostly padding. */
   if (c->cin / c->group < 16 || c->num_output / c->group < 16) return 0;
-  const int64_t nr = (int64_t)k->gemm.nr, t4 = ((oh + 3) / 4) * ((ow + 3) / 4), t2 = ((oh + 1) / 2) * ((ow + 1) / 2);
+  /* At least half a column panel of tiles, but 16 for AVX-512's 48-wide panel, as for its 32-wide one
+   * before: a 14x14 map's 16 tiles of 4x4 run on its 8x16 tile. */
+  const int64_t min_tiles = (int64_t)XNN_MIN(k->gemm.nr, 32) / 2;
+  const int64_t t4 = ((oh + 3) / 4) * ((ow + 3) / 4), t2 = ((oh + 1) / 2) * ((ow + 1) / 2);
   /* F(2x2, 3x3) where F(4x4, 3x3) has too few tiles (a 7x7 map has 4 of 4x4, 16 of 2x2) and its 16
    * transformed weights per 9 stay within 8 MB: GoogLeNet's 7x7 160 -> 320 and 192 -> 384 layers (3.3 and
    * 4.7 MB) took 0.164 and 0.222 ms so against 0.205 and 0.290 as im2col GEMMs (1% of the network).
@@ -35,9 +38,9 @@ int xnn_conv_winograd_fits(const xnn_conv_params* c, const xnn_kernels* k, int64
    * in the network, where each tile's weights come from memory for only 16 columns (an im2col GEMM uses
    * its 9.4 MB for 49). Elsewhere F(4x4, 3x3): on a 14x14 256 -> 256 layer F(2x2, 3x3) took 0.50 ms
    * against 0.40. */
-  if (2 * t4 >= nr) return 4;
+  if (t4 >= min_tiles) return 4;
   const int64_t ic = c->cin / c->group, oc = c->num_output / c->group;
-  return k->wino23_input && 2 * t2 >= nr && 16 * ic * oc * c->group * (int64_t)sizeof(float) <= (8 << 20) ? 2 : 0;
+  return k->wino23_input && t2 >= min_tiles && 16 * ic * oc * c->group * (int64_t)sizeof(float) <= (8 << 20) ? 2 : 0;
 }
 
 xnn_status xnn_conv_winograd_pack(xnn_node* n, const xnn_kernels* k) {
@@ -126,7 +129,7 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
     p.n_blocks = threads;
   }
   p.nb = nb;
-  const size_t nbp = xnn_f32_gemm_packed_width(&k->gemm, XNN_MAX(nb, p.tiles - (p.n_blocks - 1) * nb));
+  const size_t nbp = xnn_f32_gemm_packed_width_max(&k->gemm, XNN_MAX(nb, p.tiles - (p.n_blocks - 1) * nb));
   /* Few tile blocks (a 14x14 map is one): output channels go to `groups` equal ranges, one task each,
    * which repeat the input transform. Equal ranges: 3 chunks split 2 + 1 made 2 threads only 1.2x faster. */
   size_t groups = 1;
@@ -201,7 +204,7 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   for (size_t c = 0; c < ic; c++) {
     const float* plane = padded + c * p->pad_rows * p->pad_stride;
     for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
-      const size_t w = tiles[i].nr, end = XNN_MIN(count, s + w);
+      const size_t w = xnn_f32_gemm_tile_ld(tiles[i]), end = XNN_MIN(count, s + tiles[i].nr);
       for (size_t l = s; l < end;) {
         const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
         const size_t run = XNN_MIN(XNN_MIN(end - l, p->tiles_x - tx), (size_t)XNN_WINO43_TILES);
@@ -228,8 +231,9 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
         for (size_t r = 0; r < rows; r += mr) {
           for (size_t i = 0, s = 0; i < ntiles - (tail != NULL); s += tiles[i++].nr) {
             const xnn_f32_gemm_tile t = tiles[i];
+            const size_t ld = xnn_f32_gemm_tile_ld(t);
             t.ukernel(XNN_MIN(mr, rows - r), XNN_MIN(t.nr, count - s), kc, a + (m0 + r) * ic + k0 * mr,
-                      b + s * ic + k0 * t.nr, t.nr, m + e * m_stride + r * nbp + s, nbp, NULL, &identity, flags);
+                      b + s * ic + k0 * ld, ld, m + e * m_stride + r * nbp + s, nbp, NULL, &identity, flags);
           }
           const size_t tr = tail ? xnn_f32_gemm_tail_rows(r, 0, rows, mr) : SIZE_MAX;
           if (tr != SIZE_MAX)

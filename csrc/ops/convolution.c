@@ -119,7 +119,7 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
 static size_t block_start(const blocking* b, size_t nb) { return b->nr * (nb * b->panels / b->n_blocks); }
 
 static size_t packed_b_floats(const blocking* b, const xnn_f32_gemm_config* g) {
-  return xnn_f32_gemm_packed_width(g, b->nc) * b->kc;
+  return xnn_f32_gemm_packed_width_max(g, b->nc) * b->kc;
 }
 
 static int pads(const xnn_conv_params* c) {
@@ -341,7 +341,7 @@ static size_t make_segments(const conv_job* j, size_t n0, size_t cols, const xnn
     for (size_t q = 0; q < len;) {
       const size_t run = contiguous ? len - q : XNN_MIN(len - q, j->ow - ox);
       const size_t src = contiguous ? n0 + s + q : oy * (size_t)c->sh * j->pw + ox * (size_t)c->sw;
-      seg[count++] = (segment){(uint32_t)s, t.nr, (uint32_t)q, (uint32_t)run, src};
+      seg[count++] = (segment){(uint32_t)s, (uint32_t)xnn_f32_gemm_tile_ld(t), (uint32_t)q, (uint32_t)run, src};
       q += run;
       if (!contiguous && (ox += run) == j->ow) ox = 0, oy++;
     }
@@ -444,7 +444,8 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
         const xnn_f32_gemm_tile t = tiles[i];
         const int direct = s < packed_from;
         t.ukernel(XNN_MIN(mr, m0 + rows - m), XNN_MIN(t.nr, cols - s), kc, wg + m * kdim + k0 * mr,
-                  direct ? plane + k0 * pixels + s : packed + s * kc, direct ? pixels : t.nr, og + m * pixels + s,
+                  direct ? plane + k0 * pixels + s : packed + s * kc, direct ? pixels : xnn_f32_gemm_tile_ld(t),
+                  og + m * pixels + s,
                   pixels, bg + m, &j->c->act, flags);
       }
       const size_t r = tail ? xnn_f32_gemm_tail_rows(m, m0, m0 + rows, mr) : SIZE_MAX;

@@ -107,17 +107,21 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
   const xnn_f32_act_params id = xnn_f32_act_identity();
   for (size_t k0 = 0; k0 < j->k; k0 += KC) {
     const size_t kc = XNN_MIN((size_t)KC, j->k - k0);
-    /* X's rows c0.. as the kernels' column panels: the one at block column s holds kc groups of its width. */
-    for (size_t i = 0, s = 0; i < nt; s += tiles[i++].nr)
-      for (size_t q = 0; q < tiles[i].nr; q++) {
+    /* X's rows c0.. as the kernels' column panels: the one at block column s holds kc groups of its row
+     * stride. */
+    for (size_t i = 0, s = 0; i < nt; s += tiles[i++].nr) {
+      const size_t ld = xnn_f32_gemm_tile_ld(tiles[i]);
+      for (size_t q = 0; q < ld; q++) {
         const float* src = j->x + (c0 + s + q) * j->k + k0;
-        for (size_t p = 0; p < kc; p++) b[s * kc + p * tiles[i].nr + q] = s + q < cols ? src[p] : 0.0f;
+        for (size_t p = 0; p < kc; p++) b[s * kc + p * ld + q] = s + q < cols ? src[p] : 0.0f;
       }
+    }
     const uint32_t flags = (k0 ? XNN_GEMM_ACCUMULATE : 0) | (k0 + kc == j->k ? XNN_GEMM_LAST : 0);
     for (size_t r = r0; r < r1; r += g->mr) {
       for (size_t i = 0, s = 0; i < nt - (tail != NULL); s += tiles[i++].nr)
         tiles[i].ukernel(XNN_MIN(g->mr, j->m - r), XNN_MIN(tiles[i].nr, cols - s), kc, j->a + r * j->k + k0 * g->mr,
-                         b + s * kc, tiles[i].nr, j->c + r * j->ldc + c0 + s, j->ldc, j->bias ? j->bias + r : NULL,
+                         b + s * kc, xnn_f32_gemm_tile_ld(tiles[i]), j->c + r * j->ldc + c0 + s, j->ldc,
+                         j->bias ? j->bias + r : NULL,
                          &id, flags);
       const size_t tr = tail ? xnn_f32_gemm_tail_rows(r, r0, r1, g->mr) : SIZE_MAX;
       if (tr != SIZE_MAX)
