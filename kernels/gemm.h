@@ -85,6 +85,9 @@ typedef struct xnn_f32_gemm_config {
   xnn_f32_gemm_tile wide;
   /* Every tile of the config (and its tail) honours XNN_GEMM_ADD_BIAS. */
   uint32_t add_bias;
+  /* A pointwise convolution reads its input in place only if its rows are a multiple of this many
+   * floats apart (0: any), i.e. whole cache lines. */
+  uint32_t in_place_align;
 } xnn_f32_gemm_config;
 
 /* Cost of one panel of a tile in column-equivalents of the vector tiles: a vector tile costs its width

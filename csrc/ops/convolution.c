@@ -34,6 +34,7 @@ static int is_pointwise(const xnn_conv_params* c) {
  * 28x28 256 -> 256 2.4% faster than packed, 14x14 512 -> 512 and 7x7 1024 -> 1024 1.3%; MobileNet v1
  * and v2 1% at one thread, 1-2% at two. */
 static int reads_in_place(const xnn_conv_params* c, const xnn_f32_gemm_config* g, size_t pixels, size_t m) {
+  if (g->in_place_align > 1 && pixels % g->in_place_align) return 0;
   return is_pointwise(c) && (pixels >= g->in_place_pixels || (pixels >= 196 && m <= 128));
 }
 
