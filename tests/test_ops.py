@@ -948,15 +948,18 @@ THREAD_MODELS = {
     "conv_1x1": lambda nt: conv_model((3, 33, 20, 20, 40, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
     "conv_dw": lambda nt: conv_model((1, 33, 20, 20, 33, (3, 3), (2, 2), (1, 1), (1, 1), 33, True), nt),
     "conv_group": lambda nt: conv_model((3, 15, 13, 13, 21, (5, 5), (1, 1), (2, 2), (2, 2), 3, False), nt),
-    # Maps of several pixel blocks (899 = 28 full 32-wide panels and a 3-pixel tail), read in place
+    # Maps of several pixel blocks (899 pixels: full panels and a narrow tail), read in place
     # (few rows) or packed (many rows), and a strided 1x1: blocks spread evenly over the threads.
     "conv_1x1_blocks": lambda nt: conv_model((1, 24, 29, 31, 72, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
     "conv_1x1_blocks_rows": lambda nt: conv_model((1, 24, 29, 31, 200, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
     "conv_1x1_s2_blocks": lambda nt: conv_model((1, 40, 61, 57, 136, (1, 1), (2, 2), (0, 0), (1, 1), 1, False), nt),
     "conv_first_layer_7x7_s2": lambda nt: conv_model((1, 3, 45, 61, 40, (7, 7), (2, 2), (3, 3), (1, 1), 1, True), nt),
     "conv_1x1_padded": lambda nt: conv_model((2, 48, 13, 13, 100, (1, 1), (1, 1), (1, 1), (1, 1), 1, True), nt),
-    # Winograd with one block of 210 tiles: at 2 threads two blocks of 105 (tail panels), at 3 split by rows.
+    # Winograd with one block of 210 tiles: at 2 threads two blocks of whole panels (the second with the
+    # tail), at 3 split by rows.
     "conv_winograd_tiles": lambda nt: conv_model((1, 16, 53, 57, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
+    # Winograd with several tile blocks (196 tiles, 64 channels), the small last one joined to the one before.
+    "conv_winograd_blocks": lambda nt: conv_model((1, 64, 54, 54, 24, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "conv_5x5_blocks": lambda nt: conv_model((1, 7, 41, 45, 19, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
     "conv_winograd_2x2": lambda nt: conv_model((1, 64, 7, 7, 96, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
