@@ -32,6 +32,9 @@ typedef struct xnn_kernels {
   /* optional: F(2x2, 3x3) for the small maps whose 4x4 tiles are too few (ops/conv_winograd.c) */
   xnn_f32_wino23_input_fn wino23_input;
   xnn_f32_wino23_output_fn wino23_output;
+  /* Fewest F(4x4, 3x3) tiles for that transform where F(2x2, 3x3) also fits (0: half a column panel,
+   * at most 16): below it the GEMM's columns would run on narrow tiles only. */
+  uint32_t wino43_min_tiles;
   xnn_f32_lstm_cell_fn lstm_cell;
 } xnn_kernels;
 
