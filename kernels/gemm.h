@@ -98,7 +98,8 @@ static inline uint32_t xnn_f32_gemm_tile_cost(uint32_t nr) { return nr == 1 ? 2 
 /* Packed column blocks: a block of `cols` columns is cut into panels left to right, full NR panels
  * first, then the tail as the cheapest sequence of tiles (ties: fewer panels), or the wide tile where it
  * takes the last columns whole; a panel starting at column s sits at s * k floats of the block and holds
- * k groups of its row stride (xnn_f32_gemm_tile_ld). This returns the first panel for `cols` remaining columns. */
+ * k groups of its row stride (xnn_f32_gemm_tile_ld). This returns the first panel for `cols` remaining
+ * columns. */
 static inline xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g, size_t cols) {
   const xnn_f32_gemm_tile full = {g->ukernel, g->nr};
   if (g->wide.ukernel && cols + 1 >= g->wide.nr && cols <= g->wide.nr) return g->wide;

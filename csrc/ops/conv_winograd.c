@@ -27,8 +27,8 @@ int xnn_conv_winograd_fits(const xnn_conv_params* c, const xnn_kernels* k, int64
   /* Few channels (per group): the transforms cost more than the multiplications saved. Few tiles: the
    * GEMM's column panels would be mostly padding. */
   if (c->cin / c->group < 16 || c->num_output / c->group < 16) return 0;
-  /* At least half a column panel of tiles, but 16 for AVX-512's 48-wide panel, as for its 32-wide one
-   * before: a 14x14 map's 16 tiles of 4x4 run on its 8x16 tile. */
+  /* At least half a column panel of tiles, at most 16 (AVX-512's panel is 48 wide: a 14x14 map's 16 tiles
+   * of 4x4 run on its 8x16 tile). */
   const int64_t min_tiles = (int64_t)XNN_MIN(k->gemm.nr, 32) / 2;
   const int64_t t4 = ((oh + 3) / 4) * ((ow + 3) / 4), t2 = ((oh + 1) / 2) * ((ow + 1) / 2);
   const int64_t ic = c->cin / c->group, oc = c->num_output / c->group;
@@ -119,20 +119,19 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   nb = XNN_MIN(nb, XNN_MAX((size_t)256 / nr, (size_t)1) * nr); /* whole panels only */
   p.n_blocks = div_up(p.tiles, nb);
   /* A last block of less than half a block joins the one before, up to 256 tiles: a 28x28 map's 49 tiles
-   * were blocks of 48 and 1, the second transforming its input and streaming every weight for one column,
-   * and at two threads one thread ran it while the other ran the 48 (ResNet-50's 28x28 128 -> 128 layers: 1.38x
-   * faster at two threads than at one). */
+   * would be blocks of 48 and 1, the second transforming its input and streaming every weight for one
+   * column, and at two threads one thread would run it while the other ran the 48 (a 28x28 128 -> 128
+   * layer: 0.79 ms as one block against 0.95 at one thread, 0.60 against 0.91 at two). */
   if (p.n_blocks > 1 && p.tiles - (p.n_blocks - 1) * nb < nb / 2 && p.tiles - (p.n_blocks - 2) * nb <= 256)
     p.n_blocks--;
   if (p.n_blocks == 1) nb = p.tiles; /* one block, narrow tail panels */
   /* One block for several threads but tiles for three 32-wide panels each (two of AVX-512's 48; SqueezeNet's
-   * 56x56 maps: 196 tiles):
-   * a block of whole panels per thread, the last one with the tail, each thread transforming only its own
-   * tiles' input, where splitting the output channels made each repeat the whole input transform
-   * (SqueezeNet 1.1 fire2/expand3x3 0.072 -> 0.068 ms at 2 threads; on 28x28 maps, 49 tiles, splitting the
-   * tiles was 12% slower than the channel ranges). Whole panels: every column runs the same micro-kernel as
-   * in one block, so the result is the same bit for bit whatever the threads (equal halves of 98 tiles ran
-   * 0.063 ms but moved columns between micro-kernels). */
+   * 56x56 maps: 196 tiles): a block of whole panels per thread, the last one with the tail, each thread
+   * transforming only its own tiles' input, where splitting the output channels made each repeat the whole
+   * input transform (SqueezeNet 1.1 fire2/expand3x3 0.072 -> 0.068 ms at 2 threads; on 28x28 maps, 49 tiles,
+   * splitting the tiles was 12% slower than the channel ranges). Whole panels: every column runs the same
+   * micro-kernel as in one block, so the result is the same bit for bit whatever the threads (equal halves of
+   * 98 tiles ran 0.063 ms but moved columns between micro-kernels). */
   const size_t per_thread = XNN_MAX(3 * XNN_MIN(nr, (size_t)32), 2 * nr);
   if (threads > 1 && (size_t)c->group == 1 && nb == p.tiles && p.tiles >= per_thread * threads) {
     nb = p.tiles / nr / threads * nr;

@@ -446,8 +446,7 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
         const int direct = s < packed_from;
         t.ukernel(XNN_MIN(mr, m0 + rows - m), XNN_MIN(t.nr, cols - s), kc, wg + m * kdim + k0 * mr,
                   direct ? plane + k0 * pixels + s : packed + s * kc, direct ? pixels : xnn_f32_gemm_tile_ld(t),
-                  og + m * pixels + s,
-                  pixels, bg + m, &j->c->act, flags);
+                  og + m * pixels + s, pixels, bg + m, &j->c->act, flags);
       }
       const size_t r = tail ? xnn_f32_gemm_tail_rows(m, m0, m0 + rows, mr) : SIZE_MAX;
       if (r != SIZE_MAX)

@@ -121,8 +121,7 @@ static void gemm_task(void* ctx, size_t thread, size_t index) {
       for (size_t i = 0, s = 0; i < nt - (tail != NULL); s += tiles[i++].nr)
         tiles[i].ukernel(XNN_MIN(g->mr, j->m - r), XNN_MIN(tiles[i].nr, cols - s), kc, j->a + r * j->k + k0 * g->mr,
                          b + s * kc, xnn_f32_gemm_tile_ld(tiles[i]), j->c + r * j->ldc + c0 + s, j->ldc,
-                         j->bias ? j->bias + r : NULL,
-                         &id, flags);
+                         j->bias ? j->bias + r : NULL, &id, flags);
       const size_t tr = tail ? xnn_f32_gemm_tail_rows(r, r0, r1, g->mr) : SIZE_MAX;
       if (tr != SIZE_MAX)
         tail(XNN_MIN(2 * g->mr, r1 - tr), cols - tail_start, kc, j->a + tr * j->k + k0 * g->mr, g->mr * j->k,
