@@ -336,8 +336,9 @@ def test_dwconv3x3p1(isa, stride):
 @pytest.mark.parametrize("isa", ISAS)
 def test_conv_chw_s2(isa):
     """The direct stride-2 convolution of few channels against NumPy: 3, 5 and 7 wide kernels of any
-    height, pads 0-3 (the window's first column left of the image), output rows of 1 to 151 pixels (32-pixel
-    tiles, a last tile of 16 or fewer, of 17 to 31, in chunks of 64), output channels in partial panels of 8,
+    height, pads 0-3 (the window's first column left of the image), output rows of 1 to 151 pixels taken in
+    pairs (one run of lanes; an odd count ends with a row alone; 3x3 rows alone), tiles of 48, 32 and 16 lanes
+    with 1 to 16 of a vector's lanes stored, chunks of up to 96 lanes, output channels in partial panels of 8,
     images passed at their exact size (a read outside shows in the sanitizer build)."""
     rng = np.random.default_rng(11)
     if not has(isa, "conv_chw_s2"):
@@ -347,7 +348,9 @@ def test_conv_chw_s2(isa):
     cases = [(3, 9, 224 // 4, 3, 3, 1, 1, 32), (3, 13, 64, 3, 3, 1, 1, 8), (1, 5, 65, 3, 3, 0, 0, 13),
              (2, 7, 35, 5, 5, 2, 2, 16), (3, 15, 31, 7, 7, 3, 3, 17), (4, 8, 139, 7, 7, 0, 0, 9),
              (3, 3, 3, 3, 3, 1, 1, 1), (3, 7, 7, 7, 7, 0, 3, 24), (2, 6, 33, 1, 5, 0, 1, 5), (3, 11, 97, 4, 3, 2, 0, 40),
-             (1, 4, 129, 6, 7, 3, 2, 3), (3, 5, 301, 3, 3, 1, 1, 8), (1, 3, 260, 7, 7, 3, 3, 8)]
+             (1, 4, 129, 6, 7, 3, 2, 3), (3, 5, 301, 3, 3, 1, 1, 8), (1, 3, 260, 7, 7, 3, 3, 8),
+             (3, 9, 227, 7, 7, 0, 0, 10), (1, 8, 199, 7, 7, 0, 0, 9), (2, 4, 183, 5, 5, 2, 2, 8),
+             (3, 6, 224, 3, 3, 1, 1, 12)]
     for cin, ih, iw, kh, kw, pt, pl, oc in cases:
         x = rng.standard_normal((cin, ih, iw)).astype(np.float32)
         w = rng.standard_normal((oc, cin, kh, kw)).astype(np.float32)

@@ -117,7 +117,7 @@ static void init_sets(void) {
                                         .fc_streamed = 0.35f, .pointwise = 0.35f, .conv = 0.30f, .winograd = 0.15f,
                                         .pointwise_blocked = 0.35f, .conv_blocked = 0.60f, .winograd_blocked = 0.20f};
   g_avx512.im2col_panel = xnn_f32_im2col_panel__avx512;
-  g_avx512.conv_chw_s2 = xnn_f32_conv_chw_s2_8x32__avx512;
+  g_avx512.conv_chw_s2 = xnn_f32_conv_chw_s2_8x48__avx512;
   g_avx512.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx512;
   g_avx512.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx512;
   g_avx512.dwconv3x3p1s1 = xnn_f32_dwconv3x3p1s1__avx512;

@@ -542,15 +542,15 @@ static void dw3x3p1_channel(void* ctx, size_t ch) {
              j->out + ch * j->oh * j->ow, &j->c->act);
 }
 
-/* One output row, every panel of output channels: a panel's weights stay in L1 across the row's tiles, and
- * the few input rows it reads across the panels. */
-static void chw_s2_row(void* ctx, size_t oy) {
+/* Two output rows, every panel of output channels: a panel's weights stay in L1 across the rows' tiles, and
+ * the few input rows they read across the panels. */
+static void chw_s2_rows(void* ctx, size_t pair) {
   const conv_job* j = ctx;
   const xnn_conv_params* c = j->c;
-  const xnn_conv_chw_geometry geo = {(size_t)c->cin, j->ih, j->iw, j->ow, (size_t)c->kh, (size_t)c->kw,
+  const xnn_conv_chw_geometry geo = {(size_t)c->cin, j->ih, j->iw, j->oh, j->ow, (size_t)c->kh, (size_t)c->kw,
                                      (size_t)c->pad_top, (size_t)c->pad_left};
-  j->chw_s2(&geo, (size_t)c->num_output, oy, j->in, j->weights, j->bias, j->out + oy * j->ow, j->oh * j->ow,
-            &c->act);
+  j->chw_s2(&geo, (size_t)c->num_output, 2 * pair, j->in, j->weights, j->bias, j->out + 2 * pair * j->ow,
+            j->oh * j->ow, &c->act);
 }
 
 /* One channel of a framed pointwise convolution's output: the GEMM's plane inside, the activated bias
@@ -655,7 +655,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     } else if (j.dw3x3p1) {
       xnn_parallelize(ctx->pool, dw3x3p1_channel, &j, (size_t)c->cin);
     } else if (j.chw_s2) {
-      xnn_parallelize(ctx->pool, chw_s2_row, &j, j.oh);
+      xnn_parallelize(ctx->pool, chw_s2_rows, &j, (j.oh + 1) / 2);
     } else if (j.dw3x3) {
       memset(j.workspace, 0, (size_t)xnn_threadpool_size(ctx->pool) * j.workspace_stride * sizeof(float));
       xnn_parallelize_thread(ctx->pool, dw3x3_channel, &j, (size_t)c->cin);
