@@ -128,8 +128,9 @@ static inline size_t tile_vectors(size_t left, size_t widest) {
   }
 
 /* One run of lanes: output row oy, and oy + 1 from lane rb (SIZE_MAX: none). */
-static void conv_run(const xnn_conv_chw_geometry* g, size_t m, size_t oy, size_t rb, const float* in, const float* a,
-                     const float* bias, float* out, size_t out_stride, const xnn_f32_act_params* params) {
+static void run_lanes(const xnn_conv_chw_geometry* g, size_t m, size_t oy, size_t rb, const float* in,
+                      const float* a, const float* bias, float* out, size_t out_stride,
+                      const xnn_f32_act_params* params) {
   float e[MAX_ROWS * SPLIT] __attribute__((aligned(64))), o[MAX_ROWS * SPLIT] __attribute__((aligned(64)));
   uint8_t live[MAX_ROWS];
   const size_t rows = g->cin * g->kh, k = rows * g->kw, ow = g->ow, widest = g->kw == 3 ? 2 : 3;
@@ -195,9 +196,9 @@ void xnn_f32_conv_chw_s2_8x48__avx512(const xnn_conv_chw_geometry* g, size_t m, 
   if (g->cin * g->kh > MAX_ROWS) return; /* excluded by the header's contract */
   /* 3x3: each row alone, in 32-pixel tiles (see the top). */
   if (oy + 1 < g->oh && g->kw > 3) {
-    conv_run(g, m, oy, (g->ow + (g->kw - 1) / 2 + 15) / 16 * 16, in, a, bias, out, out_stride, params);
+    run_lanes(g, m, oy, (g->ow + (g->kw - 1) / 2 + 15) / 16 * 16, in, a, bias, out, out_stride, params);
   } else {
-    conv_run(g, m, oy, SIZE_MAX, in, a, bias, out, out_stride, params);
-    if (oy + 1 < g->oh) conv_run(g, m, oy + 1, SIZE_MAX, in, a, bias, out + g->ow, out_stride, params);
+    run_lanes(g, m, oy, SIZE_MAX, in, a, bias, out, out_stride, params);
+    if (oy + 1 < g->oh) run_lanes(g, m, oy + 1, SIZE_MAX, in, a, bias, out + g->ow, out_stride, params);
   }
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kernels.h"
 #include "core/testing.h"
 #include "kernels/dwconv.h"
 #include "kernels/winograd.h"
@@ -67,6 +68,17 @@ static void test_gemm(const char* isa) {
     free(b);
     free(bias);
     free(c);
+  }
+}
+
+/* The scratch bound against every block width up to `cols`, which it skips. */
+static void test_packed_width_max(const char* isa) {
+  const xnn_f32_gemm_config* g = &xnn_kernels_for_isa(isa)->gemm;
+  size_t want = 0;
+  for (size_t cols = 1; cols <= 600; cols++) {
+    const size_t w = xnn_f32_gemm_packed_width(g, cols);
+    want = w > want ? w : want;
+    CHECK(xnn_f32_gemm_packed_width_max(g, cols) == want, "%s packed_width_max(%zu)", isa, cols);
   }
 }
 
@@ -329,6 +341,7 @@ int main(void) {
   int tested = 0;
   for (char* isa = strtok(isas, " "); isa; isa = strtok(NULL, " ")) {
     test_gemm(isa);
+    test_packed_width_max(isa);
     test_dwconv(isa);
     test_maxpool(isa);
     test_im2col(isa);
