@@ -100,45 +100,12 @@ static inline uint32_t xnn_f32_gemm_tile_cost(uint32_t nr) { return nr == 1 ? 2 
  * takes the last columns whole; a panel starting at column s sits at s * k floats of the block and holds
  * k groups of its row stride (xnn_f32_gemm_tile_ld). This returns the first panel for `cols` remaining
  * columns. */
-static inline xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g, size_t cols) {
-  const xnn_f32_gemm_tile full = {g->ukernel, g->nr};
-  if (g->wide.ukernel && cols + 1 >= g->wide.nr && cols <= g->wide.nr) return g->wide;
-  /* The tail tile, but for exactly a narrow tile's width (AVX-512's 8x16 fills its lanes there, and the
-   * tail's two weight streams were slower from L3: ResNet-50's 14x14 Winograd layers, 16 tiles, took 6%
-   * longer) and for one column (the GEMV tile is 1.5x faster there: the tail's narrowest instance
-   * computes 4). */
-  if (XNN_GEMM_TAILS && cols < g->nr && g->tail) {
-    for (size_t i = 0; i < XNN_GEMM_MAX_NARROW; i++)
-      if (g->narrow[i].nr == cols) return g->narrow[i];
-    if (cols > 1 && cols <= g->tail_nr) return (xnn_f32_gemm_tile){NULL, (uint32_t)(cols + 3) / 4 * 4};
-    /* Wider than the tail: the first narrow tile, then the rest as a tail. */
-    if (cols > g->tail_nr && g->narrow[0].nr && cols > g->narrow[0].nr) return g->narrow[0];
-  }
-  if (cols >= g->nr || g->narrow[0].nr == 0) return full;
-  /* best[r]: cheapest cost of r < NR remaining columns; first[r]: the tile that starts it. */
-  uint32_t best[64], first[64];
-  const uint32_t r_max = (uint32_t)cols < 63 ? (uint32_t)cols : 63;
-  best[0] = 0;
-  for (uint32_t r = 1; r <= r_max; r++) {
-    best[r] = xnn_f32_gemm_tile_cost(g->nr);
-    first[r] = XNN_GEMM_MAX_NARROW; /* the full tile */
-    for (uint32_t i = 0; i < XNN_GEMM_MAX_NARROW && g->narrow[i].nr; i++) {
-      const uint32_t w = g->narrow[i].nr, rest = r > w ? r - w : 0;
-      const uint32_t cost = xnn_f32_gemm_tile_cost(w) + best[rest];
-      if (cost < best[r]) best[r] = cost, first[r] = i;
-    }
-  }
-  return first[r_max] == XNN_GEMM_MAX_NARROW ? full : g->narrow[first[r_max]];
-}
+xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g, size_t cols);
 
 /* A block's panels left to right (xnn_f32_gemm_panel in turn, each starting where the previous ended):
  * computed once per block, not per call in the kernel loops. Fills tiles (at most cols / NR + NR of
  * them) and returns their count. */
-static inline size_t xnn_f32_gemm_panels(const xnn_f32_gemm_config* g, size_t cols, xnn_f32_gemm_tile* tiles) {
-  size_t n = 0;
-  for (size_t s = 0; s < cols; s += tiles[n++].nr) tiles[n] = xnn_f32_gemm_panel(g, cols - s);
-  return n;
-}
+size_t xnn_f32_gemm_panels(const xnn_f32_gemm_config* g, size_t cols, xnn_f32_gemm_tile* tiles);
 
 /* A block's tail kernel (NULL: its tiles end without one) and, in *start, the column where it starts. */
 static inline xnn_f32_gemm_tail_ukernel_fn xnn_f32_gemm_block_tail(const xnn_f32_gemm_config* g,
@@ -173,33 +140,14 @@ static inline void xnn_f32_gemm_1col_store(size_t mr, const float* acc, float* c
 
 /* Floats of a packed block of `cols` columns per unit of k (its padded width: a panel with a wider row
  * stride than its columns is always the block's last). */
-static inline size_t xnn_f32_gemm_packed_width(const xnn_f32_gemm_config* g, size_t cols) {
-  size_t s = 0;
-  while (s < cols) {
-    const xnn_f32_gemm_tile t = xnn_f32_gemm_panel(g, cols - s);
-    if (s + t.nr >= cols) return s + xnn_f32_gemm_tile_ld(t);
-    s += t.nr;
-  }
-  return s;
-}
+size_t xnn_f32_gemm_packed_width(const xnn_f32_gemm_config* g, size_t cols);
 
 /* The widest packed block of at most `cols` columns (for sizing buffers: a 49-column block on the 8x49
  * tile is 64 floats wide, a 50-column one 52). A block is narrower than its columns plus its last tile's
  * row stride, so only the last `reach` counts can beat `cols` itself: the operators size their scratch
  * with this on every run, and trying every count up to 512 (a cost search per count) took 8% of a 55x55
  * 128 -> 32 layer's time. */
-static inline size_t xnn_f32_gemm_packed_width_max(const xnn_f32_gemm_config* g, size_t cols) {
-  size_t reach = g->nr > xnn_f32_gemm_tile_ld(g->wide) ? g->nr : xnn_f32_gemm_tile_ld(g->wide);
-  if (reach < g->tail_nr + 4) reach = g->tail_nr + 4;
-  for (size_t i = 0; i < XNN_GEMM_MAX_NARROW; i++)
-    if (reach < xnn_f32_gemm_tile_ld(g->narrow[i])) reach = xnn_f32_gemm_tile_ld(g->narrow[i]);
-  size_t w = 0;
-  for (size_t n = cols > reach ? cols - reach : 1; n <= cols; n++) {
-    const size_t v = xnn_f32_gemm_packed_width(g, n);
-    if (v > w) w = v;
-  }
-  return w;
-}
+size_t xnn_f32_gemm_packed_width_max(const xnn_f32_gemm_config* g, size_t cols);
 
 void xnn_f32_gemm_ukernel_4x8__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                    float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
