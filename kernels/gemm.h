@@ -203,6 +203,7 @@ void xnn_pack_f32_gemm_a(size_t m, size_t k, size_t mr, const float* a, size_t l
 
 void xnn_f32_gemv_ukernel__ref(size_t mr, size_t k, const float* a, const float* x, float* y);
 void xnn_f32_gemv_ukernel__avx2(size_t mr, size_t k, const float* a, const float* x, float* y);
+void xnn_f32_gemv_ukernel__avx512(size_t mr, size_t k, const float* a, const float* x, float* y);
 void xnn_f32_gemv_ukernel__neon(size_t mr, size_t k, const float* a, const float* x, float* y);
 
 /* f32 fully connected family: y[b][o] = act(sum_k x[b][k] * w[o][k] + bias[o]) for b < batch, o < n. */

@@ -64,7 +64,8 @@ def has_add_bias(isa):
 def test_gemv(isa):
     """The single-column GEMV over packed weight panels (a classifier's 1x1 convolution on one pixel)."""
     rng = np.random.default_rng(11)
-    for m, k in [(1, 1), (3, 5), (8, 3), (9, 17), (17, 64), (40, 1), (1000, 1280), (5, 4), (13, 7)]:
+    for m, k in [(1, 1), (3, 5), (8, 3), (9, 17), (17, 64), (40, 1), (1000, 1280), (5, 4), (13, 7), (16, 8), (24, 15),
+                 (8, 2049)]:
         a = rng.standard_normal((m, k)).astype(np.float32)
         x = rng.standard_normal(k).astype(np.float32)
         close(T.gemv(isa, a, x), a.astype(np.float64) @ x, f"{isa} gemv m={m} k={k}")

@@ -94,7 +94,7 @@ static void init_sets(void) {
       xnn_f32_gemm_ukernel_8x48__avx512, 8, 48,
       {{xnn_f32_gemm_ukernel_8x32__avx512, 32}, {xnn_f32_gemm_ukernel_8x16__avx512, 16},
        {xnn_f32_gemm_ukernel_8x1__avx2, 1}},
-      xnn_f32_gemv_ukernel__avx2, 1, xnn_f32_gemm_tail_ukernel_16x24__avx512, 24,
+      xnn_f32_gemv_ukernel__avx512, 1, xnn_f32_gemm_tail_ukernel_16x24__avx512, 24,
       {xnn_f32_gemm_ukernel_8x49__avx512, 49, 64}, 1};
   /* Intel's loads that cross a 64-byte line cost two: on Ice Lake server the tiles read a 14x14 map's
    * rows (784 bytes apart) in place at 0.7x the rate of a packed panel, and MobileNet v1's 14x14 512 ->
