@@ -144,9 +144,9 @@ size_t xnn_f32_gemm_packed_width(const xnn_f32_gemm_config* g, size_t cols);
 
 /* The widest packed block of at most `cols` columns (for sizing buffers: a 49-column block on the 8x49
  * tile is 64 floats wide, a 50-column one 52). A block is narrower than its columns plus its last tile's
- * row stride, so only the last `reach` counts can beat `cols` itself: the operators size their scratch
- * with this on every run, and trying every count up to 512 (a cost search per count) took 8% of a 55x55
- * 128 -> 32 layer's time. */
+ * row stride, so only counts within the widest row stride of `cols` can beat `cols` itself: the operators
+ * size their scratch with this on every run, and trying every count up to 512 (a cost search per count)
+ * took 8% of a 55x55 128 -> 32 layer's time. */
 size_t xnn_f32_gemm_packed_width_max(const xnn_f32_gemm_config* g, size_t cols);
 
 void xnn_f32_gemm_ukernel_4x8__ref(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,

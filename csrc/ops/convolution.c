@@ -164,11 +164,11 @@ static xnn_f32_dwconv3x3p1_fn dw3x3p1_kernel(const xnn_conv_params* c, const xnn
 
 /* The direct kernel for a network's first layer (few input channels, stride 2), or NULL for the GEMM. It
  * spares the padded copy and the strided im2col but runs its FMAs less densely (a weight broadcast per two
- * FMAs; with a 3x3 kernel over 3 channels, K = 27, each tile's bias, activation and stores are a large
- * share): Zen 5, in the networks, one thread, 7x7 layers ran 3-10% faster (SqueezeNet 1.0's 96 output
- * channels to ResNet-50's and GoogLeNet's 64), MobileNet's 3x3 to 32 channels 25%, but SqueezeNet 1.1's
- * unpadded 3x3 to 64 channels 2% slower (4% with the kernel's split rows: 0.222 against 0.213 ms). With
- * more input channels the im2col is a smaller share of the work. */
+ * or three FMAs; with a 3x3 kernel over 3 channels, K = 27, each tile's bias, activation and stores are a
+ * large share). Zen 5, the 8 x 32 kernel before the present one, in the networks, one thread: 7x7 layers
+ * ran 3-10% faster (SqueezeNet 1.0's 96 output channels to ResNet-50's and GoogLeNet's 64), MobileNet's 3x3
+ * to 32 channels 25%, but SqueezeNet 1.1's unpadded 3x3 to 64 channels 2% slower (4% with the kernel's
+ * split rows: 0.222 against 0.213 ms). With more input channels the im2col is a smaller share of the work. */
 static xnn_f32_conv_chw_s2_fn chw_s2_kernel(const xnn_conv_params* c, const xnn_kernels* k) {
   if (!k->conv_chw_s2 || k->gemm.mr != 8 || c->algo != XNN_CONV_GEMM || c->group != 1 || c->residual ||
       c->cin > 4 || c->kh > 7 || c->sh != 2 || c->sw != 2 || c->dh != 1 || c->dw != 1 ||
