@@ -49,8 +49,15 @@ void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float
   }
   if (flags & XNN_GEMM_LAST) {
     const xnn_act_avx2 act = xnn_act_avx2_init(params);
+    const int kind = xnn_act_kind(params);
 #define ACT(i) c##i##l = xnn_act_avx2_apply(&act, c##i##l), c##i##h = xnn_act_avx2_apply(&act, c##i##h);
-    ACT(0) ACT(1) ACT(2) ACT(3) ACT(4) ACT(5)
+#define ACT_MAX(i) c##i##l = xnn_act_avx2_max(&act, c##i##l), c##i##h = xnn_act_avx2_max(&act, c##i##h);
+    if (kind == XNN_ACT_FULL) {
+      ACT(0) ACT(1) ACT(2) ACT(3) ACT(4) ACT(5)
+    } else if (kind == XNN_ACT_MAX) {
+      ACT_MAX(0) ACT_MAX(1) ACT_MAX(2) ACT_MAX(3) ACT_MAX(4) ACT_MAX(5)
+    }
+#undef ACT_MAX
 #undef ACT
   }
 #define STORE(i)                                        \

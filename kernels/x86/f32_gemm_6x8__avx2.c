@@ -38,8 +38,15 @@ void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float*
   }
   if (flags & XNN_GEMM_LAST) {
     const xnn_act_avx2 act = xnn_act_avx2_init(params);
+    const int kind = xnn_act_kind(params);
 #define ACT(i) c##i = xnn_act_avx2_apply(&act, c##i);
-    FOR_ROWS(ACT)
+#define ACT_MAX(i) c##i = xnn_act_avx2_max(&act, c##i);
+    if (kind == XNN_ACT_FULL) {
+      FOR_ROWS(ACT)
+    } else if (kind == XNN_ACT_MAX) {
+      FOR_ROWS(ACT_MAX)
+    }
+#undef ACT_MAX
 #undef ACT
   }
 #define STORE(i) \

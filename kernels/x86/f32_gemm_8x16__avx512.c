@@ -38,8 +38,15 @@ void xnn_f32_gemm_ukernel_8x16__avx512(size_t mr, size_t nr, size_t k, const flo
   }
   if (flags & XNN_GEMM_LAST) {
     const xnn_act_avx512 act = xnn_act_avx512_init(params);
+    const int kind = xnn_act_kind(params);
 #define ACT(i) c##i = xnn_act_avx512_apply(&act, c##i);
-    ACT(0) ACT(1) ACT(2) ACT(3) ACT(4) ACT(5) ACT(6) ACT(7)
+#define ACT_MAX(i) c##i = xnn_act_avx512_max(&act, c##i);
+    if (kind == XNN_ACT_FULL) {
+      ACT(0) ACT(1) ACT(2) ACT(3) ACT(4) ACT(5) ACT(6) ACT(7)
+    } else if (kind == XNN_ACT_MAX) {
+      ACT_MAX(0) ACT_MAX(1) ACT_MAX(2) ACT_MAX(3) ACT_MAX(4) ACT_MAX(5) ACT_MAX(6) ACT_MAX(7)
+    }
+#undef ACT_MAX
 #undef ACT
   }
 #define STORE(i) \

@@ -62,8 +62,14 @@ static inline __attribute__((always_inline)) void tail(const size_t T, const siz
   }
   if (last && !accumulate) {
     const xnn_act_avx512 act = xnn_act_avx512_init(params);
+    const int kind = xnn_act_kind(params);
+    if (kind == XNN_ACT_FULL) {
 #pragma GCC unroll 24
-    for (size_t j = 0; j < T; j++) acc[j] = xnn_act_avx512_apply(&act, acc[j]);
+      for (size_t j = 0; j < T; j++) acc[j] = xnn_act_avx512_apply(&act, acc[j]);
+    } else if (kind == XNN_ACT_MAX) {
+#pragma GCC unroll 24
+      for (size_t j = 0; j < T; j++) acc[j] = xnn_act_avx512_max(&act, acc[j]);
+    }
   }
   float out[24 * 16] __attribute__((aligned(64)));
 #pragma GCC unroll 24
