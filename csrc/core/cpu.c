@@ -23,6 +23,9 @@ static uint32_t detect(void) {
   if (zmm && ((b >> 16) & 1) && (flags & XNN_CPU_AVX2)) flags |= XNN_CPU_AVX512F;
   if (__get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e) /* GenuineIntel */
     flags |= XNN_CPU_INTEL;
+  if (__get_cpuid(0, &a, &b, &c, &d) && b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163 && /* AuthenticAMD */
+      __get_cpuid(1, &a, &b, &c, &d) && ((a >> 8) & 0xf) + ((a >> 20) & 0xff) == 0x19 && (flags & XNN_CPU_AVX512F))
+    flags |= XNN_CPU_AVX512_HALVED; /* family 19h with AVX-512 is Zen 4 (Zen 3 has none, Zen 5 is 1Ah) */
   return flags;
 }
 #elif defined(__aarch64__) && defined(__linux__)

@@ -9,6 +9,7 @@ enum {
   XNN_CPU_NEON_FP16 = 1 << 3,
   XNN_CPU_NEON_DOT = 1 << 4,
   XNN_CPU_INTEL = 1 << 5, /* x86 from Intel: a tuning hint (kernels.c), not a feature */
+  XNN_CPU_AVX512_HALVED = 1 << 6, /* 512-bit operations run as two 256-bit halves (AMD Zen 4): a tuning hint */
 };
 
 XNN_INTERNAL uint32_t xnn_cpu_flags(void);

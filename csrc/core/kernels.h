@@ -35,6 +35,9 @@ typedef struct xnn_kernels {
   /* Fewest F(4x4, 3x3) tiles for that transform where F(2x2, 3x3) also fits (0: half a column panel,
    * at most 16): below it the GEMM's columns would run on narrow tiles only. */
   uint32_t wino43_min_tiles;
+  /* Most bytes of F(2x2, 3x3) transformed weights (16 per 9 of the layer's): where F(4x4, 3x3) has too few
+   * tiles, the maps are small and each of them serves few columns, read from memory on every run. */
+  uint32_t wino23_max_weight_bytes;
   xnn_f32_lstm_cell_fn lstm_cell;
 } xnn_kernels;
 

@@ -33,14 +33,16 @@ int xnn_conv_winograd_fits(const xnn_conv_params* c, const xnn_kernels* k, int64
   const int64_t t4 = ((oh + 3) / 4) * ((ow + 3) / 4), t2 = ((oh + 1) / 2) * ((ow + 1) / 2);
   const int64_t ic = c->cin / c->group, oc = c->num_output / c->group;
   /* F(2x2, 3x3) where F(4x4, 3x3) has too few tiles (a 7x7 map has 4 of 4x4, 16 of 2x2) and its 16
-   * transformed weights per 9 stay within 8 MB: GoogLeNet's 7x7 160 -> 320 and 192 -> 384 layers (3.3 and
-   * 4.7 MB) took 0.164 and 0.222 ms so against 0.205 and 0.290 as im2col GEMMs (1% of the network).
-   * ResNet-50's 7x7 512 -> 512 layers (16.8 MB) took 0.66 ms so against 0.89 alone, but 1.25 against 0.98
-   * in the network, where each tile's weights come from memory for only 16 columns (an im2col GEMM uses
-   * its 9.4 MB for 49). Elsewhere F(4x4, 3x3): on a 14x14 256 -> 256 layer F(2x2, 3x3) took 0.50 ms
-   * against 0.40 on Zen 5; where the set's narrow tiles are slow it needs more tiles (wino43_min_tiles). */
+   * transformed weights per 9 stay within the set's wino23_max_weight_bytes: GoogLeNet's 7x7 160 -> 320 and
+   * 192 -> 384 layers (3.3 and 4.7 MB) took 0.164 and 0.222 ms so against 0.205 and 0.290 as im2col GEMMs
+   * (1% of the network). ResNet-50's 7x7 512 -> 512 layers (16.8 MB) took 0.66 ms so against 0.89 alone
+   * on Zen 5, but 1.25 against 0.98 in the network, where each tile's weights come from memory for only 16
+   * columns (an im2col GEMM uses its 9.4 MB for 49); on Zen 4, whose GEMM runs at half that rate, 1.84
+   * against 2.16 in the network. Elsewhere F(4x4, 3x3): on a 14x14 256 -> 256 layer F(2x2, 3x3) took
+   * 0.50 ms against 0.40 on Zen 5; where the set's narrow tiles are slow it needs more tiles
+   * (wino43_min_tiles). */
   const int f23 = k->wino23_input && t2 >= min_tiles &&
-                  16 * ic * oc * c->group * (int64_t)sizeof(float) <= (8 << 20);
+                  16 * ic * oc * c->group * (int64_t)sizeof(float) <= (int64_t)k->wino23_max_weight_bytes;
   if (t4 >= XNN_MAX(min_tiles, (int64_t)k->wino43_min_tiles)) return 4;
   return f23 ? 2 : t4 >= min_tiles ? 4 : 0;
 }
