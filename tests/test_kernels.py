@@ -338,7 +338,8 @@ def test_dwconv3x3p1(isa, stride):
 def test_conv_chw_s2(isa):
     """The direct stride-2 convolution of few channels against NumPy: 3, 5 and 7 wide kernels of any
     height, pads 0-3 (the window's first column left of the image), output rows of 1 to 151 pixels taken in
-    pairs (one run of lanes; an odd count ends with a row alone; 3x3 rows alone), tiles of 48, 32 and 16 lanes
+    pairs (one run of lanes; an odd count ends with a row alone; 3x3 rows alone; rows of 32, 111 and 112
+    pixels, whose taps' reach leaves an uncomputed vector between the two rows), tiles of 48, 32 and 16 lanes
     with 1 to 16 of a vector's lanes stored, chunks of up to 96 lanes, output channels in partial panels of 8,
     images passed at their exact size (a read outside shows in the sanitizer build)."""
     rng = np.random.default_rng(11)
@@ -351,7 +352,7 @@ def test_conv_chw_s2(isa):
              (3, 3, 3, 3, 3, 1, 1, 1), (3, 7, 7, 7, 7, 0, 3, 24), (2, 6, 33, 1, 5, 0, 1, 5), (3, 11, 97, 4, 3, 2, 0, 40),
              (1, 4, 129, 6, 7, 3, 2, 3), (3, 5, 301, 3, 3, 1, 1, 8), (1, 3, 260, 7, 7, 3, 3, 8),
              (3, 9, 227, 7, 7, 0, 0, 10), (1, 8, 199, 7, 7, 0, 0, 9), (2, 4, 183, 5, 5, 2, 2, 8),
-             (3, 6, 224, 3, 3, 1, 1, 12)]
+             (3, 6, 224, 3, 3, 1, 1, 12), (3, 9, 224, 7, 7, 3, 3, 16), (2, 6, 64, 5, 5, 2, 2, 8)]
     for cin, ih, iw, kh, kw, pt, pl, oc in cases:
         x = rng.standard_normal((cin, ih, iw)).astype(np.float32)
         w = rng.standard_normal((oc, cin, kh, kw)).astype(np.float32)
