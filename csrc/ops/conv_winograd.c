@@ -5,9 +5,11 @@
  * operands V_e [cin][tiles] (NR-wide panels, the GEMM family's B layout), multiplies them by the
  * transformed filters U_e [oc][cin] (packed at load, the GEMM family's A layout) with the GEMM
  * micro-kernel into M_e [oc][tiles], and transforms M back into 4x4 (2x2) output tiles with bias and
- * activation. Output channels go in chunks so that the M block stays in L2. */
+ * activation. Output channels go in chunks so that the M block stays in L2. Where the threads share one
+ * block by output channels, V is made once, channel by channel, as the input is padded (shared_v). */
 #include "ops/conv_winograd.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +103,8 @@ typedef struct wino_plan {
                                   nr unless one block holds all */
   size_t mc;                   /* output channels per GEMM chunk, a multiple of mr */
   size_t n_blocks, m_groups, group_rows; /* output channels per group, a multiple of mr */
-  size_t v_floats, m_floats; /* per thread */
+  size_t v_floats, m_floats; /* per thread (V: shared instead where shared_v) */
+  int shared_v; /* one block in several output-channel groups: V transformed once, channel by channel */
 } wino_plan;
 
 static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh, size_t ow) {
@@ -141,11 +144,16 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   }
   p.nb = nb;
   const size_t nbp = xnn_f32_gemm_packed_width_max(&k->gemm, XNN_MAX(nb, p.tiles - (p.n_blocks - 1) * nb));
-  /* Few tile blocks (a 14x14 map is one): output channels go to `groups` equal ranges, one task each,
-   * which repeat the input transform. Equal ranges: 3 chunks split 2 + 1 made 2 threads only 1.2x faster. */
+  /* Few tile blocks (a 14x14 map is one): output channels go to `groups` equal ranges, one task each.
+   * Equal ranges: 3 chunks split 2 + 1 made 2 threads only 1.2x faster. With one block, V is shared: a
+   * first job pads and transforms the input channel by channel, then each range reads all of V, where each
+   * task transformed every input channel itself, reading the planes the other threads had padded one line
+   * at a time (GoogLeNet's 28x28 3x3 layers 2-3x slower at two threads on Zen 4 when a cache line took
+   * 330 ns between the two cores, against 70). */
   size_t groups = 1;
   while ((size_t)c->group * p.n_blocks * groups < threads && (groups * 2) * mr <= oc) groups *= 2;
   p.m_groups = groups;
+  p.shared_v = groups > 1 && p.n_blocks == 1 && c->group == 1;
   p.group_rows = round_up(div_up(oc, groups), mr);
   size_t mc = (65536 / (E * nbp)) / mr * mr;
   mc = XNN_MAX(mc, mr);
@@ -160,8 +168,8 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
 size_t xnn_conv_winograd_workspace(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh,
                                    size_t ow) {
   const wino_plan p = make_plan(c, k, threads, oh, ow);
-  const size_t shared = (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA;
-  return (shared + threads * (p.v_floats + p.m_floats + 32)) * sizeof(float) + 64;
+  const size_t shared = (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA + (p.shared_v ? p.v_floats + 16 : 0);
+  return (shared + threads * ((p.shared_v ? 0 : p.v_floats) + p.m_floats + 32)) * sizeof(float) + 64;
 }
 
 typedef struct wino_job {
@@ -171,6 +179,7 @@ typedef struct wino_job {
   const float* in;
   float* out;
   float* padded;
+  float* v; /* the shared V (plan.shared_v) */
   float* scratch;
   size_t scratch_stride;
   const float* weights;
@@ -183,6 +192,34 @@ static void pad_channel(void* ctx, size_t ch) {
   const size_t stride = j->p.pad_stride, rows = j->p.pad_rows;
   xnn_pad_plane(j->padded + ch * rows * stride, rows, stride, j->in + ch * j->ih * j->iw, j->ih, j->iw,
                 (size_t)j->c->pad_top, (size_t)j->c->pad_left);
+}
+
+/* The input transform of channel c (of its convolution group) for a block's tiles t0 .. t0 + count - 1
+ * into V, in runs of tiles that share a tile row and a column panel. */
+static void transform_channel(const wino_job* j, const float* plane, size_t c, size_t t0, size_t count,
+                              const xnn_f32_gemm_tile* tiles, size_t ntiles, float* v) {
+  const wino_plan* p = &j->p;
+  const size_t ic = (size_t)(j->c->cin / j->c->group), T = p->tile;
+  const size_t v_stride = ic * xnn_f32_gemm_packed_width(&j->k->gemm, count) + SKEW; /* between the operands */
+  const xnn_f32_wino43_input_fn input = T == 2 ? j->k->wino23_input : j->k->wino43_input;
+  for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
+    const size_t w = xnn_f32_gemm_tile_ld(tiles[i]), end = XNN_MIN(count, s + tiles[i].nr);
+    for (size_t l = s; l < end;) {
+      const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
+      const size_t run = XNN_MIN(XNN_MIN(end - l, p->tiles_x - tx), (size_t)XNN_WINO43_TILES);
+      input(plane + ty * T * p->pad_stride + tx * T, p->pad_stride, run, v + s * ic + c * w + (l - s), v_stride);
+      l += run;
+    }
+  }
+}
+
+/* plan.shared_v: pad input channel ch and transform it for the one block of tiles into the shared V. */
+static void pad_transform_channel(void* ctx, size_t ch) {
+  const wino_job* j = ctx;
+  pad_channel(ctx, ch);
+  xnn_f32_gemm_tile tiles[256 / 4 + 32];
+  const size_t ntiles = xnn_f32_gemm_panels(&j->k->gemm, j->p.tiles, tiles);
+  transform_channel(j, j->padded + ch * j->p.pad_rows * j->p.pad_stride, ch, 0, j->p.tiles, tiles, ntiles, j->v);
 }
 
 static void tile_task(void* ctx, size_t thread, size_t index) {
@@ -199,8 +236,8 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const size_t t0 = block * p->nb, count = block + 1 == p->n_blocks ? p->tiles - t0 : p->nb;
   const xnn_f32_gemm_config* gc = &j->k->gemm;
   const size_t nbp = xnn_f32_gemm_packed_width(gc, count);
-  float* v = j->scratch + thread * j->scratch_stride;
-  float* m = v + p->v_floats;
+  float* v = p->shared_v ? j->v : j->scratch + thread * j->scratch_stride;
+  float* m = p->shared_v ? j->scratch + thread * j->scratch_stride : v + p->v_floats;
   const size_t v_stride = ic * nbp + SKEW; /* between the operands */
   xnn_f32_gemm_tile tiles[256 / 4 + 32]; /* a block has at most 256 tiles (columns) */
   const size_t ntiles = xnn_f32_gemm_panels(gc, count, tiles);
@@ -209,21 +246,10 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const size_t tail_nr = tiles[ntiles - 1].nr;
 
   const size_t T = p->tile, E = p->e;
-  const xnn_f32_wino43_input_fn input = T == 2 ? j->k->wino23_input : j->k->wino43_input;
   const xnn_f32_wino43_output_fn output = T == 2 ? j->k->wino23_output : j->k->wino43_output;
-  /* Input transform, in runs of tiles that share a tile row and a column panel. */
-  for (size_t c = 0; c < ic; c++) {
-    const float* plane = padded + c * p->pad_rows * p->pad_stride;
-    for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
-      const size_t w = xnn_f32_gemm_tile_ld(tiles[i]), end = XNN_MIN(count, s + tiles[i].nr);
-      for (size_t l = s; l < end;) {
-        const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
-        const size_t run = XNN_MIN(XNN_MIN(end - l, p->tiles_x - tx), (size_t)XNN_WINO43_TILES);
-        input(plane + ty * T * p->pad_stride + tx * T, p->pad_stride, run, v + s * ic + c * w + (l - s), v_stride);
-        l += run;
-      }
-    }
-  }
+  if (!p->shared_v)
+    for (size_t c = 0; c < ic; c++)
+      transform_channel(j, padded + c * p->pad_rows * p->pad_stride, c, t0, count, tiles, ntiles, v);
 
   const size_t per_e = round_up(oc, mr) * ic;
   const xnn_f32_act_params identity = xnn_f32_act_identity();
@@ -286,12 +312,14 @@ void xnn_conv_winograd_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.weights = n->weights[0];
   j.bias = n->weights[1];
   j.padded = ctx->workspace;
-  j.scratch = j.padded + (size_t)c->cin * j.p.pad_rows * j.p.pad_stride + XNN_WINO43_EXTRA;
-  j.scratch_stride = j.p.v_floats + j.p.m_floats + 32;
+  j.v = j.padded + (size_t)c->cin * j.p.pad_rows * j.p.pad_stride + XNN_WINO43_EXTRA;
+  j.v = (float*)(((uintptr_t)j.v + 63) & ~(uintptr_t)63);
+  j.scratch = j.p.shared_v ? j.v + j.p.v_floats : j.v;
+  j.scratch_stride = (j.p.shared_v ? 0 : j.p.v_floats) + j.p.m_floats + 32;
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * (size_t)c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * (size_t)c->num_output * j.oh * j.ow;
-    xnn_parallelize(ctx->pool, pad_channel, &j, (size_t)c->cin);
+    xnn_parallelize(ctx->pool, j.p.shared_v ? pad_transform_channel : pad_channel, &j, (size_t)c->cin);
     xnn_parallelize_thread(ctx->pool, tile_task, &j, (size_t)c->group * j.p.n_blocks * j.p.m_groups);
   }
 }
