@@ -97,9 +97,12 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
     while ((c->group * n_blocks) % threads && n_blocks < panels) n_blocks++;
   /* Too few pixel blocks to keep every thread busy to the end: split the rows too, each task packing its
    * own columns. Packing an im2col costs about as much as 16 rows of GEMM, so such tasks keep at least
-   * 128 rows; a 1x1 input packs at copy speed. */
+   * 128 rows; a 1x1 input packs at copy speed, and one read in place packs nothing: any row panel will do
+   * (GoogLeNet's 7x7 832 -> 32 and 48 layers had been cut into 48 columns and 1, slower at two threads
+   * than at one). */
   const size_t m_panels = div_up(b.m, b.mr);
-  const size_t min_panels = XNN_MAX((is_pointwise(c) ? (size_t)32 : (size_t)128) / b.mr, (size_t)1);
+  const size_t min_rows = reads_in_place(c, g, pixels, b.m) ? b.mr : is_pointwise(c) ? 32 : 128;
+  const size_t min_panels = XNN_MAX(min_rows / b.mr, (size_t)1);
   /* One block of equal tasks needs one task per thread; uneven blocks need more, smaller ones. */
   const size_t want = n_blocks * c->group == 1 ? threads : 2 * threads;
   size_t m_blocks = 1;
