@@ -961,6 +961,8 @@ THREAD_MODELS = {
     # Winograd with several tile blocks (196 tiles, 64 channels), the small last one joined to the one before.
     "conv_winograd_blocks": lambda nt: conv_model((1, 64, 54, 54, 24, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "conv_5x5_blocks": lambda nt: conv_model((1, 7, 41, 45, 19, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
+    # A 7x7 map (49 pixels: one panel and a part) split by rows, each task packing the same columns.
+    "conv_5x5_small_map": lambda nt: conv_model((1, 24, 7, 7, 40, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
     "conv_winograd_2x2": lambda nt: conv_model((1, 64, 7, 7, 96, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     # Winograd with one block of 49 tiles: the output channels split over the threads, V transformed once.
     "conv_winograd_channels": lambda nt: conv_model((1, 24, 28, 27, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
