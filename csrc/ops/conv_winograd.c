@@ -168,7 +168,8 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
 size_t xnn_conv_winograd_workspace(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh,
                                    size_t ow) {
   const wino_plan p = make_plan(c, k, threads, oh, ow);
-  const size_t shared = (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA + (p.shared_v ? p.v_floats + 16 : 0);
+  const size_t shared = (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA +
+                        (p.shared_v ? p.v_floats + 16 : 0); /* V aligned to a line */
   return (shared + threads * ((p.shared_v ? 0 : p.v_floats) + p.m_floats + 32)) * sizeof(float) + 64;
 }
 

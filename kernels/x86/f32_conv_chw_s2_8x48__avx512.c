@@ -6,13 +6,13 @@
  * offsets, so a tile may go on from row oy into row oy + 1 past them. A row of 111 or 112 pixels alone is 7
  * vectors, 48 + 48 + 16 (the 16-pixel tile does 8 broadcasts per 8 FMAs) or 48 + 32 + 32; a pair is 14
  * vectors, 48 x 4 + 32 (computing the 15th vector of lanes between them took 7% more: SqueezeNet 1.0's
- * 7x7 layer 3.43 -> 3.20 ms alone on Zen 4, ResNet-50's 2.27 -> 2.13). The run is done in chunks of 96 lanes. Each chunk first splits
- * every input row it reads (cin x kh of them per output row) into its even and odd columns, E[j] = P[2j] and
- * O[j] = P[2j + 1] of the row P padded by pad_left (masked loads: zero outside the image, nothing read
- * outside it), two permutes per 16 values. A tile's tap kx = 2s is then E from its first lane + s, kx = 2s + 1
- * is O from there: plain loads, no shuffles. Splitting the rows inside each tile instead (4 permutes and 2
- * valignd per input row, redone by every 8-channel panel and tile) held MobileNet's 3x3 first layer to 72%
- * of the FMA peak.
+ * 7x7 layer 3.43 -> 3.20 ms alone on Zen 4, ResNet-50's 2.27 -> 2.13). The run is done in chunks of up to
+ * 96 computed lanes. Each chunk first splits every input row it reads (cin x kh of them per output row)
+ * into its even and odd columns, E[j] = P[2j] and O[j] = P[2j + 1] of the row P padded by pad_left (masked
+ * loads: zero outside the image, nothing read outside it), two permutes per 16 values. A tile's tap
+ * kx = 2s is then E from its first lane + s, kx = 2s + 1 is O from there: plain loads, no shuffles.
+ * Splitting the rows inside each tile instead (4 permutes and 2 valignd per input row, redone by every
+ * 8-channel panel and tile) held MobileNet's 3x3 first layer to 72% of the FMA peak.
  *
  * Registers: 24 accumulators (channel o, lanes 0-15, 16-31 and 32-47), the tap's three B vectors, one
  * broadcast weight: 11 loads per 24 FMAs. Ice Lake server, one thread, hot caches: the 8 x 32 tile one row
