@@ -180,7 +180,9 @@ typedef struct wino_job {
   const float* in;
   float* out;
   float* padded;
-  float* v; /* the shared V (plan.shared_v) */
+  float* v; /* the shared V (plan.shared_v), its column panels and the distance between its operands */
+  xnn_f32_gemm_tile v_tiles[256 / 4 + 32];
+  size_t v_ntiles, v_stride;
   float* scratch;
   size_t scratch_stride;
   const float* weights;
@@ -196,12 +198,11 @@ static void pad_channel(void* ctx, size_t ch) {
 }
 
 /* The input transform of channel c (of its convolution group) for a block's tiles t0 .. t0 + count - 1
- * into V, in runs of tiles that share a tile row and a column panel. */
+ * into V (operands v_stride floats apart), in runs of tiles that share a tile row and a column panel. */
 static void transform_channel(const wino_job* j, const float* plane, size_t c, size_t t0, size_t count,
-                              const xnn_f32_gemm_tile* tiles, size_t ntiles, float* v) {
+                              const xnn_f32_gemm_tile* tiles, size_t ntiles, float* v, size_t v_stride) {
   const wino_plan* p = &j->p;
   const size_t ic = (size_t)(j->c->cin / j->c->group), T = p->tile;
-  const size_t v_stride = ic * xnn_f32_gemm_packed_width(&j->k->gemm, count) + SKEW; /* between the operands */
   const xnn_f32_wino43_input_fn input = T == 2 ? j->k->wino23_input : j->k->wino43_input;
   for (size_t i = 0, s = 0; i < ntiles; s += tiles[i++].nr) {
     const size_t w = xnn_f32_gemm_tile_ld(tiles[i]), end = XNN_MIN(count, s + tiles[i].nr);
@@ -218,9 +219,8 @@ static void transform_channel(const wino_job* j, const float* plane, size_t c, s
 static void pad_transform_channel(void* ctx, size_t ch) {
   const wino_job* j = ctx;
   pad_channel(ctx, ch);
-  xnn_f32_gemm_tile tiles[256 / 4 + 32];
-  const size_t ntiles = xnn_f32_gemm_panels(&j->k->gemm, j->p.tiles, tiles);
-  transform_channel(j, j->padded + ch * j->p.pad_rows * j->p.pad_stride, ch, 0, j->p.tiles, tiles, ntiles, j->v);
+  transform_channel(j, j->padded + ch * j->p.pad_rows * j->p.pad_stride, ch, 0, j->p.tiles, j->v_tiles,
+                    j->v_ntiles, j->v, j->v_stride);
 }
 
 static void tile_task(void* ctx, size_t thread, size_t index) {
@@ -250,7 +250,7 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const xnn_f32_wino43_output_fn output = T == 2 ? j->k->wino23_output : j->k->wino43_output;
   if (!p->shared_v)
     for (size_t c = 0; c < ic; c++)
-      transform_channel(j, padded + c * p->pad_rows * p->pad_stride, c, t0, count, tiles, ntiles, v);
+      transform_channel(j, padded + c * p->pad_rows * p->pad_stride, c, t0, count, tiles, ntiles, v, v_stride);
 
   const size_t per_e = round_up(oc, mr) * ic;
   const xnn_f32_act_params identity = xnn_f32_act_identity();
@@ -317,6 +317,10 @@ void xnn_conv_winograd_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.v = (float*)(((uintptr_t)j.v + 63) & ~(uintptr_t)63);
   j.scratch = j.p.shared_v ? j.v + j.p.v_floats : j.v;
   j.scratch_stride = (j.p.shared_v ? 0 : j.p.v_floats) + j.p.m_floats + 32;
+  if (j.p.shared_v) {
+    j.v_ntiles = xnn_f32_gemm_panels(&ctx->kernels->gemm, j.p.tiles, j.v_tiles);
+    j.v_stride = (size_t)c->cin * xnn_f32_gemm_packed_width(&ctx->kernels->gemm, j.p.tiles) + SKEW;
+  }
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * (size_t)c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * (size_t)c->num_output * j.oh * j.ow;

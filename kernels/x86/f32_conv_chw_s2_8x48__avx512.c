@@ -32,8 +32,6 @@
 enum { CHUNK_VECTORS = 6, SPLIT = (CHUNK_VECTORS + 2) * 16, MAX_ROWS = 4 * 7 };
 
 /* The first n lanes (all for n >= 16, none for n <= 0). */
-#define XNN_CHW_MIN(a, b) ((a) < (b) ? (a) : (b))
-
 static inline __mmask16 lanes(ptrdiff_t n) { return (__mmask16)(n >= 16 ? 0xffffu : n <= 0 ? 0 : (1u << n) - 1); }
 
 /* Lanes l < 16 with 0 <= x + l < width. */
@@ -137,9 +135,11 @@ static inline size_t tile_vectors(size_t left, size_t widest) {
     }                                                                                                    \
   }
 
+/* The first lane of vector i of a run: row oy's n1 vectors from lane 0, then row oy + 1's from lane rb. */
+static inline size_t lane_of(size_t i, size_t n1, size_t rb) { return i < n1 ? 16 * i : rb + 16 * (i - n1); }
+
 /* One run of lanes: output row oy, and oy + 1 from lane rb (SIZE_MAX: none). The lanes from row oy's last
- * vector to rb hold its taps' reach in the split rows but are not computed: vector i of the run (row oy's
- * n1 vectors, then row oy + 1's) sits at lane lane_of(i). */
+ * vector to rb hold its taps' reach in the split rows but are not computed. */
 static void run_lanes(const xnn_conv_chw_geometry* g, size_t m, size_t oy, size_t rb, const float* in,
                       const float* a, const float* bias, float* out, size_t out_stride,
                       const xnn_f32_act_params* params) {
@@ -148,7 +148,6 @@ static void run_lanes(const xnn_conv_chw_geometry* g, size_t m, size_t oy, size_
   const size_t rows = g->cin * g->kh, k = rows * g->kw, ow = g->ow, widest = g->kw == 3 ? 2 : 3;
   const int pair = rb != SIZE_MAX;
   const size_t n1 = (ow + 15) / 16, total = pair ? 2 * n1 : n1;
-#define LANE_OF(i) ((i) < n1 ? 16 * (i) : rb + 16 * ((i) - n1))
   for (size_t v0 = 0, v; v0 < total; v0 += v) {
     /* Whole tiles, up to CHUNK_VECTORS of them. */
     struct {
@@ -156,11 +155,11 @@ static void run_lanes(const xnn_conv_chw_geometry* g, size_t m, size_t oy, size_
       tile_out out;
     } tiles[CHUNK_VECTORS];
     size_t ntiles = 0;
-    const size_t first = LANE_OF(v0);
+    const size_t first = lane_of(v0, n1, rb);
     for (v = 0; v < total - v0 && v + tile_vectors(total - v0 - v, widest) <= CHUNK_VECTORS; ntiles++) {
       tiles[ntiles].n = tile_vectors(total - v0 - v, widest);
       for (size_t q = 0; q < 3; q++) {
-        const size_t i = XNN_CHW_MIN(v0 + v + q, total - 1), lane = LANE_OF(i);
+        const size_t i = v0 + v + q < total ? v0 + v + q : total - 1, lane = lane_of(i, n1, rb);
         const int second = lane >= rb; /* a vector is all in one row: rb is a multiple of 16 */
         const size_t x = second ? lane - rb : lane;
         tiles[ntiles].out.dst[q] = out + (second ? ow : 0) + x;
@@ -170,7 +169,7 @@ static void run_lanes(const xnn_conv_chw_geometry* g, size_t m, size_t oy, size_
       v += tiles[ntiles].n;
     }
     /* The chunk's split rows: the lanes its tiles read, and one vector more for the taps' reach. */
-    const size_t span = LANE_OF(v0 + v - 1) + 16 - first;
+    const size_t span = lane_of(v0 + v - 1, n1, rb) + 16 - first;
     for (size_t ci = 0, r = 0; ci < g->cin; ci++)
       for (size_t ky = 0; ky < g->kh; ky++, r++) {
         const float* src[2];
@@ -187,7 +186,6 @@ static void run_lanes(const xnn_conv_chw_geometry* g, size_t m, size_t oy, size_
           split_16(src[second], g->iw, x, e + r * SPLIT + j, o + r * SPLIT + j);
         }
       }
-#undef LANE_OF
     switch (g->kw) {
       case 3: CHUNK_TILES(3) break;
       case 5: CHUNK_TILES(5) break;
