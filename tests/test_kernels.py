@@ -228,6 +228,30 @@ def test_vaddc(isa, in_place):
         assert np.all(y[n:] == 7.0), f"{isa} vaddc n={n} wrote past the end"
 
 
+@pytest.mark.parametrize("isa", ISAS)
+def test_lrn(isa):
+    """The LRN family against NumPy in float64: 1 to 7 channels in the window, rows of 0 to 1001 pixels
+    (tails under a vector), the vector kernels' case (beta 0.75, k > 0: AlexNet's and GoogLeNet's) and the
+    portable fallback's (other betas, k = 0), large and tiny sums of squares."""
+    rng = np.random.default_rng(17)
+    for n in [0, 1, 7, 8, 9, 15, 16, 17, 33, 100, 1001]:
+        for taps in [1, 3, 5, 7]:
+            for k, alpha, beta, spread in [(1.0, 1e-4 / 5, 0.75, 1.0), (2.0, 0.3, 0.75, 30.0), (1.0, 2e-5, 0.75, 1e-3),
+                                           (0.5, 0.01, 0.5, 3.0), (1.0, 0.1, 1.0, 1.0), (0.0, 0.2, 0.6, 2.0)]:
+                stride = n + int(rng.integers(0, 5))
+                rows = (rng.standard_normal((taps, stride)) * spread).astype(np.float32)
+                x = rows[taps // 2, :n].copy()
+                y = T.lrn(isa, rows, x, k, alpha, beta)
+                s = (rows[:, :n].astype(np.float64) ** 2).sum(axis=0)
+                base = k + alpha * s
+                with np.errstate(divide="ignore"):
+                    want = x * base ** -beta
+                what = f"{isa} lrn n={n} taps={taps} k={k} beta={beta}"
+                finite = np.isfinite(want)
+                np.testing.assert_allclose(y[:n][finite], want[finite], rtol=2e-6, atol=1e-30, err_msg=what)
+                assert np.all(y[n:] == 7.0), what + ": wrote past the end"
+
+
 @pytest.mark.parametrize("isa", [i for i in ISAS if has(i, "maxpool_padded")])
 def test_maxpool_padded(isa):
     rng = np.random.default_rng(3)

@@ -48,6 +48,7 @@ static const xnn_kernels g_ref = {
     .avgpool = xnn_f32_avgpool__ref,
     .vact = xnn_f32_vact__ref,
     .vaddc = xnn_f32_vaddc__ref,
+    .lrn = xnn_f32_lrn__ref,
     .vsigmoid = xnn_f32_vsigmoid__ref,
     .vtanh = xnn_f32_vtanh__ref,
     .wino43_input = xnn_f32_wino43_input__ref,
@@ -88,6 +89,7 @@ static void init_sets(void) {
   g_avx2.wino23_input = NULL; /* F(2x2, 3x3) only where it has its own kernels */
   g_avx2.wino23_output = NULL;
   g_avx2.lstm_cell = xnn_f32_lstm_cell__avx2;
+  g_avx2.lrn = xnn_f32_lrn__avx2;
 
   g_avx512 = g_ref;
   g_avx512.isa = "avx512";
@@ -134,6 +136,7 @@ static void init_sets(void) {
   g_avx512.wino23_output = xnn_f32_wino23_output__avx512;
   g_avx512.lstm_cell = xnn_f32_lstm_cell__avx512;
   g_avx512.vaddc = xnn_f32_vaddc__avx512;
+  g_avx512.lrn = xnn_f32_lrn__avx512;
 #endif
 #if XNN_ARCH_ARM64
   g_neon = g_ref;

@@ -6,6 +6,7 @@
 #include "kernels/dwconv.h"
 #include "kernels/gemm.h"
 #include "kernels/im2col.h"
+#include "kernels/lrn.h"
 #include "kernels/lstm.h"
 #include "kernels/pool.h"
 #include "kernels/spmm.h"
@@ -27,6 +28,7 @@ typedef struct xnn_kernels {
   xnn_f32_maxpool_padded_fn maxpool_padded;
   xnn_f32_vunary_fn vact, vsigmoid, vtanh;
   xnn_f32_vaddc_fn vaddc;
+  xnn_f32_lrn_fn lrn;
   xnn_f32_wino43_input_fn wino43_input;
   xnn_f32_wino43_output_fn wino43_output;
   /* optional: F(2x2, 3x3) for the small maps whose 4x4 tiles are too few (ops/conv_winograd.c) */

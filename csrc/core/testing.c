@@ -201,6 +201,14 @@ int xnn_testing_vaddc(const char* isa, size_t n, const float* x, float c, float*
   return 1;
 }
 
+int xnn_testing_lrn(const char* isa, size_t n, size_t taps, const float* rows, size_t stride, const float* x, float k,
+                    float alpha, float beta, float* y) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks) return 0;
+  ks->lrn(n, taps, rows, stride, x, k, alpha, beta, y);
+  return 1;
+}
+
 int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                         const float* in, size_t in_stride, float* out) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);

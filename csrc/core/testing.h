@@ -41,6 +41,9 @@ XNN_INTERNAL int xnn_testing_dwconv(const char* isa, const size_t geometry[12], 
 XNN_INTERNAL const char* xnn_testing_families(const char* isa);
 /* y (n floats) = x + c by the set's vaddc; in place (y first holds x) when in_place. */
 XNN_INTERNAL int xnn_testing_vaddc(const char* isa, size_t n, const float* x, float c, float* y, int in_place);
+/* y (n floats) by the set's LRN kernel over `taps` rows of n floats, `stride` apart (kernels/lrn.h). */
+XNN_INTERNAL int xnn_testing_lrn(const char* isa, size_t n, size_t taps, const float* rows, size_t stride,
+                                 const float* x, float k, float alpha, float beta, float* y);
 XNN_INTERNAL int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                                      const float* in, size_t in_stride, float* out);
 XNN_INTERNAL int xnn_testing_winograd(const char* isa, size_t tile, size_t tiles, const float* in, size_t in_stride,

@@ -428,6 +428,17 @@ PYBIND11_MODULE(_xnn, m) {
     const int r = xnn_testing_vaddc(isa.c_str(), n, x.data(), c, y.mutable_data(), in_place ? 1 : 0);
     return r ? py::object(y) : py::object(py::none());
   });
+  /* y by the set's LRN kernel over the rows of a (taps, stride) array, the first n floats of each, into
+   * n + 16 floats whose last 16 hold 7.0 before the call. */
+  t.def("lrn", [](const std::string& isa, farr rows, farr x, float k, float alpha, float beta) -> py::object {
+    const size_t n = static_cast<size_t>(x.size());
+    if (rows.ndim() != 2 || static_cast<size_t>(rows.shape(1)) < n) throw py::value_error("bad arguments");
+    farr y(std::vector<py::ssize_t>{static_cast<py::ssize_t>(n + 16)});
+    std::fill(y.mutable_data(), y.mutable_data() + y.size(), 7.0f);
+    const int r = xnn_testing_lrn(isa.c_str(), n, static_cast<size_t>(rows.shape(0)), rows.data(),
+                                  static_cast<size_t>(rows.shape(1)), x.data(), k, alpha, beta, y.mutable_data());
+    return r ? py::object(y) : py::object(py::none());
+  });
   t.def("maxpool", [](const std::string& isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                       farr in) -> py::object {
     farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});

@@ -1,7 +1,7 @@
 /* Kernel tester in C, for every kernel set of this build on this CPU (also under qemu-aarch64): the
  * GEMM family against a double-precision loop on shapes with every row/column tail and K chunking;
- * the 3x3 depthwise, padded max-pool, Winograd and SpMM families against loops. Same cases as tests/test_kernels.py,
- * which cannot run where there is no Python. */
+ * the 3x3 depthwise, padded max-pool, Winograd, SpMM, LSTM cell and LRN families against loops. Same cases
+ * as tests/test_kernels.py, which cannot run where there is no Python. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +335,38 @@ static void test_lstm_cell(const char* isa) {
   }
 }
 
+/* The LRN family against double-precision libm: rows with every vector tail, windows of 1 to 7 channels, the
+ * vector kernels' beta 0.75 and the portable fallback's other betas. */
+static void test_lrn(const char* isa) {
+  static const size_t sizes[] = {0, 1, 7, 8, 9, 15, 16, 17, 33, 100, 301};
+  static const float params[][3] = {{1.0f, 2e-5f, 0.75f}, {2.0f, 0.3f, 0.75f}, {0.5f, 0.01f, 0.5f}, {1.0f, 0.1f, 0.6f}};
+  for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+    const size_t n = sizes[s], stride = n + 3;
+    float* rows = malloc(7 * stride * sizeof(float) + 4);
+    float* y = malloc((n + 1) * sizeof(float));
+    for (size_t i = 0; i < 7 * stride; i++) rows[i] = 4.0f * frand();
+    for (size_t taps = 1; taps <= 7; taps += 2) {
+      for (size_t q = 0; q < sizeof(params) / sizeof(params[0]); q++) {
+        const float k = params[q][0], alpha = params[q][1], beta = params[q][2];
+        const float* x = rows + taps / 2 * stride;
+        y[n] = 7.0f;
+        CHECK(xnn_testing_lrn(isa, n, taps, rows, stride, x, k, alpha, beta, y) == 1, "%s lrn: set missing", isa);
+        double err = 0;
+        for (size_t i = 0; i < n; i++) {
+          double sum = 0;
+          for (size_t t = 0; t < taps; t++) sum += (double)rows[t * stride + i] * rows[t * stride + i];
+          const double want = x[i] * pow(k + alpha * sum, -beta);
+          err = fmax(err, fabs(want - y[i]) / fmax(fabs(want), 1e-30));
+        }
+        CHECK(err <= 2e-6 && y[n] == 7.0f, "%s lrn n=%zu taps=%zu beta=%g: relative error %g", isa, n, taps,
+              (double)beta, err);
+      }
+    }
+    free(rows);
+    free(y);
+  }
+}
+
 int main(void) {
   char isas[64];
   snprintf(isas, sizeof(isas), "%s", xnn_available_isas());
@@ -348,6 +380,7 @@ int main(void) {
     test_wino43(isa);
     test_spmm(isa);
     test_lstm_cell(isa);
+    test_lrn(isa);
     printf("kernel set %s: tested\n", isa);
     tested++;
   }
