@@ -380,6 +380,7 @@ def run_config(model: str, threads: int, args) -> Dict:
 
         # ---- interleaved rounds
         samples: Dict[str, List[float]] = {rt: [] for rt in runtimes}
+        round_medians: Dict[str, List[float]] = {rt: [] for rt in runtimes}
         for r in range(args.rounds):
             order = runtimes[r % len(runtimes):] + runtimes[:r % len(runtimes)]
             for rt in order:
@@ -392,6 +393,7 @@ def run_config(model: str, threads: int, args) -> Dict:
                     time.sleep(args.settle_ms / 1e3)    # let the previous runtime's spinning threads sleep
                 rep = workers[rt].request("time", runs=args.runs_per_round, warmup=args.warmup)
                 samples[rt].extend(rep["times_ms"])
+                round_medians[rt].append(float(np.median(rep["times_ms"])))
             meds = "  ".join(f"{SHORT[rt]} {np.median(samples[rt]):.2f}" for rt in runtimes)
             print(f"[bench] {model} t{threads} round {r + 1}/{args.rounds}: median ms so far {meds}",
                   file=sys.stderr)
@@ -417,13 +419,18 @@ def run_config(model: str, threads: int, args) -> Dict:
                      "p90_ms": float(np.percentile(a, 90)), "min_ms": float(a.min()), "n": int(a.size),
                      "gflops": (2.0 * macs / (med * 1e-3) / 1e9) if macs else None}
     peers = [rt for rt in runtimes if rt != "xnn"]
-    ratio = fastest = None
+    ratio = fastest = paired = None
     if "xnn" in stats and peers:
         fastest = min(peers, key=lambda rt: stats[rt]["median_ms"])
         ratio = stats["xnn"]["median_ms"] / stats[fastest]["median_ms"]
+        # Each round's xnn median over the same round's median of that peer: the two were timed a few hundred
+        # ms apart, so a change of the shared host's state (its phases last seconds to minutes) moves both.
+        per_round = np.asarray(round_medians["xnn"]) / np.asarray(round_medians[fastest])
+        paired = {"median": float(np.median(per_round)), "p10": float(np.percentile(per_round, 10)),
+                  "p90": float(np.percentile(per_round, 90))}
     return {"model": model, "threads": threads, "input_shape": bm.input_shape, "macs": macs,
             "runtimes": runtimes, "skipped": skipped,
-            "stats": stats, "fastest_peer": fastest, "ratio": ratio, "agreement": agreement,
+            "stats": stats, "fastest_peer": fastest, "ratio": ratio, "paired": paired, "agreement": agreement,
             "ref_err": ref_err, "notes": notes, "profile": profile, "kinds": layer_kinds(bm),
             "versions": {rt: i["version"] for rt, i in infos.items()},
             "load_ms": {rt: i["load_ms"] for rt, i in infos.items()}}
@@ -548,13 +555,15 @@ def markdown_section(results: Sequence[Dict], args, command: str, elapsed_s: flo
              "into the convolutions.")
     L.append("- GFLOP/s = 2 x MACs / median time, MACs = sum of xnn `model.layer_shapes()` macs "
              "(every layer, including BatchNorm/Scale/ReLU element counts).")
-    L.append("- ratio = xnn median / fastest peer median (> 1: xnn is slower).")
+    L.append("- ratio = xnn median / fastest peer median (> 1: xnn is slower). paired = the median (p10–p90) "
+             "over rounds of xnn's median in a round / that peer's median in the same round: the two are timed "
+             "a few hundred ms apart, so a change of the shared host's state between rounds moves both.")
     L.append("")
     head = ["model", "threads"] + [f"{SHORT[rt]} median ms (p10–p90)" for rt in runtimes]
     if "xnn" in runtimes:
         head += ["xnn GFLOP/s"]
     if "xnn" in runtimes and len(runtimes) > 1:
-        head += ["xnn / fastest peer"]
+        head += ["xnn / fastest peer", "paired (p10–p90)"]
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|")
     for res in results:
@@ -571,6 +580,8 @@ def markdown_section(results: Sequence[Dict], args, command: str, elapsed_s: flo
         if "xnn" in runtimes and len(runtimes) > 1:
             row.append(f"**{res['ratio']:.2f}** (vs {SHORT[res['fastest_peer']]})" if res["ratio"] is not None
                        else "–")
+            pr = res.get("paired")
+            row.append(f"{pr['median']:.2f} ({pr['p10']:.2f}–{pr['p90']:.2f})" if pr else "–")
         L.append("| " + " | ".join(row) + " |")
     L.append("")
     L.append("MACs per batch-1 forward: " + ", ".join(
@@ -666,7 +677,7 @@ def write_markdown(path: Path, section: str) -> None:
 
 def print_table(results: Sequence[Dict], runtimes: Sequence[str]) -> None:
     print(f"{'model':<18}{'thr':>4}" + "".join(f"{SHORT[rt] + ' ms (p10-p90)':>26}" for rt in runtimes) +
-          f"{'xnn GF/s':>10}{'xnn/best':>16}")
+          f"{'xnn GF/s':>10}{'xnn/best':>16}{'paired':>8}")
     for r in results:
         line = f"{r['model']:<18}{r['threads']:>4}"
         for rt in runtimes:
@@ -680,6 +691,7 @@ def print_table(results: Sequence[Dict], runtimes: Sequence[str]) -> None:
         line += f"{'-' if g is None else f'{g:.1f}':>10}"
         rs = "-" if r["ratio"] is None else f"{r['ratio']:.2f} ({SHORT[r['fastest_peer']]})"
         line += f"{rs:>16}"
+        line += f"{'-' if not r.get('paired') else format(r['paired']['median'], '.2f'):>8}"
         print(line)
 
 
