@@ -26,5 +26,6 @@ static inline float xnn_f32_inv_pow(float base, float beta) {
 }
 
 /* The vector kernels' case, where (k + alpha * s)^-0.75 comes from two reciprocal square roots refined by
- * Newton's step (AlexNet, CaffeNet and GoogLeNet all use it); others go to the portable kernel. */
+ * Newton's step (AlexNet, CaffeNet and GoogLeNet all use it); others go to the portable kernel. k bounded away
+ * from 0 keeps the base so: at 0 the estimates' infinity times 0 is a NaN where powf gives infinity. */
 static inline int xnn_f32_lrn_is_fast(float k, float beta) { return beta == 0.75f && k >= 1e-6f; }

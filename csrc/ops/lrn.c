@@ -2,7 +2,6 @@
  * ACROSS_CHANNELS: y = x * (k + alpha/size * sum of x^2 over `size` channels centred on c)^-beta;
  * WITHIN_CHANNEL:  y = x * (1 + alpha/size^2 * sum of x^2 over a size x size window)^-beta (Caffe builds it
  * from average pooling with zero padding and a power layer with shift 1, so k is not used). */
-#include <string.h>
 
 #include "ops/ops.h"
 
