@@ -967,6 +967,9 @@ THREAD_MODELS = {
     # Winograd with one block of 49 tiles: the output channels split over the threads, V transformed once.
     "conv_winograd_channels": lambda nt: conv_model((1, 24, 28, 27, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
+    # An input of 64 KB or more (two images of 3 x 67 x 101) is copied in by the threads, bands of its rows.
+    "conv_input_copied_in_bands": lambda nt: conv_model((2, 3, 67, 101, 8, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),
+                                                        nt),
 }
 
 

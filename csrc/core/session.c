@@ -340,6 +340,26 @@ xnn_status xnn_session_input_shape(const xnn_session* s, int32_t index, xnn_shap
   return XNN_OK;
 }
 
+/* An image-shaped (4-D) input of 64 KB or more is copied by the threads, each a band of rows of every plane:
+ * a first convolution splits its output rows between the threads, so each then reads the band its own core
+ * wrote, and each writes over lines its core read in the previous run. One thread's copy had to take every
+ * line the other core had read from it: MobileNet v2's 224x224 image at two threads on Zen 4, 0.071 ms
+ * (0.130 in phases where a line takes 330 ns between the vCPUs) against 0.065 at one thread; the threads'
+ * copy 0.043 (0.075). */
+typedef struct input_copy {
+  float* dst;
+  const float* src;
+  size_t planes, rows, width, bands;
+} input_copy;
+
+static void copy_band(void* ctx, size_t i) {
+  const input_copy* c = ctx;
+  const size_t band = i / c->planes, plane = i % c->planes;
+  const size_t r0 = band * c->rows / c->bands, r1 = (band + 1) * c->rows / c->bands;
+  const size_t at = (plane * c->rows + r0) * c->width;
+  memcpy(c->dst + at, c->src + at, (r1 - r0) * c->width * sizeof(float));
+}
+
 xnn_status xnn_session_set_input(xnn_session* s, int32_t index, const float* data, size_t count) {
   XNN_CHECK(check_input_index(s, index));
   const xnn_tensor_rt* t = &s->tensors[s->model->graph.inputs[index]];
@@ -351,7 +371,15 @@ xnn_status xnn_session_set_input(xnn_session* s, int32_t index, const float* dat
                      xnn_shape_str(&t->shape, buf, sizeof(buf)), want, data ? count : 0);
   }
   if (!s->arena) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "the session has no memory plan");
-  memcpy(t->data, data, count * sizeof(float));
+  const size_t threads = (size_t)xnn_threadpool_size(s->pool);
+  if (threads > 1 && t->shape.ndim == 4 && t->shape.dims[2] > 1 && count >= ((size_t)64 << 10) / sizeof(float)) {
+    const xnn_shape* d = &t->shape;
+    input_copy c = {t->data, data, (size_t)(d->dims[0] * d->dims[1]), (size_t)d->dims[2], (size_t)d->dims[3],
+                    XNN_MIN(threads, (size_t)d->dims[2])};
+    xnn_parallelize(s->pool, copy_band, &c, c.bands * c.planes);
+  } else {
+    memcpy(t->data, data, count * sizeof(float));
+  }
   return XNN_OK;
 }
 
