@@ -49,11 +49,13 @@ void xnn_f32_dwconv3x3s2__avx2(size_t oh, size_t ow, const float* in, size_t in_
  * kernel's name: out[oy][ox] = act(bias + sum w[ky*3 + kx] * in[oy*S - 1 + ky][ox*S - 1 + kx]), taps
  * outside the plane being zero; oh = (ih - 1) / S + 1, ow = (iw - 1) / S + 1. Reads nothing outside the
  * plane (masked loads), so no padded copy is made: on large maps the copy was a second pass over memory,
- * on small ones more work than the convolution. Optional: sets without it take the padded family. */
+ * on small ones more work than the convolution. Only output rows [oy0, oy1) are written (out is the whole
+ * output plane), so that threads can split a plane by rows. Optional: sets without it take the padded
+ * family. */
 typedef void (*xnn_f32_dwconv3x3p1_fn)(size_t ih, size_t iw, const float* in, const float* w, float bias, float* out,
-                                       const xnn_f32_act_params* params);
+                                       size_t oy0, size_t oy1, const xnn_f32_act_params* params);
 
 void xnn_f32_dwconv3x3p1s1__avx512(size_t ih, size_t iw, const float* in, const float* w, float bias, float* out,
-                                   const xnn_f32_act_params* params);
+                                   size_t oy0, size_t oy1, const xnn_f32_act_params* params);
 void xnn_f32_dwconv3x3p1s2__avx512(size_t ih, size_t iw, const float* in, const float* w, float bias, float* out,
-                                   const xnn_f32_act_params* params);
+                                   size_t oy0, size_t oy1, const xnn_f32_act_params* params);

@@ -333,8 +333,9 @@ def test_im2col_panel(isa):
 def test_dwconv3x3p1(isa, stride):
     """The unpadded pad-1 3x3 depthwise family against a zero-padded NumPy convolution: planes from 1x1 up,
     widths around the 16-lane vector (and, for stride 2, around 32 input columns), odd heights. The plane
-    is passed as an exact-size array, so a read outside it shows in the sanitizer build. The family is
-    optional: a set without it must say so (the operators then use the padded kernels)."""
+    is passed as an exact-size array, so a read outside it shows in the sanitizer build; ranges of output rows
+    write those rows only. The family is optional: a set without it must say so (the operators then use the
+    padded kernels)."""
     rng = np.random.default_rng(7 + stride)
     if not has(isa, "dwconv3x3p1"):
         assert T.dwconv3x3p1(isa, stride, np.zeros((3, 3), np.float32), np.zeros(9, np.float32), 0.0,
@@ -356,6 +357,16 @@ def test_dwconv3x3p1(isa, stride):
                 for kx in range(3):
                     want += w[ky * 3 + kx] * pad[ky:ky + stride * oh:stride, kx:kx + stride * ow:stride]
             close(got, act(want, slope, lo, hi), f"{isa} dwconv3x3p1 s{stride} {ih}x{iw}")
+        # Output rows [oy0, oy1) only, the rest left as they were (NaN): ranges starting and ending inside a
+        # two-row vector and inside a four-row block, single rows, and empty.
+        want = act(want, 0.0, -np.inf, np.inf)
+        for oy0, oy1 in {(0, 0), (0, 1), (oh - 1, oh), (oh // 2, oh), (0, (oh + 1) // 2), (1, oh),
+                         (1, max(1, oh - 1)), (min(3, oh), min(6, oh)), (min(5, oh), oh)}:
+            got = T.dwconv3x3p1(isa, stride, x, w, 0.5, *ACTS["relu"], oy0=oy0, oy1=oy1)
+            assert np.isnan(got[:oy0]).all() and np.isnan(got[oy1:]).all(), \
+                f"{isa} dwconv3x3p1 s{stride} {ih}x{iw} rows {oy0}-{oy1}: wrote outside them"
+            if oy1 > oy0:
+                close(got[oy0:oy1], want[oy0:oy1], f"{isa} dwconv3x3p1 s{stride} {ih}x{iw} rows {oy0}-{oy1}")
 
 
 @pytest.mark.parametrize("isa", ISAS)

@@ -121,12 +121,12 @@ const char* xnn_testing_gemm_tiles(const char* isa) {
 }
 
 int xnn_testing_dwconv3x3p1(const char* isa, size_t stride, size_t ih, size_t iw, const float* in, const float* w,
-                             float bias, const xnn_f32_act_params* act, float* out) {
+                             float bias, const xnn_f32_act_params* act, float* out, size_t oy0, size_t oy1) {
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
   if (!ks) return 0;
   xnn_f32_dwconv3x3p1_fn fn = stride == 1 ? ks->dwconv3x3p1s1 : ks->dwconv3x3p1s2;
   if (!fn) return 0;
-  fn(ih, iw, in, w, bias, out, act);
+  fn(ih, iw, in, w, bias, out, oy0, oy1, act);
   return 1;
 }
 

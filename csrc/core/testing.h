@@ -24,9 +24,10 @@ XNN_INTERNAL const char* xnn_testing_gemm_tiles(const char* isa);
 XNN_INTERNAL int xnn_testing_dwconv3x3(const char* isa, size_t stride, size_t oh, size_t ow, const float* in,
                                        size_t in_stride, const float* w, float bias, const xnn_f32_act_params* act,
                                        float* out);
-/* The set's unpadded pad-1 3x3 depthwise kernel (stride 1 or 2); 0 if the set has none. */
+/* The set's unpadded pad-1 3x3 depthwise kernel (stride 1 or 2), output rows [oy0, oy1); 0 if the set has none. */
 XNN_INTERNAL int xnn_testing_dwconv3x3p1(const char* isa, size_t stride, size_t ih, size_t iw, const float* in,
-                                         const float* w, float bias, const xnn_f32_act_params* act, float* out);
+                                         const float* w, float bias, const xnn_f32_act_params* act, float* out,
+                                         size_t oy0, size_t oy1);
 /* The set's direct stride-2 convolution of few channels (kernels/conv_chw.h) over a whole image, every
  * panel of 8 output channels and every 32-pixel tile of each output row, from weights [oc][cin][kh][kw];
  * 0 if the set has none, -1 out of memory. geometry: cin, ih, iw, kh, kw, pad_top, pad_left; the output

@@ -552,7 +552,7 @@ static void dw3x3_channel(void* ctx, size_t thread, size_t ch) {
 static void dw3x3p1_channel(void* ctx, size_t ch) {
   const conv_job* j = ctx;
   j->dw3x3p1(j->ih, j->iw, j->in + ch * j->ih * j->iw, j->weights + ch * 9, j->bias ? j->bias[ch] : 0.0f,
-             j->out + ch * j->oh * j->ow, &j->c->act);
+             j->out + ch * j->oh * j->ow, 0, j->oh, &j->c->act);
 }
 
 /* Two output rows, every panel of output channels: a panel's weights stay in L1 across the rows' tiles, and

@@ -58,13 +58,13 @@ static const float zero = 0.0f;
   if (rows > 2) _mm512_mask_storeu_ps(o + 2 * stride, mo, xnn_act_avx512_apply(&act, a2));   \
   if (rows > 3) _mm512_mask_storeu_ps(o + 3 * stride, mo, xnn_act_avx512_apply(&act, a3))
 
-/* Output rows oy..oy+3 (those below ih not stored) of the 16 columns from x0, from six input rows; rows past
+/* Output rows oy..oy+3 (those from oend on not stored) of the 16 columns from x0, from six input rows; rows past
  * the plane read as zero. */
 static inline void s1_block(size_t ih, size_t iw, const float* in, const __m512 w[9], __m512 vb,
-                            const xnn_act_avx512* a, float* out, size_t oy, size_t x0) {
+                            const xnn_act_avx512* a, float* out, size_t oy, size_t oend, size_t x0) {
   const xnn_act_avx512 act = *a;
   const ptrdiff_t y = (ptrdiff_t)oy - 1;
-  const size_t rows = ih - oy < 4 ? ih - oy : 4;
+  const size_t rows = oend - oy < 4 ? oend - oy : 4;
   const __mmask16 ma = inside(x0, iw), mo = ma;
   const int left = x0 > 0, right = x0 + 16 < iw;
   __m512 a0 = vb, a1 = vb, a2 = vb, a3 = vb;
@@ -97,10 +97,11 @@ static inline __m512 load_pair(const float* in, size_t ih, size_t iw, size_t j) 
   return _mm512_maskz_expand_ps(pair_lanes(iw, rows), v);
 }
 
-static inline void store_pair(float* out, size_t oh, size_t ow, size_t j, __m512 v) {
-  const size_t rows = oh - 2 * j < 2 ? 1 : 2;
-  const __m512 c = _mm512_maskz_compress_ps(pair_lanes(ow, rows), v);
-  _mm512_mask_storeu_ps(out + 2 * j * ow, (__mmask16)((1u << (rows * ow)) - 1), c);
+/* Stores the rows of pair j that are in [oy0, oy1). */
+static inline void store_pair(float* out, size_t oy0, size_t oy1, size_t ow, size_t j, __m512 v) {
+  const size_t first = 2 * j < oy0 ? 1 : 0, rows = (oy1 - 2 * j < 2 ? 1 : 2) - first;
+  const __m512 c = _mm512_maskz_compress_ps((__mmask16)(pair_lanes(ow, first + rows) & ~(first ? 0xffu : 0u)), v);
+  _mm512_mask_storeu_ps(out + (2 * j + first) * ow, (__mmask16)((1u << (rows * ow)) - 1), c);
 }
 
 /* acc += the three taps of row vector x (left, centre, right) times weight row k. */
@@ -112,10 +113,10 @@ static inline __m512 pair_row(__m512 acc, __m512 x, const __m512 w[9], int k) {
 }
 
 static void s1_pairs(size_t ih, size_t iw, const float* in, const __m512 w[9], __m512 vb,
-                     const xnn_act_avx512* act, float* out) {
-  const size_t pairs = (ih + 1) / 2;
-  __m512 prev = _mm512_setzero_ps(), cur = load_pair(in, ih, iw, 0);
-  for (size_t j = 0; j < pairs; j++) {
+                     const xnn_act_avx512* act, float* out, size_t oy0, size_t oy1) {
+  const size_t j0 = oy0 / 2, pairs = (oy1 + 1) / 2;
+  __m512 prev = j0 ? load_pair(in, ih, iw, j0 - 1) : _mm512_setzero_ps(), cur = load_pair(in, ih, iw, j0);
+  for (size_t j = j0; j < pairs; j++) {
     const __m512 next = load_pair(in, ih, iw, j + 1);
     const __m512i ci = _mm512_castps_si512(cur);
     const __m512 up = _mm512_castsi512_ps(_mm512_alignr_epi32(ci, _mm512_castps_si512(prev), 8));
@@ -123,7 +124,7 @@ static void s1_pairs(size_t ih, size_t iw, const float* in, const __m512 w[9], _
     /* Three chains of three multiply-adds, not one of nine: a 7x7 plane is only four such vectors. */
     const __m512 acc = _mm512_add_ps(_mm512_add_ps(pair_row(vb, up, w, 0), pair_row(_mm512_setzero_ps(), cur, w, 1)),
                                      pair_row(_mm512_setzero_ps(), down, w, 2));
-    store_pair(out, ih, iw, j, xnn_act_avx512_apply(act, acc));
+    store_pair(out, oy0, oy1, iw, j, xnn_act_avx512_apply(act, acc));
     prev = cur, cur = next;
   }
 }
@@ -138,13 +139,13 @@ static inline __m512 load_row(const float* in, size_t ih, size_t iw, ptrdiff_t y
 }
 
 static void s2_pairs(size_t ih, size_t iw, const float* in, const __m512 w[9], __m512 vb,
-                     const xnn_act_avx512* act, float* out) {
+                     const xnn_act_avx512* act, float* out, size_t oy0, size_t oy1) {
   const __m512i left = _mm512_setr_epi32(0, 1, 3, 5, 7, 9, 11, 13, 0, 17, 19, 21, 23, 25, 27, 29);
   const __m512i centre = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i right = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-  const size_t oh = (ih - 1) / 2 + 1, ow = (iw - 1) / 2 + 1;
-  __m512 r0 = load_row(in, ih, iw, -1);
-  for (size_t j = 0; 2 * j < oh; j++) {
+  const size_t ow = (iw - 1) / 2 + 1;
+  __m512 r0 = load_row(in, ih, iw, 4 * (ptrdiff_t)(oy0 / 2) - 1);
+  for (size_t j = oy0 / 2; 2 * j < oy1; j++) {
     const ptrdiff_t y = 4 * (ptrdiff_t)j;
     const __m512 r1 = load_row(in, ih, iw, y), r2 = load_row(in, ih, iw, y + 1);
     const __m512 r3 = load_row(in, ih, iw, y + 2), r4 = load_row(in, ih, iw, y + 3);
@@ -157,7 +158,7 @@ static void s2_pairs(size_t ih, size_t iw, const float* in, const __m512 w[9], _
       acc[k] = _mm512_fmadd_ps(w[3 * k + 2], _mm512_permutex2var_ps(a[k], right, b[k]), acc[k]);
     }
     const __m512 sum = _mm512_add_ps(_mm512_add_ps(vb, acc[0]), _mm512_add_ps(acc[1], acc[2]));
-    store_pair(out, oh, ow, j, xnn_act_avx512_apply(act, sum));
+    store_pair(out, oy0, oy1, ow, j, xnn_act_avx512_apply(act, sum));
     r0 = r4;
   }
 }
@@ -168,19 +169,20 @@ static void s2_pairs(size_t ih, size_t iw, const float* in, const __m512 w[9], _
 #define XNN_DW_BAND_PLANE_FLOATS 2048
 
 void xnn_f32_dwconv3x3p1s1__avx512(size_t ih, size_t iw, const float* in, const float* wt, float bias, float* out,
-                                   const xnn_f32_act_params* params) {
+                                   size_t oy0, size_t oy1, const xnn_f32_act_params* params) {
   __m512 w[9];
   for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(wt[i]);
   const __m512 vb = _mm512_set1_ps(bias);
   const xnn_act_avx512 act = xnn_act_avx512_init(params);
+  if (oy0 >= oy1) return;
   if (iw <= 7) {
-    s1_pairs(ih, iw, in, w, vb, &act, out);
+    s1_pairs(ih, iw, in, w, vb, &act, out, oy0, oy1);
   } else if (ih * iw <= XNN_DW_BAND_PLANE_FLOATS) {
     for (size_t x0 = 0; x0 < iw; x0 += 16)
-      for (size_t oy = 0; oy < ih; oy += 4) s1_block(ih, iw, in, w, vb, &act, out, oy, x0);
+      for (size_t oy = oy0; oy < oy1; oy += 4) s1_block(ih, iw, in, w, vb, &act, out, oy, oy1, x0);
   } else {
-    for (size_t oy = 0; oy < ih; oy += 4)
-      for (size_t x0 = 0; x0 < iw; x0 += 16) s1_block(ih, iw, in, w, vb, &act, out, oy, x0);
+    for (size_t oy = oy0; oy < oy1; oy += 4)
+      for (size_t x0 = 0; x0 < iw; x0 += 16) s1_block(ih, iw, in, w, vb, &act, out, oy, oy1, x0);
   }
 }
 
@@ -207,25 +209,26 @@ void xnn_f32_dwconv3x3p1s1__avx512(size_t ih, size_t iw, const float* in, const 
   const int left = ox > 0
 
 void xnn_f32_dwconv3x3p1s2__avx512(size_t ih, size_t iw, const float* in, const float* wt, float bias, float* out,
-                                   const xnn_f32_act_params* params) {
+                                   size_t oy0, size_t oy1, const xnn_f32_act_params* params) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   __m512 w[9];
   for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(wt[i]);
   const __m512 vb = _mm512_set1_ps(bias);
   const xnn_act_avx512 act = xnn_act_avx512_init(params);
+  if (oy0 >= oy1) return;
   if (iw <= 14) {
-    s2_pairs(ih, iw, in, w, vb, &act, out);
+    s2_pairs(ih, iw, in, w, vb, &act, out, oy0, oy1);
     return;
   }
-  const size_t oh = (ih - 1) / 2 + 1, ow = (iw - 1) / 2 + 1, oh4 = oh / 4 * 4;
+  const size_t ow = (iw - 1) / 2 + 1, oh4 = oy0 + (oy1 - oy0) / 4 * 4;
   /* Tiles outside, rows inside for any plane: each tile's masks are set once (rows outside were slower here
    * even on 112x112). Four-row blocks, then a separate one-row loop for the last rows: a four-row body with
    * conditions inside was 5-10% slower. */
   for (size_t ox = 0; ox < ow; ox += 16) {
     S2_TILE;
-    for (size_t oy = 0; oy < oh4; oy += 4) { S2_BLOCK4; }
-    for (size_t oy = oh4; oy < oh; oy++) {
+    for (size_t oy = oy0; oy < oh4; oy += 4) { S2_BLOCK4; }
+    for (size_t oy = oh4; oy < oy1; oy++) {
       const ptrdiff_t y = 2 * (ptrdiff_t)oy - 1;
       __m512 a0 = vb;
       { ROW(r0, y); S2TAPS(r0); ACC(a0, r0, 0); }

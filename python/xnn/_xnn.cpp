@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -341,18 +342,26 @@ PYBIND11_MODULE(_xnn, m) {
       },
       py::arg("isa"), py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("slope"), py::arg("lo"), py::arg("hi"),
       py::arg("kc"), py::arg("in_place"), py::arg("residual") = py::none());
-  t.def("dwconv3x3p1", [act](const std::string& isa, size_t stride, farr in, farr w, float bias, float slope,
-                             float lo, float hi) -> py::object {
-    if (in.ndim() != 2 || w.size() != 9 || (stride != 1 && stride != 2)) throw py::value_error("bad arguments");
-    const size_t ih = in.shape(0), iw = in.shape(1);
-    if (ih == 0 || iw == 0) throw py::value_error("empty plane");
-    const size_t oh = (ih - 1) / stride + 1, ow = (iw - 1) / stride + 1;
-    farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});
-    const xnn_f32_act_params p = act(slope, lo, hi);
-    const int r = xnn_testing_dwconv3x3p1(isa.c_str(), stride, ih, iw, in.data(), w.data(), bias, &p,
-                                          out.mutable_data());
-    return r ? py::object(out) : py::object(py::none());
-  });
+  // Rows [oy0, oy1) of the output (oy1 < 0: to the end); the rows outside stay NaN.
+  t.def(
+      "dwconv3x3p1",
+      [act](const std::string& isa, size_t stride, farr in, farr w, float bias, float slope, float lo, float hi,
+            size_t oy0, py::ssize_t oy1) -> py::object {
+        if (in.ndim() != 2 || w.size() != 9 || (stride != 1 && stride != 2)) throw py::value_error("bad arguments");
+        const size_t ih = in.shape(0), iw = in.shape(1);
+        if (ih == 0 || iw == 0) throw py::value_error("empty plane");
+        const size_t oh = (ih - 1) / stride + 1, ow = (iw - 1) / stride + 1;
+        const size_t end = oy1 < 0 ? oh : static_cast<size_t>(oy1);
+        if (oy0 > end || end > oh) throw py::value_error("row range outside the output");
+        farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});
+        std::fill(out.mutable_data(), out.mutable_data() + oh * ow, std::nanf(""));
+        const xnn_f32_act_params p = act(slope, lo, hi);
+        const int r = xnn_testing_dwconv3x3p1(isa.c_str(), stride, ih, iw, in.data(), w.data(), bias, &p,
+                                              out.mutable_data(), oy0, end);
+        return r ? py::object(out) : py::object(py::none());
+      },
+      py::arg("isa"), py::arg("stride"), py::arg("in"), py::arg("w"), py::arg("bias"), py::arg("slope"),
+      py::arg("lo"), py::arg("hi"), py::arg("oy0") = 0, py::arg("oy1") = -1);
   t.def("conv_chw_s2", [act](const std::string& isa, farr in, farr w, py::object bias, size_t pad_top,
                              size_t pad_left, float slope, float lo, float hi) -> py::object {
     if (in.ndim() != 3 || w.ndim() != 4 || w.shape(1) != in.shape(0)) throw py::value_error("bad arguments");
