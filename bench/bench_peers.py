@@ -195,7 +195,14 @@ def worker_main(runtime: str, model: str, threads: int, winograd: Optional[bool]
                 reply = {"ok": True, "macs": runner.macs()}
             elif cmd == "profile":
                 prof = runner.profile(x, int(msg.get("runs", 10)))
-                reply = {"ok": True, "layers": [(p.name, p.type, p.macs, p.time_ms) for p in prof]}
+                layers = []
+                for p in prof:
+                    if getattr(p, "with_previous", False) and layers:  # timed with the layer before it: one row
+                        name, ltype, macs, t = layers[-1]
+                        layers[-1] = (f"{name}+{p.name}", ltype, macs + p.macs, t)
+                    else:
+                        layers.append((p.name, p.type, p.macs, p.time_ms))
+                reply = {"ok": True, "layers": layers}
             else:
                 reply = {"ok": False, "error": f"unknown command {cmd!r}"}
         except Exception:
@@ -289,6 +296,11 @@ def layer_kinds(bm: models.BenchModel) -> Dict[str, str]:
             kinds[l.name] = ("global " if p.global_pooling else "") + ("max pool" if p.pool == p.MAX else "avg pool")
         else:
             kinds[l.name] = l.type
+    # xnn runs a pointwise convolution and the depthwise one reading its output as one where the map is
+    # larger than L2: the profile then has one row for both (names joined by "+")
+    for a, b in zip(net.layers, net.layers[1:]):
+        if a.name in kinds and b.name in kinds:
+            kinds[f"{a.name}+{b.name}"] = f"{kinds[a.name]} + {kinds[b.name]}"
     return kinds
 
 

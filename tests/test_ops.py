@@ -985,6 +985,81 @@ def test_threads_identical(name, threads):
     assert np.array_equal(y1, y2), f"{name}: 1 and {threads} threads differ by {np.abs(y1 - y2).max():.3g}"
 
 
+def pw_dw_model(case, num_threads=None):
+    """A 1x1 convolution + ReLU, then a 3x3 stride-2 depthwise one + ReLU reading only its output: the pair
+    the planner runs as one where that output is larger than L2."""
+    n, c, h, w, m = case
+    rng = rng_for("pw_dw", case)
+    w1, b1 = randn(rng, m, c, 1, 1, scale=1.0 / np.sqrt(c)), randn(rng, m)
+    w2, b2 = randn(rng, m, 1, 3, 3, scale=1.0 / 3), randn(rng, m)
+    proto = net_text({"data": (n, c, h, w)},
+                     layer("pw", "Convolution", "data", "pw", conv_param(m, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)),
+                     layer("pw_relu", "ReLU", "pw", "pw"),
+                     layer("dw", "Convolution", "pw", "dw", conv_param(m, (3, 3), (2, 2), (1, 1), (1, 1), m, True)),
+                     layer("dw_relu", "ReLU", "dw", "dw"))
+    model = load(proto, {"pw": [w1, b1], "dw": [w2, b2]}, num_threads=num_threads)
+    x = randn(rng, n, c, h, w)
+    mid = ref.relu(ref.conv2d(x, w1, b1))
+    want = ref.relu(ref.conv2d(mid, w2, b2, (2, 2), (1, 1), (1, 1), m))
+    return model, x, want
+
+
+# Odd heights, widths past and below the depthwise kernel's 14-column two-rows-a-vector limit, a pointwise band
+# ending in a partial tile (50 columns), a batch of two.
+PW_DW_CASES = [(1, 8, 40, 37, 24), (1, 5, 30, 13, 16), (2, 6, 23, 50, 40)]
+
+_PW_DW_SCRIPT = """
+import json, sys
+import numpy as np
+import test_ops as T
+out = {}
+for i, case in enumerate(json.loads(sys.argv[1])):
+    for nt in (1, 2, 3):
+        model, x, _ = T.pw_dw_model(tuple(case), nt)
+        out[f"y{i}_{nt}"] = model.predict(x)
+        out[f"paired{i}_{nt}"] = np.array([p.with_previous for p in model.layer_shapes()])
+np.savez(sys.argv[2], **out)
+"""
+
+
+@pytest.mark.parametrize("l2_bytes", [16384, 131072])
+def test_pointwise_depthwise_pair(isa, l2_bytes, tmp_path):
+    """The pair on maps larger than L2, in a process told L2 is small (XNN_L2_BYTES): bands of one and of
+    several depthwise rows, 1-3 threads. Outputs against NumPy and against the layers run apart (this
+    process, with this machine's L2), and bit-identical whatever the threads (the bands differ, so the
+    pointwise rows are cut into different tiles); the pair forms where the set has the row-range depthwise
+    kernel (AVX-512). The other sets run the layers apart: checked in this process (so also under
+    qemu-aarch64, which cannot start a second one)."""
+    import os
+    import subprocess
+    if isa != "avx512":
+        for case in PW_DW_CASES:
+            for nt in (1, 2, 3):
+                model, x, want = pw_dw_model(case, nt)
+                check(model.predict(x), want, f"{isa} {case} {nt} threads")
+                assert not any(p.with_previous for p in model.layer_shapes()), f"{isa} {case}: paired"
+        return
+    env = dict(os.environ, XNN_L2_BYTES=str(l2_bytes), PYTHONPATH=os.pathsep.join(
+        [str(Path(__file__).resolve().parent), str(Path(xnn.__file__).resolve().parent.parent)]))
+    res = tmp_path / "pair.npz"
+    subprocess.run([sys.executable, "-c", _PW_DW_SCRIPT, str(PW_DW_CASES).replace("(", "[").replace(")", "]"),
+                    str(res)], env=env, check=True, timeout=300)
+    got = np.load(res)
+    for i, case in enumerate(PW_DW_CASES):
+        model, x, want = pw_dw_model(case, 1)
+        for nt in (1, 2, 3):
+            y = got[f"y{i}_{nt}"]
+            check(y, want, f"pair {case} {nt} threads")
+            check(y, model.predict(x), f"pair {case} {nt} threads against the layers apart")
+            assert np.array_equal(y, got[f"y{i}_1"]), f"pair {case}: 1 and {nt} threads differ"
+            paired = list(got[f"paired{i}_{nt}"])
+            names = [p.name for p in model.layer_shapes()]
+            n, c, h, w, m = case
+            want_pair = h >= 2 * nt and m * h * w * 4 >= l2_bytes
+            assert paired[names.index("dw")] == want_pair, f"{case} {nt} threads: with_previous {paired}"
+            assert not any(p for j, p in enumerate(paired) if names[j] != "dw"), paired
+
+
 def test_threads_identical_fc_lrn_softmax():
     rng = rng_for("threads-misc")
     w, b = randn(rng, 150, 245, scale=0.1), randn(rng, 150)

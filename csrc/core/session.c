@@ -16,6 +16,8 @@ struct xnn_session {
   xnn_tensor_rt* tensors;
   xnn_op_plan* plans;
   double* times_ms;
+  /* paired[i]: node i runs with node i + 1 as one (xnn_op_def.run_pair), which is then skipped. */
+  unsigned char* paired;
   int profiling;
   float* arena;
   size_t arena_bytes;    /* activations */
@@ -90,6 +92,26 @@ static xnn_status plan(xnn_session* s) {
     }
     s->workspace_bytes = XNN_MAX(s->workspace_bytes, align64(s->plans[i].workspace_bytes));
   }
+  /* Pairs: a node and the next, the only reader of its one output (not a net output), where the op can run
+   * them as one. That output is then never stored. */
+  memset(s->paired, 0, (size_t)g->num_nodes);
+  for (int32_t i = 0; i + 1 < g->num_nodes; i++) {
+    const xnn_node* n = &g->nodes[i];
+    const xnn_node* next = &g->nodes[i + 1];
+    const xnn_op_def* def = xnn_op_get(n->op);
+    if ((i > 0 && s->paired[i - 1]) || !def->pair_workspace || !def->run_pair || n->num_outputs != 1 ||
+        next->num_inputs < 1 || next->inputs[0] != n->outputs[0] || s->plans[i].alias || s->plans[i + 1].alias)
+      continue;
+    int readers = 0;
+    for (int32_t k = 0; k < g->num_nodes; k++)
+      for (int32_t j = 0; j < g->nodes[k].num_inputs; j++) readers += g->nodes[k].inputs[j] == n->outputs[0];
+    for (int32_t k = 0; k < g->num_outputs; k++) readers += 2 * (g->outputs[k] == n->outputs[0]);
+    if (readers != 1) continue;
+    const size_t bytes = def->pair_workspace(n, next, s->tensors, &s->plans[i]);
+    if (!bytes) continue;
+    s->paired[i] = 1;
+    s->workspace_bytes = XNN_MAX(s->workspace_bytes, align64(bytes));
+  }
 
   /* Storage: every tensor lives in its parent's storage at a float offset (itself at 0 for a root).
    * Aliasing ops (Dropout, Split, Reshape, Flatten) give their outputs their input's storage; a Concat
@@ -152,7 +174,8 @@ static xnn_status plan(xnn_session* s) {
     sl->root = t;
     sl->first = g->tensors[t].producer;
     sl->last = sl->first;
-    sl->size = align64((size_t)xnn_shape_numel(&s->tensors[t].shape) * sizeof(float));
+    const int32_t p = g->tensors[t].producer;
+    sl->size = p >= 0 && s->paired[p] ? 0 : align64((size_t)xnn_shape_numel(&s->tensors[t].shape) * sizeof(float));
     slot_of[t] = count++;
   }
   for (int32_t t = 0; t < nt; t++) {
@@ -165,7 +188,7 @@ static xnn_status plan(xnn_session* s) {
     const xnn_node* n = &g->nodes[i];
     for (int32_t j = 0; j < n->num_inputs; j++) {
       slot* sl = &slots[slot_of[root[n->inputs[j]]]];
-      sl->last = XNN_MAX(sl->last, i);
+      sl->last = XNN_MAX(sl->last, i + s->paired[i]); /* a pair reads its first node's inputs to its end */
     }
   }
   for (int32_t i = 0; i < g->num_outputs; i++) slots[slot_of[root[g->outputs[i]]]].last = g->num_nodes;
@@ -220,7 +243,8 @@ xnn_status xnn_session_create(const xnn_model* model, int32_t num_threads, xnn_s
   s->tensors = xnn_alloc((size_t)g->num_tensors * sizeof(xnn_tensor_rt));
   s->plans = xnn_alloc((size_t)g->num_nodes * sizeof(xnn_op_plan));
   s->times_ms = xnn_alloc((size_t)g->num_nodes * sizeof(double));
-  if (!s->input_shapes || !s->tensors || !s->plans || !s->times_ms) {
+  s->paired = xnn_alloc((size_t)g->num_nodes + 1);
+  if (!s->input_shapes || !s->tensors || !s->plans || !s->times_ms || !s->paired) {
     xnn_session_free(s);
     return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "out of memory");
   }
@@ -243,6 +267,7 @@ void xnn_session_free(xnn_session* s) {
   free(s->tensors);
   free(s->plans);
   free(s->times_ms);
+  free(s->paired);
   free(s);
 }
 
@@ -398,6 +423,14 @@ xnn_status xnn_session_run(xnn_session* s) {
     const xnn_node* n = &g->nodes[i];
     void (*run)(const xnn_node*, const xnn_run_ctx*) = xnn_op_get(n->op)->run;
     if (!run || s->plans[i].alias) continue;
+    if (s->paired[i]) {
+      /* The pair's time is the first node's; the second shows none. */
+      const double t0 = s->profiling ? now_ms() : 0.0;
+      xnn_op_get(n->op)->run_pair(n, &g->nodes[i + 1], &ctx);
+      if (s->profiling) s->times_ms[i] = now_ms() - t0, s->times_ms[i + 1] = 0.0;
+      i++;
+      continue;
+    }
     if (s->profiling) {
       const double t0 = now_ms();
       run(n, &ctx);
@@ -433,6 +466,7 @@ xnn_status xnn_session_layer_stats(const xnn_session* s, int32_t index, xnn_laye
   stats->output_shape = s->tensors[n->outputs[0]].shape;
   stats->macs = s->plans[index].macs;
   stats->last_time_ms = s->times_ms[index];
+  stats->with_previous = index > 0 && s->paired[index - 1];
   return XNN_OK;
 }
 

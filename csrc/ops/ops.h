@@ -39,6 +39,12 @@ typedef struct xnn_op_def {
   void (*choose)(xnn_node* node, const xnn_tensor_rt* tensors, const xnn_kernels* kernels);
   /* ...then rewrites the node's weights into the layout its kernels read. */
   xnn_status (*pack)(xnn_node* node, const xnn_kernels* kernels);
+  /* Optional, at plan time: whether the node and `next`, the only reader of its output 0, run as one
+   * (run_pair), that output never stored whole; returns the pair's workspace bytes (all threads), 0 if
+   * not. Called after both nodes' reshape. */
+  size_t (*pair_workspace)(const xnn_node* node, const xnn_node* next, const xnn_tensor_rt* tensors,
+                           const xnn_op_plan* plan);
+  void (*run_pair)(const xnn_node* node, const xnn_node* next, const xnn_run_ctx* ctx);
 } xnn_op_def;
 
 /* NULL when the op was left out of this build (CMake's XNN_OPS). */

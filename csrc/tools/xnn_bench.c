@@ -153,10 +153,19 @@ int main(int argc, char** argv) {
     }
     printf("%-28s %-36s %10s %9s %7s\n", "layer", "type", "ms", "GFLOP/s", "share");
     for (int32_t l = 0; l < layers; l++) {
-      xnn_layer_stats ls;
+      xnn_layer_stats ls, next;
       xnn_session_layer_stats(session, l, &ls);
+      if (ls.with_previous) {
+        printf("%-28s %-36s %10s\n", ls.name, ls.type, "(above)");
+        continue;
+      }
+      /* A layer run as one with the next has both layers' time, and so both their MACs. */
+      const int64_t macs =
+          ls.macs + (l + 1 < layers && xnn_session_layer_stats(session, l + 1, &next) == XNN_OK && next.with_previous
+                         ? next.macs
+                         : 0);
       const double t = layer_times[(size_t)l * (size_t)runs + (size_t)runs / 2];
-      printf("%-28s %-36s %10.3f %9.1f %6.1f%%\n", ls.name, ls.type, t, t > 0 ? 2e-6 * (double)ls.macs / t : 0.0,
+      printf("%-28s %-36s %10.3f %9.1f %6.1f%%\n", ls.name, ls.type, t, t > 0 ? 2e-6 * (double)macs / t : 0.0,
              total > 0 ? 100.0 * t / total : 0.0);
     }
   }

@@ -145,6 +145,7 @@ struct Session {
       d["shape"] = dims(st.output_shape);
       d["macs"] = st.macs;
       d["time_ms"] = st.last_time_ms;
+      d["with_previous"] = st.with_previous != 0;
       out.append(d);
     }
     return out;

@@ -376,11 +376,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
         return f"{2.0 * macs / (ms * 1e6):.2f}" if ms > 0 and macs > 0 else "-"
 
     rows = []
-    for p in prof:
+    for i, p in enumerate(prof):
+        if p.with_previous:
+            rows.append([p.name, p.type, _fmt_shape(p.shape), "(above)", "", ""])
+            continue
         share = 100.0 * p.time_ms / total_ms if total_ms > 0 else 0.0
-        rows.append(
-            [p.name, p.type, _fmt_shape(p.shape), f"{p.time_ms:.4f}", gflops(p.macs, p.time_ms), f"{share:.1f}"]
-        )
+        # a layer run as one with the next has both layers' time, and so both their MACs
+        macs = p.macs + (prof[i + 1].macs if i + 1 < len(prof) and prof[i + 1].with_previous else 0)
+        rows.append([p.name, p.type, _fmt_shape(p.shape), f"{p.time_ms:.4f}", gflops(macs, p.time_ms), f"{share:.1f}"])
     rows.append(["total", f"{len(prof)} layers", "", f"{total_ms:.4f}", gflops(total_macs, total_ms), "100.0"])
     print(f"model: {model.source}, input {', '.join(_fmt_shape(s) for s in shapes)}, {model.num_threads} threads, "
           f"median of {args.runs} runs per layer")

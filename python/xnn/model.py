@@ -40,13 +40,18 @@ class LayerInfo:
 
 @dataclass(frozen=True)
 class LayerProfile:
-    """Per-layer figures of a plan: output shape, multiply-accumulates and measured time."""
+    """Per-layer figures of a plan: output shape, multiply-accumulates and measured time.
+
+    ``with_previous``: the layer runs as one with the layer before it (a pointwise convolution and the
+    depthwise one that reads its output, on a map too large for L2), and its time is counted in that
+    layer's (its own ``time_ms`` is 0)."""
 
     name: str
     type: str
     shape: Tuple[int, ...]
     macs: int
     time_ms: float
+    with_previous: bool = False
 
 
 def _resolve_caffe_paths(path: Path, weights: Optional[Union[str, os.PathLike]]) -> Tuple[Path, Optional[Path]]:
@@ -281,7 +286,7 @@ class Model:
             session.set_profiling(False)
         med = np.median(np.asarray(samples), axis=0)
         return [
-            LayerProfile(s["name"], s["type"], tuple(s["shape"]), int(s["macs"]), float(t))
+            LayerProfile(s["name"], s["type"], tuple(s["shape"]), int(s["macs"]), float(t), bool(s["with_previous"]))
             for s, t in zip(session.layer_stats(), med)
         ]
 
@@ -290,7 +295,7 @@ class Model:
         key = tuple(tuple(int(d) for d in s) for s in shapes) or tuple(i.shape for i in self.inputs)
         session = self._session_for(key)
         return [
-            LayerProfile(s["name"], s["type"], tuple(s["shape"]), int(s["macs"]), 0.0)
+            LayerProfile(s["name"], s["type"], tuple(s["shape"]), int(s["macs"]), 0.0, bool(s["with_previous"]))
             for s in session.layer_stats()
         ]
 

@@ -125,6 +125,7 @@ typedef struct xnn_layer_stats {
   xnn_shape output_shape; /* first output */
   int64_t macs;
   double last_time_ms;    /* time of the layer in the last profiled run; 0 if not profiled */
+  int32_t with_previous;  /* 1: runs as one with the layer before it, its time counted in that layer's */
 } xnn_layer_stats;
 XNN_API xnn_status xnn_session_layer_stats(const xnn_session* session, int32_t index, xnn_layer_stats* stats);
 /* Enables per-layer timing of runs (off by default: it costs two clock reads per layer). */
