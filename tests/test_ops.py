@@ -1060,6 +1060,89 @@ def test_pointwise_depthwise_pair(isa, l2_bytes, tmp_path):
             assert not any(p for j, p in enumerate(paired) if names[j] != "dw"), paired
 
 
+def block_model(case, num_threads=None):
+    """MobileNet v2's block: a 1x1 convolution widening the map + ReLU, a 3x3 depthwise one + ReLU, a 1x1
+    one narrowing it, and then the block's input added (stride 1, as many channels out as in), or a ReLU
+    (`last`: "sum", "none", "relu")."""
+    n, c, h, w, m, stride, out, last = case
+    rng = rng_for("block", case)
+    w1, b1 = randn(rng, m, c, 1, 1, scale=1.0 / np.sqrt(c)), randn(rng, m)
+    w2, b2 = randn(rng, m, 1, 3, 3, scale=1.0 / 3), randn(rng, m)
+    w3, b3 = randn(rng, out, m, 1, 1, scale=1.0 / np.sqrt(m)), randn(rng, out)
+    layers = [layer("expand", "Convolution", "data", "expand", conv_param(m, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)),
+              layer("expand_relu", "ReLU", "expand", "expand"),
+              layer("dw", "Convolution", "expand", "dw",
+                    conv_param(m, (3, 3), (stride, stride), (1, 1), (1, 1), m, True)),
+              layer("dw_relu", "ReLU", "dw", "dw"),
+              layer("project", "Convolution", "dw", "project", conv_param(out, (1, 1), (1, 1), (0, 0), (1, 1), 1, True))]
+    if last == "sum":
+        layers.append(layer("sum", "Eltwise", ["data", "project"], "sum"))
+    elif last == "relu":
+        layers.append(layer("project_relu", "ReLU", "project", "project"))
+    model = load(net_text({"data": (n, c, h, w)}, *layers), {"expand": [w1, b1], "dw": [w2, b2], "project": [w3, b3]},
+                 num_threads=num_threads)
+    x = randn(rng, n, c, h, w)
+    mid = ref.relu(ref.conv2d(ref.relu(ref.conv2d(x, w1, b1)), w2, b2, (stride, stride), (1, 1), (1, 1), m))
+    y = ref.conv2d(mid, w3, b3)
+    want = y + x if last == "sum" else ref.relu(y) if last == "relu" else y
+    return model, x, want
+
+
+# Maps below and past 1024 pixels (the expand layer split by rows up to there), K not a multiple of the
+# threads, a batch of two; the last layer with no activation, a ReLU (applied after the partial sums are
+# added), and with more output channels than input ones (not split by K).
+BLOCK_CASES = [(2, 5, 9, 11, 37, 1, 5, "sum"), (1, 8, 30, 31, 48, 1, 8, "sum"), (1, 6, 34, 40, 24, 2, 11, "none"),
+               (1, 7, 12, 12, 40, 1, 9, "relu"), (1, 16, 7, 7, 96, 1, 24, "none"), (1, 7, 12, 12, 40, 1, 48, "relu")]
+
+
+@pytest.mark.parametrize("case", BLOCK_CASES, ids=str)
+def test_block_split_by_channels(isa, case):
+    """At 2 and 3 threads the depthwise layer splits its channels, the layer widening the map for it its
+    rows (maps up to 1024 pixels), and the narrowing layer after it its K: each thread sums over the
+    channels it wrote, then the partial sums are added. Against NumPy; the K split adds in
+    another order than one thread does, so its outputs differ from one thread's in the last bits, where
+    every other split leaves each output's sum as it was (bit-identical): that tells which one ran."""
+    model1, x, want = block_model(case, 1)
+    y1 = model1.predict(x)
+    check(y1, want, f"{isa} {case} 1 thread")
+    for nt in (2, 3):
+        model, _, _ = block_model(case, nt)
+        y = model.predict(x)
+        check(y, want, f"{isa} {case} {nt} threads")
+        k_split = case[6] < case[4]
+        assert np.array_equal(y, y1) != k_split, f"{isa} {case} {nt} threads: K split expected {k_split}"
+
+
+# (batch, channels, height, width, output channels, kernel, stride, pad, dilation): each after a depthwise
+# layer (a 3x3 stride-1 one dilated: undilated it would take Winograd, which has no K split).
+K_SPLIT_CASES = [(1, 37, 9, 10, 20, 3, 1, 1, 2), (2, 40, 11, 9, 16, 3, 2, 0, 1), (1, 24, 13, 11, 8, 1, 1, 0, 1),
+                 (1, 5, 6, 7, 3, 5, 1, 2, 1)]
+
+
+@pytest.mark.parametrize("case", K_SPLIT_CASES, ids=str)
+def test_conv_split_by_k(isa, case):
+    """A convolution with fewer output channels than input ones, after a depthwise layer (which splits its
+    channels), splits its K at 2 and 3 threads on the depthwise layer's channel ranges: for a KxK kernel
+    whole channels' taps, the padded input (where it pads) and its im2col from them; the ReLU applied after
+    the partial sums are added. Against NumPy, and not bit-identical to one thread (the K split's sign)."""
+    n, c, h, w, m, k, s, p, d = case
+    rng = rng_for("k_split", case)
+    w1, b1 = randn(rng, c, 1, 3, 3, scale=1.0 / 3), randn(rng, c)
+    w2, b2 = randn(rng, m, c, k, k, scale=1.0 / np.sqrt(c * k * k)), randn(rng, m)
+    proto = net_text({"data": (n, c, h, w)},
+                     layer("dw", "Convolution", "data", "dw", conv_param(c, (3, 3), (1, 1), (1, 1), (1, 1), c, True)),
+                     layer("conv", "Convolution", "dw", "conv", conv_param(m, (k, k), (s, s), (p, p), (d, d), 1, True)),
+                     layer("relu", "ReLU", "conv", "conv"))
+    x = randn(rng, n, c, h, w)
+    want = ref.relu(ref.conv2d(ref.conv2d(x, w1, b1, (1, 1), (1, 1), (1, 1), c), w2, b2, (s, s), (p, p), (d, d)))
+    y1 = load(proto, {"dw": [w1, b1], "conv": [w2, b2]}, num_threads=1).predict(x)
+    check(y1, want, f"{isa} {case} 1 thread")
+    for nt in (2, 3):
+        y = load(proto, {"dw": [w1, b1], "conv": [w2, b2]}, num_threads=nt).predict(x)
+        check(y, want, f"{isa} {case} {nt} threads")
+        assert not np.array_equal(y, y1), f"{isa} {case} {nt} threads: bit-identical to one thread (no K split?)"
+
+
 def test_threads_identical_fc_lrn_softmax():
     rng = rng_for("threads-misc")
     w, b = randn(rng, 150, 245, scale=0.1), randn(rng, 150)

@@ -106,6 +106,15 @@ xnn_status xnn_graph_fuse(xnn_graph* g) {
       dead[consumer[t]] = 1;
     }
   }
+  for (int32_t i = 0; st == XNN_OK && i < g->num_nodes; i++) {
+    xnn_node* n = &g->nodes[i];
+    if (dead[i] || n->op != XNN_OP_CONVOLUTION || n->num_outputs != 1) continue;
+    const int32_t t = n->outputs[0];
+    const xnn_node* m = &g->nodes[consumer[t]];
+    n->p.conv.feeds_depthwise = uses[t] == 1 && !is_output(g, t) && !dead[consumer[t]] &&
+                                m->op == XNN_OP_CONVOLUTION && m->p.conv.group > 1 &&
+                                m->p.conv.group == m->p.conv.cin && m->p.conv.group == m->p.conv.num_output;
+  }
   if (st == XNN_OK) {
     int32_t kept = 0;
     for (int32_t i = 0; i < g->num_nodes; i++) {

@@ -46,6 +46,8 @@ typedef struct xnn_conv_params {
   int32_t algo; /* XNN_CONV_*: chosen at load from the declared shapes and the weights, before they are packed */
   int32_t wino_tile; /* XNN_CONV_WINOGRAD: output tile 4 (F(4x4, 3x3)) or 2 (F(2x2, 3x3)), chosen with algo */
   int32_t sparse_block; /* XNN_CONV_SPARSE: output channels per block of the packed weights (ops/sparse.h) */
+  /* Set at load: the output's only reader is a depthwise convolution, which splits its work by channels. */
+  int32_t feeds_depthwise;
 } xnn_conv_params;
 
 enum { XNN_CONV_GEMM = 0, XNN_CONV_WINOGRAD = 1, XNN_CONV_SPARSE = 2 };
@@ -231,7 +233,8 @@ XNN_INTERNAL xnn_node* xnn_graph_add_node(xnn_graph* g, const char* name, const 
                                           int32_t num_outputs);
 /* Net outputs: the tensors no node consumes (Caffe's rule). */
 XNN_INTERNAL xnn_status xnn_graph_finalize(xnn_graph* g);
-/* Folds BatchNorm/Scale/Bias into the Convolution or InnerProduct before them, then a ReLU. */
+/* Folds BatchNorm/Scale/Bias into the Convolution or InnerProduct before them, then a ReLU; marks the
+ * convolutions whose output only a depthwise convolution reads (xnn_conv_params.feeds_depthwise). */
 XNN_INTERNAL xnn_status xnn_graph_fuse(xnn_graph* g);
 /* XNN_OK if s is `ndim` dims equal to `dims` (-1: any), else error `code`: "<what> has shape 2x3, expected
  * 2x-1 (-1: any)". */

@@ -62,6 +62,28 @@ static size_t place_slots(slot* slots, int32_t count) {
   return total;
 }
 
+/* Pairs: node i and the next, the only reader of its one output (not a net output), where the op can run
+ * them as one. That output is then never stored. Decided as soon as both are reshaped, so that the node
+ * after them knows how the pair split its output. */
+static void pair(xnn_session* s, int32_t i) {
+  const xnn_graph* g = &s->model->graph;
+  const xnn_node* n = &g->nodes[i];
+  const xnn_node* next = &g->nodes[i + 1];
+  const xnn_op_def* def = xnn_op_get(n->op);
+  if ((i > 0 && s->paired[i - 1]) || !def->pair_workspace || !def->run_pair || n->num_outputs != 1 ||
+      next->num_inputs < 1 || next->inputs[0] != n->outputs[0] || s->plans[i].alias || s->plans[i + 1].alias)
+    return;
+  int readers = 0;
+  for (int32_t k = 0; k < g->num_nodes; k++)
+    for (int32_t j = 0; j < g->nodes[k].num_inputs; j++) readers += g->nodes[k].inputs[j] == n->outputs[0];
+  for (int32_t k = 0; k < g->num_outputs; k++) readers += 2 * (g->outputs[k] == n->outputs[0]);
+  if (readers != 1) return;
+  const size_t bytes = def->pair_workspace(n, next, s->tensors, &s->plans[i]);
+  if (!bytes) return;
+  s->paired[i] = 1;
+  s->workspace_bytes = XNN_MAX(s->workspace_bytes, align64(bytes));
+}
+
 static xnn_status plan(xnn_session* s) {
   const xnn_graph* g = &s->model->graph;
   xnn_status st = XNN_OK;
@@ -74,11 +96,17 @@ static xnn_status plan(xnn_session* s) {
                        (long long)XNN_MAX_ELEMENTS, (long long)XNN_MAX_DIM);
   }
   s->workspace_bytes = 0;
+  memset(s->paired, 0, (size_t)g->num_nodes);
   for (int32_t i = 0; i < g->num_nodes; i++) {
     const xnn_node* n = &g->nodes[i];
+    const int32_t producer = n->num_inputs > 0 ? g->tensors[n->inputs[0]].producer : XNN_TENSOR_INPUT;
     s->plans[i].num_threads = (size_t)xnn_threadpool_size(s->pool);
     s->plans[i].kernels = s->kernels;
     s->plans[i].alias = 0;
+    s->plans[i].output_by_channels = 0;
+    /* The second node of a pair splits its rows, whatever it does alone. */
+    s->plans[i].input_by_channels =
+        producer >= 0 && s->plans[producer].output_by_channels && !(producer > 0 && s->paired[producer - 1]);
     st = xnn_op_get(n->op)->reshape(n, s->tensors, &s->plans[i]);
     if (st != XNN_OK) {
       xnn_error_prefix("layer '%s' (%s): ", n->name, n->type);
@@ -91,26 +119,7 @@ static xnn_status plan(xnn_session* s) {
                          n->type, xnn_shape_str(sh, buf, sizeof(buf)));
     }
     s->workspace_bytes = XNN_MAX(s->workspace_bytes, align64(s->plans[i].workspace_bytes));
-  }
-  /* Pairs: a node and the next, the only reader of its one output (not a net output), where the op can run
-   * them as one. That output is then never stored. */
-  memset(s->paired, 0, (size_t)g->num_nodes);
-  for (int32_t i = 0; i + 1 < g->num_nodes; i++) {
-    const xnn_node* n = &g->nodes[i];
-    const xnn_node* next = &g->nodes[i + 1];
-    const xnn_op_def* def = xnn_op_get(n->op);
-    if ((i > 0 && s->paired[i - 1]) || !def->pair_workspace || !def->run_pair || n->num_outputs != 1 ||
-        next->num_inputs < 1 || next->inputs[0] != n->outputs[0] || s->plans[i].alias || s->plans[i + 1].alias)
-      continue;
-    int readers = 0;
-    for (int32_t k = 0; k < g->num_nodes; k++)
-      for (int32_t j = 0; j < g->nodes[k].num_inputs; j++) readers += g->nodes[k].inputs[j] == n->outputs[0];
-    for (int32_t k = 0; k < g->num_outputs; k++) readers += 2 * (g->outputs[k] == n->outputs[0]);
-    if (readers != 1) continue;
-    const size_t bytes = def->pair_workspace(n, next, s->tensors, &s->plans[i]);
-    if (!bytes) continue;
-    s->paired[i] = 1;
-    s->workspace_bytes = XNN_MAX(s->workspace_bytes, align64(bytes));
+    if (i > 0) pair(s, i - 1);
   }
 
   /* Storage: every tensor lives in its parent's storage at a float offset (itself at 0 for a root).
@@ -418,9 +427,10 @@ xnn_status xnn_session_run(xnn_session* s) {
   if (!s) return xnn_error(XNN_ERROR_INVALID_ARGUMENT, "xnn_session_run: NULL session");
   if (!s->arena) return xnn_error(XNN_ERROR_OUT_OF_MEMORY, "the session has no memory plan");
   const xnn_graph* g = &s->model->graph;
-  const xnn_run_ctx ctx = {s->tensors, (float*)((char*)s->arena + s->arena_bytes), s->pool, s->kernels};
+  xnn_run_ctx ctx = {s->tensors, (float*)((char*)s->arena + s->arena_bytes), s->pool, s->kernels, NULL};
   for (int32_t i = 0; i < g->num_nodes; i++) {
     const xnn_node* n = &g->nodes[i];
+    ctx.plan = &s->plans[i];
     void (*run)(const xnn_node*, const xnn_run_ctx*) = xnn_op_get(n->op)->run;
     if (!run || s->plans[i].alias) continue;
     if (s->paired[i]) {

@@ -10,25 +10,33 @@ typedef struct xnn_tensor_rt {
   float* data;
 } xnn_tensor_rt;
 
-typedef struct xnn_run_ctx {
-  xnn_tensor_rt* tensors;
-  float* workspace;
-  xnn_threadpool* pool;
-  const xnn_kernels* kernels;
-} xnn_run_ctx;
-
 typedef struct xnn_op_plan {
   /* In: */
   size_t num_threads;
   const xnn_kernels* kernels;
+  /* Input 0's producer ran with output_by_channels set. */
+  int input_by_channels;
   /* Out: scratch for all threads together, and multiply-accumulates. */
   size_t workspace_bytes;
   int64_t macs;
+  /* Set by reshape when each thread writes a contiguous range of output 0's channels, the threads in order
+   * (as xnn_parallelize hands out a range): a reader split the same way then reads what its own core wrote.
+   * Data one core wrote reaches the other at 10-22 GB/s on an Intel Xeon, against 68-119 from its own
+   * cache. */
+  int output_by_channels;
   /* Set by reshape when, for these shapes, output 0 holds input 0's values in the same order (a
    * Permute that only moves dims of size 1): the planner then gives it the input's storage and the
    * runner skips the op. */
   int alias;
 } xnn_op_plan;
+
+typedef struct xnn_run_ctx {
+  xnn_tensor_rt* tensors;
+  float* workspace;
+  xnn_threadpool* pool;
+  const xnn_kernels* kernels;
+  const xnn_op_plan* plan; /* the running node's */
+} xnn_run_ctx;
 
 typedef struct xnn_op_def {
   /* Sets the output shapes from the input shapes; XNN_ERROR_SHAPE when the inputs cannot fit. */
