@@ -151,11 +151,13 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
  * the activation applied (ksplit_sum). Split by pixels or rows, each thread read the channels the other
  * core wrote. Intel Xeon, two threads: MobileNet v2's 14x14 384 -> 64 project layers 0.174 -> 0.138-0.144
  * ms (0.27 at one thread), the network 6-7% faster; ResNet-50's 14x14 1024 -> 256 layers 0.37-0.38 ->
- * 0.35, the network 2%. Only where the output has fewer channels than the input: the partials are the
- * output's size (MobileNet v1's 512 -> 512 layers lost 2%). */
-static size_t splits_k(const xnn_conv_params* c, int input_by_channels, size_t threads) {
+ * 0.35, the network 2%. Only where the output has fewer channels than the input (the partials are the
+ * output's size: MobileNet v1's 512 -> 512 layers lost 2%) and the partials stay within a quarter of L2
+ * for the sum (MobileNet v2's 112x112 32 -> 16 layer, 800 KB of them: 0.090 ms split by pixels, 0.097
+ * by K). */
+static size_t splits_k(const xnn_conv_params* c, size_t pixels, int input_by_channels, size_t threads) {
   if (threads < 2 || !input_by_channels || c->group != 1 || c->num_output >= c->cin || c->algo != XNN_CONV_GEMM ||
-      (size_t)c->cin < threads)
+      (size_t)c->cin < threads || (threads - 1) * (size_t)c->num_output * pixels * sizeof(float) > xnn_cpu_l2_bytes() / 4)
     return 1;
   return threads;
 }
@@ -293,7 +295,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
                             round_up((size_t)c->num_output * inner, 16) * sizeof(float);
   } else if (!is_depthwise(c)) {
     const size_t pixels = (size_t)(out->dims[2] * out->dims[3]);
-    const size_t ks = splits_k(c, plan->input_by_channels, plan->num_threads);
+    const size_t ks = splits_k(c, pixels, plan->input_by_channels, plan->num_threads);
     const blocking b = make_blocking(c, pixels, &plan->kernels->gemm, ks > 1 ? 1 : plan->num_threads);
     plan->workspace_bytes = im2col_workspace(packed_b_floats(&b, &plan->kernels->gemm), padded, plan) +
                             (ks - 1) * (size_t)c->num_output * pixels * sizeof(float) + 64;
@@ -731,7 +733,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     j.workspace = ctx->workspace;
     j.workspace_stride = dw_padded_floats(c, j.ih, j.iw) + 16;
   } else if (!dw && !j.chw_s2) {
-    j.ksplit = framed ? 1 : splits_k(j.c, ctx->plan->input_by_channels, threads);
+    j.ksplit = framed ? 1 : splits_k(j.c, pixels, ctx->plan->input_by_channels, threads);
     j.b = make_blocking(j.c, pixels, &ctx->kernels->gemm, j.ksplit > 1 ? 1 : threads);
     im2col_scratch(&j, workspace, packed_b_floats(&j.b, &ctx->kernels->gemm));
     j.partial = j.workspace + threads * j.workspace_stride;
