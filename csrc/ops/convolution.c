@@ -156,8 +156,9 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
  * for the sum (MobileNet v2's 112x112 32 -> 16 layer, 800 KB of them: 0.090 ms split by pixels, 0.097
  * by K). */
 static size_t splits_k(const xnn_conv_params* c, size_t pixels, int input_by_channels, size_t threads) {
+  const size_t partial_bytes = (threads - 1) * (size_t)c->num_output * pixels * sizeof(float);
   if (threads < 2 || !input_by_channels || c->group != 1 || c->num_output >= c->cin || c->algo != XNN_CONV_GEMM ||
-      (size_t)c->cin < threads || (threads - 1) * (size_t)c->num_output * pixels * sizeof(float) > xnn_cpu_l2_bytes() / 4)
+      (size_t)c->cin < threads || partial_bytes > xnn_cpu_l2_bytes() / 4)
     return 1;
   return threads;
 }
