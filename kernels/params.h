@@ -13,6 +13,10 @@ static inline xnn_f32_act_params xnn_f32_act_identity(void) {
   return p;
 }
 
+static inline int xnn_f32_act_is_identity(const xnn_f32_act_params* p) {
+  return p->slope == 1.0f && p->min == -INFINITY && p->max == INFINITY;
+}
+
 /* The same activation in the form the kernels run fastest: a ReLU (slope 0) becomes slope 1 with its
  * lower clamp raised to 0 (max(x, 0) clamped to [min, max] is x clamped to [max(min, 0), max]), so the
  * epilogues skip the leaky part, which they do for slope 1. */

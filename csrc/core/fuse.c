@@ -15,8 +15,6 @@ static int is_output(const xnn_graph* g, int32_t t) {
   return 0;
 }
 
-static int act_is_identity(const xnn_act* a) { return a->slope == 1.0f && a->min == -INFINITY && a->max == INFINITY; }
-
 /* Folds y = a*x + b (per output channel) into the node's weights [oc][k] and bias [oc]. */
 static xnn_status fold_affine(xnn_node* n, const xnn_node* affine, int32_t oc, int64_t k, int32_t* has_bias) {
   const float* a = affine->weights[0];
@@ -77,12 +75,12 @@ xnn_status xnn_graph_fuse(xnn_graph* g) {
       if (n->num_outputs != 1 || uses[t] != 1 || is_output(g, t)) break;
       xnn_node* m = &g->nodes[consumer[t]];
       const int residual = conv && n->p.conv.residual;
-      if (m->op == XNN_OP_AFFINE && act_is_identity(act) && !residual && m->weight_size[0] == oc) {
+      if (m->op == XNN_OP_AFFINE && xnn_f32_act_is_identity(act) && !residual && m->weight_size[0] == oc) {
         const int64_t k = conv ? (int64_t)(n->p.conv.cin / n->p.conv.group) * n->p.conv.kh * n->p.conv.kw : n->p.fc.k;
         st = fold_affine(n, m, oc, k, conv ? &n->p.conv.has_bias : &n->p.fc.has_bias);
-      } else if (m->op == XNN_OP_RELU && act_is_identity(act)) {
+      } else if (m->op == XNN_OP_RELU && xnn_f32_act_is_identity(act)) {
         *act = xnn_f32_act_simplify(m->p.act);
-      } else if (conv && !residual && act_is_identity(act) && residual_sum(g, n, i, m, t)) {
+      } else if (conv && !residual && xnn_f32_act_is_identity(act) && residual_sum(g, n, i, m, t)) {
         const int32_t other = m->inputs[0] == t ? m->inputs[1] : m->inputs[0];
         int32_t* inputs = realloc(n->inputs, 2 * sizeof(int32_t));
         if (!inputs) {

@@ -551,7 +551,7 @@ static void ksplit_sum(void* ctx, size_t r) {
     for (size_t i = 0; i < n; i++) y[i] += p[i];
   }
   const xnn_f32_act_params* act = &j->c->act;
-  if (act->slope != 1.0f || act->min > -INFINITY || act->max < INFINITY) j->k->vact(n, y, y, act);
+  if (!xnn_f32_act_is_identity(act)) j->k->vact(n, y, y, act);
 }
 
 /* A block of pixels x output channels of one group, sparse: one kernel tile of pixels at a time, its

@@ -59,7 +59,7 @@ static void eltwise_chunk(void* ctx, size_t c) {
         for (size_t p = 0; p < len; p++) y[p] = x[p] > y[p] ? x[p] : y[p];
       }
   }
-  if (act->slope != 1.0f || act->min > -INFINITY || act->max < INFINITY) j->k->vact(len, y, y, act);
+  if (!xnn_f32_act_is_identity(act)) j->k->vact(len, y, y, act);
 }
 
 static void eltwise_run(const xnn_node* n, const xnn_run_ctx* ctx) {
