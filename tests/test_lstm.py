@@ -1,7 +1,8 @@
 """LSTM and Embed: the operators on random shapes against the NumPy references of tests/numpy_ref.py
 (Caffe's gates and clip markers, ONNX's directions, lengths, initial states and clip), Caffe's LSTM and
 Embed layers, the two LRCN nets with seeded random weights, and the .xnn round trip. Every test runs on
-every kernel set this CPU has. Tolerance: 1e-4 of the largest magnitude of each output."""
+every kernel set this CPU has. Tolerance: 1e-4 of the largest magnitude of each output, and for an LSTM's
+states at least 1e-4 of GATE_FLOOR."""
 from __future__ import annotations
 
 import itertools
@@ -13,9 +14,14 @@ import pytest
 import caffe_tools
 import numpy_ref as ref
 import xnn
-from test_ops import caffemodel_bytes, check, layer, load, net_text
+from test_ops import caffemodel_bytes, check, layer, load, net_text, rng_for
 from xnn.format import encode
 from xnn.graph import Graph, Node
+
+# h and c are products of gates in [0, 1] and [-1, 1], each rounded to an ulp of 1 (tanh(x) = 2 sigmoid(2x) - 1
+# in every kernel set): their error is absolute, so a state that comes out near 0 by cancellation is compared
+# at this scale, not at its own.
+GATE_FLOOR = 1e-2
 
 
 @pytest.fixture(autouse=True, params=xnn.available_isas())
@@ -80,7 +86,7 @@ def case_id(c):
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_lstm_op(case):
     t, n, feat, h, direction, options, num_outputs = case
-    rng = np.random.default_rng(abs(hash(case_id(case))) % 2**32)
+    rng = rng_for(case_id(case))
     d = 2 if direction == "bidirectional" else 1
     i_size = int(np.prod(feat))
     x = randn(rng, t, n, *feat)
@@ -109,7 +115,7 @@ def test_lstm_op(case):
     got = model.run({"x": x, **{k: opts[k] for k in names[1:]}})
     want = ref.lstm(x, w, r, b, hidden=h, direction=direction, **kw)
     for name, wv in zip(["y", "y_h", "y_c"][:num_outputs], want):
-        check(got[name], wv, f"{case_id(case)} {name}")
+        check(got[name], wv, f"{case_id(case)} {name}", floor=GATE_FLOOR)
     if "seq_lens" in options:  # steps past an item's length are zeros
         for i, ln in enumerate(opts["seq_lens"]):
             assert not got["y"][int(ln):, :, i].any()
@@ -125,7 +131,7 @@ def test_lstm_replans_for_other_shapes():
     model = xnn.Model.from_bytes(encode(g))
     for t, n in [(2, 1), (9, 4), (1, 7), (3, 1)]:
         x, cont = randn(rng, t, n, i_size), markers(rng, t, n)
-        check(model.run({"x": x, "cont": cont})["y"], ref.lstm(x, w, r, b, hidden=h, cont=cont)[0], f"T{t} N{n}")
+        check(model.run({"x": x, "cont": cont})["y"], ref.lstm(x, w, r, b, hidden=h, cont=cont)[0], f"T{t} N{n}", floor=GATE_FLOOR)
 
 
 def test_lstm_threads_identical():
@@ -136,7 +142,7 @@ def test_lstm_threads_identical():
     x = randn(rng, t, n, i_size)
     outs = [xnn.Model.from_bytes(encode(g), num_threads=k).run({"x": x})["y"] for k in (1, 2, 3)]
     assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
-    check(outs[0], ref.lstm(x, w, r, b, hidden=h, direction="bidirectional")[0], "bidirectional")
+    check(outs[0], ref.lstm(x, w, r, b, hidden=h, direction="bidirectional")[0], "bidirectional", floor=GATE_FLOOR)
 
 
 # ============================================================================== Caffe layers
@@ -176,7 +182,7 @@ def test_caffe_lstm_layer(t, n, feat, h, static):
         xs = feed["xs"] = randn(rng, n, 4)
     got = model.run(feed)
     got = got["lstm1"] if isinstance(got, dict) else got
-    check(got, caffe_lstm_ref(x, cont, blobs, h, xs), f"LSTM T{t} N{n} H{h}")
+    check(got, caffe_lstm_ref(x, cont, blobs, h, xs), f"LSTM T{t} N{n} H{h}", floor=GATE_FLOOR)
 
 
 @pytest.mark.parametrize("shape,dim,out,bias", [((7,), 5, 3, True), ((2, 9), 17, 1, False), ((3, 1, 4), 1, 33, True)])
@@ -230,7 +236,7 @@ def test_lrcn_caption_lm(t, n, random_caffe_model):
     # The recurrent part alone (a net ending at lstm2), then the whole net.
     text = prototxt.read_text()
     head = xnn.Model.from_caffe_bytes(truncated(text, "lstm2").encode(), caffemodel.read_bytes())
-    check(head.run(feed)["lstm2"], l2, f"caption lm lstm2 T{t} N{n}")
+    check(head.run(feed)["lstm2"], l2, f"caption lm lstm2 T{t} N{n}", floor=GATE_FLOOR)
     logits = ref.inner_product(l2, *weights["predict"], axis=2)
     model = xnn.Model.load(prototxt, caffemodel)
     check(model.run(feed)["probs"], ref.softmax(logits, axis=2), f"caption lm probs T{t} N{n}")
@@ -267,7 +273,7 @@ def test_lrcn_activity_lstm(random_caffe_model):
     got = model.run(feed)
     check(got["probs"], probs, "activity probs")
     head = xnn.Model.from_caffe_bytes(truncated(text, "lstm1").encode(), blob)
-    check(head.run(feed)["lstm1"], lstm, "activity lstm1")
+    check(head.run(feed)["lstm1"], lstm, "activity lstm1", floor=GATE_FLOOR)
 
 
 @pytest.mark.parametrize("name", ["lrcn_caption_lm", "lrcn_activity_lstm"])

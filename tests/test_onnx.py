@@ -20,6 +20,7 @@ if str(_TESTS_DIR) not in sys.path:
 
 import onnx_node_cases as nc  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
+from test_ops import rng_for  # noqa: E402
 
 import xnn  # noqa: E402
 from xnn.convert.onnx import MAX_OPSET, from_onnx  # noqa: E402
@@ -170,7 +171,7 @@ RESIZE_CASES = [
 @pytest.mark.parametrize("case", RESIZE_CASES, ids=lambda c: "-".join(map(str, c)))
 def test_resize_scales(case):
     mode, coord, nearest, shape, scale = case
-    rng = np.random.default_rng(abs(hash(str(case))) % 2**32)
+    rng = rng_for(case)
     x = rng.standard_normal(shape).astype(np.float32)
     out_hw = (int(np.floor(shape[2] * np.float32(scale[0]))), int(np.floor(shape[3] * np.float32(scale[1]))))
     g = Graph()

@@ -99,14 +99,14 @@ def load(prototxt: str, weights: Optional[Mapping[str, Sequence[np.ndarray]]] = 
                                       num_threads=num_threads)
 
 
-def check(got: np.ndarray, want: np.ndarray, what: str, rtol: float = RTOL) -> None:
-    """|got - want| <= rtol * max|want| everywhere (shapes must match exactly)."""
+def check(got: np.ndarray, want: np.ndarray, what: str, rtol: float = RTOL, floor: float = 1e-6) -> None:
+    """|got - want| <= rtol * max(max|want|, floor) everywhere (shapes must match exactly)."""
     got = np.asarray(got)
     want = np.asarray(want, np.float64)
     assert got.dtype == np.float32, f"{what}: dtype {got.dtype}"
     assert got.shape == want.shape, f"{what}: shape {got.shape}, expected {want.shape}"
     assert np.all(np.isfinite(got)), f"{what}: non-finite output"
-    scale = max(float(np.abs(want).max()) if want.size else 0.0, 1e-6)
+    scale = max(float(np.abs(want).max()) if want.size else 0.0, floor)
     err = float(np.abs(got.astype(np.float64) - want).max()) if want.size else 0.0
     assert err <= rtol * scale, f"{what}: max abs error {err:.3g} > {rtol:g} * max|ref| ({scale:.3g})"
 
