@@ -13,6 +13,14 @@
 
 #include "kernels/params.h"
 
+/* Only x86's AVX-512 set has this family: elsewhere the code that calls it (and the convolution + max pool
+ * pair built on it) compiles away. */
+#if defined(__x86_64__) || defined(_M_X64)
+#define XNN_CONV_CHW_S2 1
+#else
+#define XNN_CONV_CHW_S2 0
+#endif
+
 typedef struct xnn_conv_chw_geometry {
   size_t cin, ih, iw, oh, ow, kh, kw, pad_top, pad_left;
 } xnn_conv_chw_geometry;

@@ -1008,45 +1008,67 @@ def pw_dw_model(case, num_threads=None):
 # ending in a partial tile (50 columns), a batch of two.
 PW_DW_CASES = [(1, 8, 40, 37, 24), (1, 5, 30, 13, 16), (2, 6, 23, 50, 40)]
 
-_PW_DW_SCRIPT = """
+def conv_pool_model(case, num_threads=None):
+    """A network's first convolution (few input channels, stride 2) + ReLU, then a max pool without top or left
+    padding reading only its output: the pair the planner runs as one where that output is larger than L2."""
+    n, c, h, w, m, k, pad, pk, ps = case
+    rng = rng_for("conv_pool", case)
+    w1, b1 = randn(rng, m, c, k, k, scale=1.0 / np.sqrt(c * k * k)), randn(rng, m)
+    proto = net_text({"data": (n, c, h, w)},
+                     layer("conv", "Convolution", "data", "conv",
+                           conv_param(m, (k, k), (2, 2), (pad, pad), (1, 1), 1, True)),
+                     layer("relu", "ReLU", "conv", "conv"),
+                     layer("pool", "Pooling", "conv", "pool", pool_param("MAX", (pk, pk), (ps, ps), (0, 0), False,
+                                                                         "CEIL")))
+    model = load(proto, {"conv": [w1, b1]}, num_threads=num_threads)
+    x = randn(rng, n, c, h, w)
+    want = ref.pool2d(ref.relu(ref.conv2d(x, w1, b1, (2, 2), (pad, pad))), "MAX", (pk, pk), (ps, ps), 0)
+    return model, x, want
+
+
+# Pools whose windows fit the map, overhang its last column, its last row and column (ceil rounding), at stride
+# 1; 7x7, 5x5 and 3x3 kernels, padded or not, a partial 8-channel panel, a batch of two.
+CONV_POOL_CASES = [(1, 3, 71, 71, 16, 7, 0, 3, 2), (1, 3, 61, 67, 24, 7, 3, 3, 2), (2, 3, 50, 45, 40, 5, 2, 2, 2),
+                   (1, 4, 40, 41, 17, 3, 1, 3, 1)]
+
+_PAIR_SCRIPT = """
 import json, sys
 import numpy as np
 import test_ops as T
 out = {}
-for i, case in enumerate(json.loads(sys.argv[1])):
+build = getattr(T, sys.argv[1])
+for i, case in enumerate(json.loads(sys.argv[2])):
     for nt in (1, 2, 3):
-        model, x, _ = T.pw_dw_model(tuple(case), nt)
+        model, x, _ = build(tuple(case), nt)
         out[f"y{i}_{nt}"] = model.predict(x)
         out[f"paired{i}_{nt}"] = np.array([p.with_previous for p in model.layer_shapes()])
-np.savez(sys.argv[2], **out)
+np.savez(sys.argv[3], **out)
 """
 
 
-@pytest.mark.parametrize("l2_bytes", [16384, 131072])
-def test_pointwise_depthwise_pair(isa, l2_bytes, tmp_path):
-    """The pair on maps larger than L2, in a process told L2 is small (XNN_L2_BYTES): bands of one and of
-    several depthwise rows, 1-3 threads. Outputs against NumPy and against the layers run apart (this
-    process, with this machine's L2), and bit-identical whatever the threads (the bands differ, so the
-    pointwise rows are cut into different tiles); the pair forms where the set has the row-range depthwise
-    kernel (AVX-512). The other sets run the layers apart: checked in this process (so also under
-    qemu-aarch64, which cannot start a second one)."""
+def check_pair(isa, build, cases, second, pairs, l2_bytes, tmp_path):
+    """Runs build(case, threads) for 1-3 threads in a process told L2 is l2_bytes (XNN_L2_BYTES): outputs
+    against NumPy and against the layers run apart (this process, with this machine's L2), bit-identical
+    whatever the threads; node `second` runs with the one before it exactly where pairs(case, threads) says.
+    The pairs form on AVX-512 only, whose kernels they are built on: the other sets run the layers apart,
+    checked in this process (so also under qemu-aarch64, which cannot start a second one)."""
     import os
     import subprocess
     if isa != "avx512":
-        for case in PW_DW_CASES:
+        for case in cases:
             for nt in (1, 2, 3):
-                model, x, want = pw_dw_model(case, nt)
+                model, x, want = build(case, nt)
                 check(model.predict(x), want, f"{isa} {case} {nt} threads")
                 assert not any(p.with_previous for p in model.layer_shapes()), f"{isa} {case}: paired"
         return
     env = dict(os.environ, XNN_L2_BYTES=str(l2_bytes), PYTHONPATH=os.pathsep.join(
         [str(Path(__file__).resolve().parent), str(Path(xnn.__file__).resolve().parent.parent)]))
     res = tmp_path / "pair.npz"
-    subprocess.run([sys.executable, "-c", _PW_DW_SCRIPT, str(PW_DW_CASES).replace("(", "[").replace(")", "]"),
+    subprocess.run([sys.executable, "-c", _PAIR_SCRIPT, build.__name__, str(cases).replace("(", "[").replace(")", "]"),
                     str(res)], env=env, check=True, timeout=300)
     got = np.load(res)
-    for i, case in enumerate(PW_DW_CASES):
-        model, x, want = pw_dw_model(case, 1)
+    for i, case in enumerate(cases):
+        model, x, want = build(case, 1)
         for nt in (1, 2, 3):
             y = got[f"y{i}_{nt}"]
             check(y, want, f"pair {case} {nt} threads")
@@ -1054,10 +1076,33 @@ def test_pointwise_depthwise_pair(isa, l2_bytes, tmp_path):
             assert np.array_equal(y, got[f"y{i}_1"]), f"pair {case}: 1 and {nt} threads differ"
             paired = list(got[f"paired{i}_{nt}"])
             names = [p.name for p in model.layer_shapes()]
-            n, c, h, w, m = case
-            want_pair = h >= 2 * nt and m * h * w * 4 >= l2_bytes
-            assert paired[names.index("dw")] == want_pair, f"{case} {nt} threads: with_previous {paired}"
-            assert not any(p for j, p in enumerate(paired) if names[j] != "dw"), paired
+            assert paired[names.index(second)] == pairs(case, nt), f"{case} {nt} threads: with_previous {paired}"
+            assert not any(p for j, p in enumerate(paired) if names[j] != second), paired
+
+
+@pytest.mark.parametrize("l2_bytes", [16384, 131072])
+def test_pointwise_depthwise_pair(isa, l2_bytes, tmp_path):
+    """The pair on maps larger than L2: bands of one and of several depthwise rows, 1-3 threads (the bands
+    differ, so the pointwise rows are cut into different tiles); on the row-range depthwise kernel."""
+
+    def pairs(case, nt):
+        n, c, h, w, m = case
+        return h >= 2 * nt and m * h * w * 4 >= l2_bytes
+
+    check_pair(isa, pw_dw_model, PW_DW_CASES, "dw", pairs, l2_bytes, tmp_path)
+
+
+@pytest.mark.parametrize("l2_bytes", [16384, 131072])
+def test_conv_maxpool_pair(isa, l2_bytes, tmp_path):
+    """The first-layer convolution + max pool pair on maps larger than L2: bands of one and of several pooled
+    rows, 1-3 threads; on the direct stride-2 kernel."""
+
+    def pairs(case, nt):
+        n, c, h, w, m, k, pad, pk, ps = case
+        oh, ow = ref.conv_out_size(h, k, 2, pad, 1), ref.conv_out_size(w, k, 2, pad, 1)
+        return ref.pool_out_size(oh, pk, ps, 0, True) >= nt and m * oh * ow * 4 >= l2_bytes
+
+    check_pair(isa, conv_pool_model, CONV_POOL_CASES, "pool", pairs, l2_bytes, tmp_path)
 
 
 def block_model(case, num_threads=None):

@@ -83,3 +83,14 @@ XNN_INTERNAL void xnn_pad_plane(float* dst, size_t rows, size_t stride, const fl
 /* Copies `rows` rows of `width` floats, contiguous in src, to dst rows `dst_stride` apart: the interior of a
  * scratch plane whose border an op filled once per layer. */
 XNN_INTERNAL void xnn_copy_rows(float* dst, size_t dst_stride, const float* src, size_t rows, size_t width);
+/* Max pooling by rows, for an op that computes the pool's input a band of rows at a time (ops/pooling.c). Whether
+ * pooling node n can be run so (max, no top or left padding, the same stride 1 or 2 on both axes), and if
+ * so its geometry in *g. */
+XNN_INTERNAL int xnn_maxpool_rows_geometry(const xnn_node* n, const xnn_tensor_rt* tensors, const xnn_kernels* k,
+                                           xnn_pool_geometry* g);
+/* Output rows [y0, y1) of one plane into out (the output plane) by fn, then those whose window overhangs the
+ * input redone clipped to it. in + y * iw must be input row y for every row those windows reach inside the
+ * input; the kernel also reads, and never uses, the rows of a bottom overhang and XNN_POOL_EXTRA floats past
+ * the last of them. */
+XNN_INTERNAL void xnn_maxpool_rows(xnn_f32_maxpool_padded_fn fn, const xnn_pool_geometry* g, const float* in,
+                                   size_t y0, size_t y1, float* out);

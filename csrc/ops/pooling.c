@@ -77,7 +77,6 @@ typedef struct pool_job {
   float* workspace;
   size_t workspace_stride;
   size_t in_place_planes; /* planes [0, this) are pooled without the padded copy */
-  int redo_column, redo_row; /* there, the last output column / row overhangs the plane */
   int exclude_pad;
 } pool_job;
 
@@ -91,6 +90,27 @@ static float clipped_max(const xnn_pool_geometry* g, const float* in, size_t oy,
   return m;
 }
 
+int xnn_maxpool_rows_geometry(const xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k, xnn_pool_geometry* g) {
+  const xnn_pool_params* p = &n->p.pool;
+  const xnn_shape *in = &t[n->inputs[0]].shape, *out = &t[n->outputs[0]].shape;
+  if (p->method != XNN_POOL_MAX || p->global || !k->maxpool_padded || p->sh != p->sw || (p->sh != 1 && p->sh != 2) ||
+      p->pad_top || p->pad_left)
+    return 0;
+  *g = (xnn_pool_geometry){(size_t)in->dims[2], (size_t)in->dims[3], (size_t)out->dims[2], (size_t)out->dims[3],
+                           (size_t)p->kh, (size_t)p->kw, (size_t)p->sh, (size_t)p->sw, 0, 0, (size_t)p->pad_bottom,
+                           (size_t)p->pad_right};
+  return 1;
+}
+
+void xnn_maxpool_rows(xnn_f32_maxpool_padded_fn fn, const xnn_pool_geometry* g, const float* in, size_t y0, size_t y1,
+                      float* out) {
+  fn(y1 - y0, g->ow, g->kh, g->kw, g->sh, in + y0 * g->sh * g->iw, g->iw, out + y0 * g->ow);
+  if ((g->ow - 1) * g->sw + g->kw > g->iw)
+    for (size_t oy = y0; oy < y1; oy++) out[oy * g->ow + g->ow - 1] = clipped_max(g, in, oy, g->ow - 1);
+  if (y1 == g->oh && (g->oh - 1) * g->sh + g->kh > g->ih)
+    for (size_t ox = 0; ox < g->ow; ox++) out[(g->oh - 1) * g->ow + ox] = clipped_max(g, in, g->oh - 1, ox);
+}
+
 /* Copies one plane into the thread's -INF padded scratch and pools it. The scratch was filled with -INF
  * before the layer and only its interior is ever written, so per plane only the rows are copied. Without
  * top or left padding (SqueezeNet's, GoogLeNet's and ResNet-50's 3x3/2 pools) the plane is pooled where
@@ -101,13 +121,7 @@ static void pool_plane_padded(void* ctx, size_t thread, size_t i) {
   const pool_job* j = ctx;
   const xnn_pool_geometry* g = &j->geo;
   if (i < j->in_place_planes) {
-    const float* src = j->in + i * g->ih * g->iw;
-    float* dst = j->out + i * g->oh * g->ow;
-    j->padded_fn(g->oh, g->ow, g->kh, g->kw, j->stride, src, g->iw, dst);
-    if (j->redo_column)
-      for (size_t oy = 0; oy < g->oh; oy++) dst[oy * g->ow + g->ow - 1] = clipped_max(g, src, oy, g->ow - 1);
-    if (j->redo_row)
-      for (size_t ox = 0; ox < g->ow; ox++) dst[(g->oh - 1) * g->ow + ox] = clipped_max(g, src, g->oh - 1, ox);
+    xnn_maxpool_rows(j->padded_fn, g, j->in + i * g->ih * g->iw, 0, g->oh, j->out + i * g->oh * g->ow);
     return;
   }
   float* pad = j->workspace + thread * j->workspace_stride;
@@ -153,7 +167,7 @@ static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
                  (size_t)out->shape.dims[3], (size_t)g.kh, (size_t)g.kw, (size_t)g.sh, (size_t)g.sw,
                  (size_t)g.pad_top, (size_t)g.pad_left, (size_t)g.pad_bottom, (size_t)g.pad_right},
                 g.method == XNN_POOL_MAX ? ctx->kernels->maxpool : ctx->kernels->avgpool, in->data, out->data,
-                NULL, {0, 0}, (size_t)g.sh, ctx->workspace, 0, 0, 0, 0,
+                NULL, {0, 0}, (size_t)g.sh, ctx->workspace, 0, 0,
                 g.method == XNN_POOL_AVE && g.exclude_pad && !g.global};
   const size_t planes = (size_t)(in->shape.dims[0] * in->shape.dims[1]);
   if (use_padded(&g, ctx->kernels)) {
@@ -163,11 +177,9 @@ static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     const xnn_pool_geometry* q = &j.geo;
     const size_t plane = q->ih * q->iw;
     const size_t rows_over = (q->oh - 1) * q->sh + q->kh > q->ih ? (q->oh - 1) * q->sh + q->kh - q->ih : 0;
-    j.redo_row = rows_over > 0;
-    j.redo_column = (q->ow - 1) * q->sw + q->kw > q->iw;
     /* An overhang's outputs redone one by one cost more than the copy on small maps (GoogLeNet's 14x14 ->
      * 7x7 pool: 13 of 49 outputs); from an eighth of the outputs down, the copy costs more. */
-    const int overhang = j.redo_row || j.redo_column;
+    const int overhang = rows_over > 0 || (q->ow - 1) * q->sw + q->kw > q->iw;
     if (!q->pad_top && !q->pad_left && (!overhang || (q->oh + q->ow) * 8 <= q->oh * q->ow)) {
       /* Floats the kernel may read past a plane: the rows of a bottom overhang, a window, XNN_POOL_EXTRA. */
       const size_t past = rows_over * q->iw + q->kw + XNN_POOL_EXTRA;
