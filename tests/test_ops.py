@@ -1027,9 +1027,10 @@ def conv_pool_model(case, num_threads=None):
 
 
 # Pools whose windows fit the map, overhang its last column, its last row and column (ceil rounding), at stride
-# 1; 7x7, 5x5 and 3x3 kernels, padded or not, a partial 8-channel panel, a batch of two.
+# 1; 7x7, 5x5 and 3x3 kernels (the last with more than 32 channels, which only the pair runs on the direct
+# kernel), padded or not, a partial 8-channel panel, a batch of two.
 CONV_POOL_CASES = [(1, 3, 71, 71, 16, 7, 0, 3, 2), (1, 3, 61, 67, 24, 7, 3, 3, 2), (2, 3, 50, 45, 40, 5, 2, 2, 2),
-                   (1, 4, 40, 41, 17, 3, 1, 3, 1)]
+                   (1, 4, 40, 41, 17, 3, 1, 3, 1), (1, 3, 45, 47, 40, 3, 0, 3, 2)]
 
 _PAIR_SCRIPT = """
 import json, sys

@@ -216,12 +216,13 @@ static xnn_f32_dwconv3x3p1_fn dw3x3p1_kernel(const xnn_conv_params* c, const xnn
  * ran 3-10% faster (SqueezeNet 1.0's 96 output channels to ResNet-50's and GoogLeNet's 64), MobileNet's 3x3
  * to 32 channels 25%, but SqueezeNet 1.1's unpadded 3x3 to 64 channels 2% slower (4% with the kernel's
  * split rows: 0.222 against 0.213 ms). With more input channels the im2col is a smaller share of the work. */
-static xnn_f32_conv_chw_s2_fn chw_s2_kernel(const xnn_conv_params* c, const xnn_kernels* k) {
-  if (!XNN_CONV_CHW_S2 || !k->conv_chw_s2 || k->gemm.mr != 8 || c->algo != XNN_CONV_GEMM || c->group != 1 || c->residual ||
-      c->cin > 4 || c->kh > 7 || c->sh != 2 || c->sw != 2 || c->dh != 1 || c->dw != 1 ||
+static xnn_f32_conv_chw_s2_fn chw_s2_kernel(const xnn_conv_params* c, const xnn_kernels* k, int pooled) {
+  if (!XNN_CONV_CHW_S2 || !k->conv_chw_s2 || k->gemm.mr != 8 || c->algo != XNN_CONV_GEMM || c->group != 1 ||
+      c->residual || c->cin > 4 || c->kh > 7 || c->sh != 2 || c->sw != 2 || c->dh != 1 || c->dw != 1 ||
       (c->kw != 3 && c->kw != 5 && c->kw != 7))
     return NULL;
-  if (c->kw == 3 && c->num_output > 32) return NULL;
+  /* In a pair with its max pool (`pooled`, chw_pool_job), its output staying in L2, it wins there too. */
+  if (c->kw == 3 && c->num_output > 32 && !pooled) return NULL;
   return k->conv_chw_s2;
 }
 
@@ -281,7 +282,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   } else if (c->algo == XNN_CONV_WINOGRAD) {
     plan->workspace_bytes =
         xnn_conv_winograd_workspace(c, plan->kernels, plan->num_threads, (size_t)out->dims[2], (size_t)out->dims[3]);
-  } else if ((is_depthwise(c) && dw3x3p1_kernel(c, plan->kernels)) || chw_s2_kernel(c, plan->kernels)) {
+  } else if ((is_depthwise(c) && dw3x3p1_kernel(c, plan->kernels)) || chw_s2_kernel(c, plan->kernels, 0)) {
     plan->workspace_bytes = 0;
     plan->output_by_channels = is_depthwise(c);
   } else if (is_depthwise(c) && dw3x3_kernel(c, plan->kernels)) {
@@ -723,7 +724,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const int dw = is_depthwise(c);
   j.dw3x3p1 = dw ? dw3x3p1_kernel(c, ctx->kernels) : NULL;
   j.dw3x3 = dw && !j.dw3x3p1 ? dw3x3_kernel(c, ctx->kernels) : NULL;
-  j.chw_s2 = dw ? NULL : chw_s2_kernel(c, ctx->kernels);
+  j.chw_s2 = dw ? NULL : chw_s2_kernel(c, ctx->kernels, 0);
   const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
   if (c->algo == XNN_CONV_SPARSE) {
     j.spmm = xnn_sparse_kernel(ctx->kernels, kdim_of(c), (size_t)c->sparse_block, &j.spmm_tile);
@@ -922,15 +923,15 @@ static void pw_dw_run(const xnn_node* n, const xnn_node* next, const xnn_run_ctx
 }
 
 /* A network's first convolution on the direct stride-2 kernel and the max pool that alone reads its output
- * (SqueezeNet 1.0's, ResNet-50's and GoogLeNet's), run as a pair where that output is larger than L2, as
- * the pointwise + depthwise one is: each thread takes a range of the pool's output rows and walks it in
- * bands, computing the convolution rows a band's windows read into its scratch ([channel][row][column], a
- * quarter of L2; the rows the next band's windows read too moved to the front) and pooling them there. The
+ * (SqueezeNet's, ResNet-50's and GoogLeNet's), run as a pair where that output is larger than L2, as the
+ * pointwise + depthwise one is: each thread takes a range of the pool's output rows and walks it in bands,
+ * computing the convolution rows a band's windows read into its scratch ([channel][row][column], a quarter
+ * of L2; the rows the next band's windows read too moved to the front) and pooling them there. The
  * convolution's output, 3-4.7 MB in those networks, is never stored: apart, it went out past L2 and the
  * pool read it back. Intel Xeon, per-layer minima, alternating processes, the two layers apart -> the pair:
  * SqueezeNet 1.0 2.46 -> 2.21 ms at one thread, 1.25 -> 1.14 at two (and its next layer, reading the pool's
  * output from L2 now, 0.138 -> 0.123 and 0.081 -> 0.064); ResNet-50 1.76 -> 1.53; GoogLeNet 1.70 -> 1.57 and
- * 0.88 -> 0.81. */
+ * 0.88 -> 0.81; SqueezeNet 1.1 (the GEMM convolution apart) 0.48 -> 0.42 and 0.30 -> 0.24. */
 typedef struct chw_pool_job {
   const xnn_conv_params* c;
   xnn_f32_conv_chw_s2_fn conv;
@@ -991,7 +992,7 @@ static size_t chw_pool_workspace(const xnn_node* n, const xnn_node* next, const 
                                  const xnn_op_plan* plan) {
   const xnn_conv_params* c = &n->p.conv;
   xnn_pool_geometry p;
-  if (!XNN_CONV_CHW_S2 || next->op != XNN_OP_POOLING || !chw_s2_kernel(c, plan->kernels) ||
+  if (!XNN_CONV_CHW_S2 || next->op != XNN_OP_POOLING || !chw_s2_kernel(c, plan->kernels, 1) ||
       !xnn_maxpool_rows_geometry(next, t, plan->kernels, &p))
     return 0;
   const xnn_shape* mid = &t[n->outputs[0]].shape;
@@ -1007,7 +1008,7 @@ static void chw_pool_run(const xnn_node* n, const xnn_node* next, const xnn_run_
   const xnn_conv_params* c = &n->p.conv;
   chw_pool_job j;
   j.c = c;
-  j.conv = chw_s2_kernel(c, ctx->kernels);
+  j.conv = chw_s2_kernel(c, ctx->kernels, 1);
   j.pool_fn = ctx->kernels->maxpool_padded;
   j.geo = (xnn_conv_chw_geometry){(size_t)c->cin, (size_t)in->shape.dims[2], (size_t)in->shape.dims[3],
                                   (size_t)mid->shape.dims[2], (size_t)mid->shape.dims[3], (size_t)c->kh,
