@@ -1136,9 +1136,10 @@ def block_model(case, num_threads=None):
 
 # Maps below and past 1024 pixels (the expand layer split by rows up to there), K not a multiple of the
 # threads, a batch of two; the last layer with no activation, a ReLU (applied after the partial sums are
-# added), and with more output channels than input ones (not split by K).
-BLOCK_CASES = [(2, 5, 9, 11, 37, 1, 5, "sum"), (1, 8, 30, 31, 48, 1, 8, "sum"), (1, 6, 34, 40, 24, 2, 11, "none"),
-               (1, 7, 12, 12, 40, 1, 9, "relu"), (1, 16, 7, 7, 96, 1, 24, "none"), (1, 7, 12, 12, 40, 1, 48, "relu")]
+# added), and with more than a quarter of its input channels or more than all of them (not split by K).
+BLOCK_CASES = [(2, 5, 9, 11, 37, 1, 5, "sum"), (1, 8, 30, 31, 48, 1, 8, "sum"), (1, 6, 34, 40, 24, 2, 6, "none"),
+               (1, 6, 34, 40, 24, 2, 11, "none"), (1, 7, 12, 12, 40, 1, 9, "relu"), (1, 16, 7, 7, 96, 1, 24, "none"),
+               (1, 7, 12, 12, 40, 1, 48, "relu")]
 
 
 @pytest.mark.parametrize("case", BLOCK_CASES, ids=str)
@@ -1155,19 +1156,19 @@ def test_block_split_by_channels(isa, case):
         model, _, _ = block_model(case, nt)
         y = model.predict(x)
         check(y, want, f"{isa} {case} {nt} threads")
-        k_split = case[6] < case[4]
+        k_split = 4 * case[6] <= case[4]
         assert np.array_equal(y, y1) != k_split, f"{isa} {case} {nt} threads: K split expected {k_split}"
 
 
 # (batch, channels, height, width, output channels, kernel, stride, pad, dilation): each after a depthwise
 # layer (a 3x3 stride-1 one dilated: undilated it would take Winograd, which has no K split).
-K_SPLIT_CASES = [(1, 37, 9, 10, 20, 3, 1, 1, 2), (2, 40, 11, 9, 16, 3, 2, 0, 1), (1, 24, 13, 11, 8, 1, 1, 0, 1),
-                 (1, 5, 6, 7, 3, 5, 1, 2, 1)]
+K_SPLIT_CASES = [(1, 37, 9, 10, 9, 3, 1, 1, 2), (2, 40, 11, 9, 16, 3, 2, 0, 1), (1, 24, 13, 11, 6, 1, 1, 0, 1),
+                 (1, 13, 6, 7, 3, 5, 1, 2, 1)]
 
 
 @pytest.mark.parametrize("case", K_SPLIT_CASES, ids=str)
 def test_conv_split_by_k(isa, case):
-    """A convolution with fewer output channels than input ones, after a depthwise layer (which splits its
+    """A convolution whose output is at most a quarter of its input, after a depthwise layer (which splits its
     channels), splits its K at 2 and 3 threads on the depthwise layer's channel ranges: for a KxK kernel
     whole channels' taps, the padded input (where it pads) and its im2col from them; the ReLU applied after
     the partial sums are added. Against NumPy, and not bit-identical to one thread (the K split's sign)."""
@@ -1187,6 +1188,28 @@ def test_conv_split_by_k(isa, case):
         y = load(proto, {"dw": [w1, b1], "conv": [w2, b2]}, num_threads=nt).predict(x)
         check(y, want, f"{isa} {case} {nt} threads")
         assert not np.array_equal(y, y1), f"{isa} {case} {nt} threads: bit-identical to one thread (no K split?)"
+
+
+@pytest.mark.parametrize("case", [(1, 40, 27, 27, 8), (1, 33, 14, 13, 5), (2, 40, 27, 27, 8)], ids=str)
+def test_conv_split_by_k_after_pool(isa, case):
+    """A pool splits one image's channels over the threads, so a 1x1 convolution after it whose output is at
+    most a quarter of its input splits its K there (SqueezeNet's squeeze layers); with a batch of two the pool
+    splits the images instead, and the convolution its pixels (bit-identical to one thread)."""
+    n, c, h, w, m = case
+    rng = rng_for("k_split_pool", case)
+    w1, b1 = randn(rng, m, c, 1, 1, scale=1.0 / np.sqrt(c)), randn(rng, m)
+    proto = net_text({"data": (n, c, h, w)},
+                     layer("pool", "Pooling", "data", "pool", pool_param("MAX", (3, 3), (2, 2), (0, 0), False, "CEIL")),
+                     layer("conv", "Convolution", "pool", "conv", conv_param(m, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)),
+                     layer("relu", "ReLU", "conv", "conv"))
+    x = randn(rng, n, c, h, w)
+    want = ref.relu(ref.conv2d(ref.pool2d(x, "MAX", (3, 3), (2, 2), 0), w1, b1))
+    y1 = load(proto, {"conv": [w1, b1]}, num_threads=1).predict(x)
+    check(y1, want, f"{isa} {case} 1 thread")
+    for nt in (2, 3):
+        y = load(proto, {"conv": [w1, b1]}, num_threads=nt).predict(x)
+        check(y, want, f"{isa} {case} {nt} threads")
+        assert np.array_equal(y, y1) == (n > 1), f"{isa} {case} {nt} threads: K split expected {n == 1}"
 
 
 def test_threads_identical_fc_lrn_softmax():

@@ -146,18 +146,22 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
 }
 
 /* Threads a convolution splits K over (1: none). Where each thread wrote a range of the input's channels (a
- * depthwise layer before it, or a layer split by rows), each computes the whole output from its own
- * channels, reading only what its core wrote, into its own partial sum; the partials are then added and
- * the activation applied (ksplit_sum). Split by pixels or rows, each thread read the channels the other
+ * depthwise layer or a pool before it, or a layer split by rows), each computes the whole output from its
+ * own channels, reading only what its core wrote, into its own partial sum; the partials are then added
+ * and the activation applied (ksplit_sum). Split by pixels or rows, each thread read the channels the other
  * core wrote. Intel Xeon, two threads: MobileNet v2's 28x28 384 -> 64 project layers 0.174 -> 0.138-0.144
  * ms (0.27 at one thread), the network 6-7% faster; ResNet-50's 14x14 1024 -> 256 layers 0.37-0.38 ->
- * 0.35, the network 2%. Only where the output has fewer channels than the input (the partials are the
- * output's size: MobileNet v1's 512 -> 512 layers lost 2%) and the partials stay within a quarter of L2
- * for the sum (MobileNet v2's 112x112 32 -> 16 layer, 800 KB of them: 0.090 ms split by pixels, 0.097
- * by K). */
-static size_t splits_k(const xnn_conv_params* c, size_t pixels, int input_by_channels, size_t threads) {
+ * 0.35, the network 2%, and its 14x14 -> 7x7 1024 -> 512 one 0.28 -> 0.22; after a pool, SqueezeNet's
+ * 13x13 squeeze layers 0.032 -> 0.022 and 0.065 -> 0.044 ms. Only where the output is at most a quarter of
+ * the input (the partials are the output's size, and their sum then costs about what reading the other
+ * core's channels did: MobileNet v1's 512 -> 512 layers lost 2%, GoogLeNet's 28x28 192 -> 96 one 0.09 ->
+ * 0.105 ms) and the partials stay within a quarter of L2 for the sum (MobileNet v2's 112x112 32 -> 16
+ * layer, 800 KB of them: 0.090 ms split by pixels, 0.097 by K). */
+static size_t splits_k(const xnn_conv_params* c, size_t pixels, size_t in_pixels, int input_by_channels,
+                       size_t threads) {
   const size_t partial_bytes = (threads - 1) * (size_t)c->num_output * pixels * sizeof(float);
-  if (threads < 2 || !input_by_channels || c->group != 1 || c->num_output >= c->cin || c->algo != XNN_CONV_GEMM ||
+  if (threads < 2 || !input_by_channels || c->group != 1 ||
+      4 * (size_t)c->num_output * pixels > (size_t)c->cin * in_pixels || c->algo != XNN_CONV_GEMM ||
       (size_t)c->cin < threads || partial_bytes > xnn_cpu_l2_bytes() / 4)
     return 1;
   return threads;
@@ -297,7 +301,8 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
                             round_up((size_t)c->num_output * inner, 16) * sizeof(float);
   } else if (!is_depthwise(c)) {
     const size_t pixels = (size_t)(out->dims[2] * out->dims[3]);
-    const size_t ks = splits_k(c, pixels, plan->input_by_channels, plan->num_threads);
+    const size_t ks = splits_k(c, pixels, (size_t)(in->dims[2] * in->dims[3]), plan->input_by_channels,
+                               plan->num_threads);
     const blocking b = make_blocking(c, pixels, &plan->kernels->gemm, ks > 1 ? 1 : plan->num_threads);
     plan->workspace_bytes = im2col_workspace(packed_b_floats(&b, &plan->kernels->gemm), padded, plan) +
                             (ks - 1) * (size_t)c->num_output * pixels * sizeof(float) + 64;
@@ -753,7 +758,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
     j.workspace = ctx->workspace;
     j.workspace_stride = dw_padded_floats(c, j.ih, j.iw) + 16;
   } else if (!dw && !j.chw_s2) {
-    j.ksplit = framed ? 1 : splits_k(j.c, pixels, ctx->plan->input_by_channels, threads);
+    j.ksplit = framed ? 1 : splits_k(j.c, pixels, j.ih * j.iw, ctx->plan->input_by_channels, threads);
     j.b = make_blocking(j.c, pixels, &ctx->kernels->gemm, j.ksplit > 1 ? 1 : threads);
     im2col_scratch(&j, workspace, packed_b_floats(&j.b, &ctx->kernels->gemm));
     j.partial = j.workspace + threads * j.workspace_stride;

@@ -58,6 +58,8 @@ static xnn_status pool_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
   out->dims[3] = pooled_size(in->dims[3], g.kw, g.sw, g.pad_left, g.pad_right, g.ceil_mode, any_pad);
   plan->macs = xnn_mul_sat(xnn_shape_numel(out), (int64_t)g.kh * g.kw);
   plan->workspace_bytes = 0;
+  /* Each thread pools a range of the planes: of one image, a range of the channels. */
+  plan->output_by_channels = in->dims[0] == 1;
   if (use_padded(&g, plan->kernels)) {
     const padded_geometry p = padded_plane(&g, (size_t)in->dims[2], (size_t)in->dims[3], (size_t)out->dims[2],
                                            (size_t)out->dims[3]);
