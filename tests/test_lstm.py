@@ -131,7 +131,8 @@ def test_lstm_replans_for_other_shapes():
     model = xnn.Model.from_bytes(encode(g))
     for t, n in [(2, 1), (9, 4), (1, 7), (3, 1)]:
         x, cont = randn(rng, t, n, i_size), markers(rng, t, n)
-        check(model.run({"x": x, "cont": cont})["y"], ref.lstm(x, w, r, b, hidden=h, cont=cont)[0], f"T{t} N{n}", floor=GATE_FLOOR)
+        check(model.run({"x": x, "cont": cont})["y"], ref.lstm(x, w, r, b, hidden=h, cont=cont)[0], f"T{t} N{n}",
+              floor=GATE_FLOOR)
 
 
 def test_lstm_threads_identical():

@@ -1200,7 +1200,8 @@ def test_conv_split_by_k_after_pool(isa, case):
     w1, b1 = randn(rng, m, c, 1, 1, scale=1.0 / np.sqrt(c)), randn(rng, m)
     proto = net_text({"data": (n, c, h, w)},
                      layer("pool", "Pooling", "data", "pool", pool_param("MAX", (3, 3), (2, 2), (0, 0), False, "CEIL")),
-                     layer("conv", "Convolution", "pool", "conv", conv_param(m, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)),
+                     layer("conv", "Convolution", "pool", "conv",
+                           conv_param(m, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)),
                      layer("relu", "ReLU", "conv", "conv"))
     x = randn(rng, n, c, h, w)
     want = ref.relu(ref.conv2d(ref.pool2d(x, "MAX", (3, 3), (2, 2), 0), w1, b1))

@@ -904,8 +904,8 @@ static void pw_dw_task(void* ctx, size_t thread, size_t index) {
 static size_t pw_dw_workspace(const xnn_node* n, const xnn_node* next, const xnn_tensor_rt* t,
                               const xnn_op_plan* plan) {
   const xnn_conv_params *pc = &n->p.conv, *dc = &next->p.conv;
-  if (!XNN_DWCONV3X3P1 || next->op != XNN_OP_CONVOLUTION || !is_pointwise(pc) || pc->group != 1 || pc->algo != XNN_CONV_GEMM ||
-      pc->residual || !is_depthwise(dc) || dc->residual || dc->cin != pc->num_output ||
+  if (!XNN_DWCONV3X3P1 || next->op != XNN_OP_CONVOLUTION || !is_pointwise(pc) || pc->group != 1 ||
+      pc->algo != XNN_CONV_GEMM || pc->residual || !is_depthwise(dc) || dc->residual || dc->cin != pc->num_output ||
       !dw3x3p1_kernel(dc, plan->kernels) || n->num_weights < 1)
     return 0;
   const xnn_shape* mid = &t[n->outputs[0]].shape;
@@ -1052,7 +1052,8 @@ static void chw_pool_run(const xnn_node* n, const xnn_node* next, const xnn_run_
   }
 }
 
-/* Pairs with this convolution first: pointwise + depthwise, first layer + max pool. */
+/* Pairs with this convolution first: pointwise + depthwise, first layer + max pool (both x86-only). */
+#define XNN_CONV_PAIRS (XNN_DWCONV3X3P1 || XNN_CONV_CHW_S2)
 static size_t conv_pair_workspace(const xnn_node* n, const xnn_node* next, const xnn_tensor_rt* t,
                                   const xnn_op_plan* plan) {
   return next->op == XNN_OP_POOLING ? chw_pool_workspace(n, next, t, plan) : pw_dw_workspace(n, next, t, plan);
@@ -1091,5 +1092,5 @@ const xnn_op_def xnn_op_convolution = {.reshape = conv_reshape,
                                        .run = conv_run,
                                        .pack = conv_pack,
                                        .choose = conv_choose,
-                                       .pair_workspace = XNN_DWCONV3X3P1 || XNN_CONV_CHW_S2 ? conv_pair_workspace : NULL,
-                                       .run_pair = XNN_DWCONV3X3P1 || XNN_CONV_CHW_S2 ? conv_run_pair : NULL};
+                                       .pair_workspace = XNN_CONV_PAIRS ? conv_pair_workspace : NULL,
+                                       .run_pair = XNN_CONV_PAIRS ? conv_run_pair : NULL};
