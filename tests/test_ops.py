@@ -1136,7 +1136,7 @@ def block_model(case, num_threads=None):
 
 # Maps below and past 1024 pixels (the expand layer split by rows up to there), K not a multiple of the
 # threads, a batch of two; the last layer with no activation, a ReLU (applied after the partial sums are
-# added), and with more than a quarter of its input channels or more than all of them (not split by K).
+# added), and with more than a third of its input channels or more than all of them (not split by K).
 BLOCK_CASES = [(2, 5, 9, 11, 37, 1, 5, "sum"), (1, 8, 30, 31, 48, 1, 8, "sum"), (1, 6, 34, 40, 24, 2, 6, "none"),
                (1, 6, 34, 40, 24, 2, 11, "none"), (1, 7, 12, 12, 40, 1, 9, "relu"), (1, 16, 7, 7, 96, 1, 24, "none"),
                (1, 7, 12, 12, 40, 1, 48, "relu")]
@@ -1156,7 +1156,7 @@ def test_block_split_by_channels(isa, case):
         model, _, _ = block_model(case, nt)
         y = model.predict(x)
         check(y, want, f"{isa} {case} {nt} threads")
-        k_split = 4 * case[6] <= case[4]
+        k_split = 3 * case[6] <= case[4]
         assert np.array_equal(y, y1) != k_split, f"{isa} {case} {nt} threads: K split expected {k_split}"
 
 
@@ -1168,7 +1168,7 @@ K_SPLIT_CASES = [(1, 37, 9, 10, 9, 3, 1, 1, 2), (2, 40, 11, 9, 16, 3, 2, 0, 1), 
 
 @pytest.mark.parametrize("case", K_SPLIT_CASES, ids=str)
 def test_conv_split_by_k(isa, case):
-    """A convolution whose output is at most a quarter of its input, after a depthwise layer (which splits its
+    """A convolution whose output is at most a third of its input, after a depthwise layer (which splits its
     channels), splits its K at 2 and 3 threads on the depthwise layer's channel ranges: for a KxK kernel
     whole channels' taps, the padded input (where it pads) and its im2col from them; the ReLU applied after
     the partial sums are added. Against NumPy, and not bit-identical to one thread (the K split's sign)."""
@@ -1193,7 +1193,7 @@ def test_conv_split_by_k(isa, case):
 @pytest.mark.parametrize("case", [(1, 40, 27, 27, 8), (1, 33, 14, 13, 5), (2, 40, 27, 27, 8)], ids=str)
 def test_conv_split_by_k_after_pool(isa, case):
     """A pool splits one image's channels over the threads, so a 1x1 convolution after it whose output is at
-    most a quarter of its input splits its K there (SqueezeNet's squeeze layers); with a batch of two the pool
+    most a third of its input splits its K there (SqueezeNet's squeeze layers); with a batch of two the pool
     splits the images instead, and the convolution its pixels (bit-identical to one thread)."""
     n, c, h, w, m = case
     rng = rng_for("k_split_pool", case)

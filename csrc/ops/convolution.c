@@ -152,16 +152,17 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
  * core wrote. Intel Xeon, two threads: MobileNet v2's 28x28 384 -> 64 project layers 0.174 -> 0.138-0.144
  * ms (0.27 at one thread), the network 6-7% faster; ResNet-50's 14x14 1024 -> 256 layers 0.37-0.38 ->
  * 0.35, the network 2%, and its 14x14 -> 7x7 1024 -> 512 one 0.28 -> 0.22; after a pool, SqueezeNet's
- * 13x13 squeeze layers 0.032 -> 0.022 and 0.065 -> 0.044 ms. Only where the output is at most a quarter of
- * the input (the partials are the output's size, and their sum then costs about what reading the other
- * core's channels did: MobileNet v1's 512 -> 512 layers lost 2%, GoogLeNet's 28x28 192 -> 96 one 0.09 ->
- * 0.105 ms) and the partials stay within a quarter of L2 for the sum (MobileNet v2's 112x112 32 -> 16
- * layer, 800 KB of them: 0.090 ms split by pixels, 0.097 by K). */
+ * 13x13 squeeze layers 0.032 -> 0.022 and 0.065 -> 0.044 ms; MobileNet v2's 7x7 960 -> 320 layer 0.111 ->
+ * 0.102. Only where the output is at most a third of the input (the partials are the output's size, and
+ * their sum then costs about what reading the other core's channels did: MobileNet v1's 512 -> 512 layers
+ * lost 2%, GoogLeNet's 28x28 192 -> 96 one 0.09 -> 0.105 ms) and the partials stay within a quarter of L2
+ * for the sum (MobileNet v2's 112x112 32 -> 16 layer, 800 KB of them: 0.090 ms split by pixels, 0.097 by
+ * K). */
 static size_t splits_k(const xnn_conv_params* c, size_t pixels, size_t in_pixels, int input_by_channels,
                        size_t threads) {
   const size_t partial_bytes = (threads - 1) * (size_t)c->num_output * pixels * sizeof(float);
   if (threads < 2 || !input_by_channels || c->group != 1 ||
-      4 * (size_t)c->num_output * pixels > (size_t)c->cin * in_pixels || c->algo != XNN_CONV_GEMM ||
+      3 * (size_t)c->num_output * pixels > (size_t)c->cin * in_pixels || c->algo != XNN_CONV_GEMM ||
       (size_t)c->cin < threads || partial_bytes > xnn_cpu_l2_bytes() / 4)
     return 1;
   return threads;
