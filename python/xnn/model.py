@@ -43,8 +43,8 @@ class LayerProfile:
     """Per-layer figures of a plan: output shape, multiply-accumulates and measured time.
 
     ``with_previous``: the layer runs as one with the layer before it (a pointwise convolution and the
-    depthwise one that reads its output, on a map too large for L2), and its time is counted in that
-    layer's (its own ``time_ms`` is 0)."""
+    depthwise one that reads its output, or a network's first convolution and its max pool, where the map
+    between them is too large for L2), and its time is counted in that layer's (its own ``time_ms`` is 0)."""
 
     name: str
     type: str
