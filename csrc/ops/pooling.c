@@ -92,15 +92,17 @@ static float clipped_max(const xnn_pool_geometry* g, const float* in, size_t oy,
   return m;
 }
 
+/* The kernels' geometry of a layer (g from pool_geometry) with input and output shapes in, out. */
+static xnn_pool_geometry kernel_geometry(const xnn_pool_params* g, const xnn_shape* in, const xnn_shape* out) {
+  return (xnn_pool_geometry){(size_t)in->dims[2], (size_t)in->dims[3], (size_t)out->dims[2], (size_t)out->dims[3],
+                             (size_t)g->kh, (size_t)g->kw, (size_t)g->sh, (size_t)g->sw, (size_t)g->pad_top,
+                             (size_t)g->pad_left, (size_t)g->pad_bottom, (size_t)g->pad_right};
+}
+
 int xnn_maxpool_rows_geometry(const xnn_node* n, const xnn_tensor_rt* t, const xnn_kernels* k, xnn_pool_geometry* g) {
   const xnn_pool_params* p = &n->p.pool;
-  const xnn_shape *in = &t[n->inputs[0]].shape, *out = &t[n->outputs[0]].shape;
-  if (p->method != XNN_POOL_MAX || p->global || !k->maxpool_padded || p->sh != p->sw || (p->sh != 1 && p->sh != 2) ||
-      p->pad_top || p->pad_left)
-    return 0;
-  *g = (xnn_pool_geometry){(size_t)in->dims[2], (size_t)in->dims[3], (size_t)out->dims[2], (size_t)out->dims[3],
-                           (size_t)p->kh, (size_t)p->kw, (size_t)p->sh, (size_t)p->sw, 0, 0, (size_t)p->pad_bottom,
-                           (size_t)p->pad_right};
+  if (p->global || p->pad_top || p->pad_left || !use_padded(p, k)) return 0;
+  *g = kernel_geometry(p, &t[n->inputs[0]].shape, &t[n->outputs[0]].shape);
   return 1;
 }
 
@@ -165,9 +167,7 @@ static void pool_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const xnn_tensor_rt* out = &ctx->tensors[n->outputs[0]];
   xnn_pool_params g;
   pool_geometry(&n->p.pool, &in->shape, &g);
-  pool_job j = {{(size_t)in->shape.dims[2], (size_t)in->shape.dims[3], (size_t)out->shape.dims[2],
-                 (size_t)out->shape.dims[3], (size_t)g.kh, (size_t)g.kw, (size_t)g.sh, (size_t)g.sw,
-                 (size_t)g.pad_top, (size_t)g.pad_left, (size_t)g.pad_bottom, (size_t)g.pad_right},
+  pool_job j = {kernel_geometry(&g, &in->shape, &out->shape),
                 g.method == XNN_POOL_MAX ? ctx->kernels->maxpool : ctx->kernels->avgpool, in->data, out->data,
                 NULL, {0, 0}, (size_t)g.sh, ctx->workspace, 0, 0,
                 g.method == XNN_POOL_AVE && g.exclude_pad && !g.global};
