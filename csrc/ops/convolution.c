@@ -666,11 +666,15 @@ static void dw3x3p1_channel(void* ctx, size_t ch) {
 
 /* Two output rows, every panel of output channels: a panel's weights stay in L1 across the rows' tiles, and
  * the few input rows they read across the panels. */
+static xnn_conv_chw_geometry chw_geometry(const xnn_conv_params* c, size_t ih, size_t iw, size_t oh, size_t ow) {
+  return (xnn_conv_chw_geometry){(size_t)c->cin, ih, iw, oh, ow, (size_t)c->kh, (size_t)c->kw, (size_t)c->pad_top,
+                                 (size_t)c->pad_left};
+}
+
 static void chw_s2_rows(void* ctx, size_t pair) {
   const conv_job* j = ctx;
   const xnn_conv_params* c = j->c;
-  const xnn_conv_chw_geometry geo = {(size_t)c->cin, j->ih, j->iw, j->oh, j->ow, (size_t)c->kh, (size_t)c->kw,
-                                     (size_t)c->pad_top, (size_t)c->pad_left};
+  const xnn_conv_chw_geometry geo = chw_geometry(c, j->ih, j->iw, j->oh, j->ow);
   j->chw_s2(&geo, (size_t)c->num_output, 2 * pair, j->in, j->weights, j->bias, j->out + 2 * pair * j->ow,
             j->oh * j->ow, &c->act);
 }
@@ -1034,9 +1038,8 @@ static void chw_pool_run(const xnn_node* n, const xnn_node* next, const xnn_run_
   j.c = c;
   j.conv = chw_s2_kernel(c, ctx->kernels, 1);
   j.pool_fn = ctx->kernels->maxpool_padded;
-  j.geo = (xnn_conv_chw_geometry){(size_t)c->cin, (size_t)in->shape.dims[2], (size_t)in->shape.dims[3],
-                                  (size_t)mid->shape.dims[2], (size_t)mid->shape.dims[3], (size_t)c->kh,
-                                  (size_t)c->kw, (size_t)c->pad_top, (size_t)c->pad_left};
+  j.geo = chw_geometry(c, (size_t)in->shape.dims[2], (size_t)in->shape.dims[3], (size_t)mid->shape.dims[2],
+                       (size_t)mid->shape.dims[3]);
   xnn_maxpool_rows_geometry(next, ctx->tensors, ctx->kernels, &j.pool);
   j.weights = n->weights[0];
   j.bias = n->num_weights > 1 ? n->weights[1] : NULL;
