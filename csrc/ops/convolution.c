@@ -880,6 +880,19 @@ static void pw_rows(const pw_dw_job* j, size_t r0, size_t r1, float* dst, float*
   }
 }
 
+/* A pair's band scratch holds rows [*sa, *sb) of each of `channels` planes (`plane` floats apart, rows of
+ * w floats), row *sa first. The next band starts at row a: the rows from a on that are there move to the
+ * front, or, where none are, the scratch starts empty at a. */
+static void slide_rows(float* scratch, size_t channels, size_t plane, size_t w, size_t a, size_t* sa, size_t* sb) {
+  if (*sa < a && a < *sb) {
+    for (size_t c = 0; c < channels; c++)
+      memmove(scratch + c * plane, scratch + c * plane + (a - *sa) * w, (*sb - a) * w * sizeof(float));
+    *sa = a;
+  } else if (!(*sa == a && a < *sb)) {
+    *sa = *sb = a;
+  }
+}
+
 static void pw_dw_task(void* ctx, size_t thread, size_t index) {
   const pw_dw_job* j = ctx;
   float* scratch = j->workspace + thread * j->stride;
@@ -890,13 +903,7 @@ static void pw_dw_task(void* ctx, size_t thread, size_t index) {
   for (size_t y0 = index * j->oh / j->threads; y0 < y_end; y0 += j->band) {
     const size_t y1 = XNN_MIN(y0 + j->band, y_end);
     const size_t a = y0 * s > 0 ? y0 * s - 1 : 0, b = XNN_MIN(j->h, (y1 - 1) * s + 2);
-    if (sa < a && a < sb) {
-      for (size_t c = 0; c < j->m; c++)
-        memmove(scratch + c * plane, scratch + c * plane + (a - sa) * w, (sb - a) * w * sizeof(float));
-      sa = a;
-    } else if (!(sa == a && a < sb)) {
-      sa = sb = a;
-    }
+    slide_rows(scratch, j->m, plane, w, a, &sa, &sb);
     pw_rows(j, sb, b, scratch + (sb - sa) * w, tail_panel);
     sb = b;
     /* The kernel indexes rows of the whole plane: the scratch's origin is row sa's. */
@@ -993,13 +1000,7 @@ static void chw_pool_task(void* ctx, size_t thread, size_t index) {
   for (size_t y0 = index * p->oh / j->threads; y0 < y_end; y0 += j->band) {
     const size_t y1 = XNN_MIN(y0 + j->band, y_end);
     const size_t a = y0 * p->sh, b = XNN_MIN(j->geo.oh, (y1 - 1) * p->sh + p->kh);
-    if (sa < a && a < sb) {
-      for (size_t c = 0; c < m; c++)
-        memmove(scratch + c * plane, scratch + c * plane + (a - sa) * w, (sb - a) * w * sizeof(float));
-      sa = a;
-    } else {
-      sa = sb = a;
-    }
+    slide_rows(scratch, m, plane, w, a, &sa, &sb);
     /* The kernel computes rows in pairs, the second only above its geometry's last row. */
     xnn_conv_chw_geometry g = j->geo;
     g.oh = b;
