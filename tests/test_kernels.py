@@ -253,6 +253,24 @@ def test_lrn(isa):
                 assert np.all(y[n:] == 7.0), what + ": wrote past the end"
 
 
+def test_pad_plane():
+    # Rows narrower than 16 floats take the per-row path, wider ones the chunked one; planes cut by the
+    # stride or by the rows, no padding, padding wider than a chunk, interiors of 1-3, 4-7, 8-15 and 16+.
+    rng = np.random.default_rng(5)
+    cases = [(3, 3, 5, 5, 1, 1), (28, 28, 30, 30, 1, 1), (14, 14, 16, 16, 1, 1), (7, 7, 10, 10, 1, 2),
+             (5, 2, 9, 19, 3, 17), (6, 5, 8, 16, 1, 1), (4, 9, 7, 40, 2, 20), (3, 17, 5, 17, 0, 0),
+             (3, 17, 5, 18, 1, 1), (10, 33, 6, 36, 2, 3), (4, 20, 8, 18, 1, 2), (4, 1, 6, 16, 1, 7),
+             (2, 3, 4, 16, 0, 13), (5, 5, 3, 16, 4, 0), (2, 4, 2, 20, 2, 0), (56, 56, 58, 58, 1, 1)]
+    for ih, iw, rows, stride, top, left in cases:
+        x = rng.standard_normal((ih, iw)).astype(np.float32)
+        got = T.pad_plane(x, rows, stride, top, left)
+        want = np.zeros((rows + top + ih, stride + left + iw), np.float32)
+        want[top:top + ih, left:left + iw] = x
+        what = f"pad_plane {ih}x{iw} -> {rows}x{stride} at ({top}, {left})"
+        assert np.array_equal(got[:rows], want[:rows, :stride]), what
+        assert np.isnan(got[rows]).all(), what + ": wrote past the plane"
+
+
 @pytest.mark.parametrize("isa", [i for i in ISAS if has(i, "maxpool_padded")])
 def test_maxpool_padded(isa):
     rng = np.random.default_rng(3)

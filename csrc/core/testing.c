@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/kernels.h"
+#include "ops/ops.h"
 
 int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, int in_place, const float* a,
                      const float* b, const float* bias, const float* residual, const xnn_f32_act_params* act,
@@ -207,6 +208,11 @@ int xnn_testing_lrn(const char* isa, size_t n, size_t taps, const float* rows, s
   if (!ks) return 0;
   ks->lrn(n, taps, rows, stride, x, k, alpha, beta, y);
   return 1;
+}
+
+void xnn_testing_pad_plane(float* dst, size_t rows, size_t stride, const float* src, size_t ih, size_t iw, size_t top,
+                           size_t left) {
+  xnn_pad_plane(dst, rows, stride, src, ih, iw, top, left);
 }
 
 int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,

@@ -45,6 +45,9 @@ XNN_INTERNAL int xnn_testing_vaddc(const char* isa, size_t n, const float* x, fl
 /* y (n floats) by the set's LRN kernel over `taps` rows of n floats, `stride` apart (kernels/lrn.h). */
 XNN_INTERNAL int xnn_testing_lrn(const char* isa, size_t n, size_t taps, const float* rows, size_t stride,
                                  const float* x, float k, float alpha, float beta, float* y);
+/* xnn_pad_plane (ops/ops.h): the runtime's zero padding of one plane. */
+XNN_INTERNAL void xnn_testing_pad_plane(float* dst, size_t rows, size_t stride, const float* src, size_t ih, size_t iw,
+                                        size_t top, size_t left);
 XNN_INTERNAL int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                                      const float* in, size_t in_stride, float* out);
 XNN_INTERNAL int xnn_testing_winograd(const char* isa, size_t tile, size_t tiles, const float* in, size_t in_stride,

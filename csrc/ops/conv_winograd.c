@@ -117,7 +117,10 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   p.tiles_y = div_up(oh, p.tile);
   p.tiles = p.tiles_x * p.tiles_y;
   p.pad_rows = p.tiles_y * p.tile + 2;
-  p.pad_stride = p.tiles_x * p.tile + 2 + XNN_WINO43_EXTRA;
+  /* No slack per row: what an input transform reads past a row's last patch column (XNN_WINO43_EXTRA) lands
+   * in the next row and only in lanes of tiles it does not store, so the planes need it once, after the
+   * last. With it in every row, a 28x28 plane took 110 floats a row instead of 30: 3.7x the cache. */
+  p.pad_stride = p.tiles_x * p.tile + 2;
   /* V block (36 x cin x nb) about 512 KB; M chunk (36 x mc x nb) about 256 KB. */
   size_t nb = (131072 / (E * ic)) / nr * nr;
   nb = XNN_MAX(nb, nr);

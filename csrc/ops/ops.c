@@ -209,6 +209,22 @@ int64_t xnn_dims_product(const xnn_shape* s, int32_t from, int32_t to) {
 void xnn_pad_plane(float* dst, size_t rows, size_t stride, const float* src, size_t ih, size_t iw, size_t top,
                    size_t left) {
   const size_t copy = left < stride ? XNN_MIN(iw, stride - left) : 0;
+  const size_t first = XNN_MIN(top, rows), end = XNN_MIN(top + ih, rows);
+  if (copy == iw && stride >= 16) {
+    /* Three calls of variable size a row cost more than the copy on small maps (Winograd pads every input
+     * plane of a 3x3 layer: a 28x28x128 input took 0.09 ms). Here: the rows above and below in one call
+     * each, each row's borders in fixed-size stores of 16 floats (inside the row, overlapping its
+     * interior), then the interiors over them. */
+    memset(dst, 0, first * stride * sizeof(float));
+    memset(dst + end * stride, 0, (rows - end) * stride * sizeof(float));
+    for (size_t y = first; y < end; y++) {
+      float* row = dst + y * stride;
+      for (size_t x = 0; x < left; x += 16) memset(row + XNN_MIN(x, stride - 16), 0, 16 * sizeof(float));
+      for (size_t x = left + iw; x < stride; x += 16) memset(row + XNN_MIN(x, stride - 16), 0, 16 * sizeof(float));
+    }
+    if (end > first) xnn_copy_rows(dst + first * stride + left, stride, src, end - first, iw);
+    return;
+  }
   for (size_t y = 0; y < rows; y++) {
     float* row = dst + y * stride;
     if (y < top || y - top >= ih) {

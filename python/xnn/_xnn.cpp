@@ -449,6 +449,16 @@ PYBIND11_MODULE(_xnn, m) {
                                   static_cast<size_t>(rows.shape(1)), x.data(), k, alpha, beta, y.mutable_data());
     return r ? py::object(y) : py::object(py::none());
   });
+  /* in (ih x iw) zero-padded into rows x stride floats by xnn_pad_plane, into a buffer of NaN with a row of
+   * NaN after it (returned whole: the caller checks that nothing past the plane was written). */
+  t.def("pad_plane", [](farr in, size_t rows, size_t stride, size_t top, size_t left) -> farr {
+    if (in.ndim() != 2) throw py::value_error("in must be 2-D");
+    farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows + 1), static_cast<py::ssize_t>(stride)});
+    std::fill(out.mutable_data(), out.mutable_data() + out.size(), NAN);
+    xnn_testing_pad_plane(out.mutable_data(), rows, stride, in.data(), static_cast<size_t>(in.shape(0)),
+                          static_cast<size_t>(in.shape(1)), top, left);
+    return out;
+  });
   t.def("maxpool", [](const std::string& isa, size_t oh, size_t ow, size_t kh, size_t kw, size_t stride,
                       farr in) -> py::object {
     farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(oh), static_cast<py::ssize_t>(ow)});
