@@ -80,8 +80,8 @@ typedef struct xnn_f32_gemm_config {
   /* The tail tile for a block's last tail_nr or fewer columns (NULL: the narrow tiles take them). */
   xnn_f32_gemm_tail_ukernel_fn tail;
   uint32_t tail_nr;
-  /* A tile wider than NR for a block's last wide.nr - 1 or wide.nr columns (NULL: none): a 7x7 map's 49
-   * pixels in one tile instead of NR + a tail (xnn_f32_gemm_panel). */
+  /* A tile wider than NR for a block's last wide.nr columns exactly (NULL: none): a 7x7 map's 49 pixels in
+   * one tile instead of NR + a tail (xnn_f32_gemm_panel). */
   xnn_f32_gemm_tile wide;
   /* Every tile of the config (and its tail) honours XNN_GEMM_ADD_BIAS. */
   uint32_t add_bias;

@@ -116,7 +116,9 @@ void xnn_f32_fc__ref(size_t batch, size_t n, size_t k, const float* x, const flo
 
 xnn_f32_gemm_tile xnn_f32_gemm_panel(const xnn_f32_gemm_config* g, size_t cols) {
   const xnn_f32_gemm_tile full = {g->ukernel, g->nr};
-  if (g->wide.ukernel && cols + 1 >= g->wide.nr && cols <= g->wide.nr) return g->wide;
+  /* Not for NR columns: the full tile does them faster (AVX-512's 8x48 runs two K steps an iteration, the
+   * 8x49 one: a block's last 48 columns on the 8x49 tile had ResNet-50 and MobileNet v2 2-3% slower). */
+  if (g->wide.ukernel && cols == g->wide.nr) return g->wide;
   /* The tail tile, but for exactly a narrow tile's width (AVX-512's 8x16 fills its lanes there, and the
    * tail's two weight streams were slower from L3: ResNet-50's 14x14 Winograd layers, 16 tiles, took 6%
    * longer) and for one column (the GEMV tile is 1.5x faster there: the tail's narrowest instance
