@@ -17,6 +17,11 @@ the runtime's own form (``Runner.prepare_input``: NHWC for TFLite, an ``ncnn.Mat
 ``MNN.Tensor``, a ``torch`` tensor), i.e. the runtime's inference call with the input set and the
 outputs fetched.
 
+The host's own float32 roof is timed in the same rounds: numpy's ``matmul`` of two 1024 x 1024 float32
+matrices (its BLAS limited to ``N`` threads) runs in a worker of its own, in the rotation like a runtime
+(``--no-roof`` leaves it out). Its GFLOP/s is what a tuned GEMM gets from these cores in the same minutes
+as the runtimes' times, so that xnn's GFLOP/s can be read against it on a host whose speed moves.
+
 Before timing, the outputs of all runtimes on the benchmark input are compared: every pair must
 agree within ``--tol`` (max |a - b| <= 1e-4 * max |a|). If a pair does not, the float64 numpy
 result of the Caffe net (``caffe_tools.numpy_forward``) decides: a runtime off from it by more
@@ -99,6 +104,37 @@ SHORT = {"xnn": "xnn", "onnxruntime": "ort", "opencv": "opencv", "mnn": "mnn", "
          "tflite": "tflite", "torch": "torch"}
 
 
+ROOF = "sgemm"  # the float32 GEMM roof, timed as a pseudo-runtime (not a peer)
+ROOF_N = 1024
+
+
+class SgemmRoof:
+    """numpy's float32 matmul (ROOF_N^3) with a runner's interface: what a tuned GEMM gets from the cores."""
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(0)
+        self.a = rng.standard_normal((ROOF_N, ROOF_N), dtype=np.float32)
+        self.b = rng.standard_normal((ROOF_N, ROOF_N), dtype=np.float32)
+        self.c = np.empty((ROOF_N, ROOF_N), dtype=np.float32)
+
+    def version(self) -> str:
+        return f"numpy {np.__version__}"
+
+    def prepare_input(self, x) -> None:
+        return None
+
+    def predict(self, xi) -> None:
+        np.matmul(self.a, self.b, out=self.c)
+
+    def macs(self) -> int:
+        return ROOF_N ** 3
+
+
+def blas_threads_env(threads: int) -> Dict[str, str]:
+    """Environment variables that limit numpy's BLAS (OpenBLAS, MKL, BLIS) pool to `threads`."""
+    return {k: str(threads) for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")}
+
+
 # --------------------------------------------------------------------------------------------
 # pipe protocol: 8-byte length + pickle
 # --------------------------------------------------------------------------------------------
@@ -133,9 +169,12 @@ def worker_main(runtime: str, model: str, threads: int, winograd: Optional[bool]
     proto_in = os.fdopen(os.dup(0), "rb")
     try:
         t0 = time.perf_counter()
-        bm = models.prepare(model)
-        kwargs = {"winograd": winograd} if runtime == "opencv" else {}
-        runner = models.load_runner(runtime, bm, threads, **kwargs)
+        if runtime == ROOF:
+            bm, runner = None, SgemmRoof()
+        else:
+            bm = models.prepare(model)
+            kwargs = {"winograd": winograd} if runtime == "opencv" else {}
+            runner = models.load_runner(runtime, bm, threads, **kwargs)
         load_ms = (time.perf_counter() - t0) * 1e3
         _send(proto_out, {"ok": True, "pid": os.getpid(), "load_ms": load_ms,
                           "version": runner.version()})
@@ -146,7 +185,7 @@ def worker_main(runtime: str, model: str, threads: int, winograd: Optional[bool]
         _send(proto_out, {"ok": False, "error": traceback.format_exc()})
         return 1
 
-    x = bm.make_input()
+    x = bm.make_input() if bm is not None else None
     xi = runner.prepare_input(x)                    # the runtime's own input form, made untimed
     while True:
         try:
@@ -225,6 +264,8 @@ class Worker:
             cmd += ["--opencv-winograd", "on" if winograd else "off"]
         env = dict(os.environ)
         env["OMP_NUM_THREADS"] = str(threads)       # in case a runtime's pool is OpenMP-based
+        if runtime == ROOF:
+            env.update(blas_threads_env(threads))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.stopped = False
         self.info: Dict = {}
@@ -380,9 +421,12 @@ def run_config(model: str, threads: int, args) -> Dict:
         runtimes = [rt for rt in args.runtimes if rt in workers]
         for w in workers.values():
             w.request("set_input", x=x)
+        if args.roof:
+            workers[ROOF] = Worker(ROOF, model, threads, None)
+            workers[ROOF].wait_ready()
 
         # ---- agreement
-        outs = {rt: w.request("outputs")["outputs"] for rt, w in workers.items()}
+        outs = {rt: workers[rt].request("outputs")["outputs"] for rt in runtimes}
         ref_err, notes = check_agreement(bm, x, workers, outs, args.tol, winograd)
         agreement = models.agreement_report(outs)
         print(f"[bench] {model} t{threads}: outputs agree (" +
@@ -391,10 +435,11 @@ def run_config(model: str, threads: int, args) -> Dict:
         macs = workers["xnn"].request("macs")["macs"] if "xnn" in workers else None
 
         # ---- interleaved rounds
-        samples: Dict[str, List[float]] = {rt: [] for rt in runtimes}
-        round_medians: Dict[str, List[float]] = {rt: [] for rt in runtimes}
+        timed = runtimes + ([ROOF] if args.roof else [])
+        samples: Dict[str, List[float]] = {rt: [] for rt in timed}
+        round_medians: Dict[str, List[float]] = {rt: [] for rt in timed}
         for r in range(args.rounds):
-            order = runtimes[r % len(runtimes):] + runtimes[:r % len(runtimes)]
+            order = timed[r % len(timed):] + timed[:r % len(timed)]
             for rt in order:
                 if args.isolate:
                     # Stop every other runtime's process, so that none of their idle pool threads (OpenMP
@@ -423,6 +468,12 @@ def run_config(model: str, threads: int, args) -> Dict:
         for w in workers.values():
             w.close()
 
+    roof = None
+    if ROOF in samples:
+        g = 2.0 * ROOF_N ** 3 / (np.asarray(samples.pop(ROOF)) * 1e-3) / 1e9
+        roof = {"median_gflops": float(np.median(g)), "p10_gflops": float(np.percentile(g, 10)),
+                "p90_gflops": float(np.percentile(g, 90))}
+        round_medians.pop(ROOF)
     stats = {}
     for rt, ts in samples.items():
         a = np.asarray(ts)
@@ -442,7 +493,8 @@ def run_config(model: str, threads: int, args) -> Dict:
                   "p90": float(np.percentile(per_round, 90))}
     return {"model": model, "threads": threads, "input_shape": bm.input_shape, "macs": macs,
             "runtimes": runtimes, "skipped": skipped,
-            "stats": stats, "fastest_peer": fastest, "ratio": ratio, "paired": paired, "agreement": agreement,
+            "stats": stats, "roof": roof, "fastest_peer": fastest, "ratio": ratio, "paired": paired,
+            "agreement": agreement,
             "ref_err": ref_err, "notes": notes, "profile": profile, "kinds": layer_kinds(bm),
             "versions": {rt: i["version"] for rt, i in infos.items()},
             "load_ms": {rt: i["load_ms"] for rt, i in infos.items()}}
@@ -567,13 +619,22 @@ def markdown_section(results: Sequence[Dict], args, command: str, elapsed_s: flo
              "into the convolutions.")
     L.append("- GFLOP/s = 2 x MACs / median time, MACs = sum of xnn `model.layer_shapes()` macs "
              "(every layer, including BatchNorm/Scale/ReLU element counts).")
+    if any(r.get("roof") for r in results):
+        L.append(f"- sgemm roof = numpy's float32 `matmul` of two {ROOF_N} x {ROOF_N} matrices (its BLAS limited to "
+                 "N threads), timed in the same interleaved rounds as the runtimes: median GFLOP/s (p10–p90 "
+                 "over its runs). xnn / roof = xnn's GFLOP/s over that median: how much of what a tuned GEMM "
+                 "gets from these cores in the same minutes the whole network reaches (Winograd layers count "
+                 "their direct MACs: a network can pass 1).")
     L.append("- ratio = xnn median / fastest peer median (> 1: xnn is slower). paired = the median (p10–p90) "
              "over rounds of xnn's median in a round / that peer's median in the same round: the two are timed "
              "a few hundred ms apart, so a change of the shared host's state between rounds moves both.")
     L.append("")
     head = ["model", "threads"] + [f"{SHORT[rt]} median ms (p10–p90)" for rt in runtimes]
+    has_roof = any(r.get("roof") for r in results)
     if "xnn" in runtimes:
         head += ["xnn GFLOP/s"]
+    if has_roof:
+        head += ["sgemm roof GFLOP/s (p10–p90)"] + (["xnn / roof"] if "xnn" in runtimes else [])
     if "xnn" in runtimes and len(runtimes) > 1:
         head += ["xnn / fastest peer", "paired (p10–p90)"]
     L.append("| " + " | ".join(head) + " |")
@@ -589,6 +650,12 @@ def markdown_section(results: Sequence[Dict], args, command: str, elapsed_s: flo
         if "xnn" in runtimes:
             g = res["stats"].get("xnn", {}).get("gflops")
             row.append(f"{g:.1f}" if g is not None else "–")
+        if has_roof:
+            rf = res.get("roof")
+            row.append(f"{rf['median_gflops']:.0f} ({rf['p10_gflops']:.0f}–{rf['p90_gflops']:.0f})" if rf else "–")
+            if "xnn" in runtimes:
+                g = res["stats"].get("xnn", {}).get("gflops")
+                row.append(f"{g / rf['median_gflops']:.2f}" if rf and g is not None else "–")
         if "xnn" in runtimes and len(runtimes) > 1:
             row.append(f"**{res['ratio']:.2f}** (vs {SHORT[res['fastest_peer']]})" if res["ratio"] is not None
                        else "–")
@@ -689,7 +756,7 @@ def write_markdown(path: Path, section: str) -> None:
 
 def print_table(results: Sequence[Dict], runtimes: Sequence[str]) -> None:
     print(f"{'model':<18}{'thr':>4}" + "".join(f"{SHORT[rt] + ' ms (p10-p90)':>26}" for rt in runtimes) +
-          f"{'xnn GF/s':>10}{'xnn/best':>16}{'paired':>8}")
+          f"{'xnn GF/s':>10}{'roof GF/s':>11}{'xnn/best':>16}{'paired':>8}")
     for r in results:
         line = f"{r['model']:<18}{r['threads']:>4}"
         for rt in runtimes:
@@ -701,6 +768,8 @@ def print_table(results: Sequence[Dict], runtimes: Sequence[str]) -> None:
             line += f"{cell:>26}"
         g = r["stats"].get("xnn", {}).get("gflops")
         line += f"{'-' if g is None else f'{g:.1f}':>10}"
+        rf = r.get("roof")
+        line += f"{'-' if not rf else format(rf['median_gflops'], '.0f'):>11}"
         rs = "-" if r["ratio"] is None else f"{r['ratio']:.2f} ({SHORT[r['fastest_peer']]})"
         line += f"{rs:>16}"
         line += f"{'-' if not r.get('paired') else format(r['paired']['median'], '.2f'):>8}"
@@ -729,7 +798,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--profile-runs", type=int, default=20, help="xnn model.profile runs (0: no profile)")
     ap.add_argument("--top-layers", type=int, default=6)
     ap.add_argument("--markdown", type=Path, help="(re)write the results section of this markdown file")
-    ap.add_argument("--worker", choices=models.RUNTIMES, help=argparse.SUPPRESS)
+    ap.add_argument("--no-roof", dest="roof", action="store_false",
+                    help="do not time numpy's float32 matmul (the host's GEMM roof) in the rounds")
+    ap.add_argument("--worker", choices=list(models.RUNTIMES) + [ROOF], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.worker:
