@@ -987,17 +987,33 @@ def test_threads_identical(name, threads):
 
 def pw_dw_model(case, num_threads=None):
     """A 1x1 convolution + ReLU, then a 3x3 stride-2 depthwise one + ReLU reading only its output: the pair
-    the planner runs as one where that output is larger than L2."""
-    n, c, h, w, m = case
+    the planner runs as one where that output is larger than L2. A sixth field in `case` prunes the 1x1
+    weights (three in four zeros, one by one for 1, in blocks of that many output channels at one input
+    position otherwise) and loads them forced onto the sparse kernels (XNN_SPARSE=1)."""
+    import os
+    n, c, h, w, m = case[:5]
     rng = rng_for("pw_dw", case)
     w1, b1 = randn(rng, m, c, 1, 1, scale=1.0 / np.sqrt(c)), randn(rng, m)
+    if len(case) > 5:
+        block = case[5]
+        keep = np.repeat(rng.random((m // block, c)) < 0.25, block, axis=0)
+        w1 = np.where(keep[:, :, None, None], w1, np.float32(0))
     w2, b2 = randn(rng, m, 1, 3, 3, scale=1.0 / 3), randn(rng, m)
     proto = net_text({"data": (n, c, h, w)},
                      layer("pw", "Convolution", "data", "pw", conv_param(m, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)),
                      layer("pw_relu", "ReLU", "pw", "pw"),
                      layer("dw", "Convolution", "pw", "dw", conv_param(m, (3, 3), (2, 2), (1, 1), (1, 1), m, True)),
                      layer("dw_relu", "ReLU", "dw", "dw"))
-    model = load(proto, {"pw": [w1, b1], "dw": [w2, b2]}, num_threads=num_threads)
+    saved = os.environ.get("XNN_SPARSE")
+    if len(case) > 5:
+        os.environ["XNN_SPARSE"] = "1"
+    try:
+        model = load(proto, {"pw": [w1, b1], "dw": [w2, b2]}, num_threads=num_threads)
+    finally:
+        if saved is None:
+            os.environ.pop("XNN_SPARSE", None)
+        else:
+            os.environ["XNN_SPARSE"] = saved
     x = randn(rng, n, c, h, w)
     mid = ref.relu(ref.conv2d(x, w1, b1))
     want = ref.relu(ref.conv2d(mid, w2, b2, (2, 2), (1, 1), (1, 1), m))
@@ -1007,6 +1023,9 @@ def pw_dw_model(case, num_threads=None):
 # Odd heights, widths past and below the depthwise kernel's 14-column two-rows-a-vector limit, a pointwise band
 # ending in a partial tile (50 columns), a batch of two.
 PW_DW_CASES = [(1, 8, 40, 37, 24), (1, 5, 30, 13, 16), (2, 6, 23, 50, 40)]
+# The same with the 1x1 layer pruned and sparse, in blocks of 4 and one by one. The pair takes blocks only, and
+# only where the sparse kernel reads its input in place (1024 pixels or more): the other cases run apart.
+PW_DW_SPARSE_CASES = [(1, 8, 40, 37, 24, 4), (1, 5, 30, 13, 16, 4), (2, 6, 23, 50, 40, 4), (1, 8, 40, 37, 24, 1)]
 
 def conv_pool_model(case, num_threads=None):
     """A network's first convolution (few input channels, stride 2) + ReLU, then a max pool without top or left
@@ -1091,6 +1110,21 @@ def test_pointwise_depthwise_pair(isa, l2_bytes, tmp_path):
         return h >= 2 * nt and m * h * w * 4 >= l2_bytes
 
     check_pair(isa, pw_dw_model, PW_DW_CASES, "dw", pairs, l2_bytes, tmp_path)
+
+
+@pytest.mark.parametrize("l2_bytes", [16384, 131072])
+def test_sparse_pointwise_depthwise_pair(isa, l2_bytes, tmp_path):
+    """The pair with its 1x1 layer on the blocked sparse kernel (pruned in blocks, XNN_SPARSE=1), which it runs on
+    each band's rows in place; weights pruned one by one, or a map too small to read in place, run apart."""
+    for case in PW_DW_SPARSE_CASES:
+        model, _, _ = pw_dw_model(case)
+        assert "[sparse:" in next(p.type for p in model.layer_shapes() if p.name == "pw"), case
+
+    def pairs(case, nt):
+        n, c, h, w, m, block = case
+        return block > 1 and h >= 2 * nt and m * h * w * 4 >= l2_bytes and h * w >= 1024
+
+    check_pair(isa, pw_dw_model, PW_DW_SPARSE_CASES, "dw", pairs, l2_bytes, tmp_path)
 
 
 @pytest.mark.parametrize("l2_bytes", [16384, 131072])

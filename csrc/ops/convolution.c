@@ -826,6 +826,10 @@ typedef struct pw_dw_job {
   size_t h, w, oh, ow, s, m, kdim;
   size_t cap, band;    /* scratch rows per channel; depthwise output rows per band */
   size_t threads;
+  /* A pruned pointwise layer (XNN_CONV_SPARSE): its node (the packed weights), kernel and block. */
+  const xnn_node* pn;
+  xnn_f32_spmm_ukernel_fn spmm;
+  size_t sparse_block;
 } pw_dw_job;
 
 /* The narrowest tile with vector columns: the last columns of a band narrower than it are packed. */
@@ -853,6 +857,11 @@ static void pw_rows(const pw_dw_job* j, size_t r0, size_t r1, float* dst, float*
   const xnn_f32_gemm_tile last = narrowest_tile(g);
   const size_t cols = (r1 - r0) * j->w, pixels = j->h * j->w, ldc = j->cap * j->w, kdim = j->kdim;
   const float* b = j->in + r0 * j->w;
+  if (j->spmm) {
+    const xnn_sparse_block blk = {0, j->m, cols, b, pixels, dst, ldc, NULL};
+    xnn_sparse_run(j->pn, 0, j->m, j->sparse_block, j->spmm, &blk, &j->pc->act);
+    return;
+  }
   /* Columns past the last whole tile of the narrowest width, packed once for every row panel. */
   const size_t packed_from = cols / last.nr * last.nr, rest = cols - packed_from;
   if (rest) {
@@ -917,11 +926,20 @@ static size_t pw_dw_workspace(const xnn_node* n, const xnn_node* next, const xnn
                               const xnn_op_plan* plan) {
   const xnn_conv_params *pc = &n->p.conv, *dc = &next->p.conv;
   if (!XNN_DWCONV3X3P1 || next->op != XNN_OP_CONVOLUTION || !is_pointwise(pc) || pc->group != 1 ||
-      pc->algo != XNN_CONV_GEMM || pc->residual || !is_depthwise(dc) || dc->residual || dc->cin != pc->num_output ||
-      !dw3x3p1_kernel(dc, plan->kernels) || n->num_weights < 1)
+      (pc->algo != XNN_CONV_GEMM && pc->algo != XNN_CONV_SPARSE) || pc->residual || !is_depthwise(dc) ||
+      dc->residual || dc->cin != pc->num_output || !dw3x3p1_kernel(dc, plan->kernels) || n->num_weights < 1)
     return 0;
   const xnn_shape* mid = &t[n->outputs[0]].shape;
   const size_t m = (size_t)mid->dims[1], h = (size_t)mid->dims[2], w = (size_t)mid->dims[3];
+  /* A pruned pointwise layer pairs where its kernel reads the input in place, as a band's rows are, and
+   * where its weights are in blocks: the blocked kernel computes each pixel alike wherever a call starts,
+   * so a band's rows come out as the layer alone computes them, whatever the threads (the one-channel
+   * kernels take a call's last pixels on a narrower tile, in another order). MobileNet v1 pruned to 80% in
+   * blocks of 4, one thread: its 112x112 32 -> 64 layer and the stride-2 depthwise one after it 0.42 ms
+   * apart (0.28 + 0.14), 0.20 as a pair; the network 1.95x -> 2.06x the dense one. */
+  if (pc->algo == XNN_CONV_SPARSE &&
+      (pc->sparse_block < 2 || !sparse_reads_in_place(pc, h * w, (size_t)pc->cin)))
+    return 0;
   if (dc->sh != 2 || m * h * w * sizeof(float) < xnn_cpu_l2_bytes() || h < 2 * plan->num_threads) return 0;
   const size_t s = (size_t)dc->sh, cap = pw_dw_band(m, w, s) * s + 2;
   return plan->num_threads * pw_dw_stride(m, cap, w, (size_t)pc->cin, &plan->kernels->gemm) * sizeof(float) + 64;
@@ -950,6 +968,10 @@ static void pw_dw_run(const xnn_node* n, const xnn_node* next, const xnn_run_ctx
   j.threads = (size_t)xnn_threadpool_size(ctx->pool);
   j.workspace = ctx->workspace;
   j.stride = pw_dw_stride(j.m, j.cap, j.w, j.kdim, &j.k->gemm);
+  j.pn = n;
+  j.sparse_block = (size_t)j.pc->sparse_block;
+  size_t tile;
+  j.spmm = j.pc->algo == XNN_CONV_SPARSE ? xnn_sparse_kernel(j.k, j.kdim, j.sparse_block, &tile) : NULL;
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * j.kdim * j.h * j.w;
     j.out = out->data + (size_t)b * j.m * j.oh * j.ow;
