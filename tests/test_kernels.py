@@ -161,6 +161,25 @@ def test_spmm(isa, variant, zeros):
                       *ACTS["identity"]) is None
 
 
+@pytest.mark.parametrize("isa", ISAS)
+def test_spmm_blocked_alike_anywhere(isa):
+    """The blocked SpMM kernel computes each pixel the same way wherever a call's pixels start (the pointwise +
+    depthwise pair runs it on bands of rows and needs a band's pixels as the layer alone computes them): a call
+    on pixels [s, s + n) gives bit for bit what the call on all pixels gives there."""
+    if not has(isa, "spmm_blocked"):
+        return
+    rng = np.random.default_rng(7)
+    for pixels, channels, k in [(100, 8, 24), (197, 12, 40), (64, 4, 7)]:
+        w = block_pruned(rng, (channels, k), 0.75)
+        x = rng.standard_normal((k, pixels)).astype(np.float32)
+        bias = rng.standard_normal(channels).astype(np.float32)
+        whole = T.spmm(isa, VARIANTS["blocked"], pixels, x, w, bias, None, pixels, *ACTS["relu"])
+        for s, n in [(1, 37), (5, pixels - 5), (17, 15), (31, 33), (pixels - 3, 3)]:
+            part = T.spmm(isa, VARIANTS["blocked"], n, np.ascontiguousarray(x[:, s:s + n]), w, bias, None, n,
+                          *ACTS["relu"])
+            assert np.array_equal(part[:, :n], whole[:, s:s + n]), f"{isa} pixels [{s}, {s + n}) of {pixels}"
+
+
 def test_gemm_tiles():
     """Each set's GEMM tiles: the full tile and the narrow ones for column tails (all reached by test_gemm)."""
     want = {"ref": "4x16 4x8 4x1", "avx2": "6x16 6x8 6x1", "avx512": "8x48 8x32 8x16 8x1 tail 16x24 wide 8x49",

@@ -932,11 +932,11 @@ static size_t pw_dw_workspace(const xnn_node* n, const xnn_node* next, const xnn
   const xnn_shape* mid = &t[n->outputs[0]].shape;
   const size_t m = (size_t)mid->dims[1], h = (size_t)mid->dims[2], w = (size_t)mid->dims[3];
   /* A pruned pointwise layer pairs where its kernel reads the input in place, as a band's rows are, and
-   * where its weights are in blocks: the blocked kernel computes each pixel alike wherever a call starts,
-   * so a band's rows come out as the layer alone computes them, whatever the threads (the one-channel
-   * kernels take a call's last pixels on a narrower tile, in another order). MobileNet v1 pruned to 80% in
-   * blocks of 4, one thread: its 112x112 32 -> 64 layer and the stride-2 depthwise one after it 0.42 ms
-   * apart (0.28 + 0.14), 0.20 as a pair; the network 1.95x -> 2.06x the dense one. */
+   * where its weights are in blocks, whose kernel computes each pixel alike wherever a call starts
+   * (kernels/spmm.h): a band's rows then come out as the layer alone computes them, whatever the threads.
+   * MobileNet v1 pruned to 80% in blocks of 4, one thread: its 112x112 32 -> 64 layer and the stride-2
+   * depthwise one after it 0.42 ms apart (0.28 + 0.14), 0.20 as a pair; the network 1.95x -> 2.06x the
+   * dense one. */
   if (pc->algo == XNN_CONV_SPARSE &&
       (pc->sparse_block < 2 || !sparse_reads_in_place(pc, h * w, (size_t)pc->cin)))
     return 0;
