@@ -21,8 +21,9 @@
  * stored): per block its B biases, then for each of its columns the B values; `rows` one per column;
  * `nnz` one per block (its columns); `channels` a multiple of B. Each input row a tile loads then feeds B
  * multiply-adds instead of one, which moves these kernels from load-bound to FMA-bound. They compute every
- * pixel alike wherever a call's pixels start (the pointwise + depthwise pair runs them on bands of rows);
- * the one-channel kernels need not (a call's last pixels may go to a narrower tile, summed in another order). */
+ * pixel alike wherever a call's pixels start (the pointwise + depthwise pair calls them on bands of rows as
+ * they fall); the one-channel kernels need not (a call's last pixels may go to a narrower tile, summed in
+ * another order). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

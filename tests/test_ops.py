@@ -1023,9 +1023,11 @@ def pw_dw_model(case, num_threads=None):
 # Odd heights, widths past and below the depthwise kernel's 14-column two-rows-a-vector limit, a pointwise band
 # ending in a partial tile (50 columns), a batch of two.
 PW_DW_CASES = [(1, 8, 40, 37, 24), (1, 5, 30, 13, 16), (2, 6, 23, 50, 40)]
-# The same with the 1x1 layer pruned and sparse, in blocks of 4 and one by one. The pair takes blocks only, and
-# only where the sparse kernel reads its input in place (1024 pixels or more): the other cases run apart.
-PW_DW_SPARSE_CASES = [(1, 8, 40, 37, 24, 4), (1, 5, 30, 13, 16, 4), (2, 6, 23, 50, 40, 4), (1, 8, 40, 37, 24, 1)]
+# The same with the 1x1 layer pruned and sparse, in blocks of 4 and one by one (whose kernels take a call's last
+# pixels in another order: the bands cut their tiles). The pair takes them where the sparse kernel reads its
+# input in place (1024 pixels or more): the second case runs apart.
+PW_DW_SPARSE_CASES = [(1, 8, 40, 37, 24, 4), (1, 5, 30, 13, 16, 4), (2, 6, 23, 50, 40, 4), (1, 8, 40, 37, 24, 1),
+                      (2, 6, 23, 50, 40, 1)]
 
 def conv_pool_model(case, num_threads=None):
     """A network's first convolution (few input channels, stride 2) + ReLU, then a max pool without top or left
@@ -1114,15 +1116,16 @@ def test_pointwise_depthwise_pair(isa, l2_bytes, tmp_path):
 
 @pytest.mark.parametrize("l2_bytes", [16384, 131072])
 def test_sparse_pointwise_depthwise_pair(isa, l2_bytes, tmp_path):
-    """The pair with its 1x1 layer on the blocked sparse kernel (pruned in blocks, XNN_SPARSE=1), which it runs on
-    each band's rows in place; weights pruned one by one, or a map too small to read in place, run apart."""
+    """The pair with its 1x1 layer on the sparse kernels (pruned in blocks or one by one, XNN_SPARSE=1), which it
+    runs on each band's rows in place in the tiles of the layer alone; a map too small to read in place runs
+    apart."""
     for case in PW_DW_SPARSE_CASES:
         model, _, _ = pw_dw_model(case)
         assert "[sparse:" in next(p.type for p in model.layer_shapes() if p.name == "pw"), case
 
     def pairs(case, nt):
-        n, c, h, w, m, block = case
-        return block > 1 and h >= 2 * nt and m * h * w * 4 >= l2_bytes and h * w >= 1024
+        n, c, h, w, m, _ = case
+        return h >= 2 * nt and m * h * w * 4 >= l2_bytes and h * w >= 1024
 
     check_pair(isa, pw_dw_model, PW_DW_SPARSE_CASES, "dw", pairs, l2_bytes, tmp_path)
 

@@ -826,10 +826,10 @@ typedef struct pw_dw_job {
   size_t h, w, oh, ow, s, m, kdim;
   size_t cap, band;    /* scratch rows per channel; depthwise output rows per band */
   size_t threads;
-  /* A pruned pointwise layer (XNN_CONV_SPARSE): its node (the packed weights), kernel and block. */
+  /* A pruned pointwise layer (XNN_CONV_SPARSE): its node (the packed weights), kernel, tile and block. */
   const xnn_node* pn;
   xnn_f32_spmm_ukernel_fn spmm;
-  size_t sparse_block;
+  size_t spmm_tile, sparse_block;
 } pw_dw_job;
 
 /* The narrowest tile with vector columns: the last columns of a band narrower than it are packed. */
@@ -846,9 +846,17 @@ static size_t pw_dw_band(size_t m, size_t w, size_t s) {
   return rows > 2 + s ? (rows - 2) / s : 1;
 }
 
-/* Floats of one thread's scratch: the rows, then the packed last columns (K rows of the narrowest tile). */
-static size_t pw_dw_stride(size_t m, size_t cap, size_t w, size_t kdim, const xnn_f32_gemm_config* g) {
-  return round_up(m * cap * w + kdim * narrowest_tile(g).nr, 16);
+/* Floats of one thread's scratch: the rows, then the packed last columns (K rows of the narrowest tile) or,
+ * for a sparse layer, one kernel tile of pixels of every channel (spmm_tile: 0 for a dense layer; pw_rows). */
+static size_t pw_dw_stride(size_t m, size_t cap, size_t w, size_t kdim, const xnn_f32_gemm_config* g,
+                           size_t spmm_tile) {
+  return round_up(m * cap * w + XNN_MAX(kdim * narrowest_tile(g).nr, m * spmm_tile), 16);
+}
+
+/* A pair's sparse pointwise layer on pixels [start, start + count) of the map into out (rows out_stride apart). */
+static void pw_sparse(const pw_dw_job* j, size_t start, size_t count, float* out, size_t out_stride) {
+  const xnn_sparse_block blk = {0, j->m, count, j->in + start, j->h * j->w, out, out_stride, NULL};
+  xnn_sparse_run(j->pn, 0, j->m, j->sparse_block, j->spmm, &blk, &j->pc->act);
 }
 
 /* Pointwise rows [r0, r1) into dst (rows of channel i at dst + i * cap * w). */
@@ -858,8 +866,25 @@ static void pw_rows(const pw_dw_job* j, size_t r0, size_t r1, float* dst, float*
   const size_t cols = (r1 - r0) * j->w, pixels = j->h * j->w, ldc = j->cap * j->w, kdim = j->kdim;
   const float* b = j->in + r0 * j->w;
   if (j->spmm) {
-    const xnn_sparse_block blk = {0, j->m, cols, b, pixels, dst, ldc, NULL};
-    xnn_sparse_run(j->pn, 0, j->m, j->sparse_block, j->spmm, &blk, &j->pc->act);
+    /* The kernel takes the pixels in the whole tiles it takes them in when the layer runs alone (from the
+     * map's first pixel, sparse_task), so that the band's rows come out bit for bit as they do there: a
+     * tile the band cuts is computed whole into the spare panel and the band's part of it copied. The
+     * blocked kernels compute every pixel alike wherever a call starts (kernels/spmm.h): one call. */
+    const size_t t = j->sparse_block > 1 ? 1 : j->spmm_tile, p0 = r0 * j->w, p1 = r1 * j->w;
+    for (size_t p = p0; p < p1;) {
+      const size_t q0 = p / t * t, q1 = XNN_MIN(q0 + t, pixels);
+      if (p == q0 && q1 <= p1) {
+        const size_t e = p1 == pixels ? pixels : p1 / t * t;
+        pw_sparse(j, p, e - p, dst + (p - p0), ldc);
+        p = e;
+      } else {
+        const size_t e = XNN_MIN(q1, p1);
+        pw_sparse(j, q0, q1 - q0, tail_panel, t);
+        for (size_t c = 0; c < j->m; c++)
+          memcpy(dst + c * ldc + (p - p0), tail_panel + c * t + (p - q0), (e - p) * sizeof(float));
+        p = e;
+      }
+    }
     return;
   }
   /* Columns past the last whole tile of the narrowest width, packed once for every row panel. */
@@ -931,18 +956,17 @@ static size_t pw_dw_workspace(const xnn_node* n, const xnn_node* next, const xnn
     return 0;
   const xnn_shape* mid = &t[n->outputs[0]].shape;
   const size_t m = (size_t)mid->dims[1], h = (size_t)mid->dims[2], w = (size_t)mid->dims[3];
-  /* A pruned pointwise layer pairs where its kernel reads the input in place, as a band's rows are, and
-   * where its weights are in blocks, whose kernel computes each pixel alike wherever a call starts
-   * (kernels/spmm.h): a band's rows then come out as the layer alone computes them, whatever the threads.
+  /* A pruned pointwise layer pairs where its kernel reads the input in place, as a band's rows are (pw_rows).
    * MobileNet v1 pruned to 80% in blocks of 4, one thread: its 112x112 32 -> 64 layer and the stride-2
    * depthwise one after it 0.42 ms apart (0.28 + 0.14), 0.20 as a pair; the network 1.95x -> 2.06x the
    * dense one. */
-  if (pc->algo == XNN_CONV_SPARSE &&
-      (pc->sparse_block < 2 || !sparse_reads_in_place(pc, h * w, (size_t)pc->cin)))
-    return 0;
+  if (pc->algo == XNN_CONV_SPARSE && !sparse_reads_in_place(pc, h * w, (size_t)pc->cin)) return 0;
   if (dc->sh != 2 || m * h * w * sizeof(float) < xnn_cpu_l2_bytes() || h < 2 * plan->num_threads) return 0;
   const size_t s = (size_t)dc->sh, cap = pw_dw_band(m, w, s) * s + 2;
-  return plan->num_threads * pw_dw_stride(m, cap, w, (size_t)pc->cin, &plan->kernels->gemm) * sizeof(float) + 64;
+  size_t tile = 0;
+  if (pc->algo == XNN_CONV_SPARSE) xnn_sparse_kernel(plan->kernels, (size_t)pc->cin, (size_t)pc->sparse_block, &tile);
+  return plan->num_threads * pw_dw_stride(m, cap, w, (size_t)pc->cin, &plan->kernels->gemm, tile) * sizeof(float) +
+         64;
 }
 
 static void pw_dw_run(const xnn_node* n, const xnn_node* next, const xnn_run_ctx* ctx) {
@@ -967,11 +991,11 @@ static void pw_dw_run(const xnn_node* n, const xnn_node* next, const xnn_run_ctx
   j.cap = j.band * j.s + 2;
   j.threads = (size_t)xnn_threadpool_size(ctx->pool);
   j.workspace = ctx->workspace;
-  j.stride = pw_dw_stride(j.m, j.cap, j.w, j.kdim, &j.k->gemm);
   j.pn = n;
   j.sparse_block = (size_t)j.pc->sparse_block;
-  size_t tile;
-  j.spmm = j.pc->algo == XNN_CONV_SPARSE ? xnn_sparse_kernel(j.k, j.kdim, j.sparse_block, &tile) : NULL;
+  j.spmm_tile = 0;
+  j.spmm = j.pc->algo == XNN_CONV_SPARSE ? xnn_sparse_kernel(j.k, j.kdim, j.sparse_block, &j.spmm_tile) : NULL;
+  j.stride = pw_dw_stride(j.m, j.cap, j.w, j.kdim, &j.k->gemm, j.spmm_tile);
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * j.kdim * j.h * j.w;
     j.out = out->data + (size_t)b * j.m * j.oh * j.ow;
