@@ -619,7 +619,8 @@ def markdown_section(results: Sequence[Dict], args, command: str, elapsed_s: flo
              "into the convolutions.")
     L.append("- GFLOP/s = 2 x MACs / median time, MACs = sum of xnn `model.layer_shapes()` macs "
              "(every layer, including BatchNorm/Scale/ReLU element counts).")
-    if any(r.get("roof") for r in results):
+    has_roof = any(r.get("roof") for r in results)
+    if has_roof:
         L.append(f"- sgemm roof = numpy's float32 `matmul` of two {ROOF_N} x {ROOF_N} matrices (its BLAS limited to "
                  "N threads), timed in the same interleaved rounds as the runtimes: median GFLOP/s (p10–p90 "
                  "over its runs). xnn / roof = xnn's GFLOP/s over that median: how much of what a tuned GEMM "
@@ -630,7 +631,6 @@ def markdown_section(results: Sequence[Dict], args, command: str, elapsed_s: flo
              "a few hundred ms apart, so a change of the shared host's state between rounds moves both.")
     L.append("")
     head = ["model", "threads"] + [f"{SHORT[rt]} median ms (p10–p90)" for rt in runtimes]
-    has_roof = any(r.get("roof") for r in results)
     if "xnn" in runtimes:
         head += ["xnn GFLOP/s"]
     if has_roof:
@@ -647,14 +647,13 @@ def markdown_section(results: Sequence[Dict], args, command: str, elapsed_s: flo
                 row.append("skipped" if rt in res["skipped"] else "–")
             else:
                 row.append(f"{fmt_ms(s['median_ms'])} ({fmt_ms(s['p10_ms'])}–{fmt_ms(s['p90_ms'])})")
+        g = res["stats"].get("xnn", {}).get("gflops")
         if "xnn" in runtimes:
-            g = res["stats"].get("xnn", {}).get("gflops")
             row.append(f"{g:.1f}" if g is not None else "–")
         if has_roof:
             rf = res.get("roof")
             row.append(f"{rf['median_gflops']:.0f} ({rf['p10_gflops']:.0f}–{rf['p90_gflops']:.0f})" if rf else "–")
             if "xnn" in runtimes:
-                g = res["stats"].get("xnn", {}).get("gflops")
                 row.append(f"{g / rf['median_gflops']:.2f}" if rf and g is not None else "–")
         if "xnn" in runtimes and len(runtimes) > 1:
             row.append(f"**{res['ratio']:.2f}** (vs {SHORT[res['fastest_peer']]})" if res["ratio"] is not None
