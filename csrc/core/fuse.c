@@ -112,6 +112,10 @@ xnn_status xnn_graph_fuse(xnn_graph* g) {
     n->p.conv.feeds_depthwise = uses[t] == 1 && !is_output(g, t) && !dead[consumer[t]] &&
                                 m->op == XNN_OP_CONVOLUTION && m->p.conv.group > 1 &&
                                 m->p.conv.group == m->p.conv.cin && m->p.conv.group == m->p.conv.num_output;
+    n->p.conv.feeds_narrowing = uses[t] == 1 && !is_output(g, t) && !dead[consumer[t]] &&
+                                m->op == XNN_OP_CONVOLUTION && m->p.conv.group == 1 && m->p.conv.kh == 1 &&
+                                m->p.conv.kw == 1 && m->p.conv.sh == 1 && m->p.conv.sw == 1 &&
+                                3 * (int64_t)m->p.conv.num_output <= (int64_t)m->p.conv.cin;
   }
   if (st == XNN_OK) {
     int32_t kept = 0;

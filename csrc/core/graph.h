@@ -48,6 +48,9 @@ typedef struct xnn_conv_params {
   int32_t sparse_block; /* XNN_CONV_SPARSE: output channels per block of the packed weights (ops/sparse.h) */
   /* Set at load: the output's only reader is a depthwise convolution, which splits its work by channels. */
   int32_t feeds_depthwise;
+  /* Set at load: the output's only reader is a 1x1 convolution with at most a third as many output channels
+   * as input channels, which splits K where its input was written by channels (splits_k). */
+  int32_t feeds_narrowing;
 } xnn_conv_params;
 
 enum { XNN_CONV_GEMM = 0, XNN_CONV_WINOGRAD = 1, XNN_CONV_SPARSE = 2 };
@@ -234,7 +237,8 @@ XNN_INTERNAL xnn_node* xnn_graph_add_node(xnn_graph* g, const char* name, const 
 /* Net outputs: the tensors no node consumes (Caffe's rule). */
 XNN_INTERNAL xnn_status xnn_graph_finalize(xnn_graph* g);
 /* Folds BatchNorm/Scale/Bias into the Convolution or InnerProduct before them, then a ReLU; marks the
- * convolutions whose output only a depthwise convolution reads (xnn_conv_params.feeds_depthwise). */
+ * convolutions whose output only a depthwise convolution reads (xnn_conv_params.feeds_depthwise) or only a
+ * narrowing 1x1 one (feeds_narrowing). */
 XNN_INTERNAL xnn_status xnn_graph_fuse(xnn_graph* g);
 /* XNN_OK if s is `ndim` dims equal to `dims` (-1: any), else error `code`: "<what> has shape 2x3, expected
  * 2x-1 (-1: any)". */

@@ -214,6 +214,23 @@ static xnn_f32_dwconv3x3p1_fn dw3x3p1_kernel(const xnn_conv_params* c, const xnn
   return c->sh == 1 ? k->dwconv3x3p1s1 : c->sh == 2 ? k->dwconv3x3p1s2 : NULL;
 }
 
+/* Row bands of a 3x3 depthwise layer split by rows, or 0 where it splits by channels. Where its input was
+ * written by pixels (a pointwise layer split by columns, the first layer's direct kernel), each thread
+ * then reads the rows its own core wrote, and its output is by rows for the next layer: split by
+ * channels, each thread read half its channels' rows from the other core. Intel Xeon, two threads, per-layer
+ * minima: MobileNet v2's 112x112 32-channel layer 0.082-0.086 -> 0.064-0.069 ms and the 32 -> 16 layer
+ * after it 0.055-0.065 -> 0.051-0.055; MobileNet v1's 56x56 128 -> 128 layer after its depthwise one 0.342
+ * -> 0.324 (the networks level within the noise of whole runs). Not where a narrowing 1x1
+ * layer reads its output (by channels, that one splits K and reads its own core's channels: MobileNet
+ * v2's 56x56 144 -> 24 layer lost more than its depthwise layer gained), nor at stride 2 (MobileNet v2's
+ * 56x56 -> 28x28 one, the same). */
+static size_t dw_row_bands(const xnn_conv_params* c, const xnn_op_plan* plan, size_t oh) {
+  return plan->num_threads > 1 && !plan->input_by_channels && c->sh == 1 && !c->feeds_narrowing &&
+                 oh >= 8 * plan->num_threads
+             ? plan->num_threads
+             : 0;
+}
+
 /* The direct kernel for a network's first layer (few input channels, stride 2), or NULL for the GEMM. It
  * spares the padded copy and the strided im2col but runs its FMAs less densely (a weight broadcast per two
  * or three FMAs; with a 3x3 kernel over 3 channels, K = 27, each tile's bias, activation and stores are a
@@ -289,7 +306,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
         xnn_conv_winograd_workspace(c, plan->kernels, plan->num_threads, (size_t)out->dims[2], (size_t)out->dims[3]);
   } else if ((is_depthwise(c) && dw3x3p1_kernel(c, plan->kernels)) || chw_s2_kernel(c, plan->kernels, 0)) {
     plan->workspace_bytes = 0;
-    plan->output_by_channels = is_depthwise(c);
+    plan->output_by_channels = is_depthwise(c) && !dw_row_bands(c, plan, (size_t)out->dims[2]);
   } else if (is_depthwise(c) && dw3x3_kernel(c, plan->kernels)) {
     plan->workspace_bytes =
         plan->num_threads * (dw_padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]) * sizeof(float) + 64);
@@ -362,6 +379,7 @@ typedef struct conv_job {
   size_t spmm_tile;
   xnn_f32_dwconv3x3_fn dw3x3;
   xnn_f32_dwconv3x3p1_fn dw3x3p1;
+  size_t bands; /* dw_row_bands */
   xnn_f32_conv_chw_s2_fn chw_s2;
   /* GEMM path: the input as the packing reads it, zero-padded once per image when the convolution pads
    * (then every tap of every output pixel is inside the plane, with no bounds to check). */
@@ -664,6 +682,14 @@ static void dw3x3p1_channel(void* ctx, size_t ch) {
              j->out + ch * j->oh * j->ow, 0, j->oh, &j->c->act);
 }
 
+/* Item i: channel i % cin over band i / cin of dw_row_bands' bands, the bands in order. */
+static void dw3x3p1_band(void* ctx, size_t i) {
+  const conv_job* j = ctx;
+  const size_t cin = (size_t)j->c->cin, ch = i % cin, band = i / cin;
+  j->dw3x3p1(j->ih, j->iw, j->in + ch * j->ih * j->iw, j->weights + ch * 9, j->bias ? j->bias[ch] : 0.0f,
+             j->out + ch * j->oh * j->ow, band * j->oh / j->bands, (band + 1) * j->oh / j->bands, &j->c->act);
+}
+
 /* Two output rows, every panel of output channels: a panel's weights stay in L1 across the rows' tiles, and
  * the few input rows they read across the panels. */
 static xnn_conv_chw_geometry chw_geometry(const xnn_conv_params* c, size_t ih, size_t iw, size_t oh, size_t ow) {
@@ -752,6 +778,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const int dw = is_depthwise(c);
   j.dw3x3p1 = dw ? dw3x3p1_kernel(c, ctx->kernels) : NULL;
   j.dw3x3 = dw && !j.dw3x3p1 ? dw3x3_kernel(c, ctx->kernels) : NULL;
+  j.bands = j.dw3x3p1 ? dw_row_bands(c, ctx->plan, j.oh) : 0;
   j.chw_s2 = dw ? NULL : chw_s2_kernel(c, ctx->kernels, 0);
   const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
   if (c->algo == XNN_CONV_SPARSE) {
@@ -780,6 +807,8 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
       im2col_source(&j, ctx->pool);
       xnn_parallelize_thread(ctx->pool, sparse_task, &j,
                              (size_t)c->group * j.split.pixel_blocks * j.split.channel_blocks);
+    } else if (j.dw3x3p1 && j.bands) {
+      xnn_parallelize(ctx->pool, dw3x3p1_band, &j, j.bands * (size_t)c->cin);
     } else if (j.dw3x3p1) {
       xnn_parallelize(ctx->pool, dw3x3p1_channel, &j, (size_t)c->cin);
     } else if (j.chw_s2) {
