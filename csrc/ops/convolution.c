@@ -221,7 +221,7 @@ static xnn_f32_dwconv3x3p1_fn dw3x3p1_kernel(const xnn_conv_params* c, const xnn
   return c->sh == 1 ? k->dwconv3x3p1s1 : c->sh == 2 ? k->dwconv3x3p1s2 : NULL;
 }
 
-/* Row bands of a 3x3 depthwise layer split by rows, or 0 where it splits by channels. Where its input was
+/* Row bands of a 3x3 depthwise layer split by rows, or 1 where it splits by channels. Where its input was
  * written by pixels (a pointwise layer split by columns, the first layer's direct kernel), each thread
  * then reads the rows its own core wrote, and its output is by rows for the next layer: split by
  * channels, each thread read half its channels' rows from the other core. Intel Xeon, two threads, per-layer
@@ -235,7 +235,7 @@ static size_t dw_row_bands(const xnn_conv_params* c, const xnn_op_plan* plan, si
   return plan->num_threads > 1 && !plan->input_by_channels && c->sh == 1 && !c->feeds_narrowing &&
                  oh >= 8 * plan->num_threads
              ? plan->num_threads
-             : 0;
+             : 1;
 }
 
 /* The direct kernel for a network's first layer (few input channels, stride 2), or NULL for the GEMM. It
@@ -313,7 +313,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
         xnn_conv_winograd_workspace(c, plan->kernels, plan->num_threads, (size_t)out->dims[2], (size_t)out->dims[3]);
   } else if ((is_depthwise(c) && dw3x3p1_kernel(c, plan->kernels)) || chw_s2_kernel(c, plan->kernels, 0)) {
     plan->workspace_bytes = 0;
-    plan->output_by_channels = is_depthwise(c) && !dw_row_bands(c, plan, (size_t)out->dims[2]);
+    plan->output_by_channels = is_depthwise(c) && dw_row_bands(c, plan, (size_t)out->dims[2]) == 1;
   } else if (is_depthwise(c) && dw3x3_kernel(c, plan->kernels)) {
     plan->workspace_bytes =
         plan->num_threads * (dw_padded_floats(c, (size_t)in->dims[2], (size_t)in->dims[3]) * sizeof(float) + 64);
@@ -683,12 +683,6 @@ static void dw3x3_channel(void* ctx, size_t thread, size_t ch) {
            j->out + ch * j->oh * j->ow, &c->act);
 }
 
-static void dw3x3p1_channel(void* ctx, size_t ch) {
-  const conv_job* j = ctx;
-  j->dw3x3p1(j->ih, j->iw, j->in + ch * j->ih * j->iw, j->weights + ch * 9, j->bias ? j->bias[ch] : 0.0f,
-             j->out + ch * j->oh * j->ow, 0, j->oh, &j->c->act);
-}
-
 /* Item i: channel i % cin over band i / cin of dw_row_bands' bands, the bands in order. */
 static void dw3x3p1_band(void* ctx, size_t i) {
   const conv_job* j = ctx;
@@ -785,7 +779,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   const int dw = is_depthwise(c);
   j.dw3x3p1 = dw ? dw3x3p1_kernel(c, ctx->kernels) : NULL;
   j.dw3x3 = dw && !j.dw3x3p1 ? dw3x3_kernel(c, ctx->kernels) : NULL;
-  j.bands = j.dw3x3p1 ? dw_row_bands(c, ctx->plan, j.oh) : 0;
+  j.bands = j.dw3x3p1 ? dw_row_bands(c, ctx->plan, j.oh) : 1;
   j.chw_s2 = dw ? NULL : chw_s2_kernel(c, ctx->kernels, 0);
   const size_t threads = (size_t)xnn_threadpool_size(ctx->pool);
   if (c->algo == XNN_CONV_SPARSE) {
@@ -814,10 +808,8 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
       im2col_source(&j, ctx->pool);
       xnn_parallelize_thread(ctx->pool, sparse_task, &j,
                              (size_t)c->group * j.split.pixel_blocks * j.split.channel_blocks);
-    } else if (j.dw3x3p1 && j.bands) {
-      xnn_parallelize(ctx->pool, dw3x3p1_band, &j, j.bands * (size_t)c->cin);
     } else if (j.dw3x3p1) {
-      xnn_parallelize(ctx->pool, dw3x3p1_channel, &j, (size_t)c->cin);
+      xnn_parallelize(ctx->pool, dw3x3p1_band, &j, j.bands * (size_t)c->cin);
     } else if (j.chw_s2) {
       xnn_parallelize(ctx->pool, chw_s2_rows, &j, (j.oh + 1) / 2);
     } else if (j.dw3x3) {
