@@ -109,12 +109,11 @@ xnn_status xnn_graph_fuse(xnn_graph* g) {
     if (dead[i] || n->op != XNN_OP_CONVOLUTION || n->num_outputs != 1) continue;
     const int32_t t = n->outputs[0];
     const xnn_node* m = &g->nodes[consumer[t]];
-    n->p.conv.feeds_depthwise = uses[t] == 1 && !is_output(g, t) && !dead[consumer[t]] &&
-                                m->op == XNN_OP_CONVOLUTION && m->p.conv.group > 1 &&
-                                m->p.conv.group == m->p.conv.cin && m->p.conv.group == m->p.conv.num_output;
-    n->p.conv.feeds_narrowing = uses[t] == 1 && !is_output(g, t) && !dead[consumer[t]] &&
-                                m->op == XNN_OP_CONVOLUTION && m->p.conv.group == 1 && m->p.conv.kh == 1 &&
-                                m->p.conv.kw == 1 && m->p.conv.sh == 1 && m->p.conv.sw == 1 &&
+    const int to_conv = uses[t] == 1 && !is_output(g, t) && !dead[consumer[t]] && m->op == XNN_OP_CONVOLUTION;
+    n->p.conv.feeds_depthwise = to_conv && m->p.conv.group > 1 && m->p.conv.group == m->p.conv.cin &&
+                                m->p.conv.group == m->p.conv.num_output;
+    n->p.conv.feeds_narrowing = to_conv && m->p.conv.group == 1 && m->p.conv.kh == 1 && m->p.conv.kw == 1 &&
+                                m->p.conv.sh == 1 && m->p.conv.sw == 1 &&
                                 3 * (int64_t)m->p.conv.num_output <= (int64_t)m->p.conv.cin;
   }
   if (st == XNN_OK) {
