@@ -34,15 +34,16 @@ static int is_pointwise(const xnn_conv_params* c) {
  * 28x28 256 -> 256 2.4% faster than packed, 14x14 512 -> 512 and 7x7 1024 -> 1024 1.3%; MobileNet v1
  * and v2 1% at one thread, 1-2% at two. */
 static int reads_in_place(const xnn_conv_params* c, const xnn_f32_gemm_config* g, size_t pixels, size_t m) {
+  if (!is_pointwise(c)) return 0;
   /* Intel's tiles read rows that start off a 64-byte line at a loss (in_place_align), but with few row
    * tiles to share each packed column the packing costs more. Intel Xeon, one layer alone, in place
    * against packed: M <= 48, SqueezeNet's 27x27 and 55x55 squeeze layers (K = 96-384) 3-25% faster; on
    * maps up to 14x14, M <= 160: its 13x13 ones 11-17%, GoogLeNet's 14x14 480 -> 16 and 7x7 832 -> 48 35%
    * and 30%, MobileNet v2's 14x14 576 -> 96 and 7x7 960 -> 160 4%. Level at M = 192-256 there, 2-4% slower
    * at 512-576; on larger maps 27x27 384 -> 64 (in the network) and 256 -> 128 were slower (+3%, +12%). */
-  if (g->in_place_align > 1 && is_pointwise(c) && (m <= 48 || (pixels <= 196 && m <= 160))) return 1;
+  if (g->in_place_align > 1 && (m <= 48 || (pixels <= 196 && m <= 160))) return 1;
   if (g->in_place_align > 1 && pixels % g->in_place_align) return 0;
-  return is_pointwise(c) && (pixels >= g->in_place_pixels || (pixels >= 196 && m <= 128));
+  return pixels >= g->in_place_pixels || (pixels >= 196 && m <= 128);
 }
 
 /* Whether a sparse pointwise convolution's kernel reads its input in place (rows `pixels` apart)
