@@ -121,9 +121,16 @@ static void s1_pairs(size_t ih, size_t iw, const float* in, const __m512 w[9], _
     const __m512i ci = _mm512_castps_si512(cur);
     const __m512 up = _mm512_castsi512_ps(_mm512_alignr_epi32(ci, _mm512_castps_si512(prev), 8));
     const __m512 down = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), ci, 8));
-    /* Three chains of three multiply-adds, not one of nine: a 7x7 plane is only four such vectors. */
-    const __m512 acc = _mm512_add_ps(_mm512_add_ps(pair_row(vb, up, w, 0), pair_row(_mm512_setzero_ps(), cur, w, 1)),
-                                     pair_row(_mm512_setzero_ps(), down, w, 2));
+    /* The left and right taps of the three rows are summed before they are shifted (a shift is linear, and
+     * the zero lanes stay zero), so two shifts per vector instead of six; three chains of three
+     * multiply-adds, not one of nine: a 7x7 plane is only four such vectors. */
+    const __m512 l = _mm512_fmadd_ps(w[6], down, _mm512_fmadd_ps(w[3], cur, _mm512_mul_ps(w[0], up)));
+    const __m512 c = _mm512_fmadd_ps(w[7], down, _mm512_fmadd_ps(w[4], cur, _mm512_fmadd_ps(w[1], up, vb)));
+    const __m512 r = _mm512_fmadd_ps(w[8], down, _mm512_fmadd_ps(w[5], cur, _mm512_mul_ps(w[2], up)));
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512 acc = _mm512_add_ps(
+        _mm512_add_ps(c, _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(l), zero, 15))),
+        _mm512_castsi512_ps(_mm512_alignr_epi32(zero, _mm512_castps_si512(r), 1)));
     store_pair(out, oy0, oy1, iw, j, xnn_act_avx512_apply(act, acc));
     prev = cur, cur = next;
   }
