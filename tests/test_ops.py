@@ -1171,20 +1171,21 @@ def block_model(case, num_threads=None):
     return model, x, want
 
 
-# Maps below and past 1024 pixels (the expand layer split by rows up to there), K not a multiple of the
-# threads, a batch of two; the last layer with no activation, a ReLU (applied after the partial sums are
-# added), and with more than a third of its input channels or more than all of them (not split by K).
+# Maps below and past 1024 pixels (the expand layer split by rows up to there, up to 4096 before a stride-2
+# depthwise layer), K not a multiple of the threads, a batch of two; the last layer with no activation, a
+# ReLU (applied after the partial sums are added), and with more than a third of its input channels or more
+# than all of them (not split by K).
 BLOCK_CASES = [(2, 5, 9, 11, 37, 1, 5, "sum"), (1, 8, 30, 31, 48, 1, 8, "sum"), (1, 6, 34, 40, 24, 2, 6, "none"),
                (1, 6, 34, 40, 24, 2, 11, "none"), (1, 7, 12, 12, 40, 1, 9, "relu"), (1, 16, 7, 7, 96, 1, 24, "none"),
-               (1, 7, 12, 12, 40, 1, 48, "relu")]
+               (1, 7, 12, 12, 40, 1, 48, "relu"), (1, 6, 34, 40, 24, 1, 6, "sum"), (1, 4, 66, 70, 16, 2, 4, "none")]
 
 
 @pytest.mark.parametrize("case", BLOCK_CASES, ids=str)
 def test_block_split_by_channels(isa, case):
     """At 2 and 3 threads the depthwise layer splits its channels, the layer widening the map for it its
-    rows (maps up to 1024 pixels), and the narrowing layer after it its K: each thread sums over the
-    channels it wrote, then the partial sums are added. Against NumPy; the K split adds in
-    another order than one thread does, so its outputs differ from one thread's in the last bits, where
+    rows (maps up to 1024 pixels, 4096 before a stride-2 one), and the narrowing layer after it its K: each
+    thread sums over the channels it wrote, then the partial sums are added. Against NumPy; the K split adds
+    in another order than one thread does, so its outputs differ from one thread's in the last bits, where
     every other split leaves each output's sum as it was (bit-identical): that tells which one ran."""
     model1, x, want = block_model(case, 1)
     y1 = model1.predict(x)

@@ -111,7 +111,9 @@ xnn_status xnn_graph_fuse(xnn_graph* g) {
     const xnn_node* m = &g->nodes[consumer[t]];
     const int to_conv = uses[t] == 1 && !is_output(g, t) && !dead[consumer[t]] && m->op == XNN_OP_CONVOLUTION;
     n->p.conv.feeds_depthwise = to_conv && m->p.conv.group > 1 && m->p.conv.group == m->p.conv.cin &&
-                                m->p.conv.group == m->p.conv.num_output;
+                                        m->p.conv.group == m->p.conv.num_output
+                                    ? m->p.conv.sh
+                                    : 0;
     n->p.conv.feeds_narrowing = to_conv && m->p.conv.group == 1 && m->p.conv.kh == 1 && m->p.conv.kw == 1 &&
                                 m->p.conv.sh == 1 && m->p.conv.sw == 1 &&
                                 3 * (int64_t)m->p.conv.num_output <= (int64_t)m->p.conv.cin;

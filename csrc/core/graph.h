@@ -46,7 +46,8 @@ typedef struct xnn_conv_params {
   int32_t algo; /* XNN_CONV_*: chosen at load from the declared shapes and the weights, before they are packed */
   int32_t wino_tile; /* XNN_CONV_WINOGRAD: output tile 4 (F(4x4, 3x3)) or 2 (F(2x2, 3x3)), chosen with algo */
   int32_t sparse_block; /* XNN_CONV_SPARSE: output channels per block of the packed weights (ops/sparse.h) */
-  /* Set at load: the output's only reader is a depthwise convolution, which splits its work by channels. */
+  /* Set at load: the vertical stride of the depthwise convolution that is the output's only reader (0: none).
+   * Such a layer splits its work by channels, at stride 1 sometimes by rows (dw_row_bands). */
   int32_t feeds_depthwise;
   /* Set at load: the output's only reader is a 1x1 convolution with at most a third as many output channels
    * as input channels, which splits K where its input was written by channels (splits_k). */

@@ -138,10 +138,13 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
    * than the depthwise layer reading half of the (wider) output so: MobileNet v2's 28x28 and 14x14
    * depthwise layers 0.039 -> 0.020 ms, 0.062 -> 0.047, their expand layers +0.003 or level; on 56x56 maps
    * the expand layers lost more (0.082 -> 0.102) than the depthwise ones gained. 1.2-1.5% on the network
-   * at two threads (Intel Xeon). */
+   * at two threads (Intel Xeon). Before a stride-2 depthwise layer, which reads its whole input for a
+   * quarter as many outputs, 56x56 maps too: MobileNet v2's 56x56 -> 28x28 depthwise layer 0.052 -> 0.028
+   * ms, its expand layer 0.088 -> 0.094 (a stride-1 one, which splits by rows after a layer split by
+   * pixels, gained 0.016 where its expand layer lost 0.019). */
   b.rows_outer = 0;
   if (threads > 1 && c->feeds_depthwise && c->group == 1 && b.m >= 2 * b.k && m_panels >= threads &&
-      pixels <= 1024) {
+      (pixels <= 1024 || (c->feeds_depthwise == 2 && pixels <= 4096))) {
     b.mc = div_up(m_panels, threads) * b.mr;
     b.m_blocks = div_up(b.m, b.mc);
     n_blocks = nc >= b.n ? 1 : div_up(b.n, nc);
