@@ -960,6 +960,8 @@ THREAD_MODELS = {
     "conv_winograd_tiles": lambda nt: conv_model((1, 16, 53, 57, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     # Winograd with several tile blocks (196 tiles, 64 channels), the small last one joined to the one before.
     "conv_winograd_blocks": lambda nt: conv_model((1, 64, 54, 54, 24, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
+    # A strided 1x1 layer (ResNet's downsampling ones, 14x15 = 210 pixels): each thread its pixels, all rows.
+    "conv_1x1_stride2_pixels": lambda nt: conv_model((1, 40, 27, 29, 72, (1, 1), (2, 2), (0, 0), (1, 1), 1, True), nt),
     "conv_5x5_blocks": lambda nt: conv_model((1, 7, 41, 45, 19, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
     # A 7x7 map (49 pixels: one panel and a part) split by rows, each task packing the same columns.
     "conv_5x5_small_map": lambda nt: conv_model((1, 24, 7, 7, 40, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
