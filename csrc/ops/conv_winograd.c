@@ -6,7 +6,9 @@
  * transformed filters U_e [oc][cin] (packed at load, the GEMM family's A layout) with the GEMM
  * micro-kernel into M_e [oc][tiles], and transforms M back into 4x4 (2x2) output tiles with bias and
  * activation. Output channels go in chunks so that the M block stays in L2. Where the threads share one
- * block by output channels, V is made once, channel by channel, as the input is padded (shared_v). */
+ * block by output channels, V is made once, channel by channel, as the input is padded (shared_v); with few
+ * input channels each of them makes its own V instead, padding each channel into a plane of its own scratch
+ * just before transforming it (inline_pad, as one block on one thread does). */
 #include "ops/conv_winograd.h"
 
 #include <stdint.h>
@@ -105,6 +107,8 @@ typedef struct wino_plan {
   size_t n_blocks, m_groups, group_rows; /* output channels per group, a multiple of mr */
   size_t v_floats, m_floats; /* per thread (V: shared instead where shared_v) */
   int shared_v; /* one block in several output-channel groups: V transformed once, channel by channel */
+  int inline_pad; /* one block: each task pads every input channel into its own plane as it transforms it */
+  size_t plane_floats; /* one padded input plane and the slack a transform reads past it */
 } wino_plan;
 
 static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh, size_t ow) {
@@ -156,7 +160,17 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   size_t groups = 1;
   while ((size_t)c->group * p.n_blocks * groups < threads && (groups * 2) * mr <= oc) groups *= 2;
   p.m_groups = groups;
-  p.shared_v = groups > 1 && p.n_blocks == 1 && c->group == 1;
+  /* With at most 64 input channels (SqueezeNet's expand layers), each range makes its own V: V written
+   * by one core and read by both made the transform job 2-3x slower at two threads than at one (the lines
+   * the other core had read in the run before change hands), where transforming every channel costs a
+   * range little (7 us for 32-64 channels of 27x27 and 13x13 maps). Intel Xeon, SqueezeNet 1.1's expand
+   * layers alone at two threads: 13x13 48 -> 192 0.089 -> 0.074 ms, 27x27 32 -> 128 and 13x13 64 -> 256
+   * level. ResNet-50's 128-256 channels lost so (0.402 -> 0.454 ms on 28x28 128 -> 128). */
+  p.shared_v = groups > 1 && p.n_blocks == 1 && c->group == 1 && ic > 64;
+  /* One block: no job of its own pads the input; each task pads a channel into its scratch just before it
+   * transforms it, so the padded planes never leave L1. */
+  p.inline_pad = p.n_blocks == 1 && !p.shared_v;
+  p.plane_floats = p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA;
   p.group_rows = round_up(div_up(oc, groups), mr);
   size_t mc = (65536 / (E * nbp)) / mr * mr;
   mc = XNN_MAX(mc, mr);
@@ -171,9 +185,10 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
 size_t xnn_conv_winograd_workspace(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh,
                                    size_t ow) {
   const wino_plan p = make_plan(c, k, threads, oh, ow);
-  const size_t shared = (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA +
+  const size_t shared = (p.inline_pad ? 0 : (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA) +
                         (p.shared_v ? p.v_floats + 16 : 0); /* V aligned to a line */
-  return (shared + threads * ((p.shared_v ? 0 : p.v_floats) + p.m_floats + 32)) * sizeof(float) + 64;
+  const size_t per_thread = (p.shared_v ? 0 : p.v_floats) + p.m_floats + (p.inline_pad ? p.plane_floats : 0) + 32;
+  return (shared + threads * per_thread) * sizeof(float) + 64;
 }
 
 typedef struct wino_job {
@@ -242,6 +257,7 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const size_t nbp = xnn_f32_gemm_packed_width(gc, count);
   float* v = p->shared_v ? j->v : j->scratch + thread * j->scratch_stride;
   float* m = p->shared_v ? j->scratch + thread * j->scratch_stride : v + p->v_floats;
+  float* own_plane = m + p->m_floats; /* inline_pad */
   const size_t v_stride = ic * nbp + SKEW; /* between the operands */
   xnn_f32_gemm_tile tiles[256 / 4 + 32]; /* a block has at most 256 tiles (columns) */
   const size_t ntiles = xnn_f32_gemm_panels(gc, count, tiles);
@@ -251,9 +267,18 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
 
   const size_t T = p->tile, E = p->e;
   const xnn_f32_wino43_output_fn output = T == 2 ? j->k->wino23_output : j->k->wino43_output;
-  if (!p->shared_v)
+  if (p->inline_pad) {
+    /* The slack past the plane feeds only lanes that are not stored: zeroed once, never a NaN or Inf. */
+    memset(own_plane + p->pad_rows * p->pad_stride, 0, XNN_WINO43_EXTRA * sizeof(float));
+    for (size_t c = 0; c < ic; c++) {
+      xnn_pad_plane(own_plane, p->pad_rows, p->pad_stride, j->in + (cg * ic + c) * j->ih * j->iw, j->ih, j->iw,
+                    (size_t)j->c->pad_top, (size_t)j->c->pad_left);
+      transform_channel(j, own_plane, c, t0, count, tiles, ntiles, v, v_stride);
+    }
+  } else if (!p->shared_v) {
     for (size_t c = 0; c < ic; c++)
       transform_channel(j, padded + c * p->pad_rows * p->pad_stride, c, t0, count, tiles, ntiles, v, v_stride);
+  }
 
   const size_t per_e = round_up(oc, mr) * ic;
   const xnn_f32_act_params identity = xnn_f32_act_identity();
@@ -316,10 +341,10 @@ void xnn_conv_winograd_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.weights = n->weights[0];
   j.bias = n->weights[1];
   j.padded = ctx->workspace;
-  j.v = j.padded + (size_t)c->cin * j.p.pad_rows * j.p.pad_stride + XNN_WINO43_EXTRA;
+  j.v = j.padded + (j.p.inline_pad ? 0 : (size_t)c->cin * j.p.pad_rows * j.p.pad_stride + XNN_WINO43_EXTRA);
   j.v = (float*)(((uintptr_t)j.v + 63) & ~(uintptr_t)63);
   j.scratch = j.p.shared_v ? j.v + j.p.v_floats : j.v;
-  j.scratch_stride = (j.p.shared_v ? 0 : j.p.v_floats) + j.p.m_floats + 32;
+  j.scratch_stride = (j.p.shared_v ? 0 : j.p.v_floats) + j.p.m_floats + (j.p.inline_pad ? j.p.plane_floats : 0) + 32;
   if (j.p.shared_v) {
     j.v_ntiles = xnn_f32_gemm_panels(&ctx->kernels->gemm, j.p.tiles, j.v_tiles);
     j.v_stride = (size_t)c->cin * xnn_f32_gemm_packed_width(&ctx->kernels->gemm, j.p.tiles) + SKEW;
@@ -327,7 +352,8 @@ void xnn_conv_winograd_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * (size_t)c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * (size_t)c->num_output * j.oh * j.ow;
-    xnn_parallelize(ctx->pool, j.p.shared_v ? pad_transform_channel : pad_channel, &j, (size_t)c->cin);
+    if (!j.p.inline_pad)
+      xnn_parallelize(ctx->pool, j.p.shared_v ? pad_transform_channel : pad_channel, &j, (size_t)c->cin);
     xnn_parallelize_thread(ctx->pool, tile_task, &j, (size_t)c->group * j.p.n_blocks * j.p.m_groups);
   }
 }
