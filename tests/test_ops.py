@@ -966,10 +966,10 @@ THREAD_MODELS = {
     # A 7x7 map (49 pixels: one panel and a part) split by rows, each task packing the same columns.
     "conv_5x5_small_map": lambda nt: conv_model((1, 24, 7, 7, 40, (5, 5), (1, 1), (2, 2), (1, 1), 1, True), nt),
     "conv_winograd_2x2": lambda nt: conv_model((1, 64, 7, 7, 96, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
-    # Winograd with one block of 49 tiles: the output channels split over the threads; with 24 input
-    # channels each range pads and transforms every channel itself, with 72 V is transformed once.
+    # Winograd with one block of 49 tiles: the output channels split over the threads, each range padding
+    # and transforming every input channel itself (24 and 72 of them).
     "conv_winograd_channels": lambda nt: conv_model((1, 24, 28, 27, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
-    "conv_winograd_shared_v": lambda nt: conv_model((1, 72, 28, 27, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
+    "conv_winograd_channels_72": lambda nt: conv_model((1, 72, 28, 27, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
     # An input of 64 KB or more (two images of 3 x 67 x 101) is copied in by the threads, bands of its rows.
     "conv_input_copied_in_bands": lambda nt: conv_model((2, 3, 67, 101, 8, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),

@@ -1,14 +1,13 @@
 /* Winograd F(4x4, 3x3) and F(2x2, 3x3) convolution, NCHW.
  *
- * The input is zero-padded once per image (all channels, in parallel). Tasks then take a block of
- * output tiles: each transforms its tiles' 6x6 (4x4) patches for every input channel into 36 (16) GEMM
+ * Tasks take a block of output tiles: each transforms its tiles' 6x6 (4x4) patches for every input channel into 36 (16) GEMM
  * operands V_e [cin][tiles] (NR-wide panels, the GEMM family's B layout), multiplies them by the
  * transformed filters U_e [oc][cin] (packed at load, the GEMM family's A layout) with the GEMM
  * micro-kernel into M_e [oc][tiles], and transforms M back into 4x4 (2x2) output tiles with bias and
- * activation. Output channels go in chunks so that the M block stays in L2. Where the threads share one
- * block by output channels, V is made once, channel by channel, as the input is padded (shared_v); with few
- * input channels each of them makes its own V instead, padding each channel into a plane of its own scratch
- * just before transforming it (inline_pad, as one block on one thread does). */
+ * activation. Output channels go in chunks so that the M block stays in L2. With several blocks the input
+ * is zero-padded first, once per image (all channels, in parallel); where the tiles are one block, each
+ * task pads every input channel into a plane of its own scratch just before transforming it (inline_pad),
+ * also where the threads share that block by output channels: each then makes its own V. */
 #include "ops/conv_winograd.h"
 
 #include <stdint.h>
@@ -105,8 +104,7 @@ typedef struct wino_plan {
                                   nr unless one block holds all */
   size_t mc;                   /* output channels per GEMM chunk, a multiple of mr */
   size_t n_blocks, m_groups, group_rows; /* output channels per group, a multiple of mr */
-  size_t v_floats, m_floats; /* per thread (V: shared instead where shared_v) */
-  int shared_v; /* one block in several output-channel groups: V transformed once, channel by channel */
+  size_t v_floats, m_floats; /* per thread */
   int inline_pad; /* one block: each task pads every input channel into its own plane as it transforms it */
   size_t plane_floats; /* one padded input plane and the slack a transform reads past it */
 } wino_plan;
@@ -152,24 +150,21 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   p.nb = nb;
   const size_t nbp = xnn_f32_gemm_packed_width_max(&k->gemm, XNN_MAX(nb, p.tiles - (p.n_blocks - 1) * nb));
   /* Few tile blocks (a 14x14 map is one): output channels go to `groups` equal ranges, one task each.
-   * Equal ranges: 3 chunks split 2 + 1 made 2 threads only 1.2x faster. With one block, V is shared: a
-   * first job pads and transforms the input channel by channel, then each range reads all of V, where each
-   * task transformed every input channel itself, reading the planes the other threads had padded one line
-   * at a time (GoogLeNet's 28x28 3x3 layers 2-3x slower at two threads on Zen 4 when a cache line took
-   * 330 ns between the two cores, against 70). */
+   * Equal ranges: 3 chunks split 2 + 1 made 2 threads only 1.2x faster. Each range pads and transforms every
+   * input channel itself (inline_pad). One V made once, channel by channel, by all the threads in a job of
+   * its own, and then read by all, cost more: the lines of V written by one core and read by the others
+   * in the run before change hands (the job took 2-3x as long at two threads as at one). Intel Xeon, two
+   * threads, per-layer minima: ResNet-50's 28x28 128 -> 128 layers 0.42-0.43 -> 0.39-0.40 ms, 14x14 256 ->
+   * 256 0.49 -> 0.47-0.49, SqueezeNet 1.1's 13x13 48 -> 192 alone 0.089 -> 0.074, GoogLeNet 1.2% faster. (Before
+   * the inline padding, ranges transforming every channel from planes that a job had padded, reading the
+   * lines the other threads wrote, were slower than the one V: ResNet-50's 28x28 128 -> 128 layer 0.402 ->
+   * 0.454 ms.) */
   size_t groups = 1;
   while ((size_t)c->group * p.n_blocks * groups < threads && (groups * 2) * mr <= oc) groups *= 2;
   p.m_groups = groups;
-  /* With at most 64 input channels (SqueezeNet's expand layers), each range makes its own V: V written
-   * by one core and read by both made the transform job 2-3x slower at two threads than at one (the lines
-   * the other core had read in the run before change hands), where transforming every channel costs a
-   * range little (7 us for 32-64 channels of 27x27 and 13x13 maps). Intel Xeon, SqueezeNet 1.1's expand
-   * layers alone at two threads: 13x13 48 -> 192 0.089 -> 0.074 ms, 27x27 32 -> 128 and 13x13 64 -> 256
-   * level. ResNet-50's 128-256 channels lost so (0.402 -> 0.454 ms on 28x28 128 -> 128). */
-  p.shared_v = groups > 1 && p.n_blocks == 1 && c->group == 1 && ic > 64;
   /* One block: no job of its own pads the input; each task pads a channel into its scratch just before it
    * transforms it, so the padded planes never leave L1. */
-  p.inline_pad = p.n_blocks == 1 && !p.shared_v;
+  p.inline_pad = p.n_blocks == 1;
   p.plane_floats = p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA;
   p.group_rows = round_up(div_up(oc, groups), mr);
   size_t mc = (65536 / (E * nbp)) / mr * mr;
@@ -185,10 +180,9 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
 size_t xnn_conv_winograd_workspace(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh,
                                    size_t ow) {
   const wino_plan p = make_plan(c, k, threads, oh, ow);
-  const size_t shared = (p.inline_pad ? 0 : (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA) +
-                        (p.shared_v ? p.v_floats + 16 : 0); /* V aligned to a line */
-  const size_t per_thread = (p.shared_v ? 0 : p.v_floats) + p.m_floats + (p.inline_pad ? p.plane_floats : 0) + 32;
-  return (shared + threads * per_thread) * sizeof(float) + 64;
+  const size_t padded = p.inline_pad ? 0 : (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA;
+  const size_t per_thread = p.v_floats + p.m_floats + (p.inline_pad ? p.plane_floats : 0) + 32;
+  return (padded + threads * per_thread) * sizeof(float) + 64;
 }
 
 typedef struct wino_job {
@@ -198,9 +192,6 @@ typedef struct wino_job {
   const float* in;
   float* out;
   float* padded;
-  float* v; /* the shared V (plan.shared_v), its column panels and the distance between its operands */
-  xnn_f32_gemm_tile v_tiles[256 / 4 + 32];
-  size_t v_ntiles, v_stride;
   float* scratch;
   size_t scratch_stride;
   const float* weights;
@@ -233,14 +224,6 @@ static void transform_channel(const wino_job* j, const float* plane, size_t c, s
   }
 }
 
-/* plan.shared_v: pad input channel ch and transform it for the one block of tiles into the shared V. */
-static void pad_transform_channel(void* ctx, size_t ch) {
-  const wino_job* j = ctx;
-  pad_channel(ctx, ch);
-  transform_channel(j, j->padded + ch * j->p.pad_rows * j->p.pad_stride, ch, 0, j->p.tiles, j->v_tiles,
-                    j->v_ntiles, j->v, j->v_stride);
-}
-
 static void tile_task(void* ctx, size_t thread, size_t index) {
   const wino_job* j = ctx;
   const wino_plan* p = &j->p;
@@ -255,8 +238,8 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const size_t t0 = block * p->nb, count = block + 1 == p->n_blocks ? p->tiles - t0 : p->nb;
   const xnn_f32_gemm_config* gc = &j->k->gemm;
   const size_t nbp = xnn_f32_gemm_packed_width(gc, count);
-  float* v = p->shared_v ? j->v : j->scratch + thread * j->scratch_stride;
-  float* m = p->shared_v ? j->scratch + thread * j->scratch_stride : v + p->v_floats;
+  float* v = j->scratch + thread * j->scratch_stride;
+  float* m = v + p->v_floats;
   float* own_plane = m + p->m_floats; /* inline_pad */
   const size_t v_stride = ic * nbp + SKEW; /* between the operands */
   xnn_f32_gemm_tile tiles[256 / 4 + 32]; /* a block has at most 256 tiles (columns) */
@@ -275,7 +258,7 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
                     (size_t)j->c->pad_top, (size_t)j->c->pad_left);
       transform_channel(j, own_plane, c, t0, count, tiles, ntiles, v, v_stride);
     }
-  } else if (!p->shared_v) {
+  } else {
     for (size_t c = 0; c < ic; c++)
       transform_channel(j, padded + c * p->pad_rows * p->pad_stride, c, t0, count, tiles, ntiles, v, v_stride);
   }
@@ -341,19 +324,13 @@ void xnn_conv_winograd_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.weights = n->weights[0];
   j.bias = n->weights[1];
   j.padded = ctx->workspace;
-  j.v = j.padded + (j.p.inline_pad ? 0 : (size_t)c->cin * j.p.pad_rows * j.p.pad_stride + XNN_WINO43_EXTRA);
-  j.v = (float*)(((uintptr_t)j.v + 63) & ~(uintptr_t)63);
-  j.scratch = j.p.shared_v ? j.v + j.p.v_floats : j.v;
-  j.scratch_stride = (j.p.shared_v ? 0 : j.p.v_floats) + j.p.m_floats + (j.p.inline_pad ? j.p.plane_floats : 0) + 32;
-  if (j.p.shared_v) {
-    j.v_ntiles = xnn_f32_gemm_panels(&ctx->kernels->gemm, j.p.tiles, j.v_tiles);
-    j.v_stride = (size_t)c->cin * xnn_f32_gemm_packed_width(&ctx->kernels->gemm, j.p.tiles) + SKEW;
-  }
+  j.scratch = j.padded + (j.p.inline_pad ? 0 : (size_t)c->cin * j.p.pad_rows * j.p.pad_stride + XNN_WINO43_EXTRA);
+  j.scratch = (float*)(((uintptr_t)j.scratch + 63) & ~(uintptr_t)63);
+  j.scratch_stride = j.p.v_floats + j.p.m_floats + (j.p.inline_pad ? j.p.plane_floats : 0) + 32;
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * (size_t)c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * (size_t)c->num_output * j.oh * j.ow;
-    if (!j.p.inline_pad)
-      xnn_parallelize(ctx->pool, j.p.shared_v ? pad_transform_channel : pad_channel, &j, (size_t)c->cin);
+    if (!j.p.inline_pad) xnn_parallelize(ctx->pool, pad_channel, &j, (size_t)c->cin);
     xnn_parallelize_thread(ctx->pool, tile_task, &j, (size_t)c->group * j.p.n_blocks * j.p.m_groups);
   }
 }
