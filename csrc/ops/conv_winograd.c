@@ -4,10 +4,10 @@
  * operands V_e [cin][tiles] (NR-wide panels, the GEMM family's B layout), multiplies them by the
  * transformed filters U_e [oc][cin] (packed at load, the GEMM family's A layout) with the GEMM
  * micro-kernel into M_e [oc][tiles], and transforms M back into 4x4 (2x2) output tiles with bias and
- * activation. Output channels go in chunks so that the M block stays in L2. With several blocks the input
- * is zero-padded first, once per image (all channels, in parallel); where the tiles are one block, each
- * task pads every input channel into a plane of its own scratch just before transforming it (inline_pad),
- * also where the threads share that block by output channels: each then makes its own V. */
+ * activation. Output channels go in chunks so that the M block stays in L2. The input is never padded as a
+ * whole: a task pads the rows its tiles read of one input channel into a plane of its own scratch just
+ * before transforming them (also where the threads share one block by output channels: each then makes
+ * its own V). */
 #include "ops/conv_winograd.h"
 
 #include <stdint.h>
@@ -105,8 +105,7 @@ typedef struct wino_plan {
   size_t mc;                   /* output channels per GEMM chunk, a multiple of mr */
   size_t n_blocks, m_groups, group_rows; /* output channels per group, a multiple of mr */
   size_t v_floats, m_floats; /* per thread */
-  int inline_pad; /* one block: each task pads every input channel into its own plane as it transforms it */
-  size_t plane_floats; /* one padded input plane and the slack a transform reads past it */
+  size_t plane_floats; /* a task's padded input plane and the slack a transform reads past it */
 } wino_plan;
 
 static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh, size_t ow) {
@@ -151,7 +150,7 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   const size_t nbp = xnn_f32_gemm_packed_width_max(&k->gemm, XNN_MAX(nb, p.tiles - (p.n_blocks - 1) * nb));
   /* Few tile blocks (a 14x14 map is one): output channels go to `groups` equal ranges, one task each.
    * Equal ranges: 3 chunks split 2 + 1 made 2 threads only 1.2x faster. Each range pads and transforms every
-   * input channel itself (inline_pad). One V made once, channel by channel, by all the threads in a job of
+   * input channel itself. One V made once, channel by channel, by all the threads in a job of
    * its own, and then read by all, cost more: the lines of V written by one core and read by the others
    * in the run before change hands (the job took 2-3x as long at two threads as at one). Intel Xeon, two
    * threads, per-layer minima: ResNet-50's 28x28 128 -> 128 layers 0.42-0.43 -> 0.39-0.40 ms, 14x14 256 ->
@@ -162,9 +161,10 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   size_t groups = 1;
   while ((size_t)c->group * p.n_blocks * groups < threads && (groups * 2) * mr <= oc) groups *= 2;
   p.m_groups = groups;
-  /* One block: no job of its own pads the input; each task pads a channel into its scratch just before it
-   * transforms it, so the padded planes never leave L1. */
-  p.inline_pad = p.n_blocks == 1;
+  /* No job of its own pads the input: each task pads the rows its tiles read of a channel into its scratch
+   * just before it transforms them, so the padded rows never leave L1. A job padding every channel into one
+   * padded input first took 40-77 us on 56x56 maps of 64 channels (ResNet-50's res2 layers, GoogLeNet's
+   * conv2) and 13-31 us on SqueezeNet's 55x55 ones, writing and reading back the whole of it beyond L1. */
   p.plane_floats = p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA;
   p.group_rows = round_up(div_up(oc, groups), mr);
   size_t mc = (65536 / (E * nbp)) / mr * mr;
@@ -180,9 +180,7 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
 size_t xnn_conv_winograd_workspace(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh,
                                    size_t ow) {
   const wino_plan p = make_plan(c, k, threads, oh, ow);
-  const size_t padded = p.inline_pad ? 0 : (size_t)c->cin * p.pad_rows * p.pad_stride + XNN_WINO43_EXTRA;
-  const size_t per_thread = p.v_floats + p.m_floats + (p.inline_pad ? p.plane_floats : 0) + 32;
-  return (padded + threads * per_thread) * sizeof(float) + 64;
+  return threads * (p.v_floats + p.m_floats + p.plane_floats + 32) * sizeof(float) + 64;
 }
 
 typedef struct wino_job {
@@ -191,7 +189,6 @@ typedef struct wino_job {
   wino_plan p;
   const float* in;
   float* out;
-  float* padded;
   float* scratch;
   size_t scratch_stride;
   const float* weights;
@@ -199,11 +196,12 @@ typedef struct wino_job {
   size_t ih, iw, oh, ow;
 } wino_job;
 
-static void pad_channel(void* ctx, size_t ch) {
-  const wino_job* j = ctx;
-  const size_t stride = j->p.pad_stride, rows = j->p.pad_rows;
-  xnn_pad_plane(j->padded + ch * rows * stride, rows, stride, j->in + ch * j->ih * j->iw, j->ih, j->iw,
-                (size_t)j->c->pad_top, (size_t)j->c->pad_left);
+/* Rows [y0, y1) of input channel ch (of all the convolution groups' channels) zero-padded into `plane`, at
+ * their own rows of the padded plane. */
+static void pad_rows(const wino_job* j, size_t ch, size_t y0, size_t y1, float* plane) {
+  const size_t top = (size_t)j->c->pad_top, skip = y0 > top ? XNN_MIN(y0 - top, j->ih) : 0;
+  xnn_pad_plane(plane + y0 * j->p.pad_stride, y1 - y0, j->p.pad_stride, j->in + (ch * j->ih + skip) * j->iw,
+                j->ih - skip, j->iw, top > y0 ? top - y0 : 0, (size_t)j->c->pad_left);
 }
 
 /* The input transform of channel c (of its convolution group) for a block's tiles t0 .. t0 + count - 1
@@ -232,7 +230,6 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const size_t per_group = p->n_blocks * p->m_groups, cg = index / per_group;
   const size_t block = index % per_group / p->m_groups, group = index % p->m_groups;
   /* Convolution group cg: its input planes, output planes, weights and bias. */
-  const float* padded = j->padded + cg * ic * p->pad_rows * p->pad_stride;
   float* out = j->out + cg * oc * j->oh * j->ow;
   const float* bias = j->bias + cg * oc;
   const size_t t0 = block * p->nb, count = block + 1 == p->n_blocks ? p->tiles - t0 : p->nb;
@@ -240,7 +237,7 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
   const size_t nbp = xnn_f32_gemm_packed_width(gc, count);
   float* v = j->scratch + thread * j->scratch_stride;
   float* m = v + p->v_floats;
-  float* own_plane = m + p->m_floats; /* inline_pad */
+  float* plane = m + p->m_floats;
   const size_t v_stride = ic * nbp + SKEW; /* between the operands */
   xnn_f32_gemm_tile tiles[256 / 4 + 32]; /* a block has at most 256 tiles (columns) */
   const size_t ntiles = xnn_f32_gemm_panels(gc, count, tiles);
@@ -250,17 +247,13 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
 
   const size_t T = p->tile, E = p->e;
   const xnn_f32_wino43_output_fn output = T == 2 ? j->k->wino23_output : j->k->wino43_output;
-  if (p->inline_pad) {
-    /* The slack past the plane feeds only lanes that are not stored: zeroed once, never a NaN or Inf. */
-    memset(own_plane + p->pad_rows * p->pad_stride, 0, XNN_WINO43_EXTRA * sizeof(float));
-    for (size_t c = 0; c < ic; c++) {
-      xnn_pad_plane(own_plane, p->pad_rows, p->pad_stride, j->in + (cg * ic + c) * j->ih * j->iw, j->ih, j->iw,
-                    (size_t)j->c->pad_top, (size_t)j->c->pad_left);
-      transform_channel(j, own_plane, c, t0, count, tiles, ntiles, v, v_stride);
-    }
-  } else {
-    for (size_t c = 0; c < ic; c++)
-      transform_channel(j, padded + c * p->pad_rows * p->pad_stride, c, t0, count, tiles, ntiles, v, v_stride);
+  /* The padded rows the block's tiles read; the rest of the plane (and the slack past it, read only into
+   * lanes that are not stored) zero. */
+  const size_t y0 = t0 / p->tiles_x * T, y1 = XNN_MIN((t0 + count - 1) / p->tiles_x * T + T + 2, p->pad_rows);
+  memset(plane, 0, p->plane_floats * sizeof(float));
+  for (size_t c = 0; c < ic; c++) {
+    pad_rows(j, cg * ic + c, y0, y1, plane);
+    transform_channel(j, plane, c, t0, count, tiles, ntiles, v, v_stride);
   }
 
   const size_t per_e = round_up(oc, mr) * ic;
@@ -323,14 +316,11 @@ void xnn_conv_winograd_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.p = make_plan(c, ctx->kernels, threads, j.oh, j.ow);
   j.weights = n->weights[0];
   j.bias = n->weights[1];
-  j.padded = ctx->workspace;
-  j.scratch = j.padded + (j.p.inline_pad ? 0 : (size_t)c->cin * j.p.pad_rows * j.p.pad_stride + XNN_WINO43_EXTRA);
-  j.scratch = (float*)(((uintptr_t)j.scratch + 63) & ~(uintptr_t)63);
-  j.scratch_stride = j.p.v_floats + j.p.m_floats + (j.p.inline_pad ? j.p.plane_floats : 0) + 32;
+  j.scratch = (float*)(((uintptr_t)ctx->workspace + 63) & ~(uintptr_t)63);
+  j.scratch_stride = j.p.v_floats + j.p.m_floats + j.p.plane_floats + 32;
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * (size_t)c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * (size_t)c->num_output * j.oh * j.ow;
-    if (!j.p.inline_pad) xnn_parallelize(ctx->pool, pad_channel, &j, (size_t)c->cin);
     xnn_parallelize_thread(ctx->pool, tile_task, &j, (size_t)c->group * j.p.n_blocks * j.p.m_groups);
   }
 }
