@@ -1,10 +1,10 @@
 /* Winograd F(4x4, 3x3) and F(2x2, 3x3) convolution, NCHW.
  *
- * Tasks take a block of output tiles: each transforms its tiles' 6x6 (4x4) patches for every input channel into 36 (16) GEMM
- * operands V_e [cin][tiles] (NR-wide panels, the GEMM family's B layout), multiplies them by the
- * transformed filters U_e [oc][cin] (packed at load, the GEMM family's A layout) with the GEMM
- * micro-kernel into M_e [oc][tiles], and transforms M back into 4x4 (2x2) output tiles with bias and
- * activation. Output channels go in chunks so that the M block stays in L2. The input is never padded as a
+ * Tasks take a block of output tiles: each transforms its tiles' 6x6 (4x4) patches for every input
+ * channel into 36 (16) GEMM operands V_e [cin][tiles] (NR-wide panels, the GEMM family's B layout),
+ * multiplies them by the transformed filters U_e [oc][cin] (packed at load, the GEMM family's A layout)
+ * with the GEMM micro-kernel into M_e [oc][tiles], and transforms M back into 4x4 (2x2) output tiles with
+ * bias and activation. Output channels go in chunks so that the M block stays in L2. The input is never padded as a
  * whole: a task pads the rows its tiles read of one input channel into a plane of its own scratch just
  * before transforming them (also where the threads share one block by output channels: each then makes
  * its own V). */
@@ -149,15 +149,15 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   p.nb = nb;
   const size_t nbp = xnn_f32_gemm_packed_width_max(&k->gemm, XNN_MAX(nb, p.tiles - (p.n_blocks - 1) * nb));
   /* Few tile blocks (a 14x14 map is one): output channels go to `groups` equal ranges, one task each.
-   * Equal ranges: 3 chunks split 2 + 1 made 2 threads only 1.2x faster. Each range pads and transforms every
-   * input channel itself. One V made once, channel by channel, by all the threads in a job of
-   * its own, and then read by all, cost more: the lines of V written by one core and read by the others
-   * in the run before change hands (the job took 2-3x as long at two threads as at one). Intel Xeon, two
-   * threads, per-layer minima: ResNet-50's 28x28 128 -> 128 layers 0.42-0.43 -> 0.39-0.40 ms, 14x14 256 ->
-   * 256 0.49 -> 0.47-0.49, SqueezeNet 1.1's 13x13 48 -> 192 alone 0.089 -> 0.074, GoogLeNet 1.2% faster. (Before
-   * the inline padding, ranges transforming every channel from planes that a job had padded, reading the
-   * lines the other threads wrote, were slower than the one V: ResNet-50's 28x28 128 -> 128 layer 0.402 ->
-   * 0.454 ms.) */
+   * Equal ranges: 3 chunks split 2 + 1 made 2 threads only 1.2x faster. Each range pads and transforms
+   * every input channel itself. One V made once, channel by channel, by all the threads in a job of its
+   * own, and then read by all, cost more: the lines of V written by one core and read by the others in the
+   * run before change hands (the job took 2-3x as long at two threads as at one). Intel Xeon, two threads,
+   * per-layer minima: ResNet-50's 28x28 128 -> 128 layers 0.42-0.43 -> 0.39-0.40 ms, 14x14 256 -> 256 0.49
+   * -> 0.47-0.49, SqueezeNet 1.1's 13x13 48 -> 192 alone 0.089 -> 0.074, GoogLeNet 1.2% faster. (Before the
+   * padding moved into the tasks, ranges transforming every channel from planes that a job had padded,
+   * reading the lines the other threads wrote, were slower than the one V: ResNet-50's 28x28 128 -> 128
+   * layer 0.402 -> 0.454 ms.) */
   size_t groups = 1;
   while ((size_t)c->group * p.n_blocks * groups < threads && (groups * 2) * mr <= oc) groups *= 2;
   p.m_groups = groups;
@@ -177,10 +177,16 @@ static wino_plan make_plan(const xnn_conv_params* c, const xnn_kernels* k, size_
   return p;
 }
 
+/* Floats of one thread's scratch (V, M, its padded plane and 32 to spare), whole cache lines so that each
+ * thread's starts on one. */
+static size_t scratch_floats(const wino_plan* p) {
+  return round_up(p->v_floats + p->m_floats + p->plane_floats + 32, 16);
+}
+
 size_t xnn_conv_winograd_workspace(const xnn_conv_params* c, const xnn_kernels* k, size_t threads, size_t oh,
                                    size_t ow) {
   const wino_plan p = make_plan(c, k, threads, oh, ow);
-  return threads * (p.v_floats + p.m_floats + p.plane_floats + 32) * sizeof(float) + 64;
+  return threads * scratch_floats(&p) * sizeof(float) + 64;
 }
 
 typedef struct wino_job {
@@ -317,7 +323,7 @@ void xnn_conv_winograd_run(const xnn_node* n, const xnn_run_ctx* ctx) {
   j.weights = n->weights[0];
   j.bias = n->weights[1];
   j.scratch = (float*)(((uintptr_t)ctx->workspace + 63) & ~(uintptr_t)63);
-  j.scratch_stride = j.p.v_floats + j.p.m_floats + j.p.plane_floats + 32;
+  j.scratch_stride = scratch_floats(&j.p);
   for (int64_t b = 0; b < in->shape.dims[0]; b++) {
     j.in = in->data + (size_t)b * (size_t)c->cin * j.ih * j.iw;
     j.out = out->data + (size_t)b * (size_t)c->num_output * j.oh * j.ow;
