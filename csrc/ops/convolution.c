@@ -703,9 +703,14 @@ static void dw3x3_channel(void* ctx, size_t thread, size_t ch) {
 /* Item i: channel i % cin over band i / cin of dw_row_bands' bands, the bands in order. */
 static void dw3x3p1_band(void* ctx, size_t i) {
   const conv_job* j = ctx;
-  /* A 7x7 plane takes about 100 cycles: the four divisions of a band's bounds would be a third of it. */
-  const size_t cin = (size_t)j->c->cin, ch = j->bands == 1 ? i : i % cin, band = j->bands == 1 ? 0 : i / cin;
-  const size_t y0 = band ? band * j->oh / j->bands : 0, y1 = j->bands == 1 ? j->oh : (band + 1) * j->oh / j->bands;
+  /* One band: no division (a 7x7 plane takes about 100 cycles, and a band's four divisions a third of it). */
+  size_t ch = i, y0 = 0, y1 = j->oh;
+  if (j->bands > 1) {
+    const size_t cin = (size_t)j->c->cin, band = i / cin;
+    ch = i % cin;
+    y0 = band * j->oh / j->bands;
+    y1 = (band + 1) * j->oh / j->bands;
+  }
   j->dw3x3p1(j->ih, j->iw, j->in + ch * j->ih * j->iw, j->weights + ch * 9, j->bias ? j->bias[ch] : 0.0f,
              j->out + ch * j->oh * j->ow, y0, y1, &j->c->act);
 }
