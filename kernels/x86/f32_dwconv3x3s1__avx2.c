@@ -2,10 +2,10 @@
 #include <immintrin.h>
 
 #include "kernels/dwconv.h"
+#include "kernels/x86/store.h"
 
 void xnn_f32_dwconv3x3s1__avx2(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,
                                float bias, float* out, const xnn_f32_act_params* params) {
-  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256 vb = _mm256_set1_ps(bias), slope = _mm256_set1_ps(params->slope);
   const __m256 lo = _mm256_set1_ps(params->min), hi = _mm256_set1_ps(params->max), zero = _mm256_setzero_ps();
   const int leaky = params->slope != 1.0f;
@@ -14,7 +14,6 @@ void xnn_f32_dwconv3x3s1__avx2(size_t oh, size_t ow, const float* in, size_t in_
   for (size_t oy = 0; oy < oh; oy++) {
     float* o = out + oy * ow;
     for (size_t ox = 0; ox < ow; ox += 8) {
-      const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(ow - ox >= 8 ? 8 : ow - ox)), idx);
       __m256 a = vb;
       for (int ky = 0; ky < 3; ky++) {
         const float* r = in + (oy + (size_t)ky) * in_stride + ox;
@@ -24,7 +23,7 @@ void xnn_f32_dwconv3x3s1__avx2(size_t oh, size_t ow, const float* in, size_t in_
       }
       if (leaky) a = _mm256_add_ps(_mm256_max_ps(a, zero), _mm256_mul_ps(_mm256_min_ps(a, zero), slope));
       a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
-      _mm256_maskstore_ps(o + ox, m, a);
+      xnn_storeu_n_avx2(o + ox, a, ow - ox);
     }
   }
 }

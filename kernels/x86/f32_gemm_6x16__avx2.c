@@ -4,6 +4,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/x86/act.h"
+#include "kernels/x86/store.h"
 
 static inline __m256i tail_mask(size_t n) {
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -60,10 +61,15 @@ void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float
 #undef ACT_MAX
 #undef ACT
   }
-#define STORE(i)                                        \
-  if (i < mr) {                                         \
-    _mm256_maskstore_ps(c + i * ldc, mlo, c##i##l);     \
-    _mm256_maskstore_ps(c + i * ldc + 8, mhi, c##i##h); \
+#define STORE(i)                                                 \
+  if (i < mr) {                                                  \
+    if (nr >= 16) {                                              \
+      _mm256_storeu_ps(c + i * ldc, c##i##l);                    \
+      _mm256_storeu_ps(c + i * ldc + 8, c##i##h);                \
+    } else {                                                     \
+      xnn_storeu_n_avx2(c + i * ldc, c##i##l, nr);               \
+      if (nr > 8) xnn_storeu_n_avx2(c + i * ldc + 8, c##i##h, nr - 8); \
+    }                                                            \
   }
   STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
 #undef STORE

@@ -5,6 +5,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/x86/act.h"
+#include "kernels/x86/store.h"
 
 #define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
@@ -50,7 +51,7 @@ void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float*
 #undef ACT
   }
 #define STORE(i) \
-  if (i < mr) _mm256_maskstore_ps(c + i * ldc, mask, c##i);
+  if (i < mr) xnn_storeu_n_avx2(c + i * ldc, c##i, nr);
   FOR_ROWS(STORE)
 #undef STORE
 }

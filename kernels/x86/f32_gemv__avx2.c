@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include "kernels/gemm.h"
+#include "kernels/x86/store.h"
 
 void xnn_f32_gemv_ukernel__avx2(size_t mr, size_t k, const float* a, const float* x, float* y) {
   if (mr > 8) {
@@ -29,7 +30,7 @@ void xnn_f32_gemv_ukernel__avx2(size_t mr, size_t k, const float* a, const float
     }
   }
   for (; p < k; p++, a += mr) c0 = _mm256_fmadd_ps(_mm256_maskload_ps(a, mask), _mm256_broadcast_ss(x + p), c0);
-  _mm256_maskstore_ps(y, mask, _mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)));
+  xnn_storeu_n_avx2(y, _mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)), mr);
 }
 
 void xnn_f32_gemm_ukernel_6x1__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include "kernels/lrn.h"
+#include "kernels/x86/store.h"
 
 static inline __m256 rsqrt_refined(__m256 t) {
   const __m256 r = _mm256_rsqrt_ps(t);
@@ -40,6 +41,6 @@ void xnn_f32_lrn__avx2(size_t n, size_t taps, const float* rows, size_t stride, 
       const __m256 v = _mm256_maskload_ps(rows + t * stride + i, m);
       s = _mm256_fmadd_ps(v, v, s);
     }
-    _mm256_maskstore_ps(y + i, m, scaled(_mm256_maskload_ps(x + i, m), s, vk, va));
+    xnn_storeu_n_avx2(y + i, scaled(_mm256_maskload_ps(x + i, m), s, vk, va), n - i);
   }
 }

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "kernels/lstm.h"
+#include "kernels/x86/store.h"
 
 static inline __m256 vexp(__m256 z) {
   z = _mm256_min_ps(_mm256_max_ps(z, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
@@ -41,7 +42,7 @@ void xnn_f32_lstm_cell__avx2(size_t h, const float* gates, float* c, float* h_ou
     const __m256 i = vsigmoid(GATE(0)), f = vsigmoid(GATE(1)), o = vsigmoid(GATE(2)), g = vtanh(GATE(3));
 #undef GATE
     const __m256 cn = _mm256_fmadd_ps(f, _mm256_maskload_ps(c + j, m), _mm256_mul_ps(i, g));
-    _mm256_maskstore_ps(c + j, m, cn);
-    _mm256_maskstore_ps(h_out + j, m, _mm256_mul_ps(o, vtanh(cn)));
+    xnn_storeu_n_avx2(c + j, cn, h - j);
+    xnn_storeu_n_avx2(h_out + j, _mm256_mul_ps(o, vtanh(cn)), h - j);
   }
 }

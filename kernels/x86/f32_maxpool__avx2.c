@@ -4,14 +4,13 @@
 #include <math.h>
 
 #include "kernels/pool.h"
+#include "kernels/x86/store.h"
 
 void xnn_f32_maxpool_padded__avx2(size_t oh, size_t ow, size_t kh, size_t kw, size_t stride, const float* in,
                                   size_t in_stride, float* out) {
-  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   for (size_t oy = 0; oy < oh; oy++) {
     float* o = out + oy * ow;
     for (size_t ox = 0; ox < ow; ox += 8) {
-      const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(ow - ox >= 8 ? 8 : ow - ox)), idx);
       __m256 acc = _mm256_set1_ps(-INFINITY);
       for (size_t ky = 0; ky < kh; ky++) {
         const float* r = in + (oy * stride + ky) * in_stride + ox * stride;
@@ -31,7 +30,7 @@ void xnn_f32_maxpool_padded__avx2(size_t oh, size_t ow, size_t kh, size_t kw, si
           }
         }
       }
-      _mm256_maskstore_ps(o + ox, m, acc);
+      xnn_storeu_n_avx2(o + ox, acc, ow - ox);
     }
   }
 }

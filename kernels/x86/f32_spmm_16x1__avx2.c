@@ -6,6 +6,7 @@
 
 #include "kernels/spmm.h"
 #include "kernels/x86/act.h"
+#include "kernels/x86/store.h"
 
 static __m256i first_lanes(size_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 8 ? n : 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -95,7 +96,7 @@ void xnn_f32_spmm_ukernel_16x1__avx2(size_t pixels, size_t channels, const float
       if (j) a = _mm256_fmadd_ps(_mm256_maskload_ps(in + (size_t)*r++ * in_stride + p, m), _mm256_broadcast_ss(w++), a);
       a = _mm256_add_ps(a, b);
       if (s) a = _mm256_add_ps(a, _mm256_maskload_ps(s, m));
-      _mm256_maskstore_ps(y, m, xnn_act_avx2_apply(&act, a));
+      xnn_storeu_n_avx2(y, xnn_act_avx2_apply(&act, a), pixels - p);
     }
   }
 }

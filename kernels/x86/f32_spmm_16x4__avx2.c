@@ -5,6 +5,7 @@
 
 #include "kernels/spmm.h"
 #include "kernels/x86/act.h"
+#include "kernels/x86/store.h"
 
 static __m256i first_lanes(size_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 8 ? n : 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -38,8 +39,8 @@ void xnn_f32_spmm_ukernel_16x4__avx2(size_t pixels, size_t channels, const float
           a[c][0] = _mm256_add_ps(a[c][0], _mm256_maskload_ps(residual + at, m0));
           a[c][1] = _mm256_add_ps(a[c][1], _mm256_maskload_ps(residual + at + 8, m1));
         }
-        _mm256_maskstore_ps(out + at, m0, xnn_act_avx2_apply(&act, a[c][0]));
-        _mm256_maskstore_ps(out + at + 8, m1, xnn_act_avx2_apply(&act, a[c][1]));
+        xnn_storeu_n_avx2(out + at, xnn_act_avx2_apply(&act, a[c][0]), left);
+        if (left > 8) xnn_storeu_n_avx2(out + at + 8, xnn_act_avx2_apply(&act, a[c][1]), left - 8);
       }
     }
   }
