@@ -370,19 +370,21 @@ def test_im2col_panel(isa):
 @pytest.mark.parametrize("stride", [1, 2])
 def test_dwconv3x3p1(isa, stride):
     """The unpadded pad-1 3x3 depthwise family against a zero-padded NumPy convolution: planes from 1x1 up,
-    widths around the 16-lane vector (and, for stride 2, around 32 input columns), odd heights. The plane
+    widths around the 8- and 16-lane vectors (and, for stride 2, around 16 and 32 input columns), odd heights. The plane
     is passed as an exact-size array, so a read outside it shows in the sanitizer build; ranges of output rows
     write those rows only. The family is optional: a set without it must say so (the operators then use the
     padded kernels)."""
     rng = np.random.default_rng(7 + stride)
-    if not has(isa, "dwconv3x3p1"):
+    if not has(isa, f"dwconv3x3p1s{stride}"):
         assert T.dwconv3x3p1(isa, stride, np.zeros((3, 3), np.float32), np.zeros(9, np.float32), 0.0,
                              *ACTS["identity"]) is None
         return
     for ih, iw in [(1, 1), (1, 2), (2, 1), (3, 5), (7, 7), (14, 14), (5, 15), (4, 16), (6, 17), (9, 31),
                    (8, 32), (3, 33), (13, 47), (2, 64), (5, 65), (28, 28), (11, 112),
                    # two rows a vector: at most 7 wide (stride 1), 14 wide (stride 2)
-                   (1, 7), (2, 7), (8, 6), (9, 7), (6, 3), (11, 13), (14, 9), (4, 14), (15, 14), (2, 12)]:
+                   (1, 7), (2, 7), (8, 6), (9, 7), (6, 3), (11, 13), (14, 9), (4, 14), (15, 14), (2, 12),
+                   # AVX2's 8 lanes: the first tile inside the plane, 17 and 16 input columns for stride 2
+                   (3, 8), (5, 9), (4, 10), (6, 24), (7, 25), (3, 26)]:
         x = rng.standard_normal((ih, iw)).astype(np.float32)
         w = rng.standard_normal(9).astype(np.float32)
         for slope, lo, hi in [ACTS["identity"], ACTS["relu6"]]:
@@ -447,8 +449,9 @@ def test_every_set_has_its_families():
     """The optional families each set is meant to have (a set losing one would silently skip its tester)."""
     common = {"dwconv3x3", "maxpool_padded", "wino43"}
     blocked = common | {"spmm_blocked"}
-    want = {"ref": blocked | {"wino23"}, "avx2": blocked,
-            "avx512": blocked | {"dwconv3x3p1", "spmm_wide", "conv_chw_s2", "wino23"}, "neon": blocked}
+    want = {"ref": blocked | {"wino23"}, "avx2": blocked | {"dwconv3x3p1s2"},
+            "avx512": blocked | {"dwconv3x3p1s1", "dwconv3x3p1s2", "spmm_wide", "conv_chw_s2", "wino23"},
+            "neon": blocked}
     for isa in ISAS:
         assert set(T.families(isa).split()) == want[isa], isa
 

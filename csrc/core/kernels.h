@@ -24,6 +24,9 @@ typedef struct xnn_kernels {
   xnn_f32_dwconv_fn dwconv;
   xnn_f32_dwconv3x3_fn dwconv3x3s1, dwconv3x3s2;
   xnn_f32_dwconv3x3p1_fn dwconv3x3p1s1, dwconv3x3p1s2; /* optional: NULL uses the padded ones */
+  /* A pointwise layer before a stride-2 depthwise one runs with it band by band (ops/convolution.c, pw_dw):
+   * only where it was measured faster. */
+  uint8_t pw_dw_pairs;
   xnn_f32_pool_fn maxpool, avgpool;
   xnn_f32_maxpool_padded_fn maxpool_padded;
   xnn_f32_vunary_fn vact, vsigmoid, vtanh;

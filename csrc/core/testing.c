@@ -175,12 +175,13 @@ int xnn_testing_conv_chw_s2(const char* isa, const size_t geometry[7], size_t oc
 }
 
 const char* xnn_testing_families(const char* isa) {
-  static _Thread_local char buf[128];
+  static _Thread_local char buf[192];
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
   buf[0] = '\0';
   if (!ks) return buf;
   if (ks->dwconv3x3s1 && ks->dwconv3x3s2) strcat(buf, "dwconv3x3 ");
-  if (ks->dwconv3x3p1s1 && ks->dwconv3x3p1s2) strcat(buf, "dwconv3x3p1 ");
+  if (ks->dwconv3x3p1s1) strcat(buf, "dwconv3x3p1s1 ");
+  if (ks->dwconv3x3p1s2) strcat(buf, "dwconv3x3p1s2 ");
   if (ks->conv_chw_s2) strcat(buf, "conv_chw_s2 ");
   if (ks->maxpool_padded) strcat(buf, "maxpool_padded ");
   if (ks->wino43_input) strcat(buf, "wino43 ");

@@ -1002,7 +1002,8 @@ static void pw_dw_task(void* ctx, size_t thread, size_t index) {
 static size_t pw_dw_workspace(const xnn_node* n, const xnn_node* next, const xnn_tensor_rt* t,
                               const xnn_op_plan* plan) {
   const xnn_conv_params *pc = &n->p.conv, *dc = &next->p.conv;
-  if (!XNN_DWCONV3X3P1 || next->op != XNN_OP_CONVOLUTION || !is_pointwise(pc) || pc->group != 1 ||
+  if (!XNN_DWCONV3X3P1 || !plan->kernels->pw_dw_pairs || next->op != XNN_OP_CONVOLUTION || !is_pointwise(pc) ||
+      pc->group != 1 ||
       (pc->algo != XNN_CONV_GEMM && pc->algo != XNN_CONV_SPARSE) || pc->residual || !is_depthwise(dc) ||
       dc->residual || dc->cin != pc->num_output || !dw3x3p1_kernel(dc, plan->kernels) || n->num_weights < 1)
     return 0;

@@ -1,0 +1,92 @@
+/* Depthwise 3x3, padding 1, stride 2, on the unpadded plane with AVX2+FMA: 8 outputs per vector, four
+ * output rows per pass, which share input rows. A tile whose window lies inside the plane reads it with
+ * plain unaligned loads, tiles at its left or right side with masked loads (lanes outside the plane read as
+ * zero and never fault); rows above or below it are zero vectors. Two loads split into even and odd columns
+ * with one in-lane shuffle each, and the accumulators stay in that shuffled order (columns 0 1 4 5 | 2 3 6
+ * 7), so one cross-lane permute per output vector restores it. Tails are stored in pieces
+ * (kernels/x86/store.h). No stride-1 kernel: see the AVX2 set in csrc/core/kernels.c. */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "kernels/dwconv.h"
+#include "kernels/x86/act.h"
+#include "kernels/x86/store.h"
+
+/* Lanes i < 8 with 0 <= x + i < width. */
+static inline __m256i inside(ptrdiff_t x, size_t width) {
+  const __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)x), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), at),
+                             _mm256_cmpgt_epi32(_mm256_set1_epi32((int)width), at));
+}
+
+/* Row y of the plane from column x0 (r##ok: inside the plane), and its window of 8 columns from x0 + d. */
+#define ROW(r, yy)                                        \
+  const ptrdiff_t r##y = (yy);                            \
+  const int r##ok = r##y >= 0 && r##y < (ptrdiff_t)ih;   \
+  const float* r##p = in + (r##ok ? (size_t)r##y * iw : 0) + x0
+#define LOAD(r, d, m) \
+  (!r##ok ? _mm256_setzero_ps() : edge ? _mm256_maskload_ps(r##p + (d), m) : _mm256_loadu_ps(r##p + (d)))
+
+/* acc += taps t0, t1, t2 times weight row k. */
+#define ACC(acc, r, k)                             \
+  acc = _mm256_fmadd_ps(w[3 * k + 0], r##0, acc);  \
+  acc = _mm256_fmadd_ps(w[3 * k + 1], r##1, acc);  \
+  acc = _mm256_fmadd_ps(w[3 * k + 2], r##2, acc)
+
+/* Taps kx = 0, 1, 2 of output column i are input columns x0 - 1 + 2i, x0 + 2i, x0 + 1 + 2i, from
+ * two loads at x0 (even: t1, odd: t2) and two at x0 - 1 (even: t0), in the shuffled lane order. */
+#define S2TAPS(r)                                                                          \
+  const __m256 r##a = LOAD(r, 0, ma), r##b = LOAD(r, 8, mb);                               \
+  const __m256 r##c = LOAD(r, -1, mc), r##d = LOAD(r, 7, md);                              \
+  const __m256 r##0 = _mm256_shuffle_ps(r##c, r##d, _MM_SHUFFLE(2, 0, 2, 0));              \
+  const __m256 r##1 = _mm256_shuffle_ps(r##a, r##b, _MM_SHUFFLE(2, 0, 2, 0));              \
+  const __m256 r##2 = _mm256_shuffle_ps(r##a, r##b, _MM_SHUFFLE(3, 1, 3, 1))
+
+static inline __m256 unshuffle(__m256 v) {
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* Output rows oy .. oy + rows - 1 (rows <= 4) of the 8 columns from ox: input rows 2oy - 1 .. 2oy + 7. */
+static inline __attribute__((always_inline)) void s2_block(size_t ih, size_t iw, const float* in, const __m256 w[9],
+                                                           __m256 vb, const xnn_act_avx2* act, float* out, size_t ow,
+                                                           size_t oy, size_t rows, size_t ox, int edge) {
+  const size_t x0 = 2 * ox;
+  const __m256i ma = inside((ptrdiff_t)x0, iw), mb = inside((ptrdiff_t)x0 + 8, iw);
+  const __m256i mc = inside((ptrdiff_t)x0 - 1, iw), md = inside((ptrdiff_t)x0 + 7, iw);
+  const ptrdiff_t y = 2 * (ptrdiff_t)oy - 1;
+  __m256 a0 = vb, a1 = vb, a2 = vb, a3 = vb;
+  { ROW(r0, y); S2TAPS(r0); ACC(a0, r0, 0); }
+  { ROW(r1, y + 1); S2TAPS(r1); ACC(a0, r1, 1); }
+  { ROW(r2, y + 2); S2TAPS(r2); ACC(a0, r2, 2); if (rows > 1) { ACC(a1, r2, 0); } }
+  if (rows > 1) {
+    { ROW(r3, y + 3); S2TAPS(r3); ACC(a1, r3, 1); }
+    { ROW(r4, y + 4); S2TAPS(r4); ACC(a1, r4, 2); ACC(a2, r4, 0); }
+    { ROW(r5, y + 5); S2TAPS(r5); ACC(a2, r5, 1); }
+    { ROW(r6, y + 6); S2TAPS(r6); ACC(a2, r6, 2); ACC(a3, r6, 0); }
+    { ROW(r7, y + 7); S2TAPS(r7); ACC(a3, r7, 1); }
+    { ROW(r8, y + 8); S2TAPS(r8); ACC(a3, r8, 2); }
+  }
+  float* o = out + oy * ow + ox;
+  const size_t n = ow - ox;
+  xnn_storeu_n_avx2(o, xnn_act_avx2_apply(act, unshuffle(a0)), n);
+  if (rows > 1) xnn_storeu_n_avx2(o + ow, xnn_act_avx2_apply(act, unshuffle(a1)), n);
+  if (rows > 2) xnn_storeu_n_avx2(o + 2 * ow, xnn_act_avx2_apply(act, unshuffle(a2)), n);
+  if (rows > 3) xnn_storeu_n_avx2(o + 3 * ow, xnn_act_avx2_apply(act, unshuffle(a3)), n);
+}
+
+void xnn_f32_dwconv3x3p1s2__avx2(size_t ih, size_t iw, const float* in, const float* wt, float bias, float* out,
+                                 size_t oy0, size_t oy1, const xnn_f32_act_params* params) {
+  __m256 w[9];
+  for (int i = 0; i < 9; i++) w[i] = _mm256_set1_ps(wt[i]);
+  const __m256 vb = _mm256_set1_ps(bias);
+  const xnn_act_avx2 act = xnn_act_avx2_init(params);
+  const size_t ow = (iw - 1) / 2 + 1;
+  for (size_t oy = oy0; oy < oy1; oy += 4) {
+    const size_t rows = oy1 - oy < 4 ? oy1 - oy : 4;
+    size_t ox = 0;
+    s2_block(ih, iw, in, w, vb, &act, out, ow, oy, rows, ox, 1);
+    /* Inside: columns 2ox - 1 .. 2ox + 15 in the plane. */
+    for (ox = 8; 2 * ox + 16 <= iw; ox += 8) s2_block(ih, iw, in, w, vb, &act, out, ow, oy, rows, ox, 0);
+    for (; ox < ow; ox += 8) s2_block(ih, iw, in, w, vb, &act, out, ow, oy, rows, ox, 1);
+  }
+}
