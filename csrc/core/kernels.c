@@ -81,6 +81,7 @@ static void init_sets(void) {
                                       .fc_streamed = 0.45f, .pointwise = 0.35f, .conv = 0.35f, .winograd = 0.15f,
                                       .pointwise_blocked = 0.60f, .conv_blocked = 0.55f, .winograd_blocked = 0.15f};
   g_avx2.im2col_panel = xnn_f32_im2col_panel__avx2;
+  g_avx2.conv_chw_s2 = xnn_f32_conv_chw_s2_6x16__avx2;
   g_avx2.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx2;
   g_avx2.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx2;
   /* Stride 2 only: on Zen 3, in MobileNet v2, the padded stride-1 kernel with its copy of the plane was

@@ -156,18 +156,18 @@ int xnn_testing_conv_chw_s2(const char* isa, const size_t geometry[7], size_t oc
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
   if (!ks || !ks->conv_chw_s2) return 0;
   const size_t cin = geometry[0], ih = geometry[1], iw = geometry[2], kh = geometry[3], kw = geometry[4];
-  const size_t pt = geometry[5], pl = geometry[6], k = cin * kh * kw, mp = (oc + 7) / 8;
+  const size_t pt = geometry[5], pl = geometry[6], k = cin * kh * kw, mr = ks->gemm.mr, mp = (oc + mr - 1) / mr;
   const size_t oh = (ih + 2 * pt - kh) / 2 + 1, ow = (iw + 2 * pl - kw) / 2 + 1;
   const xnn_conv_chw_geometry g = {cin, ih, iw, oh, ow, kh, kw, pt, pl};
-  /* The operators' packing: panels of 8 rows, the bias padded with zeros. */
-  float* pa = xnn_alloc_aligned(mp * 8 * k * sizeof(float));
-  float* pbias = xnn_alloc_aligned(mp * 8 * sizeof(float));
+  /* The operators' packing: panels of the GEMM's MR rows, the bias padded with zeros. */
+  float* pa = xnn_alloc_aligned(mp * mr * k * sizeof(float));
+  float* pbias = xnn_alloc_aligned(mp * mr * sizeof(float));
   if (!pa || !pbias) {
     xnn_free_aligned(pa);
     xnn_free_aligned(pbias);
     return -1;
   }
-  xnn_pack_f32_gemm_a(oc, k, 8, w, k, bias, pa, pbias);
+  xnn_pack_f32_gemm_a(oc, k, mr, w, k, bias, pa, pbias);
   for (size_t oy = 0; oy < oh; oy += 2) ks->conv_chw_s2(&g, oc, oy, in, pa, pbias, out + oy * ow, oh * ow, act);
   xnn_free_aligned(pa);
   xnn_free_aligned(pbias);

@@ -263,7 +263,7 @@ static size_t dw_row_bands(const xnn_conv_params* c, const xnn_op_plan* plan, si
  * to 32 channels 25%, but SqueezeNet 1.1's unpadded 3x3 to 64 channels 2% slower (4% with the kernel's
  * split rows: 0.222 against 0.213 ms). With more input channels the im2col is a smaller share of the work. */
 static xnn_f32_conv_chw_s2_fn chw_s2_kernel(const xnn_conv_params* c, const xnn_kernels* k, int pooled) {
-  if (!XNN_CONV_CHW_S2 || !k->conv_chw_s2 || k->gemm.mr != 8 || c->algo != XNN_CONV_GEMM || c->group != 1 ||
+  if (!XNN_CONV_CHW_S2 || !k->conv_chw_s2 || c->algo != XNN_CONV_GEMM || c->group != 1 ||
       c->residual || c->cin > 4 || c->kh > 7 || c->sh != 2 || c->sw != 2 || c->dh != 1 || c->dw != 1 ||
       (c->kw != 3 && c->kw != 5 && c->kw != 7))
     return NULL;
