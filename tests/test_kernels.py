@@ -58,7 +58,7 @@ def test_gemm(isa, act_name):
 
 def has_add_bias(isa):
     """Sets whose GEMM tiles add the bias onto a loaded C (XNN_GEMM_ADD_BIAS)."""
-    return isa == "avx512"
+    return isa in ("avx2", "avx512")
 
 
 @pytest.mark.parametrize("isa", ISAS)

@@ -74,6 +74,8 @@ static void init_sets(void) {
   g_avx2.gemm = (xnn_f32_gemm_config){
       xnn_f32_gemm_ukernel_6x16__avx2, 6, 16, {{xnn_f32_gemm_ukernel_6x8__avx2, 8}, {xnn_f32_gemm_ukernel_6x1__avx2, 1}},
       xnn_f32_gemv_ukernel__avx2, 1024};
+  /* Residual sums add the bias as the tiles load C, not in a pass of their own (ops/convolution.c). */
+  g_avx2.gemm.add_bias = 1;
   g_avx2.fc = xnn_f32_fc__avx2;
   g_avx2.spmm = (xnn_f32_spmm_config){.ukernel = xnn_f32_spmm_ukernel_16x1__avx2, .tile = 16,
                                       .blocked = xnn_f32_spmm_ukernel_16x4__avx2, .blocked_tile = 16, .block = 4,

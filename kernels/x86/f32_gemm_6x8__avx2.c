@@ -22,6 +22,11 @@ void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float*
 #define LOADC(i) c##i = _mm256_maskload_ps(c + (i < mr ? i : 0) * ldc, mask);
     FOR_ROWS(LOADC)
 #undef LOADC
+    if (flags & XNN_GEMM_ADD_BIAS) {
+#define ADDB(i) c##i = _mm256_add_ps(c##i, _mm256_set1_ps(bias[i]));
+      FOR_ROWS(ADDB)
+#undef ADDB
+    }
   } else if (bias) {
 #define INITB(i) c##i = _mm256_set1_ps(bias[i]);
     FOR_ROWS(INITB)

@@ -70,6 +70,8 @@ void xnn_f32_gemm_ukernel_6x1__avx2(size_t mr, size_t nr, size_t k, const float*
                                     uint32_t flags) {
   float acc[8];
   xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel__avx2, 6, k, a, b, ldb, acc);
+  if ((flags & XNN_GEMM_ADD_BIAS) && (flags & XNN_GEMM_ACCUMULATE))
+    for (size_t i = 0; i < 6; i++) acc[i] += bias[i];
   xnn_f32_gemm_1col_store(mr, acc, c, ldc, bias, params, flags);
 }
 
@@ -78,8 +80,8 @@ void xnn_f32_gemm_ukernel_8x1__avx2(size_t mr, size_t nr, size_t k, const float*
                                     uint32_t flags) {
   float acc[8];
   xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel__avx2, 8, k, a, b, ldb, acc);
-  /* The one-column tile of the AVX-512 config, whose tiles honour XNN_GEMM_ADD_BIAS (1col_store, shared
-   * with every set, adds no bias when accumulating). */
+  /* As the 6x1 tile: both sets' tiles honour XNN_GEMM_ADD_BIAS (1col_store, shared with every set, adds
+   * no bias when accumulating). */
   if ((flags & XNN_GEMM_ADD_BIAS) && (flags & XNN_GEMM_ACCUMULATE))
     for (size_t i = 0; i < 8; i++) acc[i] += bias[i];
   xnn_f32_gemm_1col_store(mr, acc, c, ldc, bias, params, flags);
