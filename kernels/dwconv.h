@@ -55,14 +55,16 @@ void xnn_f32_dwconv3x3s2__avx2(size_t oh, size_t ow, const float* in, size_t in_
 typedef void (*xnn_f32_dwconv3x3p1_fn)(size_t ih, size_t iw, const float* in, const float* w, float bias, float* out,
                                        size_t oy0, size_t oy1, const xnn_f32_act_params* params);
 
-/* Only x86's sets have this family (AVX2's stride 2 only): elsewhere the code that calls it (and the
- * pointwise + depthwise pair built on it) compiles away, 2 KB of the AArch64 library. */
+/* Only x86's sets have this family: elsewhere the code that calls it (and the pointwise + depthwise pair
+ * built on it) compiles away, 2 KB of the AArch64 library. */
 #if defined(__x86_64__) || defined(_M_X64)
 #define XNN_DWCONV3X3P1 1
 #else
 #define XNN_DWCONV3X3P1 0
 #endif
 
+void xnn_f32_dwconv3x3p1s1__avx2(size_t ih, size_t iw, const float* in, const float* w, float bias, float* out,
+                                 size_t oy0, size_t oy1, const xnn_f32_act_params* params);
 void xnn_f32_dwconv3x3p1s2__avx2(size_t ih, size_t iw, const float* in, const float* w, float bias, float* out,
                                  size_t oy0, size_t oy1, const xnn_f32_act_params* params);
 void xnn_f32_dwconv3x3p1s1__avx512(size_t ih, size_t iw, const float* in, const float* w, float bias, float* out,

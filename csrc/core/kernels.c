@@ -86,10 +86,11 @@ static void init_sets(void) {
   g_avx2.conv_chw_s2 = xnn_f32_conv_chw_s2_6x16__avx2;
   g_avx2.dwconv3x3s1 = xnn_f32_dwconv3x3s1__avx2;
   g_avx2.dwconv3x3s2 = xnn_f32_dwconv3x3s2__avx2;
-  /* Stride 2 only: on Zen 3, in MobileNet v2, the padded stride-1 kernel with its copy of the plane was
-   * 0.005-0.01 ms faster a layer than an unpadded one on the 7x7 to 28x28 planes, level on 112x112; the
-   * unpadded stride-2 kernel 0.34 -> 0.22 ms on 112x112x96 alone. No pointwise + depthwise pairs: there the
-   * pairs took 0.08-0.31 ms longer than their two layers (MobileNet v2's 112x112, 56x56 and 28x28 ones). */
+  /* Unpadded depthwise kernels (no copy of each plane into a padded scratch first): on Zen 3 the stride-2
+   * one took 112x112x96 alone 0.34 -> 0.22 ms, the stride-1 one MobileNet v1's 112x112x32 layer 0.248 ->
+   * 0.175 ms in the network and the smaller ones 0.005-0.014 ms each. No pointwise + depthwise pairs: there
+   * the pairs took 0.08-0.31 ms longer than their two layers (MobileNet v2's 112x112, 56x56 and 28x28 ones). */
+  g_avx2.dwconv3x3p1s1 = xnn_f32_dwconv3x3p1s1__avx2;
   g_avx2.dwconv3x3p1s2 = xnn_f32_dwconv3x3p1s2__avx2;
   g_avx2.maxpool_padded = xnn_f32_maxpool_padded__avx2;
   g_avx2.wino43_input = xnn_f32_wino43_input__avx2;
