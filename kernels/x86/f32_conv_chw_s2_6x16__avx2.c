@@ -19,13 +19,6 @@
 
 enum { MR = 6, CHUNK = 64, SPLIT = CHUNK + 8, MAX_ROWS = 4 * 7 };
 
-/* Lanes i < 8 with 0 <= x + i < width. */
-static inline __m256i inside(ptrdiff_t x, size_t width) {
-  const __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)x), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), at),
-                             _mm256_cmpgt_epi32(_mm256_set1_epi32((int)width), at));
-}
-
 /* E[0, 8) and O[0, 8) of an input row from column x (x + 2j, x + 2j + 1; outside the row: zero). */
 static inline void split_8(const float* row, size_t iw, ptrdiff_t x, float* e, float* o) {
   __m256 lo, hi;
@@ -33,8 +26,8 @@ static inline void split_8(const float* row, size_t iw, ptrdiff_t x, float* e, f
     lo = _mm256_loadu_ps(row + x);
     hi = _mm256_loadu_ps(row + x + 8);
   } else {
-    lo = _mm256_maskload_ps(row + x, inside(x, iw));
-    hi = _mm256_maskload_ps(row + x + 8, inside(x + 8, iw));
+    lo = _mm256_maskload_ps(row + x, xnn_inside_avx2(x, iw));
+    hi = _mm256_maskload_ps(row + x + 8, xnn_inside_avx2(x + 8, iw));
   }
   const __m256 ev = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
   const __m256 od = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));

@@ -16,13 +16,6 @@
 #include "kernels/x86/act.h"
 #include "kernels/x86/store.h"
 
-/* Lanes i < 8 with 0 <= x + i < width. */
-static inline __m256i inside(ptrdiff_t x, size_t width) {
-  const __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)x), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), at),
-                             _mm256_cmpgt_epi32(_mm256_set1_epi32((int)width), at));
-}
-
 /* Row y of the plane from column x0 (r##ok: inside the plane), and its window of 8 columns from x0 + d. */
 #define ROW(r, yy)                                        \
   const ptrdiff_t r##y = (yy);                            \
@@ -136,7 +129,7 @@ void xnn_f32_dwconv3x3p1s1__avx2(size_t ih, size_t iw, const float* in, const fl
       xnn_storeu_n_avx2(o + x, xnn_act_avx2_apply(&act, _mm256_add_ps(a, b)), iw - x); \
     }
     {
-      const __m256i ml = inside(-1, iw), mc = inside(0, iw), mr = inside(1, iw);
+      const __m256i ml = xnn_inside_avx2(-1, iw), mc = xnn_inside_avx2(0, iw), mr = xnn_inside_avx2(1, iw);
 #define EL(r) _mm256_maskload_ps(r + x - 1, ml)
 #define EC(r) _mm256_maskload_ps(r + x, mc)
 #define ER(r) _mm256_maskload_ps(r + x + 1, mr)
@@ -147,11 +140,20 @@ void xnn_f32_dwconv3x3p1s1__avx2(size_t ih, size_t iw, const float* in, const fl
 #define IR(r) _mm256_loadu_ps(r + x + 1)
     for (x = 8; x + 9 <= iw; x += 8) TILE(IL, IC, IR)
     for (; x < iw; x += 8) {
-      const __m256i ml = inside((ptrdiff_t)x - 1, iw), mc = inside((ptrdiff_t)x, iw), mr = inside((ptrdiff_t)x + 1, iw);
+      const __m256i ml = xnn_inside_avx2((ptrdiff_t)x - 1, iw), mc = xnn_inside_avx2((ptrdiff_t)x, iw);
+      const __m256i mr = xnn_inside_avx2((ptrdiff_t)x + 1, iw);
       TILE(EL, EC, ER)
     }
   }
 }
+
+#undef TILE
+#undef EL
+#undef EC
+#undef ER
+#undef IL
+#undef IC
+#undef IR
 
 /* Taps kx = 0, 1, 2 of output column i are input columns x0 - 1 + 2i, x0 + 2i, x0 + 1 + 2i, from
  * two loads at x0 (even: t1, odd: t2) and two at x0 - 1 (even: t0), in the shuffled lane order. */
@@ -171,8 +173,8 @@ static inline __attribute__((always_inline)) void s2_block(size_t ih, size_t iw,
                                                            __m256 vb, const xnn_act_avx2* act, float* out, size_t ow,
                                                            size_t oy, size_t rows, size_t ox, int edge) {
   const size_t x0 = 2 * ox;
-  const __m256i ma = inside((ptrdiff_t)x0, iw), mb = inside((ptrdiff_t)x0 + 8, iw);
-  const __m256i mc = inside((ptrdiff_t)x0 - 1, iw), md = inside((ptrdiff_t)x0 + 7, iw);
+  const __m256i ma = xnn_inside_avx2((ptrdiff_t)x0, iw), mb = xnn_inside_avx2((ptrdiff_t)x0 + 8, iw);
+  const __m256i mc = xnn_inside_avx2((ptrdiff_t)x0 - 1, iw), md = xnn_inside_avx2((ptrdiff_t)x0 + 7, iw);
   const ptrdiff_t y = 2 * (ptrdiff_t)oy - 1;
   __m256 a0 = vb, a1 = vb, a2 = vb, a3 = vb;
   { ROW(r0, y); S2TAPS(r0); ACC(a0, r0, 0); }

@@ -1,7 +1,8 @@
-/* Stores of the first n floats of a ymm register for the AVX2 kernels. A full vector is one plain store; a
- * shorter one goes out as 4-, 2- and 1-float pieces, not vmaskmovps: on Zen 2/3 that store is microcoded
- * (tens of cycles), and the 6x16 GEMM tile's twelve masked stores made MobileNet v2's 28x28 64 -> 384
- * layer 0.55 ms against 0.42 with plain ones. Masked loads stay (they are single loads there). */
+/* Partial vectors for the AVX2 kernels: stores of the first n floats of a ymm register, and the mask of
+ * the lanes that fall inside a row. A full vector is one plain store; a shorter one goes out as 4-, 2- and
+ * 1-float pieces, not vmaskmovps: on Zen 2/3 that store is microcoded (tens of cycles), and the 6x16 GEMM
+ * tile's twelve masked stores made MobileNet v2's 28x28 64 -> 384 layer 0.55 ms against 0.42 with plain
+ * ones. Masked loads stay (a load costs about two plain ones there). */
 #pragma once
 #include <immintrin.h>
 #include <stddef.h>
@@ -23,4 +24,11 @@ static inline void xnn_storeu_n_avx2(float* p, __m256 v, size_t n) {
     p += 2;
   }
   if (n & 1) _mm_store_ss(p, x);
+}
+
+/* Lanes i < 8 with 0 <= x + i < width (for the masked loads at a row's ends). */
+static inline __m256i xnn_inside_avx2(ptrdiff_t x, size_t width) {
+  const __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)x), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), at),
+                             _mm256_cmpgt_epi32(_mm256_set1_epi32((int)width), at));
 }
