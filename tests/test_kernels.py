@@ -384,7 +384,10 @@ def test_dwconv3x3p1(isa, stride):
                    # two rows a vector: at most 7 wide (stride 1), 14 wide (stride 2)
                    (1, 7), (2, 7), (8, 6), (9, 7), (6, 3), (11, 13), (14, 9), (4, 14), (15, 14), (2, 12),
                    # AVX2's 8 lanes: the first tile inside the plane, 17 and 16 input columns for stride 2
-                   (3, 8), (5, 9), (4, 10), (6, 24), (7, 25), (3, 26)]:
+                   (3, 8), (5, 9), (4, 10), (6, 24), (7, 25), (3, 26),
+                   # AVX2's stride 2 goes in chunks of rows (15 a chunk at 112 columns) and strips of 256
+                   # output columns
+                   (40, 112), (33, 113), (3, 600), (4, 1025), (2, 1031)]:
         x = rng.standard_normal((ih, iw)).astype(np.float32)
         w = rng.standard_normal(9).astype(np.float32)
         for slope, lo, hi in [ACTS["identity"], ACTS["relu6"]]:
