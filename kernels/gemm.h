@@ -158,6 +158,9 @@ void xnn_f32_gemm_ukernel_4x16__ref(size_t mr, size_t nr, size_t k, const float*
 void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                      float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                      uint32_t flags);
+void xnn_f32_gemm_ukernel_6x17__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
+                                     float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
+                                     uint32_t flags);
 void xnn_f32_gemm_ukernel_6x8__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                     float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                     uint32_t flags);
