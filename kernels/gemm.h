@@ -26,9 +26,13 @@ typedef void (*xnn_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t k, const fl
                                         float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                         uint32_t flags);
 
-/* One column (a classifier's single pixel): y[i] = sum_p a[p*mr + i] * x[p] for i < mr, over one
- * packed weight panel (mr = the config's MR). Memory bound: the weights are read once. */
-typedef void (*xnn_f32_gemv_ukernel_fn)(size_t mr, size_t k, const float* a, const float* x, float* y);
+/* One column (a classifier's single pixel): y[j*mr + i] = sum_p a[j*a_stride + p*mr + i] * x[p] for i < mr,
+ * over `panels` (1 to XNN_GEMV_MAX_PANELS) packed weight panels a_stride floats apart (mr = the config's
+ * MR). Memory bound: the weights are read once, and a caller passes panels far apart so that the kernel
+ * reads them as that many streams (on Zen 3 four streams read 1.8x as fast from memory as one). */
+typedef void (*xnn_f32_gemv_ukernel_fn)(size_t mr, size_t k, size_t panels, const float* a, size_t a_stride,
+                                        const float* x, float* y);
+enum { XNN_GEMV_MAX_PANELS = 4 };
 
 /* Tail tiles: a block's last columns (fewer than NR) with the vectors along the output rows instead of
  * along the pixels. A 14x14 map's 196 columns leave a tail of 4 after six 32-wide tiles: a vector tile
@@ -204,10 +208,14 @@ void xnn_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t k, const flo
 void xnn_pack_f32_gemm_a(size_t m, size_t k, size_t mr, const float* a, size_t lda, const float* bias,
                          float* packed_a, float* packed_bias);
 
-void xnn_f32_gemv_ukernel__ref(size_t mr, size_t k, const float* a, const float* x, float* y);
-void xnn_f32_gemv_ukernel__avx2(size_t mr, size_t k, const float* a, const float* x, float* y);
-void xnn_f32_gemv_ukernel__avx512(size_t mr, size_t k, const float* a, const float* x, float* y);
-void xnn_f32_gemv_ukernel__neon(size_t mr, size_t k, const float* a, const float* x, float* y);
+void xnn_f32_gemv_ukernel__ref(size_t mr, size_t k, size_t panels, const float* a, size_t a_stride,
+                               const float* x, float* y);
+void xnn_f32_gemv_ukernel__avx2(size_t mr, size_t k, size_t panels, const float* a, size_t a_stride,
+                                const float* x, float* y);
+void xnn_f32_gemv_ukernel__avx512(size_t mr, size_t k, size_t panels, const float* a, size_t a_stride,
+                                  const float* x, float* y);
+void xnn_f32_gemv_ukernel__neon(size_t mr, size_t k, size_t panels, const float* a, size_t a_stride,
+                                const float* x, float* y);
 
 /* f32 fully connected family: y[b][o] = act(sum_k x[b][k] * w[o][k] + bias[o]) for b < batch, o < n. */
 typedef void (*xnn_f32_fc_fn)(size_t batch, size_t n, size_t k, const float* x, const float* w, const float* bias,

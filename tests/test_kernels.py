@@ -63,10 +63,11 @@ def has_add_bias(isa):
 
 @pytest.mark.parametrize("isa", ISAS)
 def test_gemv(isa):
-    """The single-column GEMV over packed weight panels (a classifier's 1x1 convolution on one pixel)."""
+    """The single-column GEMV over packed weight panels (a classifier's 1x1 convolution on one pixel), called
+    as the operators do: up to four panels at a time, far apart (every count from 1 to 4, K tails of 0-3)."""
     rng = np.random.default_rng(11)
     for m, k in [(1, 1), (3, 5), (8, 3), (9, 17), (17, 64), (40, 1), (1000, 1280), (5, 4), (13, 7), (16, 8), (24, 15),
-                 (8, 2049)]:
+                 (8, 2049), (48, 33), (78, 10), (100, 2)]:
         a = rng.standard_normal((m, k)).astype(np.float32)
         x = rng.standard_normal(k).astype(np.float32)
         close(T.gemv(isa, a, x), a.astype(np.float64) @ x, f"{isa} gemv m={m} k={k}")

@@ -72,7 +72,7 @@ int xnn_testing_gemv(const char* isa, size_t m, size_t k, const float* a, const 
   const size_t mr = ks->gemm.mr, mp = (m + mr - 1) / mr;
   float* pa = calloc(mp * mr * k + 1, sizeof(float));
   float* pbias = calloc(mp * mr + 1, sizeof(float));
-  float* acc = calloc(mr, sizeof(float));
+  float* acc = calloc(XNN_GEMV_MAX_PANELS * mr, sizeof(float));
   if (!pa || !pbias || !acc) {
     free(pa);
     free(pbias);
@@ -80,9 +80,13 @@ int xnn_testing_gemv(const char* isa, size_t m, size_t k, const float* a, const 
     return -1;
   }
   xnn_pack_f32_gemm_a(m, k, mr, a, k, NULL, pa, pbias);
-  for (size_t i = 0; i < mp; i++) {
-    ks->gemm.gemv(mr, k, pa + i * mr * k, x, acc);
-    for (size_t r = 0; r < mr && i * mr + r < m; r++) y[i * mr + r] = acc[r];
+  /* As the operators call it: stripe i of q holds panels i, i + q, ... (every count up to the most). */
+  const size_t q = (mp + XNN_GEMV_MAX_PANELS - 1) / XNN_GEMV_MAX_PANELS;
+  for (size_t i = 0; i < q; i++) {
+    const size_t count = (mp - i + q - 1) / q;
+    ks->gemm.gemv(mr, k, count, pa + i * mr * k, q * mr * k, x, acc);
+    for (size_t j = 0; j < count; j++)
+      for (size_t r = 0; r < mr && (i + j * q) * mr + r < m; r++) y[(i + j * q) * mr + r] = acc[j * mr + r];
   }
   free(pa);
   free(pbias);

@@ -665,20 +665,28 @@ static void sparse_task(void* ctx, size_t thread, size_t index) {
 }
 
 /* One output pixel (a classifier after global pooling): a matrix-vector product over the packed
- * weights, memory bound, so no column panel is padded to NR. */
-static void gemv_panel(void* ctx, size_t index) {
+ * weights, memory bound, so no column panel is padded to NR. A group's panels are cut into stripes of
+ * gemv_stripes: stripe s holds panels s, s + q, s + 2q, ..., which the kernel reads as that many streams
+ * (kernels/gemm.h); a thread's range of stripes then reads as many places of the weights at once. */
+static size_t gemv_stripes(size_t panels) {
+  return panels >= 2 * XNN_GEMV_MAX_PANELS ? (panels + XNN_GEMV_MAX_PANELS - 1) / XNN_GEMV_MAX_PANELS : panels;
+}
+
+static void gemv_stripe(void* ctx, size_t index) {
   const conv_job* j = ctx;
   const blocking* b = &j->b;
-  const size_t panels_per_group = (b->m + b->mr - 1) / b->mr;
-  const size_t g = index / panels_per_group, pn = index % panels_per_group;
-  const size_t mr = b->mr, kdim = b->k;
-  float acc[32];
-  j->k->gemm.gemv(mr, kdim, j->weights + (g * panels_per_group + pn) * mr * kdim, j->in + g * kdim, acc);
-  const size_t rows = XNN_MIN(mr, b->m - pn * mr);
-  const float* bias = j->bias + (g * panels_per_group + pn) * mr;
-  float* y = j->out + g * b->m + pn * mr;
-  const float* r = j->residual ? j->residual + g * b->m + pn * mr : NULL;
-  for (size_t i = 0; i < rows; i++) y[i] = xnn_f32_act_apply(acc[i] + bias[i] + (r ? r[i] : 0.0f), &j->c->act);
+  const size_t mr = b->mr, kdim = b->k, panels = (b->m + mr - 1) / mr, q = gemv_stripes(panels);
+  const size_t g = index / q, s = index % q, count = (panels - s + q - 1) / q;
+  float acc[XNN_GEMV_MAX_PANELS * 32];
+  j->k->gemm.gemv(mr, kdim, count, j->weights + (g * panels + s) * mr * kdim, q * mr * kdim, j->in + g * kdim, acc);
+  for (size_t p = 0; p < count; p++) {
+    const size_t pn = s + p * q, rows = XNN_MIN(mr, b->m - pn * mr);
+    const float* bias = j->bias + (g * panels + pn) * mr;
+    float* y = j->out + g * b->m + pn * mr;
+    const float* r = j->residual ? j->residual + g * b->m + pn * mr : NULL;
+    for (size_t i = 0; i < rows; i++)
+      y[i] = xnn_f32_act_apply(acc[p * mr + i] + bias[i] + (r ? r[i] : 0.0f), &j->c->act);
+  }
 }
 
 static void dw_channel(void* ctx, size_t ch) {
@@ -847,7 +855,7 @@ static void conv_run(const xnn_node* n, const xnn_run_ctx* ctx) {
       xnn_parallelize_thread(ctx->pool, dw3x3_channel, &j, (size_t)c->cin);
     }
     else if (!dw && pixels == 1 && is_pointwise(c) && j.b.mr <= 32)
-      xnn_parallelize(ctx->pool, gemv_panel, &j, (size_t)c->group * ((j.b.m + j.b.mr - 1) / j.b.mr));
+      xnn_parallelize(ctx->pool, gemv_stripe, &j, (size_t)c->group * gemv_stripes((j.b.m + j.b.mr - 1) / j.b.mr));
     else if (dw)
       xnn_parallelize(ctx->pool, dw_channel, &j, (size_t)c->cin);
     else {

@@ -1,4 +1,4 @@
-/* GEMV over one packed weight panel with NEON intrinsics (MR = 8: two q registers per K step). Four K
+/* GEMV over packed weight panels, one at a time, with NEON intrinsics (MR = 8: two q registers per K step). Four K
  * steps per iteration take their x values with one load and use them by lane (FMLA by element), so an
  * iteration is 1 + 4 loads and 8 FMLA for 32 MACs. (Intrinsics: memory bound as a classifier, and a
  * one-column tile otherwise; not a shipped asm family.) */
@@ -6,11 +6,7 @@
 
 #include "kernels/gemm.h"
 
-void xnn_f32_gemv_ukernel__neon(size_t mr, size_t k, const float* a, const float* x, float* y) {
-  if (mr != 8) {
-    xnn_f32_gemv_ukernel__ref(mr, k, a, x, y);
-    return;
-  }
+static void gemv_8(size_t k, const float* a, const float* x, float* y) {
   float32x4_t c0 = vdupq_n_f32(0.0f), c1 = c0, c2 = c0, c3 = c0;
   size_t p = 0;
   for (; p + 4 <= k; p += 4, a += 32) {
@@ -32,6 +28,15 @@ void xnn_f32_gemv_ukernel__neon(size_t mr, size_t k, const float* a, const float
   }
   vst1q_f32(y, vaddq_f32(c0, c2));
   vst1q_f32(y + 4, vaddq_f32(c1, c3));
+}
+
+void xnn_f32_gemv_ukernel__neon(size_t mr, size_t k, size_t panels, const float* a, size_t a_stride, const float* x,
+                                float* y) {
+  if (mr != 8) {
+    xnn_f32_gemv_ukernel__ref(mr, k, panels, a, a_stride, x, y);
+    return;
+  }
+  for (size_t j = 0; j < panels; j++) gemv_8(k, a + j * a_stride, x, y + 8 * j);
 }
 
 void xnn_f32_gemm_ukernel_8x1__neon(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,

@@ -60,10 +60,13 @@ void xnn_pack_f32_gemm_a(size_t m, size_t k, size_t mr, const float* a, size_t l
   }
 }
 
-void xnn_f32_gemv_ukernel__ref(size_t mr, size_t k, const float* a, const float* x, float* y) {
-  for (size_t i = 0; i < mr; i++) y[i] = 0.0f;
-  for (size_t p = 0; p < k; p++)
-    for (size_t i = 0; i < mr; i++) y[i] += a[p * mr + i] * x[p];
+void xnn_f32_gemv_ukernel__ref(size_t mr, size_t k, size_t panels, const float* a, size_t a_stride, const float* x,
+                               float* y) {
+  for (size_t j = 0; j < panels; j++, a += a_stride, y += mr) {
+    for (size_t i = 0; i < mr; i++) y[i] = 0.0f;
+    for (size_t p = 0; p < k; p++)
+      for (size_t i = 0; i < mr; i++) y[i] += a[p * mr + i] * x[p];
+  }
 }
 
 /* The one-column tiles' product: the GEMV family reads x contiguous, so a column of B read in place
@@ -71,7 +74,7 @@ void xnn_f32_gemv_ukernel__ref(size_t mr, size_t k, const float* a, const float*
 void xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel_fn gemv, size_t mr, size_t k, const float* a, const float* b,
                             size_t ldb, float* acc) {
   if (ldb == 1) {
-    gemv(mr, k, a, b, acc);
+    gemv(mr, k, 1, a, 0, b, acc);
     return;
   }
   float x[256], part[32];
@@ -79,7 +82,7 @@ void xnn_f32_gemm_1col_sums(xnn_f32_gemv_ukernel_fn gemv, size_t mr, size_t k, c
   for (size_t p0 = 0; p0 < k; p0 += 256) {
     const size_t kc = k - p0 < 256 ? k - p0 : 256;
     for (size_t p = 0; p < kc; p++) x[p] = b[(p0 + p) * ldb];
-    gemv(mr, kc, a + p0 * mr, x, part);
+    gemv(mr, kc, 1, a + p0 * mr, 0, x, part);
     for (size_t i = 0; i < mr; i++) acc[i] += part[i];
   }
 }

@@ -36,7 +36,8 @@ void xnn_f32_gemm_ukernel_6x17__avx2(size_t mr, size_t nr, size_t k, const float
 #undef LOADC
     cx = _mm256_loadu_ps(col);
     if (flags & XNN_GEMM_ADD_BIAS) {
-#define ADDB(i) c##i##l = _mm256_add_ps(c##i##l, _mm256_set1_ps(bias[i])), c##i##h = _mm256_add_ps(c##i##h, _mm256_set1_ps(bias[i]));
+#define ADDB(i) \
+  c##i##l = _mm256_add_ps(c##i##l, _mm256_set1_ps(bias[i])), c##i##h = _mm256_add_ps(c##i##h, _mm256_set1_ps(bias[i]));
       ADDB(0) ADDB(1) ADDB(2) ADDB(3) ADDB(4) ADDB(5)
 #undef ADDB
       cx = _mm256_add_ps(cx, _mm256_maskload_ps(bias, rows6));
