@@ -13,9 +13,85 @@ static inline __m256i tail_mask(size_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n > 8 ? 8 : n)), idx);
 }
 
+/* A panel's last rows where M is not a multiple of 6 (MobileNet's 32, 64 and 128 channels, SqueezeNet's 16-64):
+ * R of its 6 rows (4 for 3-4 rows, 2 for 1-2), the others not computed. Four rows take 4 cycles a K step to
+ * the full tile's 6; two rows run two K steps an iteration into two sets of accumulators, or the FMA
+ * latency would hold them to the same 4. */
+static inline __attribute__((always_inline)) void last_rows(const size_t R, size_t mr, size_t nr, size_t k,
+                                                            const float* a, const float* b, size_t ldb, float* c,
+                                                            size_t ldc, const float* bias,
+                                                            const xnn_f32_act_params* params, uint32_t flags) {
+  const size_t S = R == 2 ? 2 : 1; /* accumulator sets: K steps an iteration */
+  __m256 lo[2][4], hi[2][4];
+  const __m256i mlo = tail_mask(nr), mhi = tail_mask(nr > 8 ? nr - 8 : 0);
+#pragma GCC unroll 4
+  for (size_t i = 0; i < R; i++) {
+    if (flags & XNN_GEMM_ACCUMULATE) {
+      const float* ci = c + (i < mr ? i : 0) * ldc; /* rows past mr alias row 0: never stored */
+      lo[0][i] = _mm256_maskload_ps(ci, mlo);
+      hi[0][i] = _mm256_maskload_ps(ci + 8, mhi);
+      if (flags & XNN_GEMM_ADD_BIAS) {
+        lo[0][i] = _mm256_add_ps(lo[0][i], _mm256_set1_ps(bias[i]));
+        hi[0][i] = _mm256_add_ps(hi[0][i], _mm256_set1_ps(bias[i]));
+      }
+    } else {
+      lo[0][i] = hi[0][i] = bias ? _mm256_set1_ps(bias[i]) : _mm256_setzero_ps();
+    }
+    lo[1][i] = hi[1][i] = _mm256_setzero_ps();
+  }
+  size_t p = 0;
+  for (; p + S <= k; p += S) {
+#pragma GCC unroll 2
+    for (size_t s = 0; s < S; s++) {
+      const __m256 bl = _mm256_loadu_ps(b), bh = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 4
+      for (size_t i = 0; i < R; i++) {
+        const __m256 w = _mm256_broadcast_ss(a + i);
+        lo[s][i] = _mm256_fmadd_ps(w, bl, lo[s][i]);
+        hi[s][i] = _mm256_fmadd_ps(w, bh, hi[s][i]);
+      }
+      b += ldb;
+      a += 6;
+    }
+  }
+  if (p < k) { /* S = 2, odd K */
+    const __m256 bl = _mm256_loadu_ps(b), bh = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 4
+    for (size_t i = 0; i < R; i++) {
+      const __m256 w = _mm256_broadcast_ss(a + i);
+      lo[0][i] = _mm256_fmadd_ps(w, bl, lo[0][i]);
+      hi[0][i] = _mm256_fmadd_ps(w, bh, hi[0][i]);
+    }
+  }
+  const xnn_act_avx2 act = xnn_act_avx2_init(params);
+#pragma GCC unroll 4
+  for (size_t i = 0; i < R; i++) {
+    __m256 vl = S == 2 ? _mm256_add_ps(lo[0][i], lo[1][i]) : lo[0][i];
+    __m256 vh = S == 2 ? _mm256_add_ps(hi[0][i], hi[1][i]) : hi[0][i];
+    if (flags & XNN_GEMM_LAST) vl = xnn_act_avx2_apply(&act, vl), vh = xnn_act_avx2_apply(&act, vh);
+    if (i < mr) {
+      if (nr >= 16) {
+        _mm256_storeu_ps(c + i * ldc, vl);
+        _mm256_storeu_ps(c + i * ldc + 8, vh);
+      } else {
+        xnn_storeu_n_avx2(c + i * ldc, vl, nr);
+        if (nr > 8) xnn_storeu_n_avx2(c + i * ldc + 8, vh, nr - 8);
+      }
+    }
+  }
+}
+
 void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                      float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,
                                      uint32_t flags) {
+  if (mr <= 2) {
+    last_rows(2, mr, nr, k, a, b, ldb, c, ldc, bias, params, flags);
+    return;
+  }
+  if (mr <= 4) {
+    last_rows(4, mr, nr, k, a, b, ldb, c, ldc, bias, params, flags);
+    return;
+  }
   __m256 c0l, c0h, c1l, c1h, c2l, c2h, c3l, c3h, c4l, c4h, c5l, c5h;
   const __m256i mlo = tail_mask(nr), mhi = tail_mask(nr > 8 ? nr - 8 : 0);
   if (flags & XNN_GEMM_ACCUMULATE) {
