@@ -135,6 +135,13 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
       n_blocks = XNN_MAX(n_blocks, XNN_MIN(threads, panels));
     }
   }
+  /* A pointwise layer split by rows and pixels, at least as many input as output channels: each thread its
+   * range of the rows over all pixels, so that it streams half the weights and packs each column once,
+   * where a column block's range of tasks streamed all the weights and packed its columns once per row
+   * block. Zen 3, two threads: MobileNet v1's 14x14 512 -> 512 layers 0.593 -> 0.575 ms, the network 2%
+   * faster; ResNet-50 level (its 256 -> 1024 layers, where the columns are the smaller part, lost as
+   * much as its 1024 -> 256 ones gained, so they stay as they were). */
+  b.rows_outer = threads > 1 && is_pointwise(c) && b.m_blocks > 1 && b.k >= b.m;
   /* A layer that widens the map for a depthwise one (MobileNet v2's expand layers) on maps up to 28x28:
    * each thread its range of the rows, all pixels, which the depthwise layer (split by channels) then reads
    * from its own core. Reading all the input's pixels, half of them written by the other core, costs less
@@ -145,13 +152,6 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
    * quarter as many outputs, 56x56 maps too: MobileNet v2's 56x56 -> 28x28 depthwise layer 0.052 -> 0.028
    * ms, its expand layer 0.088 -> 0.094 (a stride-1 one, which splits by rows after a layer split by
    * pixels, gained 0.016 where its expand layer lost 0.019). */
-  /* A pointwise layer split by rows and pixels, at least as many input as output channels: each thread its
-   * range of the rows over all pixels, so that it streams half the weights and packs each column once,
-   * where a column block's range of tasks streamed all the weights and packed its columns once per row
-   * block. Zen 3, two threads: MobileNet v1's 14x14 512 -> 512 layers 0.593 -> 0.575 ms, the network 2%
-   * faster; ResNet-50 level (its 256 -> 1024 layers, where the columns are the smaller part, lost as
-   * much as its 1024 -> 256 ones gained, so they stay as they were). */
-  b.rows_outer = threads > 1 && is_pointwise(c) && b.m_blocks > 1 && b.k >= b.m;
   if (threads > 1 && c->feeds_depthwise && c->group == 1 && b.m >= 2 * b.k && m_panels >= threads &&
       (pixels <= 1024 || (c->feeds_depthwise == 2 && pixels <= 4096))) {
     b.mc = div_up(m_panels, threads) * b.mr;
