@@ -29,10 +29,8 @@ static inline void split_8(const float* row, size_t iw, ptrdiff_t x, float* e, f
     lo = _mm256_maskload_ps(row + x, xnn_inside_avx2(x, iw));
     hi = _mm256_maskload_ps(row + x + 8, xnn_inside_avx2(x + 8, iw));
   }
-  const __m256 ev = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
-  const __m256 od = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
-  _mm256_store_ps(e, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), _MM_SHUFFLE(3, 1, 2, 0))));
-  _mm256_store_ps(o, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), _MM_SHUFFLE(3, 1, 2, 0))));
+  _mm256_store_ps(e, xnn_even_avx2(lo, hi));
+  _mm256_store_ps(o, xnn_odd_avx2(lo, hi));
 }
 
 #define FMA_TAP(i)                                          \

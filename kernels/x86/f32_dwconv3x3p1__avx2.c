@@ -147,16 +147,6 @@ void xnn_f32_dwconv3x3p1s1__avx2(size_t ih, size_t iw, const float* in, const fl
  * on 14x14 and 56x56, 0.9x on 112x112 (where most tiles had been inside the plane). */
 enum { S2_FLOATS = 4096, S2_STRIP = 256 };
 
-static inline __m256 even_lanes(__m256 a, __m256 b) {
-  const __m256 v = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* 0 2 8 10 | 4 6 12 14 */
-  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-
-static inline __m256 odd_lanes(__m256 a, __m256 b) {
-  const __m256 v = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
-  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-
 /* Columns 2xs - 1 .. 2(xs + n) - 1 of row src (iw wide) into e[0 .. n] and o[0 .. n - 1]; columns past the
  * row read as zero, and so do the floats after them up to the next whole vector (the tail's masked loads). */
 static inline void split_row(float* e, float* o, const float* src, size_t iw, size_t xs, size_t n) {
@@ -165,14 +155,14 @@ static inline void split_row(float* e, float* o, const float* src, size_t iw, si
   size_t x = 0;
   for (; x + 16 <= len; x += 16) {
     const __m256 a = _mm256_loadu_ps(p + x), b = _mm256_loadu_ps(p + x + 8);
-    _mm256_storeu_ps(o + x / 2, even_lanes(a, b));
-    _mm256_storeu_ps(e + x / 2 + 1, odd_lanes(a, b));
+    _mm256_storeu_ps(o + x / 2, xnn_even_avx2(a, b));
+    _mm256_storeu_ps(e + x / 2 + 1, xnn_odd_avx2(a, b));
   }
   if (x < len) {
     const __m256 a = _mm256_maskload_ps(p + x, xnn_inside_avx2(0, len - x));
     const __m256 b = _mm256_maskload_ps(p + x + 8, xnn_inside_avx2(8, len - x));
-    _mm256_storeu_ps(o + x / 2, even_lanes(a, b));
-    _mm256_storeu_ps(e + x / 2 + 1, odd_lanes(a, b));
+    _mm256_storeu_ps(o + x / 2, xnn_even_avx2(a, b));
+    _mm256_storeu_ps(e + x / 2 + 1, xnn_odd_avx2(a, b));
   }
   e[0] = xs > 0 ? p[-1] : 0.0f;
 }

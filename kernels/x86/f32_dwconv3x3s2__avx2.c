@@ -7,9 +7,8 @@
 
 static inline void deinterleave(const float* r, __m256* even, __m256* odd) {
   const __m256 a = _mm256_loadu_ps(r), b = _mm256_loadu_ps(r + 8);
-  /* a0 a2 b0 b2 | a4 a6 b4 b6, then restore the order of the 64-bit pairs. */
-  *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xd8));
-  *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd)), 0xd8));
+  *even = xnn_even_avx2(a, b);
+  *odd = xnn_odd_avx2(a, b);
 }
 
 void xnn_f32_dwconv3x3s2__avx2(size_t oh, size_t ow, const float* in, size_t in_stride, const float* w,

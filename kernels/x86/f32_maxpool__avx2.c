@@ -6,14 +6,6 @@
 #include "kernels/pool.h"
 #include "kernels/x86/store.h"
 
-static inline __m256 even_lanes(__m256 a, __m256 b) {
-  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xd8));
-}
-
-static inline __m256 odd_lanes(__m256 a, __m256 b) {
-  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd)), 0xd8));
-}
-
 void xnn_f32_maxpool_padded__avx2(size_t oh, size_t ow, size_t kh, size_t kw, size_t stride, const float* in,
                                   size_t in_stride, float* out) {
   if (stride == 2 && kw == 3) {
@@ -32,7 +24,7 @@ void xnn_f32_maxpool_padded__avx2(size_t oh, size_t ow, size_t kh, size_t kw, si
           a = _mm256_max_ps(a, _mm256_loadu_ps(r)), b = _mm256_max_ps(b, _mm256_loadu_ps(r + 8));
           c = _mm256_max_ps(c, _mm256_loadu_ps(r + 2)), d = _mm256_max_ps(d, _mm256_loadu_ps(r + 10));
         }
-        const __m256 m = _mm256_max_ps(_mm256_max_ps(even_lanes(a, b), odd_lanes(a, b)), even_lanes(c, d));
+        const __m256 m = _mm256_max_ps(_mm256_max_ps(xnn_even_avx2(a, b), xnn_odd_avx2(a, b)), xnn_even_avx2(c, d));
         xnn_storeu_n_avx2(o + ox, m, ow - ox);
       }
     }
@@ -49,8 +41,8 @@ void xnn_f32_maxpool_padded__avx2(size_t oh, size_t ow, size_t kh, size_t kw, si
         } else {
           for (size_t kx = 0; kx < kw; kx += 2) {
             const __m256 a = _mm256_loadu_ps(r + kx), b = _mm256_loadu_ps(r + kx + 8);
-            acc = _mm256_max_ps(acc, even_lanes(a, b));
-            if (kx + 1 < kw) acc = _mm256_max_ps(acc, odd_lanes(a, b));
+            acc = _mm256_max_ps(acc, xnn_even_avx2(a, b));
+            if (kx + 1 < kw) acc = _mm256_max_ps(acc, xnn_odd_avx2(a, b));
           }
         }
       }
