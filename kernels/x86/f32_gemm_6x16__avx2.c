@@ -104,7 +104,8 @@ void xnn_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float
     LOADC(0); LOADC(1); LOADC(2); LOADC(3); LOADC(4); LOADC(5);
 #undef LOADC
     if (flags & XNN_GEMM_ADD_BIAS) {
-#define ADDB(i) c##i##l = _mm256_add_ps(c##i##l, _mm256_set1_ps(bias[i])), c##i##h = _mm256_add_ps(c##i##h, _mm256_set1_ps(bias[i]));
+#define ADDB(i) \
+  c##i##l = _mm256_add_ps(c##i##l, _mm256_set1_ps(bias[i])), c##i##h = _mm256_add_ps(c##i##h, _mm256_set1_ps(bias[i]));
       ADDB(0) ADDB(1) ADDB(2) ADDB(3) ADDB(4) ADDB(5)
 #undef ADDB
     }

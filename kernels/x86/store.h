@@ -1,8 +1,9 @@
 /* Partial vectors and lane helpers for the AVX2 kernels: stores of the first n floats of a ymm register,
- * the mask of the lanes that fall inside a row, and the even and odd floats of two vectors (stride 2). A full vector is one plain store; a shorter one goes out as 4-, 2- and
- * 1-float pieces, not vmaskmovps: on Zen 2/3 that store is microcoded (tens of cycles), and the 6x16 GEMM
- * tile's twelve masked stores made MobileNet v2's 28x28 64 -> 384 layer 0.55 ms against 0.42 with plain
- * ones. Masked loads stay (a load costs about two plain ones there). */
+ * the mask of the lanes that fall inside a row, and the even and odd floats of two vectors (stride 2). A
+ * full vector is one plain store; a shorter one goes out as 4-, 2- and 1-float pieces, not vmaskmovps: on
+ * Zen 2/3 that store is microcoded (tens of cycles), and the 6x16 GEMM tile's twelve masked stores made
+ * MobileNet v2's 28x28 64 -> 384 layer 0.55 ms against 0.42 with plain ones. Masked loads stay (a load
+ * costs about two plain ones there). */
 #pragma once
 #include <immintrin.h>
 #include <stddef.h>
