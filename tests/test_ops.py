@@ -989,6 +989,32 @@ def test_threads_identical(name, threads):
     assert np.array_equal(y1, y2), f"{name}: 1 and {threads} threads differ by {np.abs(y1 - y2).max():.3g}"
 
 
+def test_rows_split_input_not_reused_by_next_output():
+    """A 1x1 layer split by rows at two threads (as many input as output channels) has every thread read all
+    of its input; the planner keeps that storage from the next layer's output (a depthwise layer here), which
+    would otherwise write over lines both cores hold. The outputs are the same at 1, 2 and 3 threads, and the
+    arena at two threads is larger by that storage."""
+    rng = rng_for("rows_split_input")
+    c, h, w = 128, 14, 14
+    w1, b1 = randn(rng, c, c, 1, 1, scale=1.0 / np.sqrt(c)), randn(rng, c)
+    w2, b2 = randn(rng, c, 1, 3, 3, scale=1.0 / 3), randn(rng, c)
+    w3, b3 = randn(rng, c, c, 1, 1, scale=1.0 / np.sqrt(c)), randn(rng, c)
+    proto = net_text({"data": (1, c, h, w)},
+                     layer("pw1", "Convolution", "data", "pw1", conv_param(c, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)),
+                     layer("dw", "Convolution", "pw1", "dw", conv_param(c, (3, 3), (1, 1), (1, 1), (1, 1), c, True)),
+                     layer("pw2", "Convolution", "dw", "pw2", conv_param(c, (1, 1), (1, 1), (0, 0), (1, 1), 1, True)))
+    x = randn(rng, 1, c, h, w)
+    want = ref.conv2d(ref.conv2d(ref.conv2d(x, w1, b1), w2, b2, (1, 1), (1, 1), (1, 1), c), w3, b3)
+    models = {nt: load(proto, {"pw1": [w1, b1], "dw": [w2, b2], "pw2": [w3, b3]}, num_threads=nt) for nt in (1, 2, 3)}
+    ys = {nt: m.predict(x) for nt, m in models.items()}
+    check(ys[1], want, "pw -> dw -> pw")
+    for nt in (2, 3):
+        assert np.array_equal(ys[1], ys[nt]), f"1 and {nt} threads differ by {np.abs(ys[1] - ys[nt]).max():.3g}"
+    plane = c * h * w * 4
+    assert models[2].arena_bytes() >= models[1].arena_bytes() + plane, (models[1].arena_bytes(),
+                                                                        models[2].arena_bytes())
+
+
 def pw_dw_model(case, num_threads=None):
     """A 1x1 convolution + ReLU, then a 3x3 stride-2 depthwise one + ReLU reading only its output: the pair
     the planner runs as one where that output is larger than L2. A sixth field in `case` prunes the 1x1

@@ -358,6 +358,7 @@ static xnn_status conv_reshape(const xnn_node* n, xnn_tensor_rt* t, xnn_op_plan*
     plan->workspace_bytes = im2col_workspace(packed_b_floats(&b, &plan->kernels->gemm), padded, plan) +
                             (ks - 1) * (size_t)c->num_output * pixels * sizeof(float) + 64;
     plan->output_by_channels = ks > 1 || b.rows_outer || (b.n_blocks == 1 && b.m_blocks >= plan->num_threads);
+    plan->input_shared = plan->num_threads > 1 && ks == 1 && plan->output_by_channels;
   } else {
     plan->output_by_channels = 1; /* dw_channel */
   }

@@ -24,6 +24,10 @@ typedef struct xnn_op_plan {
    * Data one core wrote reaches the other at 10-22 GB/s on an Intel Xeon, against 68-119 from its own
    * cache. */
   int output_by_channels;
+  /* Set by reshape when every thread reads all of input 0 (a GEMM split by rows): its cache lines are then
+   * shared by the cores, and a later write to them waits for the other core's copies to be invalidated.
+   * The planner keeps the storage from the next node's outputs (session.c). */
+  int input_shared;
   /* Set by reshape when, for these shapes, output 0 holds input 0's values in the same order (a
    * Permute that only moves dims of size 1): the planner then gives it the input's storage and the
    * runner skips the op. */
