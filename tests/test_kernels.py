@@ -348,6 +348,22 @@ def test_winograd_transforms(isa, tile):
             assert not out[rows:].any(), "wrote past the last row"
 
 
+@pytest.mark.parametrize("isa", [i for i in ISAS if has(i, "wino43_rows2")])
+def test_winograd_input_two_tile_rows(isa):
+    """The F(4x4, 3x3) input transform of two tile rows at once (maps of up to 7 tiles a row), 1 to 7 tiles a
+    row, against the matrices: row 0's tiles first, then row 1's, and nothing written past them."""
+    rng = np.random.default_rng(44)
+    for tiles in range(1, 8):
+        # Each patch row read as 32 floats from its start (XNN_WINO43_EXTRA slack past the last one).
+        p0, p1 = (rng.standard_normal((6, 4 * tiles + 2 + 80)).astype(np.float32) for _ in range(2))
+        v = T.winograd_rows2(isa, tiles, p0, p1)
+        for r, patch in enumerate((p0, p1)):
+            for t in range(tiles):
+                d = patch[:, 4 * t:4 * t + 6].astype(np.float64)
+                close(v[:, r * tiles + t].reshape(6, 6), BT @ d @ BT.T, f"{isa} row {r} tile {t}/{tiles}")
+        assert not v[:, 2 * tiles:].any(), "wrote past the two rows' tiles"
+
+
 @pytest.mark.parametrize("isa", ISAS)
 def test_im2col_panel(isa):
     """Runs of every length up to 40 (vector tails), strides 1-3, read from the very end of the source (a
@@ -454,7 +470,8 @@ def test_every_set_has_its_families():
     common = {"dwconv3x3", "maxpool_padded", "wino43"}
     blocked = common | {"spmm_blocked"}
     want = {"ref": blocked | {"wino23"}, "avx2": blocked | {"dwconv3x3p1s1", "dwconv3x3p1s2", "conv_chw_s2"},
-            "avx512": blocked | {"dwconv3x3p1s1", "dwconv3x3p1s2", "spmm_wide", "conv_chw_s2", "wino23"},
+            "avx512": blocked | {"dwconv3x3p1s1", "dwconv3x3p1s2", "spmm_wide", "conv_chw_s2", "wino23",
+                                 "wino43_rows2"},
             "neon": blocked}
     for isa in ISAS:
         assert set(T.families(isa).split()) == want[isa], isa

@@ -189,6 +189,7 @@ const char* xnn_testing_families(const char* isa) {
   if (ks->conv_chw_s2) strcat(buf, "conv_chw_s2 ");
   if (ks->maxpool_padded) strcat(buf, "maxpool_padded ");
   if (ks->wino43_input) strcat(buf, "wino43 ");
+  if (ks->wino43_input_rows2) strcat(buf, "wino43_rows2 ");
   if (ks->wino23_input) strcat(buf, "wino23 ");
   if (ks->spmm.wide) strcat(buf, "spmm_wide ");
   if (ks->spmm.blocked) strcat(buf, "spmm_blocked ");
@@ -238,6 +239,14 @@ int xnn_testing_winograd(const char* isa, size_t tile, size_t tiles, const float
   if (!input || !output) return 0;
   input(in, in_stride, tiles, v, XNN_WINO43_TILES);
   output(m, XNN_WINO43_TILES, tiles, bias, out, out_stride, rows, cols, act);
+  return 1;
+}
+
+int xnn_testing_winograd_rows2(const char* isa, size_t tiles, const float* in0, const float* in1, size_t in_stride,
+                               float* v) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks || !ks->wino43_input_rows2) return 0;
+  ks->wino43_input_rows2(in0, in1, in_stride, tiles, v, XNN_WINO43_TILES);
   return 1;
 }
 

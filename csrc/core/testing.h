@@ -53,6 +53,10 @@ XNN_INTERNAL int xnn_testing_maxpool(const char* isa, size_t oh, size_t ow, size
 XNN_INTERNAL int xnn_testing_winograd(const char* isa, size_t tile, size_t tiles, const float* in, size_t in_stride,
                                       float* v, const float* m, float bias, const xnn_f32_act_params* act, float* out,
                                       size_t out_stride, size_t rows, size_t cols);
+/* The two-tile-row input transform (F(4x4, 3x3)) of `tiles` tiles from each of in0 and in1 into v (36 rows of
+ * 16); 0 if the set has none. */
+XNN_INTERNAL int xnn_testing_winograd_rows2(const char* isa, size_t tiles, const float* in0, const float* in1,
+                                            size_t in_stride, float* v);
 XNN_INTERNAL int xnn_testing_im2col_panel(const char* isa, size_t kc, size_t len, const float* src,
                                           const size_t* offsets, size_t stride, float* dst, size_t dst_stride);
 /* The set's SpMM kernel (variant 0), its wide one (1) or its blocked one (2; channels a multiple of its

@@ -26,35 +26,67 @@ static inline __mmask16 lanes(size_t n) { return (__mmask16)(n >= 16 ? 0xffff : 
                          _mm512_mul_ps(two, _mm512_sub_ps(_mm512_setzero_ps(), d3)));                         \
   } while (0)
 
-void xnn_f32_wino43_input__avx512(const float* in, size_t in_stride, size_t tiles, float* out,
-                                  size_t out_stride) {
-  const __m512i ph0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
-  const __m512i ph1 = _mm512_add_epi32(ph0, _mm512_set1_epi32(1));
-  const __m512i ph2 = _mm512_add_epi32(ph0, _mm512_set1_epi32(2));
-  const __m512i ph3 = _mm512_add_epi32(ph0, _mm512_set1_epi32(3));
-  const __m512i shift0 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
-  const __m512i shift1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
-  __m512 t[6][6]; /* t = (rows of d) B: t[r][j] */
-  for (int r = 0; r < 6; r++) {
-    const float* row = in + (size_t)r * in_stride;
-    const __m512 v0 = _mm512_loadu_ps(row), v1 = _mm512_loadu_ps(row + 16);
-    const __m512 v2 = _mm512_loadu_ps(row + 32), v3 = _mm512_loadu_ps(row + 48);
-    const __m512 v4 = _mm512_loadu_ps(row + 64);
+/* The input transform of 16 lanes of tiles. For patch row r, LOADS sets v0, v1 (the 32 floats whose column
+ * phases go to lanes 0-7), v2, v3 (lanes 8-15) and v4 (the next 16, which phases 4 and 5 of lane 15 read);
+ * STORE(e, v) stores operand e. */
+#define WINO43_INPUT_BODY(LOADS, STORE)                                                                     \
+  do {                                                                                                        \
+    const __m512i ph0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);              \
+    const __m512i ph1 = _mm512_add_epi32(ph0, _mm512_set1_epi32(1));                                        \
+    const __m512i ph2 = _mm512_add_epi32(ph0, _mm512_set1_epi32(2));                                        \
+    const __m512i ph3 = _mm512_add_epi32(ph0, _mm512_set1_epi32(3));                                        \
+    const __m512i shift0 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);        \
+    const __m512i shift1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);        \
+    __m512 t[6][6]; /* t = (rows of d) B: t[r][j] */                                                         \
+    for (int r = 0; r < 6; r++) {                                                                             \
+      __m512 v0, v1, v2, v3, v4;                                                                              \
+      LOADS;                                                                                                  \
+      const __m512 p0 = PHASE(ph0), p1 = PHASE(ph1), p2 = PHASE(ph2), p3 = PHASE(ph3);                        \
+      const __m512 p4 = _mm512_permutex2var_ps(p0, shift0, v4);                                               \
+      const __m512 p5 = _mm512_permutex2var_ps(p1, shift1, v4);                                               \
+      BT6(p0, p1, p2, p3, p4, p5, t[r]);                                                                      \
+    }                                                                                                         \
+    for (int j = 0; j < 6; j++) {                                                                             \
+      __m512 v[6];                                                                                            \
+      BT6(t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j], v);                                           \
+      for (int i = 0; i < 6; i++) {                                                                           \
+        STORE(6 * i + j, v[i]);                                                                               \
+      }                                                                                                       \
+    }                                                                                                         \
+  } while (0)
 #define PHASE(idx) \
   _mm512_shuffle_f32x4(_mm512_permutex2var_ps(v0, idx, v1), _mm512_permutex2var_ps(v2, idx, v3), 0x44)
-    const __m512 p0 = PHASE(ph0), p1 = PHASE(ph1), p2 = PHASE(ph2), p3 = PHASE(ph3);
-#undef PHASE
-    const __m512 p4 = _mm512_permutex2var_ps(p0, shift0, v4);
-    const __m512 p5 = _mm512_permutex2var_ps(p1, shift1, v4);
-    BT6(p0, p1, p2, p3, p4, p5, t[r]);
-  }
+
+void xnn_f32_wino43_input__avx512(const float* in, size_t in_stride, size_t tiles, float* out,
+                                  size_t out_stride) {
   const __mmask16 m = lanes(tiles);
-  for (int j = 0; j < 6; j++) {
-    __m512 v[6];
-    BT6(t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j], v);
-    for (int i = 0; i < 6; i++) _mm512_mask_storeu_ps(out + (size_t)(6 * i + j) * out_stride, m, v[i]);
-  }
+#define LOADS                                                                                      \
+  const float* row = in + (size_t)r * in_stride;                                                   \
+  v0 = _mm512_loadu_ps(row), v1 = _mm512_loadu_ps(row + 16), v2 = _mm512_loadu_ps(row + 32);     \
+  v3 = _mm512_loadu_ps(row + 48), v4 = _mm512_loadu_ps(row + 64)
+#define STORE(e, v) _mm512_mask_storeu_ps(out + (size_t)(e) * out_stride, m, v)
+  WINO43_INPUT_BODY(LOADS, STORE);
+#undef LOADS
+#undef STORE
 }
+
+/* Two rows of at most 7 tiles each (a map of up to 28 columns): row 0's tiles in lanes 0-6 from `in0`, row
+ * 1's in lanes 8-14 from `in1`, each row's patch read as its own 32 floats (lane 7 and those past `tiles`
+ * in each half compute nothing anyone reads), stored as one run of 2 x tiles: half the calls, where one row
+ * a call left at least 9 of 16 lanes idle. */
+void xnn_f32_wino43_input_rows2__avx512(const float* in0, const float* in1, size_t in_stride, size_t tiles,
+                                        float* out, size_t out_stride) {
+  const __mmask16 rows = (__mmask16)(lanes(tiles) | lanes(tiles) << 8), both = lanes(2 * tiles);
+#define LOADS                                                                                      \
+  const float *ra = in0 + (size_t)r * in_stride, *rb = in1 + (size_t)r * in_stride;               \
+  v0 = _mm512_loadu_ps(ra), v1 = _mm512_loadu_ps(ra + 16), v2 = _mm512_loadu_ps(rb);              \
+  v3 = _mm512_loadu_ps(rb + 16), v4 = _mm512_setzero_ps()
+#define STORE(e, v) _mm512_mask_storeu_ps(out + (size_t)(e) * out_stride, both, _mm512_maskz_compress_ps(rows, v))
+  WINO43_INPUT_BODY(LOADS, STORE);
+#undef LOADS
+#undef STORE
+}
+#undef PHASE
 
 /* r = A^T applied to (m0..m5). */
 #define AT6(m0, m1, m2, m3, m4, m5, r)                                                         \

@@ -479,6 +479,17 @@ PYBIND11_MODULE(_xnn, m) {
                                        bias, &p, out.mutable_data(), static_cast<size_t>(w), rows, cols);
     return r ? py::object(py::make_tuple(v, out)) : py::object(py::none());
   });
+  /* The two-tile-row F(4x4, 3x3) input transform: V (36 x 16) of `tiles` tiles from each patch, or None. */
+  t.def("winograd_rows2", [](const std::string& isa, size_t tiles, farr in0, farr in1) -> py::object {
+    if (in0.ndim() != 2 || in1.ndim() != 2 || in0.shape(0) != 6 || in1.shape(0) != 6 || in0.shape(1) != in1.shape(1) ||
+        tiles < 1 || tiles > 7 || in0.shape(1) < 32)
+      throw py::value_error("need two 6 x (at least 32) patches and 1 to 7 tiles");
+    farr v(std::vector<py::ssize_t>{36, 16});
+    std::fill(v.mutable_data(), v.mutable_data() + v.size(), 0.0f);
+    const int r =
+        xnn_testing_winograd_rows2(isa.c_str(), tiles, in0.data(), in1.data(), in0.shape(1), v.mutable_data());
+    return r ? py::object(v) : py::object(py::none());
+  });
   t.def("im2col_panel", [](const std::string& isa, size_t len, farr src, std::vector<size_t> offsets,
                            size_t stride, size_t dst_stride) -> py::object {
     const size_t kc = offsets.size();
