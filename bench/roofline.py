@@ -6,11 +6,11 @@ xnn's latency short of new algorithms, set next to the fastest peer of ``bench/R
 
 The FMA issue rate comes from ``bench/fma_peak.c`` (built here with ``cc``; twelve chains of register-only
 FMAs per thread, at the vector width of xnn's kernel set). xnn's layers come from ``Model.profile`` (per
-layer the least of ``--repeats`` medians over ``--runs``); a layer run as one with the layer before it counts in that layer's time and kind. The
-3x3 convolutions that xnn runs as Winograd (fewer multiplies than their MACs) stay as measured, so the
-bound says what the GEMM-class layers alone leave possible: where it is above 0.8x the fastest peer,
-that target needs the other layers faster too, and where the GEMM-class share alone is, it is out of reach
-of float32 on these cores.
+layer the least of ``--repeats`` medians over ``--runs``); a layer run as one with the layer before it
+counts in that layer's time and kind. The 3x3 convolutions that xnn runs as Winograd (fewer multiplies than
+their MACs) stay as measured, so the bound says what the GEMM-class layers alone leave possible: where it is
+above 0.8x the fastest peer, that target needs the other layers faster too, and where the GEMM-class share
+alone is, it is out of reach of float32 on these cores.
 """
 from __future__ import annotations
 
