@@ -970,6 +970,11 @@ THREAD_MODELS = {
     # and transforming every input channel itself (24 and 72 of them).
     "conv_winograd_channels": lambda nt: conv_model((1, 24, 28, 27, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "conv_winograd_channels_72": lambda nt: conv_model((1, 72, 28, 27, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
+    # Winograd with more input channels than one K chunk of the GEMM (512): the second chunk adds to the first's
+    # products. On 14x14 (F(2x2, 3x3) on AVX-512, F(4x4, 3x3) on AVX2) and 7x7 maps.
+    "conv_winograd_k_chunks": lambda nt: conv_model((1, 600, 14, 14, 24, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
+    "conv_winograd_k_chunks_7x7": lambda nt: conv_model((1, 530, 7, 7, 16, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
+                                                        nt),
     "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
     # An input of 64 KB or more (two images of 3 x 67 x 101) is copied in by the threads, bands of its rows.
     "conv_input_copied_in_bands": lambda nt: conv_model((2, 3, 67, 101, 8, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),

@@ -282,8 +282,12 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
     for (size_t e = 0; e < E; e++) {
       const float* a = j->weights + (cg * E + e) * per_e;
       const float* b = v + e * v_stride;
-      for (size_t k0 = 0; k0 < ic; k0 += 256) {
-        const size_t kc = XNN_MIN((size_t)256, ic - k0);
+      /* K in chunks of up to 512: the weights of a 7x7 map's layer come from memory for 16 columns, and
+       * a tile's call then reads its panel's 16 KB in one run, the panels one after another. In chunks of
+       * 256 (8 KB runs 16 KB apart) ResNet-50's 7x7 512 -> 512 layers took 1.78 ms on Zen 4, in one 1.45
+       * (0.94 -> 0.78 at two threads); the network 2% faster, the other models level. */
+      for (size_t k0 = 0; k0 < ic; k0 += 512) {
+        const size_t kc = XNN_MIN((size_t)512, ic - k0);
         /* Never LAST: the products are stored as they are (bias and activation come after the output
          * transform), so the tiles skip their activation epilogue. */
         const uint32_t flags = k0 ? XNN_GEMM_ACCUMULATE : 0;
