@@ -10,7 +10,9 @@
  *        XNN_GEMM_ADD_BIAS).
  *  flags XNN_GEMM_ACCUMULATE: C += A*B (a later chunk of K); XNN_GEMM_LAST: apply `params` after;
  *        XNN_GEMM_ADD_BIAS, with ACCUMULATE and only in a config whose add_bias is set: C += bias + A*B (a
- *        residual sum whose output is stored over the residual).
+ *        residual sum whose output is stored over the residual); XNN_GEMM_STREAM_A, a hint: this call is the
+ *        first to read its weight sliver (the block's first column tile), which comes from L3 or memory, so
+ *        a tile that does not always prefetch the weights should do it here.
  *
  * In NCHW a convolution is A = weights [oc][cin*kh*kw], B = its im2col (the input itself for 1x1),
  * C = output [oc][oh*ow]: vectors run along output pixels, weights are broadcast. */
@@ -20,7 +22,7 @@
 
 #include "kernels/params.h"
 
-enum { XNN_GEMM_ACCUMULATE = 1, XNN_GEMM_LAST = 2, XNN_GEMM_ADD_BIAS = 4 };
+enum { XNN_GEMM_ACCUMULATE = 1, XNN_GEMM_LAST = 2, XNN_GEMM_ADD_BIAS = 4, XNN_GEMM_STREAM_A = 8 };
 
 typedef void (*xnn_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t k, const float* a, const float* b, size_t ldb,
                                         float* c, size_t ldc, const float* bias, const xnn_f32_act_params* params,

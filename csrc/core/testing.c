@@ -47,7 +47,8 @@ int xnn_testing_gemm(const char* isa, size_t m, size_t n, size_t k, size_t kc, i
         const float* bt = direct ? b + k0 * n + s : pb + s * k + k0 * ld;
         if (t.ukernel) {
           t.ukernel(XNN_MIN(mr, m - i * mr), XNN_MIN(t.nr, n - s), kk, pa + i * mr * k + k0 * mr, bt,
-                    direct ? n : ld, c + i * mr * n + s, n, bias ? pbias + i * mr : NULL, act, flags);
+                    direct ? n : ld, c + i * mr * n + s, n, bias ? pbias + i * mr : NULL, act,
+                    flags | (s == 0 ? XNN_GEMM_STREAM_A : 0)); /* as the operators flag a row's first tile */
         } else {
           /* The tail tile, on pairs of row panels as the operators run it. */
           const size_t r = xnn_f32_gemm_tail_rows(i * mr, 0, m, mr);

@@ -296,7 +296,8 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
             const xnn_f32_gemm_tile t = tiles[i];
             const size_t ld = xnn_f32_gemm_tile_ld(t);
             t.ukernel(XNN_MIN(mr, rows - r), XNN_MIN(t.nr, count - s), kc, a + (m0 + r) * ic + k0 * mr,
-                      b + s * ic + k0 * ld, ld, m + e * m_stride + r * nbp + s, nbp, NULL, &identity, flags);
+                      b + s * ic + k0 * ld, ld, m + e * m_stride + r * nbp + s, nbp, NULL, &identity,
+                      flags | (i == 0 ? XNN_GEMM_STREAM_A : 0));
           }
           const size_t tr = tail ? xnn_f32_gemm_tail_rows(r, 0, rows, mr) : SIZE_MAX;
           if (tr != SIZE_MAX)

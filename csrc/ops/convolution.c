@@ -577,7 +577,7 @@ static void gemm_block(const conv_job* j, size_t thread, size_t g, size_t nb, si
           t.ukernel(XNN_MIN(mr, m0 + rows - m), XNN_MIN(t.nr, cols - s), kc, wg + m * kdim + k0 * mr,
                     direct ? plane + k0 * pixels + s : packed + (s - origin) * kc,
                     direct ? pixels : xnn_f32_gemm_tile_ld(t), og + m * pixels + s, pixels, bg ? bg + m : NULL,
-                    &j->c->act, flags);
+                    &j->c->act, flags | (i == 0 ? XNN_GEMM_STREAM_A : 0));
         }
         const size_t r = has_tail ? xnn_f32_gemm_tail_rows(m, m0, m0 + rows, mr) : SIZE_MAX;
         if (r != SIZE_MAX)
