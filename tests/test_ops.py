@@ -975,6 +975,11 @@ THREAD_MODELS = {
     "conv_winograd_k_chunks": lambda nt: conv_model((1, 600, 14, 14, 24, (3, 3), (1, 1), (1, 1), (1, 1), 1, True), nt),
     "conv_winograd_k_chunks_7x7": lambda nt: conv_model((1, 530, 7, 7, 16, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
                                                         nt),
+    # GEMMs with K longer than one chunk (1024): a 7x7 map's 1x1 layer (two chunks of 550) and an im2col one
+    # (K = 130 x 9 = 1170).
+    "conv_1x1_k_chunks": lambda nt: conv_model((1, 1100, 7, 7, 40, (1, 1), (1, 1), (0, 0), (1, 1), 1, True), nt),
+    "conv_3x3_s2_k_chunks": lambda nt: conv_model((1, 130, 15, 15, 24, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),
+                                                  nt),
     "pool": lambda nt: pool_model((3, 33, 17, 17, "AVE", (3, 3), (2, 2), (1, 1), False, "CEIL"), nt),
     # An input of 64 KB or more (two images of 3 x 67 x 101) is copied in by the threads, bands of its rows.
     "conv_input_copied_in_bands": lambda nt: conv_model((2, 3, 67, 101, 8, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),
