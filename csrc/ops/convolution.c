@@ -89,7 +89,7 @@ static blocking make_blocking(const xnn_conv_params* c, size_t pixels, const xnn
    * once (splitting K=512 in two cost 4% on a 14x14 map), and a row panel's weights are read in one run
    * (in chunks of 512, runs of 16 KB 32 KB apart). Zen 4, one thread, chunks of 512 -> 1024: MobileNet v1's
    * 7x7 1024 -> 1024 layer 0.94 -> 0.88 ms, ResNet-50's 7x7 1024 -> 2048 one 1.93 -> 1.82, its 14x14 1024 ->
-   * 256 ones 2% faster, GoogLeNet's 528-832 -> N ones 4-6%; chunks of 2048 were slower (ResNet-50's 7x7
+   * 256 ones 2% faster, GoogLeNet's 528-832 -> N ones 3-6%; chunks of 2048 were slower (ResNet-50's 7x7
    * 2048 -> 512 layers 0.91 -> 0.97). */
   const size_t chunks = div_up(b.k, MAX_KC);
   b.kc = XNN_MAX(div_up(b.k, chunks), (size_t)1);

@@ -2,8 +2,8 @@
  * steps an iteration, summed at the end): with one, each row's FMAs form one chain, whose latency held a K
  * step to 4 cycles (Zen 4: the 4-column tail of a 14x14 map, K = 512, took 68% of a full 6x16 tile's time,
  * with two chains a row 61%; its seven loads a K step then set the pace). The accumulators are named
- * variables, not an array: an array is kept on the stack. (The AVX-512 set's 8-row version went with its tail tile,
- * which does 8 columns in half the time.) */
+ * variables, not an array: an array is kept on the stack. (The AVX-512 set's 8-row version went with its
+ * tail tile, which does 8 columns in half the time.) */
 #include <immintrin.h>
 
 #include "kernels/gemm.h"
