@@ -49,6 +49,17 @@ typedef void (*xnn_f32_wino43_input_rows2_fn)(const float* in0, const float* in1
 void xnn_f32_wino43_input_rows2__avx512(const float* in0, const float* in1, size_t in_stride, size_t tiles,
                                         float* out, size_t out_stride);
 
+/* The output transform of whole tile rows of a map at most 8 tiles wide, as many a call as fill 16 lanes
+ * (`tile_rows` * `tiles_x` <= 16): tile t of the run is tile t % tiles_x of tile row t / tiles_x, M_e read
+ * at m[e * m_stride + t] as for xnn_f32_wino43_output_fn; tile row q's outputs go to out + 4 * q * out_stride,
+ * `cols` (<= 4 * tiles_x) columns of 4 rows, `rows` (<= 4) of the last tile row's. */
+typedef void (*xnn_f32_wino43_output_rows_fn)(const float* m, size_t m_stride, size_t tiles_x, size_t tile_rows,
+                                              float bias, float* out, size_t out_stride, size_t rows, size_t cols,
+                                              const xnn_f32_act_params* params);
+void xnn_f32_wino43_output_rows__avx512(const float* m, size_t m_stride, size_t tiles_x, size_t tile_rows,
+                                        float bias, float* out, size_t out_stride, size_t rows, size_t cols,
+                                        const xnn_f32_act_params* params);
+
 /* U = G g G^T of one 3x3 filter (9 floats, row-major) into 36 floats. */
 void xnn_f32_wino43_filter(const float* g, float* u);
 

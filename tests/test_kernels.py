@@ -370,6 +370,34 @@ def test_winograd_input_two_tile_rows(isa):
 
 
 @pytest.mark.parametrize("isa", ISAS)
+def test_winograd_output_tile_rows(isa):
+    """The F(4x4, 3x3) output transform of whole tile rows (maps of up to 8 tiles a row), every row width and
+    row count that fits 16 lanes, the last tile row cut to 1-4 rows and the columns to a partial last tile,
+    against the matrices, with nothing written past the rows and columns asked for (the output is 3 columns
+    wider than the tiles). A set without it has the tester say so."""
+    rng = np.random.default_rng(45)
+    m = rng.standard_normal((36, 16)).astype(np.float32)
+    if not has(isa, "wino43_output_rows"):
+        assert T.winograd_output_rows(isa, 4, 4, m, 0.0, 1.0, -INF, INF, 4, 16) is None
+        return
+    for tiles_x in range(1, 9):
+        for tile_rows in range(1, 16 // tiles_x + 1):
+            m = rng.standard_normal((36, 16)).astype(np.float32)
+            for rows, cols, name in [(4, 4 * tiles_x, "relu"), (1, 4 * tiles_x - 1, "identity"),
+                                     (3, max(1, 4 * tiles_x - 3), "relu6"), (2, 4 * tiles_x - 2, "leaky")]:
+                got = T.winograd_output_rows(isa, tiles_x, tile_rows, m, 0.25, *ACTS[name], rows, cols)
+                want = np.zeros((4 * tile_rows, 4 * tiles_x + 3))
+                for t in range(tiles_x * tile_rows):
+                    q, x = divmod(t, tiles_x)
+                    want[4 * q:4 * q + 4, 4 * x:4 * x + 4] = act(
+                        AT @ m[:, t].reshape(6, 6).astype(np.float64) @ AT.T + 0.25, *ACTS[name])
+                want[:, cols:] = 0
+                want[4 * (tile_rows - 1) + rows:] = 0
+                close(got, want, f"{isa} tiles_x={tiles_x} tile_rows={tile_rows} rows={rows} cols={cols} {name}")
+                assert not got[:, cols:].any() and not got[4 * (tile_rows - 1) + rows:].any(), "wrote past"
+
+
+@pytest.mark.parametrize("isa", ISAS)
 def test_im2col_panel(isa):
     """Runs of every length up to 40 (vector tails), strides 1-3, read from the very end of the source (a
     read past the run would leave the buffer: the sanitizer build catches it), into a wider panel whose
@@ -476,7 +504,7 @@ def test_every_set_has_its_families():
     blocked = common | {"spmm_blocked"}
     want = {"ref": blocked | {"wino23"}, "avx2": blocked | {"dwconv3x3p1s1", "dwconv3x3p1s2", "conv_chw_s2"},
             "avx512": blocked | {"dwconv3x3p1s1", "dwconv3x3p1s2", "spmm_wide", "conv_chw_s2", "wino23",
-                                 "wino43_rows2"},
+                                 "wino43_rows2", "wino43_output_rows"},
             "neon": blocked}
     for isa in ISAS:
         assert set(T.families(isa).split()) == want[isa], isa

@@ -140,6 +140,11 @@ CONV_CASES = [
     (1, 13, 22, 22, 40, (3, 3), (1, 1), (0, 0), (1, 1), 1, True),      # 40 x 20 x 20: multi-tile
     (3, 16, 21, 21, 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),      # batch 3, 40 x 21 x 21
     (1, 3, 41, 41, 33, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),       # 33 x 21 x 21 with stride 2
+    # F(4x4, 3x3) on maps of at most 8 tiles a row, whole tile rows a call: 4 rows of 4 tiles (the last row
+    # of tiles one pixel high), 3 and 2 rows of 5 tiles, 2 rows of 8 and a single one
+    (1, 24, 13, 13, 20, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
+    (1, 16, 18, 19, 17, (3, 3), (1, 1), (1, 1), (1, 1), 1, False),
+    (2, 16, 9, 32, 24, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
     (1, 1, 3, 1, 3, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),          # kernel larger than the input
     (1, 3, 7, 7, 5, (3, 3), (1, 1), (2, 2), (1, 1), 1, False),         # pad 2, no bias
     # maps too small for F(4x4, 3x3) tiles: F(2x2, 3x3) where the set has it

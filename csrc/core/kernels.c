@@ -145,6 +145,7 @@ static void init_sets(void) {
   g_avx512.maxpool_padded = xnn_f32_maxpool_padded__avx512;
   g_avx512.wino43_input = xnn_f32_wino43_input__avx512;
   g_avx512.wino43_input_rows2 = xnn_f32_wino43_input_rows2__avx512;
+  g_avx512.wino43_output_rows = xnn_f32_wino43_output_rows__avx512;
   g_avx512.wino43_output = xnn_f32_wino43_output__avx512;
   g_avx512.wino23_input = xnn_f32_wino23_input__avx512;
   g_avx512.wino23_output = xnn_f32_wino23_output__avx512;

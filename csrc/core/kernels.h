@@ -35,6 +35,7 @@ typedef struct xnn_kernels {
   xnn_f32_wino43_input_fn wino43_input;
   xnn_f32_wino43_input_rows2_fn wino43_input_rows2; /* optional: two tile rows a call (ops/conv_winograd.c) */
   xnn_f32_wino43_output_fn wino43_output;
+  xnn_f32_wino43_output_rows_fn wino43_output_rows; /* optional: whole tile rows of small maps a call */
   /* optional: F(2x2, 3x3) for the small maps whose 4x4 tiles are too few (ops/conv_winograd.c) */
   xnn_f32_wino23_input_fn wino23_input;
   xnn_f32_wino23_output_fn wino23_output;

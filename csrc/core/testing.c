@@ -191,6 +191,7 @@ const char* xnn_testing_families(const char* isa) {
   if (ks->maxpool_padded) strcat(buf, "maxpool_padded ");
   if (ks->wino43_input) strcat(buf, "wino43 ");
   if (ks->wino43_input_rows2) strcat(buf, "wino43_rows2 ");
+  if (ks->wino43_output_rows) strcat(buf, "wino43_output_rows ");
   if (ks->wino23_input) strcat(buf, "wino23 ");
   if (ks->spmm.wide) strcat(buf, "spmm_wide ");
   if (ks->spmm.blocked) strcat(buf, "spmm_blocked ");
@@ -248,6 +249,15 @@ int xnn_testing_winograd_rows2(const char* isa, size_t tiles, const float* in0, 
   const xnn_kernels* ks = xnn_kernels_for_isa(isa);
   if (!ks || !ks->wino43_input_rows2) return 0;
   ks->wino43_input_rows2(in0, in1, in_stride, tiles, v, XNN_WINO43_TILES);
+  return 1;
+}
+
+int xnn_testing_winograd_output_rows(const char* isa, size_t tiles_x, size_t tile_rows, const float* m, float bias,
+                                     const xnn_f32_act_params* act, float* out, size_t out_stride, size_t rows,
+                                     size_t cols) {
+  const xnn_kernels* ks = xnn_kernels_for_isa(isa);
+  if (!ks || !ks->wino43_output_rows) return 0;
+  ks->wino43_output_rows(m, XNN_WINO43_TILES, tiles_x, tile_rows, bias, out, out_stride, rows, cols, act);
   return 1;
 }
 

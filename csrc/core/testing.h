@@ -57,6 +57,11 @@ XNN_INTERNAL int xnn_testing_winograd(const char* isa, size_t tile, size_t tiles
  * 16); 0 if the set has none. */
 XNN_INTERNAL int xnn_testing_winograd_rows2(const char* isa, size_t tiles, const float* in0, const float* in1,
                                             size_t in_stride, float* v);
+/* The output transform of whole tile rows (xnn_f32_wino43_output_rows_fn), M 16 floats a row; 0 if the set has
+ * none. */
+XNN_INTERNAL int xnn_testing_winograd_output_rows(const char* isa, size_t tiles_x, size_t tile_rows, const float* m,
+                                                  float bias, const xnn_f32_act_params* act, float* out,
+                                                  size_t out_stride, size_t rows, size_t cols);
 XNN_INTERNAL int xnn_testing_im2col_panel(const char* isa, size_t kc, size_t len, const float* src,
                                           const size_t* offsets, size_t stride, float* dst, size_t dst_stride);
 /* The set's SpMM kernel (variant 0), its wide one (1) or its blocked one (2; channels a multiple of its

@@ -307,12 +307,22 @@ static void tile_task(void* ctx, size_t thread, size_t index) {
         }
       }
     }
-    /* Output transform, same runs of tiles. */
+    /* Output transform, same runs of tiles; on maps of at most 8 tiles a row, whole tile rows as many as
+     * fill 16 lanes a call where the set has that kernel (one row a call, a 14x14 map's 4 tiles left 12 of
+     * 16 lanes idle). */
+    const xnn_f32_wino43_output_rows_fn rows_fn = T == 4 && p->tiles_x <= 8 ? j->k->wino43_output_rows : NULL;
     for (size_t r = 0; r < rows; r++) {
       const size_t o = m0 + r;
       float* plane = out + o * j->oh * j->ow;
       for (size_t l = 0; l < count;) {
         const size_t t = t0 + l, ty = t / p->tiles_x, tx = t % p->tiles_x;
+        if (rows_fn && tx == 0 && l + 2 * p->tiles_x <= count) {
+          const size_t n = XNN_MIN((count - l) / p->tiles_x, XNN_WINO43_TILES / p->tiles_x);
+          rows_fn(m + r * nbp + l, m_stride, p->tiles_x, n, bias[o], plane + ty * T * j->ow, j->ow,
+                  XNN_MIN(T, j->oh - (ty + n - 1) * T), XNN_MIN(p->tiles_x * T, j->ow), &j->c->act);
+          l += n * p->tiles_x;
+          continue;
+        }
         size_t run = XNN_MIN(XNN_MIN(count - l, p->tiles_x - tx), (size_t)XNN_WINO43_TILES);
         output(m + r * nbp + l, m_stride, run, bias[o], plane + ty * T * j->ow + tx * T, j->ow,
                XNN_MIN(T, j->oh - ty * T), XNN_MIN(run * T, j->ow - tx * T), &j->c->act);

@@ -4,7 +4,8 @@
  * Input: each patch row is read as 64+ contiguous floats and split into the six column phases
  * x = 4t + c (c = 0..5) with two-source permutes; then B^T is applied along rows and along columns.
  * Output: A^T is applied along columns and rows, and the four column vectors of each output row are
- * interleaved back into 64 contiguous floats with in-lane unpacks and 128-bit block shuffles. */
+ * interleaved back into 64 contiguous floats with in-lane unpacks and 128-bit block shuffles; on maps of at
+ * most 8 tiles a row the 16 lanes hold several tile rows, each cut out of those 64 floats. */
 #include <immintrin.h>
 
 #include "kernels/winograd.h"
@@ -99,39 +100,84 @@ void xnn_f32_wino43_input_rows2__avx512(const float* in0, const float* in1, size
                                          _mm512_fmadd_ps(_mm512_set1_ps(-8.0f), m4, b)), m5);  \
   } while (0)
 
-void xnn_f32_wino43_output__avx512(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
-                                   size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params) {
-  __m512 t[4][6]; /* t = A^T M: t[i][j] */
+/* act(A^T M A + bias) of the 16 lanes' tiles: for output row i (< 4) of every tile, the 4 columns of lane l
+ * at floats 4l .. 4l + 3 of z[0..3] (64 floats; z[4] zero). */
+typedef struct wino43_out {
+  __m512 t[4][6]; /* A^T M: t[i][j] */
+  __m512 vb, slope, lo, hi;
+  int leaky;
+} wino43_out;
+
+static inline void out_columns(wino43_out* w, const float* m, size_t m_stride, float bias,
+                               const xnn_f32_act_params* params) {
   for (int j = 0; j < 6; j++) {
     __m512 c[6];
     for (int r = 0; r < 6; r++) c[r] = _mm512_loadu_ps(m + (size_t)(6 * r + j) * m_stride);
     __m512 o[4];
     AT6(c[0], c[1], c[2], c[3], c[4], c[5], o);
-    for (int i = 0; i < 4; i++) t[i][j] = o[i];
+    for (int i = 0; i < 4; i++) w->t[i][j] = o[i];
   }
+  w->vb = _mm512_set1_ps(bias), w->slope = _mm512_set1_ps(params->slope);
+  w->lo = _mm512_set1_ps(params->min), w->hi = _mm512_set1_ps(params->max);
+  w->leaky = params->slope != 1.0f;
+}
+
+static inline void out_row(const wino43_out* w, size_t i, __m512 z[5]) {
+  const __m512 zero = _mm512_setzero_ps();
+  __m512 y[4];
+  AT6(w->t[i][0], w->t[i][1], w->t[i][2], w->t[i][3], w->t[i][4], w->t[i][5], y);
+  for (int k = 0; k < 4; k++) {
+    __m512 v = _mm512_add_ps(y[k], w->vb);
+    if (w->leaky) v = _mm512_add_ps(_mm512_max_ps(v, zero), _mm512_mul_ps(_mm512_min_ps(v, zero), w->slope));
+    y[k] = _mm512_min_ps(_mm512_max_ps(v, w->lo), w->hi);
+  }
+  /* Interleave: y[k] holds column k of 16 tiles; memory wants tile-major groups of 4 columns. */
+  const __m512 ab_lo = _mm512_unpacklo_ps(y[0], y[1]), ab_hi = _mm512_unpackhi_ps(y[0], y[1]);
+  const __m512 cd_lo = _mm512_unpacklo_ps(y[2], y[3]), cd_hi = _mm512_unpackhi_ps(y[2], y[3]);
+  const __m512 x0 = _mm512_shuffle_ps(ab_lo, cd_lo, 0x44), x1 = _mm512_shuffle_ps(ab_lo, cd_lo, 0xee);
+  const __m512 x2 = _mm512_shuffle_ps(ab_hi, cd_hi, 0x44), x3 = _mm512_shuffle_ps(ab_hi, cd_hi, 0xee);
+  const __m512 y0 = _mm512_shuffle_f32x4(x0, x1, 0x44), y1 = _mm512_shuffle_f32x4(x2, x3, 0x44);
+  const __m512 y2 = _mm512_shuffle_f32x4(x0, x1, 0xee), y3 = _mm512_shuffle_f32x4(x2, x3, 0xee);
+  z[0] = _mm512_shuffle_f32x4(y0, y1, 0x88), z[1] = _mm512_shuffle_f32x4(y0, y1, 0xdd);
+  z[2] = _mm512_shuffle_f32x4(y2, y3, 0x88), z[3] = _mm512_shuffle_f32x4(y2, y3, 0xdd);
+  z[4] = zero;
+}
+
+void xnn_f32_wino43_output__avx512(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
+                                   size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params) {
+  wino43_out w;
+  out_columns(&w, m, m_stride, bias, params);
   (void)tiles;
-  const __m512 vb = _mm512_set1_ps(bias), slope = _mm512_set1_ps(params->slope);
-  const __m512 lo = _mm512_set1_ps(params->min), hi = _mm512_set1_ps(params->max), zero = _mm512_setzero_ps();
-  const int leaky = params->slope != 1.0f;
   for (size_t i = 0; i < rows; i++) {
-    __m512 y[4];
-    AT6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], y);
-    for (int k = 0; k < 4; k++) {
-      __m512 v = _mm512_add_ps(y[k], vb);
-      if (leaky) v = _mm512_add_ps(_mm512_max_ps(v, zero), _mm512_mul_ps(_mm512_min_ps(v, zero), slope));
-      y[k] = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-    }
-    /* Interleave: y[k] holds column k of 16 tiles; memory wants tile-major groups of 4 columns. */
-    const __m512 ab_lo = _mm512_unpacklo_ps(y[0], y[1]), ab_hi = _mm512_unpackhi_ps(y[0], y[1]);
-    const __m512 cd_lo = _mm512_unpacklo_ps(y[2], y[3]), cd_hi = _mm512_unpackhi_ps(y[2], y[3]);
-    const __m512 x0 = _mm512_shuffle_ps(ab_lo, cd_lo, 0x44), x1 = _mm512_shuffle_ps(ab_lo, cd_lo, 0xee);
-    const __m512 x2 = _mm512_shuffle_ps(ab_hi, cd_hi, 0x44), x3 = _mm512_shuffle_ps(ab_hi, cd_hi, 0xee);
-    const __m512 y0 = _mm512_shuffle_f32x4(x0, x1, 0x44), y1 = _mm512_shuffle_f32x4(x2, x3, 0x44);
-    const __m512 y2 = _mm512_shuffle_f32x4(x0, x1, 0xee), y3 = _mm512_shuffle_f32x4(x2, x3, 0xee);
+    __m512 z[5];
+    out_row(&w, i, z);
     float* o = out + i * out_stride;
-    _mm512_mask_storeu_ps(o, lanes(cols), _mm512_shuffle_f32x4(y0, y1, 0x88));
-    if (cols > 16) _mm512_mask_storeu_ps(o + 16, lanes(cols - 16), _mm512_shuffle_f32x4(y0, y1, 0xdd));
-    if (cols > 32) _mm512_mask_storeu_ps(o + 32, lanes(cols - 32), _mm512_shuffle_f32x4(y2, y3, 0x88));
-    if (cols > 48) _mm512_mask_storeu_ps(o + 48, lanes(cols - 48), _mm512_shuffle_f32x4(y2, y3, 0xdd));
+    _mm512_mask_storeu_ps(o, lanes(cols), z[0]);
+    if (cols > 16) _mm512_mask_storeu_ps(o + 16, lanes(cols - 16), z[1]);
+    if (cols > 32) _mm512_mask_storeu_ps(o + 32, lanes(cols - 32), z[2]);
+    if (cols > 48) _mm512_mask_storeu_ps(o + 48, lanes(cols - 48), z[3]);
+  }
+}
+
+/* Tile row q's output row i is the run of 4 * tiles_x floats at 4 * q * tiles_x of the interleaved row: one
+ * register where a tile row is 16 floats (4 tiles), else two-source permutes of the two it straddles. */
+void xnn_f32_wino43_output_rows__avx512(const float* m, size_t m_stride, size_t tiles_x, size_t tile_rows,
+                                        float bias, float* out, size_t out_stride, size_t rows, size_t cols,
+                                        const xnn_f32_act_params* params) {
+  wino43_out w;
+  out_columns(&w, m, m_stride, bias, params);
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (size_t i = 0; i < 4; i++) {
+    __m512 z[5];
+    out_row(&w, i, z);
+    for (size_t q = 0; q < tile_rows && (q + 1 < tile_rows || i < rows); q++) {
+      float* o = out + (4 * q + i) * out_stride;
+      for (size_t c0 = 0; c0 < cols; c0 += 16) {
+        const size_t f = 4 * q * tiles_x + c0, a = f / 16, sh = f % 16;
+        const __m512 v =
+            sh ? _mm512_permutex2var_ps(z[a], _mm512_add_epi32(iota, _mm512_set1_epi32((int)sh)), z[a + 1]) : z[a];
+        _mm512_mask_storeu_ps(o + c0, lanes(cols - c0), v);
+      }
+    }
   }
 }

@@ -490,6 +490,21 @@ PYBIND11_MODULE(_xnn, m) {
         xnn_testing_winograd_rows2(isa.c_str(), tiles, in0.data(), in1.data(), in0.shape(1), v.mutable_data());
     return r ? py::object(v) : py::object(py::none());
   });
+  /* The F(4x4, 3x3) output transform of whole tile rows: the 4 * tile_rows x 4 * tiles_x output (zeros where
+   * not written), or None. */
+  t.def("winograd_output_rows", [act](const std::string& isa, size_t tiles_x, size_t tile_rows, farr m, float bias,
+                                      float slope, float lo, float hi, size_t rows, size_t cols) -> py::object {
+    if (m.ndim() != 2 || m.shape(0) != 36 || m.shape(1) != 16 || tiles_x < 1 || tile_rows < 1 ||
+        tiles_x * tile_rows > 16 || rows < 1 || rows > 4 || cols < 1 || cols > 4 * tiles_x)
+      throw py::value_error("need M of 36 x 16, tiles_x * tile_rows <= 16, 1 <= rows <= 4, 1 <= cols <= 4 * tiles_x");
+    const py::ssize_t w = static_cast<py::ssize_t>(4 * tiles_x + 3);
+    farr out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(4 * tile_rows), w});
+    std::fill(out.mutable_data(), out.mutable_data() + out.size(), 0.0f);
+    const xnn_f32_act_params p = act(slope, lo, hi);
+    const int r = xnn_testing_winograd_output_rows(isa.c_str(), tiles_x, tile_rows, m.data(), bias, &p,
+                                                   out.mutable_data(), static_cast<size_t>(w), rows, cols);
+    return r ? py::object(out) : py::object(py::none());
+  });
   t.def("im2col_panel", [](const std::string& isa, size_t len, farr src, std::vector<size_t> offsets,
                            size_t stride, size_t dst_stride) -> py::object {
     const size_t kc = offsets.size();
