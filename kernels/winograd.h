@@ -56,6 +56,9 @@ void xnn_f32_wino43_input_rows2__avx512(const float* in0, const float* in1, size
 typedef void (*xnn_f32_wino43_output_rows_fn)(const float* m, size_t m_stride, size_t tiles_x, size_t tile_rows,
                                               float bias, float* out, size_t out_stride, size_t rows, size_t cols,
                                               const xnn_f32_act_params* params);
+void xnn_f32_wino43_output_rows__avx2(const float* m, size_t m_stride, size_t tiles_x, size_t tile_rows, float bias,
+                                      float* out, size_t out_stride, size_t rows, size_t cols,
+                                      const xnn_f32_act_params* params);
 void xnn_f32_wino43_output_rows__avx512(const float* m, size_t m_stride, size_t tiles_x, size_t tile_rows,
                                         float bias, float* out, size_t out_stride, size_t rows, size_t cols,
                                         const xnn_f32_act_params* params);

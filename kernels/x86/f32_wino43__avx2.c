@@ -72,48 +72,88 @@ void xnn_f32_wino43_input__avx2(const float* in, size_t in_stride, size_t tiles,
   }
 }
 
+/* A^T M of 8 lanes of tiles from lane t0 of the run, and the bias and activation for out_row. */
+typedef struct wino43_out {
+  __m256 t[4][6]; /* A^T M: t[i][j] */
+  __m256 vb, slope, lo, hi;
+  int leaky; /* a fused ReLU arrives as slope 1 with min 0 */
+} wino43_out;
+
+static inline void out_columns(wino43_out* w, const float* m, size_t m_stride, size_t t0, float bias,
+                               const xnn_f32_act_params* params) {
+  for (int j = 0; j < 6; j++) {
+    __m256 c[6], o[4];
+    for (int r = 0; r < 6; r++) c[r] = _mm256_loadu_ps(m + (size_t)(6 * r + j) * m_stride + t0);
+    at6(c[0], c[1], c[2], c[3], c[4], c[5], o);
+    for (int i = 0; i < 4; i++) w->t[i][j] = o[i];
+  }
+  w->vb = _mm256_set1_ps(bias), w->slope = _mm256_set1_ps(params->slope);
+  w->lo = _mm256_set1_ps(params->min), w->hi = _mm256_set1_ps(params->max);
+  w->leaky = params->slope != 1.0f;
+}
+
+/* Output row i of the 8 tiles, act(A^T M A + bias): g[k] holds tile k's 4 columns. */
+static inline void out_row(const wino43_out* w, size_t i, __m128 g[8]) {
+  const __m256 zero = _mm256_setzero_ps();
+  __m256 y[4];
+  at6(w->t[i][0], w->t[i][1], w->t[i][2], w->t[i][3], w->t[i][4], w->t[i][5], y);
+  for (int k = 0; k < 4; k++) {
+    __m256 v = _mm256_add_ps(y[k], w->vb);
+    if (w->leaky) v = _mm256_fmadd_ps(_mm256_min_ps(v, zero), w->slope, _mm256_max_ps(v, zero));
+    y[k] = _mm256_min_ps(_mm256_max_ps(v, w->lo), w->hi);
+  }
+  /* y[k] holds column k of 8 tiles: transpose each 4-tile half into tile-major groups of 4. */
+  g[0] = _mm256_castps256_ps128(y[0]), g[1] = _mm256_castps256_ps128(y[1]);
+  g[2] = _mm256_castps256_ps128(y[2]), g[3] = _mm256_castps256_ps128(y[3]);
+  g[4] = _mm256_extractf128_ps(y[0], 1), g[5] = _mm256_extractf128_ps(y[1], 1);
+  g[6] = _mm256_extractf128_ps(y[2], 1), g[7] = _mm256_extractf128_ps(y[3], 1);
+  _MM_TRANSPOSE4_PS(g[0], g[1], g[2], g[3]);
+  _MM_TRANSPOSE4_PS(g[4], g[5], g[6], g[7]);
+}
+
 void xnn_f32_wino43_output__avx2(const float* m, size_t m_stride, size_t tiles, float bias, float* out,
                                  size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params) {
-  const __m256 vb = _mm256_set1_ps(bias), slope = _mm256_set1_ps(params->slope);
-  const int leaky = params->slope != 1.0f; /* a fused ReLU arrives as slope 1 with min 0 */
-  const __m256 lo = _mm256_set1_ps(params->min), hi = _mm256_set1_ps(params->max), zero = _mm256_setzero_ps();
   for (size_t t0 = 0; t0 < tiles; t0 += 8) {
     const size_t col0 = 4 * t0;
     if (col0 >= cols) break;
-    __m256 t[4][6];
-    for (int j = 0; j < 6; j++) {
-      __m256 c[6], o[4];
-      for (int r = 0; r < 6; r++) c[r] = _mm256_loadu_ps(m + (size_t)(6 * r + j) * m_stride + t0);
-      at6(c[0], c[1], c[2], c[3], c[4], c[5], o);
-      for (int i = 0; i < 4; i++) t[i][j] = o[i];
-    }
+    wino43_out w;
+    out_columns(&w, m, m_stride, t0, bias, params);
     const size_t ncols = cols - col0 < 32 ? cols - col0 : 32;
     for (size_t i = 0; i < rows; i++) {
-      __m256 y[4];
-      at6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], y);
-      for (int k = 0; k < 4; k++) {
-        __m256 v = _mm256_add_ps(y[k], vb);
-        if (leaky) v = _mm256_fmadd_ps(_mm256_min_ps(v, zero), slope, _mm256_max_ps(v, zero));
-        y[k] = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-      }
-      /* y[k] holds column k of 8 tiles: transpose each 4-tile half into tile-major groups of 4. */
-      __m128 a0 = _mm256_castps256_ps128(y[0]), a1 = _mm256_castps256_ps128(y[1]);
-      __m128 a2 = _mm256_castps256_ps128(y[2]), a3 = _mm256_castps256_ps128(y[3]);
-      __m128 b0 = _mm256_extractf128_ps(y[0], 1), b1 = _mm256_extractf128_ps(y[1], 1);
-      __m128 b2 = _mm256_extractf128_ps(y[2], 1), b3 = _mm256_extractf128_ps(y[3], 1);
-      _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
-      _MM_TRANSPOSE4_PS(b0, b1, b2, b3);
+      __m128 g[8];
+      out_row(&w, i, g);
       float buf[32];
       float* o = ncols == 32 ? out + i * out_stride + col0 : buf;
-      _mm_storeu_ps(o, a0);
-      _mm_storeu_ps(o + 4, a1);
-      _mm_storeu_ps(o + 8, a2);
-      _mm_storeu_ps(o + 12, a3);
-      _mm_storeu_ps(o + 16, b0);
-      _mm_storeu_ps(o + 20, b1);
-      _mm_storeu_ps(o + 24, b2);
-      _mm_storeu_ps(o + 28, b3);
+      for (int k = 0; k < 8; k++) _mm_storeu_ps(o + 4 * k, g[k]);
       if (ncols < 32) memcpy(out + i * out_stride + col0, buf, ncols * sizeof(float));
+    }
+  }
+}
+
+/* Whole tile rows (kernels/winograd.h): lane k of a pass of 8 is tile t0 + k of the run, which is tile
+ * (t0 + k) % tiles_x of tile row (t0 + k) / tiles_x; each lane's 4 columns are stored where they belong. A
+ * 14x14 map's 16 tiles take 2 passes of 8 lanes where one tile row a call filled half of them. */
+void xnn_f32_wino43_output_rows__avx2(const float* m, size_t m_stride, size_t tiles_x, size_t tile_rows, float bias,
+                                      float* out, size_t out_stride, size_t rows, size_t cols,
+                                      const xnn_f32_act_params* params) {
+  const size_t total = tiles_x * tile_rows;
+  for (size_t t0 = 0; t0 < total; t0 += 8) {
+    wino43_out w;
+    out_columns(&w, m, m_stride, t0, bias, params);
+    for (size_t i = 0; i < 4; i++) {
+      __m128 g[8];
+      out_row(&w, i, g);
+      for (size_t k = 0; k < 8 && t0 + k < total; k++) {
+        const size_t q = (t0 + k) / tiles_x, c0 = 4 * ((t0 + k) % tiles_x);
+        if ((q + 1 == tile_rows && i >= rows) || c0 >= cols) continue;
+        float* o = out + (4 * q + i) * out_stride + c0;
+        if (cols - c0 >= 4) {
+          _mm_storeu_ps(o, g[k]);
+        } else {
+          const __m128i mask = _mm_cmpgt_epi32(_mm_set1_epi32((int)(cols - c0)), _mm_setr_epi32(0, 1, 2, 3));
+          _mm_maskstore_ps(o, mask, g[k]);
+        }
+      }
     }
   }
 }
