@@ -274,13 +274,17 @@ class Worker:
         self.info = self._reply()
         return self.info
 
+    def _died(self) -> RuntimeError:
+        rc = self.proc.wait()
+        how = f"killed by signal {-rc}" if rc < 0 else f"exit code {rc}"
+        return RuntimeError(f"{self.runtime} worker ({self.model}, {self.threads} threads) died ({how}); "
+                            "see its stderr above")
+
     def _reply(self):
         try:
             reply = _recv(self.proc.stdout)
         except EOFError:
-            rc = self.proc.wait()
-            raise RuntimeError(f"{self.runtime} worker ({self.model}, {self.threads} threads) "
-                               f"died (exit code {rc}); see its stderr above") from None
+            raise self._died() from None
         if not reply.get("ok"):
             if reply.get("unsupported"):
                 raise Unsupported(reply["unsupported"])
@@ -289,7 +293,10 @@ class Worker:
         return reply
 
     def request(self, cmd: str, **kw):
-        _send(self.proc.stdin, dict(cmd=cmd, **kw))
+        try:
+            _send(self.proc.stdin, dict(cmd=cmd, **kw))
+        except BrokenPipeError:
+            raise self._died() from None
         return self._reply()
 
     def pause(self, stopped: bool) -> None:
