@@ -46,6 +46,8 @@ void xnn_f32_wino43_output__avx512(const float* m, size_t m_stride, size_t tiles
  * out_stride + t] and of row 1's to out[e * out_stride + tiles + t]. */
 typedef void (*xnn_f32_wino43_input_rows2_fn)(const float* in0, const float* in1, size_t in_stride, size_t tiles,
                                               float* out, size_t out_stride);
+void xnn_f32_wino43_input_rows2__avx2(const float* in0, const float* in1, size_t in_stride, size_t tiles,
+                                      float* out, size_t out_stride);
 void xnn_f32_wino43_input_rows2__avx512(const float* in0, const float* in1, size_t in_stride, size_t tiles,
                                         float* out, size_t out_stride);
 

@@ -97,6 +97,7 @@ static void init_sets(void) {
   g_avx2.dwconv3x3p1s2 = xnn_f32_dwconv3x3p1s2__avx2;
   g_avx2.maxpool_padded = xnn_f32_maxpool_padded__avx2;
   g_avx2.wino43_input = xnn_f32_wino43_input__avx2;
+  g_avx2.wino43_input_rows2 = xnn_f32_wino43_input_rows2__avx2;
   g_avx2.wino43_output = xnn_f32_wino43_output__avx2;
   g_avx2.wino43_output_rows = xnn_f32_wino43_output_rows__avx2;
   g_avx2.wino23_input = NULL; /* F(2x2, 3x3) only where it has its own kernels */

@@ -1,7 +1,8 @@
 /* Winograd F(4x4, 3x3) transforms with AVX2+FMA, 8 tiles at a time (one tile per lane). The matrices
  * are the family's (points 0, 1, -1, 1/2, -2, infinity; see kernels/ref/f32_wino43_ref.c).
  * Input: the 4 floats of each tile's patch row are transposed into column phases (4x4 transposes of
- * 128-bit loads); phases 4 and 5 are phases 0 and 1 rotated by one lane with the next tile's value.
+ * 128-bit loads); phases 4 and 5 are phases 0 and 1 rotated by one lane with the next tile's value. Maps of
+ * 4 tiles a row (13x13 to 16x16) take two tile rows a call.
  * Output: the 4 column vectors of an output row are transposed back into tile-major groups of 4. */
 #include <immintrin.h>
 #include <string.h>
@@ -30,45 +31,65 @@ static inline void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4, __
                        m5);
 }
 
-/* Column phases x = 4t + c, c = 0..5, of 8 tiles from one patch row (reads row[0..34)). */
-static inline void phases(const float* row, __m256 p[6]) {
-  __m128 g0 = _mm_loadu_ps(row), g1 = _mm_loadu_ps(row + 4), g2 = _mm_loadu_ps(row + 8), g3 = _mm_loadu_ps(row + 12);
-  __m128 g4 = _mm_loadu_ps(row + 16), g5 = _mm_loadu_ps(row + 20), g6 = _mm_loadu_ps(row + 24),
-         g7 = _mm_loadu_ps(row + 28);
+/* Column phases x = 4t + c, c = 0..5, of 4 tiles from each of two patch rows (reads a[0..18) and b[0..18)):
+ * a's in lanes 0-3, b's in 4-7. One row's 8 tiles are a = row, b = row + 16. */
+static inline void phases(const float* a, const float* b, __m256 p[6]) {
+  __m128 g0 = _mm_loadu_ps(a), g1 = _mm_loadu_ps(a + 4), g2 = _mm_loadu_ps(a + 8), g3 = _mm_loadu_ps(a + 12);
+  __m128 g4 = _mm_loadu_ps(b), g5 = _mm_loadu_ps(b + 4), g6 = _mm_loadu_ps(b + 8), g7 = _mm_loadu_ps(b + 12);
   _MM_TRANSPOSE4_PS(g0, g1, g2, g3);
   _MM_TRANSPOSE4_PS(g4, g5, g6, g7);
   p[0] = _mm256_set_m128(g4, g0);
   p[1] = _mm256_set_m128(g5, g1);
   p[2] = _mm256_set_m128(g6, g2);
   p[3] = _mm256_set_m128(g7, g3);
-  const __m256i rot = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);
-  p[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(p[0], rot), _mm256_set1_ps(row[32]), 0x80);
-  p[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(p[1], rot), _mm256_set1_ps(row[33]), 0x80);
+  /* Phases 4 and 5 are phases 0 and 1 of the next tile: one lane on within each half, the fourth tile's
+   * from the value after the half's 16. */
+  const __m256 n4 = _mm256_set_m128(_mm_set1_ps(b[16]), _mm_set1_ps(a[16]));
+  const __m256 n5 = _mm256_set_m128(_mm_set1_ps(b[17]), _mm_set1_ps(a[17]));
+  p[4] = _mm256_blend_ps(_mm256_permute_ps(p[0], 0x39), n4, 0x88);
+  p[5] = _mm256_blend_ps(_mm256_permute_ps(p[1], 0x39), n5, 0x88);
+}
+
+/* The input transform of 8 lanes, lanes 0-3 from the patch at a and 4-7 from the one at b; the first n
+ * lanes stored. */
+static inline void input8(const float* a, const float* b, size_t in_stride, size_t n, float* out,
+                          size_t out_stride) {
+  __m256 t[6][6];
+  for (int r = 0; r < 6; r++) {
+    __m256 p[6];
+    phases(a + (size_t)r * in_stride, b + (size_t)r * in_stride, p);
+    bt6(p[0], p[1], p[2], p[3], p[4], p[5], t[r]);
+  }
+  for (int j = 0; j < 6; j++) {
+    __m256 v[6];
+    bt6(t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j], v);
+    for (int i = 0; i < 6; i++) {
+      float* o = out + (size_t)(6 * i + j) * out_stride;
+      if (n == 8) {
+        _mm256_storeu_ps(o, v[i]);
+      } else {
+        float lanes[8];
+        _mm256_storeu_ps(lanes, v[i]);
+        memcpy(o, lanes, n * sizeof(float));
+      }
+    }
+  }
 }
 
 void xnn_f32_wino43_input__avx2(const float* in, size_t in_stride, size_t tiles, float* out, size_t out_stride) {
-  for (size_t t0 = 0; t0 < tiles; t0 += 8) {
-    __m256 t[6][6];
-    for (int r = 0; r < 6; r++) {
-      __m256 p[6];
-      phases(in + 4 * t0 + (size_t)r * in_stride, p);
-      bt6(p[0], p[1], p[2], p[3], p[4], p[5], t[r]);
-    }
-    const size_t n = tiles - t0 < 8 ? tiles - t0 : 8;
-    for (int j = 0; j < 6; j++) {
-      __m256 v[6];
-      bt6(t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j], v);
-      for (int i = 0; i < 6; i++) {
-        float* o = out + (size_t)(6 * i + j) * out_stride + t0;
-        if (n == 8) {
-          _mm256_storeu_ps(o, v[i]);
-        } else {
-          float lanes[8];
-          _mm256_storeu_ps(lanes, v[i]);
-          memcpy(o, lanes, n * sizeof(float));
-        }
-      }
-    }
+  for (size_t t0 = 0; t0 < tiles; t0 += 8)
+    input8(in + 4 * t0, in + 4 * t0 + 16, in_stride, tiles - t0 < 8 ? tiles - t0 : 8, out + t0, out_stride);
+}
+
+/* Two rows of 4 tiles (13x13 to 16x16 maps) fill the 8 lanes, where one row a call filled half of them;
+ * other widths take a call per row. */
+void xnn_f32_wino43_input_rows2__avx2(const float* in0, const float* in1, size_t in_stride, size_t tiles,
+                                      float* out, size_t out_stride) {
+  if (tiles == 4) {
+    input8(in0, in1, in_stride, 8, out, out_stride);
+  } else {
+    xnn_f32_wino43_input__avx2(in0, in_stride, tiles, out, out_stride);
+    xnn_f32_wino43_input__avx2(in1, in_stride, tiles, out + tiles, out_stride);
   }
 }
 
