@@ -41,9 +41,9 @@ void xnn_f32_wino43_output__avx512(const float* m, size_t m_stride, size_t tiles
                                    size_t out_stride, size_t rows, size_t cols, const xnn_f32_act_params* params);
 
 /* The input transform of two tile rows at once, for maps whose tile rows hold at most 7 tiles (28 columns or
- * fewer): `tiles` tiles from the patch at `in0` and as many from the patch at `in1` (each as for
- * xnn_f32_wino43_input_fn, read up to 32 floats from a row's start), V_e of row 0's tile t to out[e *
- * out_stride + t] and of row 1's to out[e * out_stride + tiles + t]. */
+ * fewer): `tiles` tiles from the patch at `in0` and as many from the patch at `in1` (each read as
+ * xnn_f32_wino43_input_fn reads its patch), V_e of row 0's tile t to out[e * out_stride + t] and of row 1's
+ * to out[e * out_stride + tiles + t]. */
 typedef void (*xnn_f32_wino43_input_rows2_fn)(const float* in0, const float* in1, size_t in_stride, size_t tiles,
                                               float* out, size_t out_stride);
 void xnn_f32_wino43_input_rows2__avx2(const float* in0, const float* in1, size_t in_stride, size_t tiles,
