@@ -1188,6 +1188,47 @@ def test_conv_maxpool_pair(isa, l2_bytes, tmp_path):
     check_pair(isa, conv_pool_model, CONV_POOL_CASES, "pool", pairs, l2_bytes, tmp_path)
 
 
+def conv_dw_model(case, num_threads=None):
+    """A network's first convolution (few input channels, stride 2) + ReLU, then a 3x3 depthwise one (padding 1,
+    stride 1 or 2) + ReLU reading only its output: the pair the planner runs as one where that output is larger
+    than L2 and more than one thread runs (MobileNet v1's first two layers)."""
+    n, c, h, w, m, k, pad, ds = case
+    rng = rng_for("conv_dw", case)
+    w1, b1 = randn(rng, m, c, k, k, scale=1.0 / np.sqrt(c * k * k)), randn(rng, m)
+    w2, b2 = randn(rng, m, 1, 3, 3, scale=1.0 / 3), randn(rng, m)
+    proto = net_text({"data": (n, c, h, w)},
+                     layer("conv", "Convolution", "data", "conv",
+                           conv_param(m, (k, k), (2, 2), (pad, pad), (1, 1), 1, True)),
+                     layer("relu", "ReLU", "conv", "conv"),
+                     layer("dw", "Convolution", "conv", "dw", conv_param(m, (3, 3), (ds, ds), (1, 1), (1, 1), m, True)),
+                     layer("dw_relu", "ReLU", "dw", "dw"))
+    model = load(proto, {"conv": [w1, b1], "dw": [w2, b2]}, num_threads=num_threads)
+    x = randn(rng, n, c, h, w)
+    mid = ref.relu(ref.conv2d(x, w1, b1, (2, 2), (pad, pad)))
+    want = ref.relu(ref.conv2d(mid, w2, b2, (ds, ds), (1, 1), group=m))
+    return model, x, want
+
+
+# A 3x3 first layer to 32 channels with a stride-1 depthwise layer (MobileNet's), to a partial 8-channel panel
+# with a stride-2 one, 5x5 and 7x7 kernels, 3 and 4 input channels, odd sizes, a batch of two.
+CONV_DW_CASES = [(1, 3, 61, 57, 32, 3, 1, 1), (1, 3, 50, 47, 17, 3, 0, 2), (2, 4, 45, 41, 24, 5, 2, 1),
+                 (1, 3, 40, 44, 16, 7, 3, 2)]
+
+
+@pytest.mark.parametrize("l2_bytes", [16384, 131072])
+def test_conv_depthwise_pair(isa, l2_bytes, tmp_path):
+    """The first-layer convolution + depthwise pair on maps larger than L2 with 2-3 threads (apart with one):
+    bands of one and of several depthwise rows at both strides; on the direct stride-2 kernel and the
+    row-range depthwise kernel."""
+
+    def pairs(case, nt):
+        n, c, h, w, m, k, pad, ds = case
+        oh, ow = ref.conv_out_size(h, k, 2, pad, 1), ref.conv_out_size(w, k, 2, pad, 1)
+        return nt >= 2 and oh >= 2 * nt and m * oh * ow * 4 >= l2_bytes
+
+    check_pair(isa, conv_dw_model, CONV_DW_CASES, "dw", pairs, l2_bytes, tmp_path)
+
+
 def block_model(case, num_threads=None):
     """MobileNet v2's block: a 1x1 convolution widening the map + ReLU, a 3x3 depthwise one + ReLU, a 1x1
     one narrowing it, and then the block's input added (stride 1, as many channels out as in), or a ReLU
